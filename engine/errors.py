@@ -1,0 +1,209 @@
+"""The engine's error tree: every failure a caller can see is one of these, with structured fields.
+
+    WorkflowError                      root of everything the engine raises on purpose
+    ├── DefinitionError                a YAML definition is wrong: carries every problem, file:line:col each
+    ├── UnknownWorkflow                no definition loaded under that id (or version)
+    ├── UnknownInstance                no instance with that id (or business key)
+    ├── DuplicateBusinessKey           an instance with that business key already runs for the workflow
+    ├── TransitionNotAllowed           the event does not leave the instance's current state (lists the allowed ones)
+    ├── GuardRejected                  the event exists here, but its guard is false for this instance
+    ├── PermissionDenied               the actor lacks the role or belongs to another department (says who may)
+    ├── PayloadInvalid                 a payload or variable field is missing, of the wrong type, or too large
+    ├── InstanceNotRunning             the instance is completed, cancelled or suspended
+    ├── ConcurrentUpdate               another command changed the instance first (optimistic lock); retry
+    ├── IdempotencyConflict            an idempotency key was reused for a different command
+    ├── HookError                      an automatic step's hook is missing or raised (the step is retried)
+    ├── ExpressionError                a guard or template expression failed at run time
+    ├── StorageUnavailable             the database cannot be reached or refused the write; nothing was changed
+    └── CalendarYearMissing            a deadline needs a calendar year that has no data file (also a
+                                       calendars.CalendarYearMissing, so either name catches it)
+
+Each type builds its own message from its fields and keeps the fields on the exception, so a backend can
+react to `err.allowed_events` or `err.field` without parsing text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from calendars.errors import CalendarYearMissing as _CalendarYearMissing
+
+
+class WorkflowError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class DefinitionProblem:
+    """One problem in a definition file, located to the character."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}:{self.col}: {where}{self.message}"
+
+
+class DefinitionError(WorkflowError):
+    """A definition has problems; `problems` lists all of them, sorted by position."""
+
+    def __init__(self, problems: Iterable[DefinitionProblem]) -> None:
+        self.problems: tuple[DefinitionProblem, ...] = tuple(sorted(problems))
+        if not self.problems:
+            raise ValueError("DefinitionError needs at least one problem")
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def file(self) -> str:
+        return self.problems[0].file
+
+
+class UnknownWorkflow(WorkflowError):
+    def __init__(self, workflow_id: str, version: str | None = None, known: Sequence[str] = ()) -> None:
+        self.workflow_id = workflow_id
+        self.version = version
+        self.known = tuple(known)
+        what = f"workflow {workflow_id!r}" + (f" version {version}" if version else "")
+        hint = f"; loaded workflows: {', '.join(sorted(self.known))}" if self.known else ""
+        super().__init__(f"no {what} is loaded{hint}")
+
+
+class UnknownInstance(WorkflowError):
+    def __init__(self, instance_id: object) -> None:
+        self.instance_id = instance_id
+        super().__init__(f"no instance {instance_id!r}; check the id (list instances with `cli.py show`)")
+
+
+class DuplicateBusinessKey(WorkflowError):
+    def __init__(self, workflow_id: str, business_key: str, instance_id: object) -> None:
+        self.workflow_id = workflow_id
+        self.business_key = business_key
+        self.instance_id = instance_id
+        super().__init__(
+            f"workflow {workflow_id!r} already has instance {instance_id!r} for business key {business_key!r}"
+        )
+
+
+class TransitionNotAllowed(WorkflowError):
+    def __init__(self, instance_id: object, state: str, event: str, allowed_events: Sequence[str]) -> None:
+        self.instance_id = instance_id
+        self.state = state
+        self.event = event
+        self.allowed_events = tuple(allowed_events)
+        allowed = ", ".join(self.allowed_events) if self.allowed_events else "none (no event leaves this state)"
+        super().__init__(
+            f"event {event!r} is not allowed for instance {instance_id!r} in state {state!r}; allowed: {allowed}"
+        )
+
+
+class GuardRejected(WorkflowError):
+    def __init__(self, instance_id: object, state: str, event: str, guard: str) -> None:
+        self.instance_id = instance_id
+        self.state = state
+        self.event = event
+        self.guard = guard
+        super().__init__(
+            f"event {event!r} in state {state!r} of instance {instance_id!r} needs {guard!r} to hold, and it does not"
+        )
+
+
+class PermissionDenied(WorkflowError):
+    def __init__(self, actor: str, action: str, allowed: Sequence[str], reason: str = "") -> None:
+        self.actor = actor
+        self.action = action
+        self.allowed = tuple(allowed)
+        self.reason = reason
+        who = ", ".join(self.allowed) if self.allowed else "nobody"
+        why = f" ({reason})" if reason else ""
+        super().__init__(f"{actor!r} may not {action}{why}; who may: {who}")
+
+
+class PayloadInvalid(WorkflowError):
+    def __init__(self, field: str, expected: str, received: object = None, where: str = "payload") -> None:
+        self.field = field
+        self.expected = expected
+        self.received = received
+        self.where = where
+        shown = repr(received)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{where} field {field!r}: expected {expected}, received {shown}")
+
+
+class InstanceNotRunning(WorkflowError):
+    def __init__(self, instance_id: object, status: str, action: str) -> None:
+        self.instance_id = instance_id
+        self.status = status
+        self.action = action
+        super().__init__(f"cannot {action} instance {instance_id!r}: it is {status}")
+
+
+class ConcurrentUpdate(WorkflowError):
+    def __init__(self, instance_id: object, expected_version: int) -> None:
+        self.instance_id = instance_id
+        self.expected_version = expected_version
+        super().__init__(
+            f"instance {instance_id!r} was changed by another command (expected row version {expected_version});"
+            " reload it and retry"
+        )
+
+
+class IdempotencyConflict(WorkflowError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"idempotency key {key!r} was already used for a different command; use a new key")
+
+
+class HookError(WorkflowError):
+    def __init__(self, hook: str, instance_id: object, detail: str) -> None:
+        self.hook = hook
+        self.instance_id = instance_id
+        self.detail = detail
+        super().__init__(f"hook {hook!r} failed for instance {instance_id!r}: {detail}")
+
+
+class ExpressionError(WorkflowError):
+    def __init__(self, expression: str, detail: str) -> None:
+        self.expression = expression
+        self.detail = detail
+        super().__init__(f"expression {expression!r} failed: {detail}")
+
+
+class StorageUnavailable(WorkflowError):
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"the database is unavailable, nothing was changed: {detail}")
+
+
+class CalendarYearMissing(WorkflowError, _CalendarYearMissing):
+    """The engine's face of `calendars.CalendarYearMissing`: catchable under either root."""
+
+    @classmethod
+    def wrap(cls, err: _CalendarYearMissing) -> CalendarYearMissing:
+        return cls(err.year, err.region)
+
+
+__all__ = [
+    "CalendarYearMissing",
+    "ConcurrentUpdate",
+    "DefinitionError",
+    "DefinitionProblem",
+    "DuplicateBusinessKey",
+    "ExpressionError",
+    "GuardRejected",
+    "HookError",
+    "IdempotencyConflict",
+    "InstanceNotRunning",
+    "PayloadInvalid",
+    "PermissionDenied",
+    "StorageUnavailable",
+    "TransitionNotAllowed",
+    "UnknownInstance",
+    "UnknownWorkflow",
+    "WorkflowError",
+]
