@@ -1,0 +1,53 @@
+"""The interfaces the engine depends on and the plain values it exchanges with them.
+
+The engine imports these Protocols, never the implementations in `storage/` or `notifiers/`; `cli.py` and
+an embedding backend choose the implementations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who issues a command: a person (or system) with base roles and a department credit code.
+
+    `roles` holds base roles such as `data_admin`, `data_auditor`, `bureau_reviewer`, `center_operator`,
+    `data_supervisor`; a workflow binds them to its own roles (see docs/language.md, "Roles").
+    """
+
+    id: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    department: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        """The engine itself (timers, decisions, automatic steps)."""
+        return cls("system", frozenset({"system"}), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A recipient of notifications: one person (or group robot) with contacts per channel."""
+
+    id: str
+    name: str
+    roles: frozenset[str]
+    department: str | None = None
+    contacts: Mapping[str, str] = field(default_factory=dict)  # channel name -> address (mail, url, ...)
+
+
+class Directory(Protocol):
+    """Finds the people who hold a base role, at a department or (department None) anywhere.
+
+    Contract: never raises for an unknown role or department; answers an empty sequence instead.
+    """
+
+    def people(self, base_role: str, department: str | None) -> Sequence[Person]: ...
+
+    def department_name(self, code: str) -> str:
+        """The department's name for its credit code, or the code itself when unknown."""
+        ...
