@@ -1,0 +1,143 @@
+"""Renders a month report as Markdown, CSV or a self-contained HTML page with a chart readable at a glance."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from html import escape
+
+from engine.reporting.figures import Figures, MonthReport
+
+FORMATS = ("md", "csv", "html")
+
+_COLUMNS = ("到期步骤", "按时", "超时", "未办结超时", "预警", "超时告警", "督办", "平均用时(工作日)", "按时率")
+
+
+def _cells(fig: Figures) -> list[str]:
+    avg = "-" if fig.average_working_days is None else f"{fig.average_working_days:.2f}"
+    rate = "-" if fig.on_time_rate is None else f"{fig.on_time_rate:.0%}"
+    return [str(fig.due), str(fig.on_time), str(fig.late), str(fig.open_overdue), str(fig.warnings),
+            str(fig.breaches), str(fig.escalations), avg, rate]
+
+
+def render(report: MonthReport, fmt: str) -> str:
+    """The report in `fmt` (one of FORMATS); ValueError lists the formats otherwise."""
+    if fmt == "md":
+        return render_markdown(report)
+    if fmt == "csv":
+        return render_csv(report)
+    if fmt == "html":
+        return render_html(report)
+    raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _md_table(first: str, rows: Sequence[Figures]) -> list[str]:
+    out = [f"| {first} | " + " | ".join(_COLUMNS) + " |", "|---|" + "---:|" * len(_COLUMNS)]
+    out += [f"| {fig.title} | " + " | ".join(_cells(fig)) + " |" for fig in rows]
+    return out
+
+
+def render_markdown(report: MonthReport) -> str:
+    lines = [f"# 政务数据调度督查月报 {report.month}", "", f"统计截至 {report.as_of.isoformat(timespec='minutes')}", ""]
+    lines += ["## 按部门", "", *_md_table("部门", [*report.by_department, report.totals]), ""]
+    lines += ["## 按流程", "", *_md_table("流程", [*report.by_procedure, report.totals]), ""]
+    lines += ["## 数据监督员待督办事项", ""]
+    if not report.open_items:
+        lines.append("无。")
+    else:
+        lines.append("| 流程 | 业务编号 | 部门 | 环节 | 到期时间 | 超时(工作日) | 督办级别 |")
+        lines.append("|---|---|---|---|---|---:|---:|")
+        for item in report.open_items:
+            r = item.record
+            lines.append(
+                f"| {r.workflow_name} | {r.business_key} | {r.department_name} | {r.state_title} | "
+                f"{r.due.isoformat(timespec='minutes')} | {item.late_working_days} | {r.escalation_level} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(report: MonthReport) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["section", "key", "title", "due", "on_time", "late", "open_overdue", "warnings", "breaches",
+                     "escalations", "average_working_days", "on_time_rate"])
+    for section, rows in (("department", report.by_department), ("procedure", report.by_procedure),
+                          ("total", (report.totals,))):
+        for fig in rows:
+            writer.writerow([section, fig.key, fig.title, fig.due, fig.on_time, fig.late, fig.open_overdue,
+                             fig.warnings, fig.breaches, fig.escalations,
+                             "" if fig.average_working_days is None else fig.average_working_days,
+                             "" if fig.on_time_rate is None else fig.on_time_rate])
+    return buf.getvalue()
+
+
+def _bar_chart(rows: Sequence[Figures]) -> str:
+    """Horizontal stacked bars per department: on time (green), finished late (red), open past due (amber)."""
+    bar_h, gap, label_w, chart_w = 22, 8, 260, 520
+    scale = max((f.on_time + f.late_finished + f.open_overdue for f in rows), default=0) or 1
+    height = len(rows) * (bar_h + gap) + 40
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + chart_w + 60}" height="{height}" '
+             'role="img" aria-label="按部门的按时与超时步骤">']
+    for i, fig in enumerate(rows):
+        y = 10 + i * (bar_h + gap)
+        parts.append(f'<text x="{label_w - 8}" y="{y + bar_h - 6}" text-anchor="end" font-size="13">'
+                     f"{escape(fig.title)}</text>")
+        x = float(label_w)
+        for count, colour, name in ((fig.on_time, "#2e7d32", "按时"), (fig.late_finished, "#c62828", "超时办结"),
+                                    (fig.open_overdue, "#f9a825", "未办结超时")):
+            if count <= 0:
+                continue
+            w = chart_w * count / scale
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
+                         f"<title>{escape(fig.title)} {name} {count}</title></rect>")
+            x += w
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + bar_h - 6}" font-size="12">{fig.on_time}/{fig.due}</text>')
+    legend_y = height - 12
+    for j, (colour, name) in enumerate((("#2e7d32", "按时"), ("#c62828", "超时办结"), ("#f9a825", "未办结超时"))):
+        lx = label_w + j * 120
+        parts.append(f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
+        parts.append(f'<text x="{lx + 16}" y="{legend_y}" font-size="12">{name}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _html_table(first: str, rows: Sequence[Figures]) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in (first, *_COLUMNS))
+    body = []
+    for fig in rows:
+        cls = ' class="late"' if fig.late or fig.open_overdue else ""
+        cells = "".join(f"<td>{escape(c)}</td>" for c in _cells(fig))
+        body.append(f"<tr{cls}><th>{escape(fig.title)}</th>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def render_html(report: MonthReport) -> str:
+    items = "".join(
+        f"<tr><td>{escape(i.record.workflow_name)}</td><td>{escape(i.record.business_key)}</td>"
+        f"<td>{escape(i.record.department_name)}</td><td>{escape(i.record.state_title)}</td>"
+        f"<td>{escape(i.record.due.isoformat(timespec='minutes'))}</td><td>{i.late_working_days}</td>"
+        f"<td>{i.record.escalation_level}</td></tr>"
+        for i in report.open_items
+    ) or '<tr><td colspan="7">无</td></tr>'
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>政务数据调度督查月报 {escape(report.month)}</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: 4px 8px; }}
+td {{ text-align: right; }} tr.late th {{ color: #c62828; }} thead th {{ background: #f0f0f0; }}
+</style></head><body>
+<h1>政务数据调度督查月报 {escape(report.month)}</h1>
+<p>统计截至 {escape(report.as_of.isoformat(timespec="minutes"))}。
+到期步骤 {report.totals.due} 个，按时 {report.totals.on_time} 个，超时 {report.totals.late} 个，
+未办结超时 {report.totals.open_overdue} 个。</p>
+<h2>按部门</h2>
+{_bar_chart(report.by_department)}
+{_html_table("部门", [*report.by_department, report.totals])}
+<h2>按流程</h2>
+{_html_table("流程", [*report.by_procedure, report.totals])}
+<h2>数据监督员待督办事项</h2>
+<table><thead><tr><th>流程</th><th>业务编号</th><th>部门</th><th>环节</th><th>到期时间</th><th>超时(工作日)</th>
+<th>督办级别</th></tr></thead><tbody>{items}</tbody></table>
+</body></html>
+"""
