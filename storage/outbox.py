@@ -1,0 +1,318 @@
+"""The outbox table and its dispatch queries: messages written with a state change, sent after commit.
+
+The engine inserts rows (`insert_outbox_ignore_duplicates`) inside its own transaction; the dispatcher in
+`notifiers.dispatcher` claims, sends and records them with the functions below. Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, String, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from engine.errors import PayloadInvalid
+
+#: Message kinds the engine writes (`digest` is written by the dispatcher itself).
+KINDS = ("notification", "warning", "breach", "escalation", "digest")
+#: Statuses: pending -> sending -> sent | pending (retry) | dead; pending -> digested (folded into a digest).
+STATUSES = ("pending", "sending", "sent", "dead", "digested")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC; SQLite hands back naive values, which are UTC by construction."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"outbox times must be timezone-aware, got naive {value.isoformat()}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one recipient on one channel; `dedupe_key` makes a repeated write or send recognisable."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    instance_id: str | None = Field(default=None, index=True)
+    channel: str
+    recipient: str
+    recipient_address: str
+    template: str
+    data: str
+    kind: str
+    dedupe_key: str = Field(sa_column=Column(String, unique=True, nullable=False))
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    last_error: str | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    digest_id: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The message's data as a dict (an unreadable payload yields an empty dict)."""
+        try:
+            value = json.loads(self.data)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+_REQUIRED = ("created_at", "channel", "recipient", "recipient_address", "template", "data", "kind", "dedupe_key")
+_OPTIONAL: Mapping[str, Any] = {
+    "instance_id": None,
+    "status": "pending",
+    "attempts": 0,
+    "next_attempt_at": None,  # defaults to created_at
+    "last_error": None,
+    "claimed_by": None,
+    "claim_expires_at": None,
+    "sent_at": None,
+    "digest_id": None,
+}
+
+Executor = Connection | Session
+
+
+def _dialect_name(executor: Executor) -> str:
+    if isinstance(executor, Connection):
+        return executor.dialect.name
+    return executor.get_bind().dialect.name
+
+
+def _normalise_row(index: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    where = f"outbox row {index}"
+    unknown = sorted(set(row) - set(_REQUIRED) - set(_OPTIONAL) - {"id"})
+    if unknown:
+        raise PayloadInvalid(unknown[0], f"one of the outbox columns {', '.join(_REQUIRED)}", row[unknown[0]], where)
+    out: dict[str, Any] = {}
+    for key in _REQUIRED:
+        if key not in row or row[key] is None:
+            raise PayloadInvalid(key, "a value (the column is required)", None, where)
+        out[key] = row[key]
+    for key, default in _OPTIONAL.items():
+        out[key] = row.get(key, default)
+    if isinstance(out["data"], Mapping):
+        out["data"] = json.dumps(out["data"], ensure_ascii=False, sort_keys=True, default=str)
+    elif not isinstance(out["data"], str):
+        raise PayloadInvalid("data", "a JSON text or a dict", out["data"], where)
+    if out["kind"] not in KINDS:
+        raise PayloadInvalid("kind", f"one of {', '.join(KINDS)}", out["kind"], where)
+    if out["status"] not in STATUSES:
+        raise PayloadInvalid("status", f"one of {', '.join(STATUSES)}", out["status"], where)
+    for key in ("created_at", "next_attempt_at", "claim_expires_at", "sent_at"):
+        value = out[key]
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            raise PayloadInvalid(key, "a timezone-aware datetime", value, where)
+    if out["next_attempt_at"] is None:
+        out["next_attempt_at"] = out["created_at"]
+    return out
+
+
+def insert_outbox_ignore_duplicates(executor: Executor, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the rows, skipping any whose dedupe_key is already there; answer how many were inserted.
+
+    Runs in the caller's transaction (a Connection or Session), so messages commit with the state change.
+    `data` may be a dict (stored as JSON); `next_attempt_at` defaults to `created_at`, `status` to pending.
+    """
+    if not rows:
+        return 0
+    values = [_normalise_row(i, row) for i, row in enumerate(rows)]
+    dialect = _dialect_name(executor)
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(TABLE).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(TABLE).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        raise PayloadInvalid("dialect", "sqlite or postgresql", dialect, where="outbox database")
+    result = executor.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---- dispatch queries -------------------------------------------------------------------------------------------
+
+_C = TABLE.c
+
+
+def _claimable(now: datetime) -> Any:
+    """Pending and due, or sending with a lease that has run out (its dispatcher died)."""
+    return or_(
+        and_(_C.status == "pending", _C.next_attempt_at <= now),
+        and_(_C.status == "sending", _C.claim_expires_at <= now),
+    )
+
+
+def claim_due(
+    session: Session, now: datetime, claimant: str, lease: timedelta, limit: int, skip_kinds: Sequence[str] = ()
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages for `claimant` (unique per call) and count the attempt; commit after.
+
+    PostgreSQL: rows are chosen with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never take the same
+    one. SQLite: one conditional UPDATE (SQLite serialises writers). A claim expires at now + lease.
+    """
+    chosen = select(_C.id).where(_claimable(now))
+    if skip_kinds:
+        chosen = chosen.where(_C.kind.not_in(list(skip_kinds)))
+    chosen = chosen.order_by(_C.next_attempt_at, _C.id).limit(limit)
+    if _dialect_name(session) == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    ids = [row[0] for row in session.execute(chosen)]
+    if not ids:
+        return []
+    session.execute(
+        update(TABLE)
+        .where(_C.id.in_(ids), _claimable(now))
+        .values(status="sending", claimed_by=claimant, claim_expires_at=now + lease, attempts=_C.attempts + 1)
+    )
+    claimed = session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.claimed_by == claimant, OutboxMessage.status == "sending")  # type: ignore[arg-type]
+        .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+        .execution_options(populate_existing=True)
+    )
+    return list(claimed.scalars())
+
+
+def mark_sent(session: Session, message_id: int, claimant: str, now: datetime) -> bool:
+    """Record a delivery; False when the claim was lost (another dispatcher owns the message now)."""
+    result = session.execute(
+        update(TABLE)
+        .where(_C.id == message_id, _C.claimed_by == claimant, _C.status == "sending")
+        .values(status="sent", sent_at=now, claimed_by=None, claim_expires_at=None, last_error=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_retry(session: Session, message_id: int, claimant: str, error: str, next_attempt_at: datetime) -> bool:
+    """Put a failed message back to pending until `next_attempt_at`; False when the claim was lost."""
+    result = session.execute(
+        update(TABLE)
+        .where(_C.id == message_id, _C.claimed_by == claimant, _C.status == "sending")
+        .values(status="pending", next_attempt_at=next_attempt_at, last_error=error, claimed_by=None,
+                claim_expires_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_dead(session: Session, message_id: int, claimant: str, error: str) -> bool:
+    """Move a message to dead-letter (kept, listed by `cli.py outbox dead`); False when the claim was lost."""
+    result = session.execute(
+        update(TABLE)
+        .where(_C.id == message_id, _C.claimed_by == claimant, _C.status == "sending")
+        .values(status="dead", last_error=error, claimed_by=None, claim_expires_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pending_counts(session: Session, kinds: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(recipient, channel, count) of pending messages of these kinds: the candidates for a digest."""
+    rows = session.execute(
+        select(_C.recipient, _C.channel, func.count())
+        .where(_C.status == "pending", _C.kind.in_(list(kinds)))
+        .group_by(_C.recipient, _C.channel)
+    )
+    return [(r[0], r[1], int(r[2])) for r in rows]
+
+
+def fold_into_digest(
+    session: Session, recipient: str, channel: str, kinds: Sequence[str], digest: Mapping[str, Any]
+) -> tuple[int, list[OutboxMessage]]:
+    """Insert the digest row and mark the recipient's pending messages of `kinds` `digested` under its id.
+
+    Only rows still pending are folded (a row claimed meanwhile is sent on its own); the caller then writes
+    the digest's data from the returned items. On PostgreSQL the items are locked, skipping locked ones.
+    """
+    chosen = select(_C.id).where(
+        _C.status == "pending", _C.kind.in_(list(kinds)), _C.recipient == recipient, _C.channel == channel
+    )
+    if _dialect_name(session) == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    ids = [row[0] for row in session.execute(chosen)]
+    inserted = session.execute(TABLE.insert().values(_normalise_row(0, digest)).returning(_C.id))
+    digest_id = int(inserted.scalar_one())
+    if ids:
+        session.execute(
+            update(TABLE)
+            .where(_C.id.in_(ids), _C.status == "pending")
+            .values(status="digested", digest_id=digest_id)
+        )
+    items = session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.digest_id == digest_id)  # type: ignore[arg-type]
+        .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+        .execution_options(populate_existing=True)
+    )
+    return digest_id, list(items.scalars())
+
+
+def set_data(session: Session, message_id: int, data: Mapping[str, Any], dedupe_key: str | None = None) -> None:
+    """Replace a message's data (the dispatcher fills a digest after choosing its items)."""
+    values: dict[str, Any] = {"data": json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)}
+    if dedupe_key is not None:
+        values["dedupe_key"] = dedupe_key
+    session.execute(update(TABLE).where(_C.id == message_id).values(**values))
+
+
+def list_messages(session: Session, status: str | None = None, limit: int | None = None) -> list[OutboxMessage]:
+    """Messages, newest first, optionally of one status."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)  # type: ignore[arg-type]
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def retry_dead(session: Session, now: datetime, message_id: int | None = None) -> int:
+    """Move dead messages (one, or all when `message_id` is None) back to pending, due now, attempts reset."""
+    where = [_C.status == "dead"]
+    if message_id is not None:
+        where.append(_C.id == message_id)
+    result = session.execute(
+        update(TABLE).where(*where).values(status="pending", attempts=0, next_attempt_at=now, claimed_by=None,
+                                           claim_expires_at=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+__all__ = [
+    "KINDS",
+    "STATUSES",
+    "OutboxMessage",
+    "UtcDateTime",
+    "claim_due",
+    "fold_into_digest",
+    "insert_outbox_ignore_duplicates",
+    "list_messages",
+    "mark_dead",
+    "mark_retry",
+    "mark_sent",
+    "pending_counts",
+    "retry_dead",
+    "set_data",
+]
