@@ -1,0 +1,138 @@
+"""Renders notification templates (subject, text, html, markdown) in a sandbox administrators cannot escape.
+
+A template is `templates/NAME.j2` with the blocks `subject`, `text`, `html` and `markdown` (html and markdown
+fall back to the text); `_macros.j2` is available in every block as `m`. Missing data renders as a dash.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from markupsafe import Markup, escape
+
+from engine.clock import SHANGHAI
+from notifiers.errors import TemplateRenderError
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DASH = "—"
+PARTS = ("subject", "text", "html", "markdown")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The parts of one rendered message; each channel picks the ones it sends."""
+
+    subject: str
+    text: str
+    html: str
+    markdown: str
+
+
+class DashUndefined(ChainableUndefined):
+    """A missing key renders as a dash (lenient with data), chains through `a.b.c`, and iterates as empty."""
+
+    def __str__(self) -> str:
+        return DASH
+
+    def __html__(self) -> str:
+        return DASH
+
+
+class _StrictSandbox(ImmutableSandboxedEnvironment):
+    """A sandbox that raises on any unsafe attribute instead of answering an undefined value."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is not allowed")
+
+
+def format_time(value: Any) -> str:
+    """An ISO datetime as Chinese Beijing time; midnight is shown as 24:00 of the day before (the law's form)."""
+    if value is None or isinstance(value, ChainableUndefined) or value == "":
+        return DASH
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(SHANGHAI)
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        day = moment - timedelta(days=1)
+        return f"{day.year}年{day.month}月{day.day}日 24:00"
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def _template_line(err: BaseException, filename: str | None) -> int:
+    """The template line of a rendering error, from the frames jinja maps back onto the template file."""
+    if isinstance(err, TemplateSyntaxError) and err.lineno:
+        return int(err.lineno)
+    line = 0
+    for frame in traceback.extract_tb(err.__traceback__):
+        if filename and frame.filename == filename and frame.lineno:
+            line = frame.lineno
+    return line
+
+
+class TemplateRenderer:
+    """Loads templates from a directory (default: the shipped ones) and renders them to `Rendered`."""
+
+    def __init__(self, directory: Path | str = TEMPLATES_DIR) -> None:
+        self.directory = Path(directory)
+        self._env = _StrictSandbox(
+            loader=FileSystemLoader(str(self.directory), encoding="utf-8"),
+            undefined=DashUndefined,
+            autoescape=False,  # the html block turns escaping on itself; text and markdown stay raw
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._env.filters["when"] = format_time
+
+    def names(self) -> list[str]:
+        """The message templates available (files starting with `_` are shared parts, not messages)."""
+        return sorted(p.stem for p in self.directory.glob("*.j2") if not p.name.startswith("_"))
+
+    def render(self, name: str, data: Mapping[str, Any]) -> Rendered:
+        """Render every part of template `name` over `data`; raise TemplateRenderError (name:line) on failure."""
+        filename = f"{name}.j2"
+        try:
+            template = self._env.get_template(filename)
+        except TemplateNotFound:
+            raise TemplateRenderError(filename, 0, f"no such template; known: {', '.join(self.names())}") from None
+        except TemplateSyntaxError as err:
+            raise TemplateRenderError(filename, _template_line(err, None), err.message or str(err)) from err
+        except TemplateError as err:
+            raise TemplateRenderError(filename, 0, str(err)) from err
+        if "subject" not in template.blocks or "text" not in template.blocks:
+            raise TemplateRenderError(filename, 1, "a message template needs the blocks `subject` and `text`")
+        try:
+            macros = self._env.get_template("_macros.j2").module
+        except TemplateError as err:
+            raise TemplateRenderError("_macros.j2", _template_line(err, None), str(err)) from err
+        values: dict[str, Any] = dict(data)
+        values.update({"d": dict(data), "m": macros})
+        parts: dict[str, str] = {}
+        for part in PARTS:
+            if part not in template.blocks:
+                continue
+            try:
+                ctx = template.new_context(values)
+                parts[part] = "".join(template.blocks[part](ctx)).strip()
+            except Exception as err:  # any failure inside a template is the template's, reported by line
+                kind = "not allowed (sandbox)" if isinstance(err, SecurityError) else type(err).__name__
+                raise TemplateRenderError(
+                    filename, _template_line(err, template.filename), f"block {part!r}: {kind}: {err}"
+                ) from err
+        text = parts["text"]
+        subject = " ".join(parts["subject"].split())
+        html = parts.get("html") or f"<pre>{escape(text)}</pre>"
+        return Rendered(subject=subject, text=text, html=str(Markup(html)), markdown=parts.get("markdown") or text)
+
+
+__all__ = ["DASH", "TEMPLATES_DIR", "DashUndefined", "Rendered", "TemplateRenderer", "format_time"]
