@@ -15,7 +15,7 @@ class CalendarYearMissing(CalendarError):
         self.region = region
         super().__init__(
             f"no holiday schedule for {year} in region {region}: add calendars/data/cn/{year}.yaml"
-            + (" (and the Guangxi overlay calendars/data/cn-gx/{year}.yaml)".format(year=year) if region == "CN-GX" else "")
+            + (f" (and the Guangxi overlay calendars/data/cn-gx/{year}.yaml)" if region == "CN-GX" else "")
             + " from the State Council notice, run `cli.py calendar check`, or allow provisional deadlines"
         )
 
@@ -33,3 +33,13 @@ class CalendarDataError(CalendarError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(self.problems))
+
+
+class CalendarInputError(CalendarError, ValueError):
+    """A calendar call got an argument it cannot use (a naive datetime, a negative count, a wrong type)."""
+
+    def __init__(self, argument: str, expected: str, received: object) -> None:
+        self.argument = argument
+        self.expected = expected
+        self.received = received
+        super().__init__(f"{argument}: expected {expected}, received {received!r}")

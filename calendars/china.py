@@ -1,0 +1,302 @@
+"""The Chinese working-day calendars on workalendar's `Calendar` API, fed from the YAML data through an index.
+
+Every workalendar method that looks at working days is overridden to go through the precomputed index, so
+"add N working days", "between", "is working" and "next" are bisects or a set lookup, never a walk over days.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
+from typing import Any, ClassVar
+
+from workalendar.core import SAT, SUN, Calendar, cleaned_date
+from workalendar.exceptions import UnsupportedDateType
+from workalendar.registry_tools import iso_register
+
+from calendars import store
+from calendars.data_files import CalendarData
+from calendars.errors import CalendarInputError, CalendarYearMissing
+from calendars.index import WorkdayIndex, build_index
+
+_ONE = timedelta(days=1)
+
+
+def _as_date(value: object, argument: str = "day") -> date:
+    try:
+        return cleaned_date(value)  # type: ignore[no-any-return]
+    except UnsupportedDateType:
+        raise CalendarInputError(argument, "a date or datetime", value) from None
+
+
+def _as_count(value: object, argument: str = "delta") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CalendarInputError(argument, "an integer number of working days", value)
+    return value
+
+
+class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
+    """China (national working-day schedule of the State Council notices)"""
+
+    region: ClassVar[str] = "CN"
+    WEEKEND_DAYS = (SAT, SUN)
+    include_new_years_day = False  # every day off comes from the data, none from workalendar's rules
+
+    def __init__(self, allow_provisional: bool = False, data: CalendarData | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.allow_provisional = allow_provisional
+        self._pinned = data is not None  # a calendar built on explicit data does not follow reloads
+        self._grow_lock = threading.Lock()
+        self._refresh(data if data is not None else store.current_data())
+        if not self._pinned:
+            store.follow(self)
+
+    # -- index management ----------------------------------------------------------------------------------
+
+    def _refresh(self, data: CalendarData) -> None:
+        known = data.years(self.region)
+        if known:
+            first, last = min(known), max(known)
+        else:
+            first = last = date.today().year  # only reached when the data holds nothing for the region
+        self._data = data
+        self._install(build_index(data, self.region, first, last))
+        self._holidays: dict[int, list[tuple[date, str]]] = {}
+
+    def _install(self, index: WorkdayIndex) -> None:
+        # Plain attributes, read by the fast paths without any indirection.
+        self._index = index
+        self._days = index.days
+        self._workset = index.workset
+        self._safe_lo = index.safe_lo
+        self._safe_hi = index.safe_hi
+        self._safe_first = index.safe_first
+        self._safe_end = index.safe_end
+
+    def _cover(self, first_year: int, last_year: int) -> WorkdayIndex:
+        """Makes the index span first_year..last_year: a missing year raises, or is added provisionally."""
+        index = self._index
+        if index.first_year <= first_year and last_year <= index.last_year:
+            return index
+        if not self.allow_provisional:
+            span = range(min(first_year, index.first_year), max(last_year, index.last_year) + 1)
+            missing = [y for y in span if y not in index.known and not index.first_year <= y <= index.last_year]
+            raise CalendarYearMissing(missing[0] if first_year < index.first_year else missing[-1], self.region)
+        if first_year <= MINYEAR or last_year >= MAXYEAR:
+            raise CalendarInputError("date", f"a date between {MINYEAR + 1} and {MAXYEAR - 1}", first_year)
+        with self._grow_lock:
+            index = self._index
+            lo, hi = min(first_year, index.first_year), max(last_year, index.last_year)
+            if (lo, hi) != (index.first_year, index.last_year):
+                self._install(build_index(self._data, self.region, lo, hi))
+        return self._index
+
+    def _require(self, first: date, last: date) -> None:
+        """Raises CalendarYearMissing if a day of first..last lies in a year without data (strict calendars)."""
+        if self.allow_provisional or first > last:
+            return
+        known = self._index.known
+        for year in range(first.year, last.year + 1):
+            if year not in known:
+                raise CalendarYearMissing(year, self.region)
+
+    # -- the project's API ---------------------------------------------------------------------------------
+
+    @property
+    def covered_years(self) -> tuple[int, ...]:
+        """The years with a published schedule loaded for this region."""
+        return tuple(sorted(self._index.known))
+
+    def is_provisional(self, day: date) -> bool:
+        """True when `day` lies in a year with no data and this calendar allows provisional results."""
+        return self.allow_provisional and _as_date(day).year not in self._index.known
+
+    def touches_provisional(self, first: date, last: date) -> bool:
+        """True when any day of first..last (either order) is provisional."""
+        if not self.allow_provisional:
+            return False
+        a, b = (first, last) if first <= last else (last, first)
+        known = self._index.known
+        return any(y not in known for y in range(a.year, b.year + 1))
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        return self.add_working_days(day, 1)
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """The number of working days in (a, b]; negative (minus those in (b, a]) when b < a."""
+        if (
+            a.__class__ is date
+            and b.__class__ is date
+            and self._safe_lo <= a <= self._safe_hi
+            and self._safe_lo <= b <= self._safe_hi
+        ):
+            return bisect_right(self._days, b) - bisect_right(self._days, a)
+        a, b = _as_date(a, "a"), _as_date(b, "b")
+        lo, hi = (a, b) if a <= b else (b, a)
+        if lo == hi:
+            return 0
+        self._require(lo + _ONE, hi)
+        self._cover((lo + _ONE).year, hi.year)
+        days = self._days
+        count = bisect_right(days, hi) - bisect_right(days, lo)
+        return count if a <= b else -count
+
+    # -- workalendar's API, through the index --------------------------------------------------------------
+
+    def is_working_day(
+        self, day: date, extra_working_days: Iterable[date] | None = None, extra_holidays: Iterable[date] | None = None
+    ) -> bool:
+        if (
+            day.__class__ is date
+            and extra_working_days is None
+            and extra_holidays is None
+            and self._safe_lo < day <= self._safe_hi
+        ):
+            return day in self._workset
+        day = _as_date(day)
+        if extra_working_days and day in {_as_date(d) for d in extra_working_days}:
+            return True
+        if extra_holidays and day in {_as_date(d) for d in extra_holidays}:
+            return False
+        self._require(day, day)
+        return day in self._cover(day.year, day.year).workset
+
+    def is_holiday(self, day: date, extra_holidays: Iterable[date] | None = None) -> bool:
+        """True for a declared day off (weekend days inside a holiday span included) or a fixed-date holiday of a
+        provisional year; a plain weekend is not a holiday, as in workalendar."""
+        day = _as_date(day)
+        if extra_holidays and day in {_as_date(d) for d in extra_holidays}:
+            return True
+        self._require(day, day)
+        return day in self._cover(day.year, day.year).days_off
+
+    def get_calendar_holidays(self, year: int) -> list[tuple[date, str]]:
+        self._require(date(year, 1, 1), date(year, 1, 1))
+        index = self._cover(year, year)
+        return sorted((d, label) for d, label in index.days_off.items() if d.year == year)
+
+    def add_working_days(
+        self,
+        day: date,
+        delta: int,
+        extra_working_days: Iterable[date] | None = None,
+        extra_holidays: Iterable[date] | None = None,
+        keep_datetime: bool = False,
+    ) -> date:
+        """The `delta`-th working day after `day` (`day` itself never counted); a negative delta counts back."""
+        try:
+            if day.__class__ is date and delta > 0 and extra_working_days is None and extra_holidays is None:
+                i = bisect_right(self._days, day) + delta - 1
+                if i < self._safe_end and self._safe_lo <= day:
+                    return self._days[i]
+        except TypeError:
+            pass  # a wrong type: the general path says what is wrong
+        return self._shift(day, delta, extra_working_days, extra_holidays, keep_datetime)
+
+    def sub_working_days(
+        self,
+        day: date,
+        delta: int,
+        extra_working_days: Iterable[date] | None = None,
+        extra_holidays: Iterable[date] | None = None,
+        keep_datetime: bool = False,
+    ) -> date:
+        """The `delta`-th working day before `day` (the sign of delta is ignored, as in workalendar)."""
+        try:
+            if day.__class__ is date and delta > 0 and extra_working_days is None and extra_holidays is None:
+                i = bisect_left(self._days, day) - delta
+                if i >= self._safe_first and day <= self._safe_hi + _ONE:
+                    return self._days[i]
+        except TypeError:
+            pass
+        return self._shift(day, -abs(_as_count(delta)), extra_working_days, extra_holidays, keep_datetime)
+
+    def get_working_days_delta(
+        self,
+        start: date,
+        end: date,
+        include_start: bool = False,
+        extra_working_days: Iterable[date] | None = None,
+        extra_holidays: Iterable[date] | None = None,
+    ) -> int:
+        """workalendar's count: working days in (min, max], plus the first day if `include_start` and working."""
+        start, end = _as_date(start, "start"), _as_date(end, "end")
+        if extra_working_days or extra_holidays:
+            return int(super().get_working_days_delta(start, end, include_start, extra_working_days, extra_holidays))
+        if start == end:
+            return 0
+        lo, hi = min(start, end), max(start, end)
+        count = abs(self.working_days_between(lo, hi))
+        if include_start and self.is_working_day(lo):
+            count += 1
+        return count
+
+    def find_following_working_day(self, day: date) -> date:
+        """`day` if it is a working day, else the next one (workalendar's version ignores holidays; this one not)."""
+        day = _as_date(day)
+        return day if self.is_working_day(day) else self.add_working_days(day, 1)
+
+    # -- the general path ----------------------------------------------------------------------------------
+
+    def _shift(
+        self,
+        day: date,
+        delta: int,
+        extra_working_days: Iterable[date] | None,
+        extra_holidays: Iterable[date] | None,
+        keep_datetime: bool,
+    ) -> date:
+        delta = _as_count(delta)
+        original = day
+        if not isinstance(day, date):
+            raise CalendarInputError("day", "a date or datetime", day)
+        plain = _as_date(day)
+        if extra_working_days or extra_holidays:
+            result: date = super().add_working_days(plain, delta, extra_working_days, extra_holidays)
+        elif delta == 0:
+            result = plain
+        elif delta > 0:
+            result = self._forward(plain, delta)
+        else:
+            result = self._backward(plain, -delta)
+        if keep_datetime and isinstance(original, datetime):
+            return datetime.combine(result, original.timetz())
+        return result
+
+    def _forward(self, day: date, n: int) -> date:
+        first = day + _ONE
+        self._require(first, first)
+        index = self._cover(first.year, first.year)
+        while True:
+            i = bisect_right(index.days, day) + n - 1
+            if i < len(index.days):
+                result = index.days[i]
+                self._require(first, result)
+                return result
+            index = self._cover(first.year, index.last_year + 1)
+
+    def _backward(self, day: date, n: int) -> date:
+        last = day - _ONE
+        self._require(last, last)
+        index = self._cover(last.year, last.year)
+        while True:
+            i = bisect_left(index.days, day) - n
+            if i >= 0:
+                result = index.days[i]
+                self._require(result, last)
+                return result
+            index = self._cover(index.first_year - 1, last.year)
+
+
+@iso_register("CN-GX")
+class GuangxiWorkingCalendar(ChinaWorkingCalendar):
+    """China, Guangxi (national schedule plus the regional 壮族三月三 days off)"""
+
+    region: ClassVar[str] = "CN-GX"
+
+
+# Not registered in workalendar's own registry: see calendars/registry.py for why and how CN is exposed.
+iso_register("CN")(ChinaWorkingCalendar)

@@ -1,0 +1,373 @@
+"""Reads and checks the calendar data files (one YAML file per year and region) with file:line problems.
+
+The only module of `calendars/` that imports `yaml`; everything else sees `CalendarData`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from calendars.errors import CalendarDataError
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
+NATIONAL = "CN"
+#: folder name -> region code; a region other than CN is an overlay on the national schedule.
+REGION_FOLDERS = {"cn": "CN", "cn-gx": "CN-GX"}
+CONFIDENCE_LEVELS = ("high", "medium-high", "medium", "medium-low", "low")
+_ONE = timedelta(days=1)
+
+try:  # the C parser keeps node marks too and is several times faster
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+Kind = Literal["off", "work"]
+
+
+@dataclass(frozen=True, slots=True)
+class DayEntry:
+    """One day a data file declares off or working, with where it was declared and on whose authority."""
+
+    day: date
+    kind: Kind
+    label: str
+    source: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class YearFile:
+    """One region's schedule for one year, as read from its file."""
+
+    region: str
+    year: int
+    path: str
+    confidence: str
+    status: str
+    entries: tuple[DayEntry, ...]
+    #: national make-up working days this overlay turns into days off (declared on purpose)
+    overrides_national_work: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class CalendarData:
+    """Every year file found, by region then year."""
+
+    data_dir: Path
+    files: dict[str, dict[int, YearFile]] = field(default_factory=dict)
+
+    def years(self, region: str) -> frozenset[int]:
+        """The calendar years the region has complete data for (an overlay needs the national file too)."""
+        national = set(self.files.get(NATIONAL, {}))
+        if region == NATIONAL:
+            return frozenset(national)
+        return frozenset(national & set(self.files.get(region, {})))
+
+    def entries(self, region: str) -> Iterator[DayEntry]:
+        """National entries first, then the region's overlay: a later entry for the same day wins."""
+        for y in sorted(self.files.get(NATIONAL, {})):
+            yield from self.files[NATIONAL][y].entries
+        if region != NATIONAL:
+            for y in sorted(self.files.get(region, {})):
+                yield from self.files[region][y].entries
+
+
+def shown_path(path: Path) -> str:
+    """A path as problems print it: relative to the working directory when it lies below it."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+class _FileReader:
+    """Walks one file's YAML nodes, collecting problems with their line instead of stopping at the first."""
+
+    def __init__(self, path: Path, region: str, year_from_name: int) -> None:
+        self.path = path
+        self.name = shown_path(path)
+        self.region = region
+        self.year = year_from_name
+        self.problems: list[str] = []
+
+    def problem(self, node: yaml.Node | None, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(f"{self.name}:{line}: {message}")
+
+    def read(self) -> YearFile | None:
+        try:
+            root = yaml.compose(self.path.read_text(encoding="utf-8"), Loader=_Loader)
+        except yaml.MarkedYAMLError as err:
+            line = err.problem_mark.line + 1 if err.problem_mark else 1
+            self.problems.append(f"{self.name}:{line}: not valid YAML: {err.problem}")
+            return None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            self.problems.append(f"{self.name}:1: cannot read the file: {err}")
+            return None
+        if not isinstance(root, yaml.MappingNode):
+            self.problem(root, "expected a mapping with region, year, ... (see docs/calendar.md)")
+            return None
+        top = self.mapping(root)
+        region = self.scalar(top, root, "region")
+        if region is not None and region.value != self.region:
+            self.problem(region, f"region {region.value!r} does not match the folder, which holds {self.region!r}")
+        year = self.scalar(top, root, "year")
+        if year is not None and year.value != str(self.year):
+            self.problem(year, f"year {year.value} does not match the file name {self.path.name}")
+        confidence = self.scalar(top, root, "confidence")
+        if confidence is not None and confidence.value not in CONFIDENCE_LEVELS:
+            self.problem(confidence, f"confidence {confidence.value!r} is not one of {', '.join(CONFIDENCE_LEVELS)}")
+        if self.region == NATIONAL:
+            entries, overrides, status = self.national(top, root), frozenset[date](), "observed"
+        else:
+            entries, overrides, status = self.overlay(top, root)
+        return YearFile(
+            region=self.region,
+            year=self.year,
+            path=self.name,
+            confidence=confidence.value if confidence is not None else "",
+            status=status,
+            entries=tuple(entries),
+            overrides_national_work=overrides,
+        )
+
+    # -- the two file shapes -------------------------------------------------------------------------------
+
+    def national(self, top: dict[str, yaml.Node], root: yaml.Node) -> list[DayEntry]:
+        notices: set[str] = set()
+        node = top.get("notices")
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.problem(node or root, "missing source: 'notices' must list the State Council notice(s)")
+        else:
+            for item in node.value:
+                if not isinstance(item, yaml.MappingNode):
+                    self.problem(item, "a notice is a mapping with number, dated, title and url")
+                    continue
+                fields = self.mapping(item)
+                number = self.scalar(fields, item, "number", "missing source: the notice has no number")
+                dated = self.scalar(fields, item, "dated", "missing source: the notice has no date (dated)")
+                self.scalar(fields, item, "title")
+                if dated is not None:
+                    self.parse_date(dated, dated.value)
+                if number is not None:
+                    notices.add(number.value)
+        entries: list[DayEntry] = []
+        holidays = top.get("holidays")
+        if not isinstance(holidays, yaml.SequenceNode):
+            self.problem(holidays or root, "'holidays' must list the holidays of the notice")
+            return entries
+        for item in holidays.value:
+            if not isinstance(item, yaml.MappingNode):
+                self.problem(item, "a holiday is a mapping with name, notice, off and work")
+                continue
+            fields = self.mapping(item)
+            name = self.scalar(fields, item, "name")
+            label = name.value if name is not None else "?"
+            notice = fields.get("notice")
+            if not isinstance(notice, yaml.ScalarNode) or not notice.value:
+                self.problem(notice or item, f"missing source: holiday {label!r} names no notice")
+                source = ""
+            else:
+                source = notice.value
+                if source not in notices:
+                    known = ", ".join(sorted(notices)) or "none"
+                    self.problem(notice, f"missing source: notice {source!r} is not listed under notices ({known})")
+            low = date(self.year - 1, 12, 1)  # a notice may reach back into the previous December
+            for kind in ("off", "work"):
+                for day, node in self.days(fields.get(kind)):
+                    if not low <= day <= date(self.year, 12, 31):
+                        self.problem(
+                            node,
+                            f"{day} is outside the span of the {self.year} notice ({low}..{self.year}-12-31);"
+                            " put it in the file of the year whose notice declares it",
+                        )
+                    entries.append(DayEntry(day, kind, label, source, self.name, node.start_mark.line + 1))
+            for _day, _node in self.days(fields.get("cancels_work")):
+                pass  # recorded for provenance only; the day is off through the span that cancels it
+        return entries
+
+    def overlay(
+        self, top: dict[str, yaml.Node], root: yaml.Node
+    ) -> tuple[list[DayEntry], frozenset[date], str]:
+        source = top.get("source")
+        label = "regional"
+        if not isinstance(source, yaml.MappingNode):
+            self.problem(source or root, "missing source: 'source' must give title, basis and urls")
+        else:
+            fields = self.mapping(source)
+            title = self.scalar(fields, source, "title", "missing source: the source has no title")
+            if title is not None:
+                label = title.value
+            urls = fields.get("urls")
+            if not isinstance(urls, yaml.SequenceNode) or not urls.value:
+                self.problem(urls or source, "missing source: 'urls' must list where the arrangement was read")
+        status_node = self.scalar(top, root, "status")
+        status = status_node.value if status_node is not None else "observed"
+        if status_node is not None and status not in ("observed", "cancelled"):
+            self.problem(status_node, f"status {status!r} is not 'observed' or 'cancelled'")
+        entries: list[DayEntry] = []
+        for kind in ("off", "work"):
+            for day, node in self.days(top.get(kind)):
+                if day.year != self.year:
+                    self.problem(node, f"{day} is outside the year of this file ({self.year})")
+                entries.append(DayEntry(day, kind, label, self.region, self.name, node.start_mark.line + 1))
+        if status == "cancelled" and any(e.kind == "off" for e in entries):
+            self.problem(top.get("off"), "status is 'cancelled' but days off are listed")
+        overrides = frozenset(d for d, _ in self.days(top.get("overrides_national_work")))
+        self.days(top.get("cancelled_off"))
+        return entries, overrides, status
+
+    # -- small readers -------------------------------------------------------------------------------------
+
+    def mapping(self, node: yaml.MappingNode) -> dict[str, yaml.Node]:
+        out: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in out:
+                    self.problem(key, f"key {key.value!r} appears twice")
+                out[key.value] = value
+        return out
+
+    def scalar(
+        self, fields: dict[str, yaml.Node], parent: yaml.Node, key: str, missing: str | None = None
+    ) -> yaml.ScalarNode | None:
+        node = fields.get(key)
+        if isinstance(node, yaml.ScalarNode) and node.value != "" and node.tag != "tag:yaml.org,2002:null":
+            return node
+        self.problem(node or parent, missing or f"'{key}' is missing")
+        return None
+
+    def parse_date(self, node: yaml.Node, text: str) -> date | None:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            self.problem(node, f"{text!r} is not a date (write YYYY-MM-DD, or YYYY-MM-DD..YYYY-MM-DD for a span)")
+            return None
+
+    def days(self, node: yaml.Node | None) -> list[tuple[date, yaml.Node]]:
+        """The dates of a list of dates and 'A..B' spans (both ends included)."""
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, "expected a list of dates, e.g. [2026-10-01..2026-10-07, 2026-10-10]")
+            return []
+        out: list[tuple[date, yaml.Node]] = []
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode):
+                self.problem(item, "expected a date or a span A..B")
+                continue
+            first_text, sep, last_text = item.value.partition("..")
+            first = self.parse_date(item, first_text)
+            last = self.parse_date(item, last_text) if sep else first
+            if first is None or last is None:
+                continue
+            if last < first or (last - first).days > 31:
+                self.problem(item, f"span {item.value} must run forwards and last at most a month")
+                continue
+            day = first
+            while day <= last:
+                out.append((day, item))
+                day += _ONE
+        return out
+
+
+def _cross_checks(files: dict[str, dict[int, YearFile]]) -> list[str]:
+    """Rules that need more than one file: a day both off and working, weekday make-up days, overlay conflicts."""
+    problems: list[str] = []
+    national: dict[date, DayEntry] = {}
+    for region in sorted(files, key=lambda r: r != NATIONAL):
+        seen: dict[date, DayEntry] = {}
+        for year in sorted(files[region]):
+            for e in files[region][year].entries:
+                where = f"{e.file}:{e.line}"
+                first = seen.get(e.day)
+                if first is not None:
+                    if first.kind != e.kind:
+                        problems.append(
+                            f"{where}: {e.day} is declared {_word(e.kind)} here and {_word(first.kind)}"
+                            f" at {first.file}:{first.line}; a day is either off or working"
+                        )
+                    elif (first.file, first.line) != (e.file, e.line):
+                        problems.append(f"{where}: {e.day} is listed again (first at {first.file}:{first.line})")
+                    continue
+                seen[e.day] = e
+                if e.kind == "work" and e.day.weekday() < 5:
+                    problems.append(
+                        f"{where}: make-up working day {e.day} is a {e.day:%A}, not a weekend day;"
+                        " only a Saturday or Sunday can be made a working day"
+                    )
+                if region == NATIONAL:
+                    continue
+                base = national.get(e.day)
+                overrides = files[region][year].overrides_national_work
+                if e.kind == "work" and base is not None and base.kind == "off":
+                    problems.append(
+                        f"{where}: overlay conflict: {e.day} is a national day off"
+                        f" ({base.label}, {base.file}:{base.line}) and cannot be a regional working day"
+                    )
+                if e.kind == "off" and base is not None and base.kind == "work" and e.day not in overrides:
+                    problems.append(
+                        f"{where}: overlay conflict: {e.day} is a national make-up working day"
+                        f" ({base.file}:{base.line}); list it under overrides_national_work"
+                        " if the region really takes it off"
+                    )
+        for year in sorted(files[region]):
+            yf = files[region][year]
+            for day in sorted(yf.overrides_national_work):
+                base = national.get(day)
+                if base is None or base.kind != "work":
+                    problems.append(
+                        f"{yf.path}:1: overrides_national_work names {day}, which is not a national make-up working day"
+                    )
+        if region == NATIONAL:
+            national = seen
+    return problems
+
+
+def _word(kind: str) -> str:
+    return "a day off" if kind == "off" else "a working day"
+
+
+def read_data(data_dir: Path | None = None) -> tuple[CalendarData, list[str]]:
+    """Reads every year file below `data_dir`; returns the data and every problem found ('file:line: ...')."""
+    root = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    problems: list[str] = []
+    files: dict[str, dict[int, YearFile]] = {}
+    if not root.is_dir():
+        return CalendarData(root, files), [f"{shown_path(root)}: no calendar data folder here"]
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        region = REGION_FOLDERS.get(folder.name)
+        if region is None:
+            problems.append(
+                f"{shown_path(folder)}: unknown region folder; expected one of {', '.join(sorted(REGION_FOLDERS))}"
+            )
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            if not (path.stem.isdigit() and len(path.stem) == 4):
+                problems.append(f"{shown_path(path)}:1: the file name must be the year, e.g. 2027.yaml")
+                continue
+            reader = _FileReader(path, region, int(path.stem))
+            year_file = reader.read()
+            problems.extend(reader.problems)
+            if year_file is not None:
+                files.setdefault(region, {})[year_file.year] = year_file
+    problems.extend(_cross_checks(files))
+    return CalendarData(root, files), problems
+
+
+def load_data(data_dir: Path | None = None) -> CalendarData:
+    """Reads the data folder; raises `CalendarDataError` (every problem, one per line) if anything is wrong."""
+    data, problems = read_data(data_dir)
+    if problems:
+        raise CalendarDataError(problems)
+    return data
