@@ -167,7 +167,13 @@ def _show(args: argparse.Namespace) -> int:
             out.append("   ".join(f"{(m[i] if i < len(m) else ''):<28}" for m in block).rstrip())
     _emit(
         args,
-        {"region": cal.region, "year": year, "days_off": off, "makeup_working_days": makeup, "provisional": provisional},
+        {
+            "region": cal.region,
+            "year": year,
+            "days_off": off,
+            "makeup_working_days": makeup,
+            "provisional": provisional,
+        },
         "\n".join(out),
     )
     return 0
