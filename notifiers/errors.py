@@ -5,7 +5,8 @@
         ├── DeliveryError              a channel could not deliver one message (transient: worth retrying)
         ├── TemplateRenderError        a template is missing, does not parse, or failed while rendering (name:line)
         ├── DirectoryError             the recipient directory file is wrong (every problem, file:line each)
-        └── UnknownChannel             no channel is configured or registered under that name
+        ├── UnknownChannel             no channel is configured or registered under that name
+        └── ChannelConfigError         a channel's settings are missing or wrong (names the setting)
 """
 
 from __future__ import annotations
@@ -58,4 +59,19 @@ class UnknownChannel(NotifierError):
         super().__init__(f"no channel {name!r}; known: {listed} (configure it under `channels:` in the directory)")
 
 
-__all__ = ["DeliveryError", "DirectoryError", "NotifierError", "TemplateRenderError", "UnknownChannel"]
+class ChannelConfigError(NotifierError):
+    def __init__(self, channel: str, setting: str, detail: str) -> None:
+        self.channel = channel
+        self.setting = setting
+        self.detail = detail
+        super().__init__(f"channel {channel!r}, setting {setting!r}: {detail}")
+
+
+__all__ = [
+    "ChannelConfigError",
+    "DeliveryError",
+    "DirectoryError",
+    "NotifierError",
+    "TemplateRenderError",
+    "UnknownChannel",
+]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine
 
 from engine.clock import SHANGHAI, ManualClock
 from storage.outbox import TABLE
+from tests.notifiers.receivers import HttpServer, MailServer
 
 
 @pytest.fixture
@@ -31,3 +32,40 @@ def outbox_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[En
 def clock() -> ManualClock:
     """A manual clock at 09:00 Shanghai time on a working day."""
     return ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """A running SMTP server on 127.0.0.1 (stopped at the end)."""
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpServer]:
+    """A running HTTP server on 127.0.0.1 that records POSTs."""
+    server = HttpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+SAMPLE_DATA: dict[str, object] = {
+    "workflow_id": "gx.data_request",
+    "workflow_name": "数据需求申请",
+    "business_key": "GX-2026-0042",
+    "instance_id": "42",
+    "state": "provider_approval",
+    "state_title": "提供部门审批",
+    "department": "11450200MB1234567X",
+    "department_name": "柳州市公安局",
+    "assignee_role": "provider.data_auditor",
+    "due": "2026-11-26T00:00:00+08:00",
+    "late_by": "1个工作日",
+    "level": 1,
+    "what_to_do": "请提供部门数据审核员登录平台完成审批",
+    "outcome": None,
+    "kind": "breach",
+}

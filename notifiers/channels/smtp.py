@@ -1,0 +1,123 @@
+"""SMTP e-mail channel (smtplib): plain text + HTML, optional STARTTLS or implicit TLS, login from env vars."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.clock import Clock
+from notifiers.base import (
+    Outgoing,
+    register_channel_type,
+    reject_unknown,
+    secret_value,
+    setting_bool,
+    setting_float,
+    setting_int,
+    setting_str,
+)
+from notifiers.channels.mail import build_email
+from notifiers.errors import ChannelConfigError, DeliveryError
+
+_SETTINGS = frozenset({"host", "port", "from", "starttls", "ssl", "user", "user_env", "password", "password_env"})
+
+
+class SmtpNotifier:
+    """Sends each message as one e-mail through an SMTP server (one connection per send: alerts are rare)."""
+
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        sender: str,
+        clock: Clock,
+        *,
+        starttls: bool = False,
+        implicit_tls: bool = False,
+        user: Callable[[], str | None] = lambda: None,
+        password: Callable[[], str | None] = lambda: None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.clock = clock
+        self.starttls = starttls
+        self.implicit_tls = implicit_tls
+        self._user = user
+        self._password = password
+        self.timeout = timeout
+
+    def check_address(self, address: str) -> str | None:
+        local, at, domain = address.partition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in address):
+            return f"{address!r} is not a mail address (expected name@domain)"
+        return None
+
+    def send(self, message: Outgoing) -> None:
+        problem = self.check_address(message.address)
+        if problem:
+            raise DeliveryError(self.name, message.recipient, problem, transient=False)
+        mail = build_email(message, self.sender, self.clock.now())
+        try:
+            client: smtplib.SMTP
+            if self.implicit_tls:
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                          context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
+                if self.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                user, password = self._user(), self._password()
+                if user:
+                    client.login(user, password or "")
+                refused = client.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as err:
+            raise DeliveryError(self.name, message.recipient, f"recipient refused: {err.recipients}",
+                                transient=_all_temporary(err.recipients)) from err
+        except smtplib.SMTPAuthenticationError as err:
+            raise DeliveryError(self.name, message.recipient, f"login refused ({err.smtp_code})",
+                                transient=False) from err
+        except smtplib.SMTPResponseException as err:
+            raise DeliveryError(self.name, message.recipient, f"server answered {err.smtp_code} {err.smtp_error!r}",
+                                transient=400 <= err.smtp_code < 500) from err
+        except (smtplib.SMTPException, OSError) as err:  # refused, reset, timeout, TLS: the server may come back
+            raise DeliveryError(self.name, message.recipient,
+                                f"{self.host}:{self.port} unreachable: {type(err).__name__}: {err}",
+                                transient=True) from err
+        if refused:
+            raise DeliveryError(self.name, message.recipient, f"recipient refused: {refused}",
+                                transient=_all_temporary(refused))
+
+    def close(self) -> None:
+        """Nothing held between sends."""
+
+
+def _all_temporary(refused: Mapping[str, tuple[int, bytes]]) -> bool:
+    return all(400 <= code < 500 for code, _ in refused.values())
+
+
+@register_channel_type("smtp")
+def _create(name: str, settings: Mapping[str, Any], clock: Clock, environ: Mapping[str, str]) -> SmtpNotifier:
+    reject_unknown(name, settings, _SETTINGS)
+    starttls = setting_bool(name, settings, "starttls", False)
+    implicit = setting_bool(name, settings, "ssl", False)
+    if starttls and implicit:
+        raise ChannelConfigError(name, "ssl", "choose either starttls (port 587) or ssl (port 465), not both")
+    return SmtpNotifier(
+        name,
+        setting_str(name, settings, "host"),
+        setting_int(name, settings, "port", 465 if implicit else 25),
+        setting_str(name, settings, "from"),
+        clock,
+        starttls=starttls,
+        implicit_tls=implicit,
+        user=secret_value(name, settings, "user", environ),
+        password=secret_value(name, settings, "password", environ),
+        timeout=setting_float(name, settings, "timeout", 10.0),
+    )

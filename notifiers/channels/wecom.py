@@ -1,0 +1,80 @@
+"""WeCom (企业微信) group robot channel: markdown messages to `.../cgi-bin/webhook/send?key=KEY`.
+
+Success is HTTP 200 with errcode 0. Markdown content is limited to 4096 bytes, so longer text is cut.
+An address other than `-` is a WeCom user id mentioned with `<@userid>` (`@all` mentions everyone).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.clock import Clock
+from notifiers.base import Outgoing, register_channel_type, reject_unknown, secret_value, setting_float, setting_str
+from notifiers.channels.http_post import check_errcode, check_url, encode_json, post_json
+from notifiers.errors import ChannelConfigError, DeliveryError
+
+DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+MAX_CONTENT_BYTES = 4096
+#: errcodes worth retrying: -1 system busy, 45009 API frequency limit (20 messages a minute per robot).
+TRANSIENT_ERRCODES = frozenset({-1, 45009})
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` UTF-8 bytes without splitting a character."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    marker = "\n……（内容过长，已截断）"
+    room = limit - len(marker.encode("utf-8"))
+    return data[:room].decode("utf-8", errors="ignore") + marker
+
+
+class WeComNotifier:
+    """Posts markdown to one WeCom group robot."""
+
+    def __init__(
+        self, name: str, url: str, key: Callable[[], str | None], clock: Clock, timeout: float = 10.0
+    ) -> None:
+        self.name = name
+        self.url = url
+        self._key = key
+        self.clock = clock
+        self.timeout = timeout
+
+    def check_address(self, address: str) -> str | None:
+        return None
+
+    def body(self, message: Outgoing) -> dict[str, Any]:
+        content = message.rendered.markdown
+        address = message.address.strip()
+        if address and address != "-":
+            content = f"{content}\n<@{address[1:] if address == '@all' else address}>"
+        return {"msgtype": "markdown", "markdown": {"content": cut_utf8(content, MAX_CONTENT_BYTES)}}
+
+    def send(self, message: Outgoing) -> None:
+        key = self._key()
+        if not key:
+            raise DeliveryError(self.name, message.recipient, "no robot key: set `key` or `key_env`", transient=False)
+        url = f"{self.url}?{urllib.parse.urlencode({'key': key})}"
+        headers = {"X-Shixian-Dedupe-Key": message.dedupe_key}
+        _, answer = post_json(self.name, message.recipient, url, encode_json(self.body(message)), headers,
+                              self.timeout)
+        check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
+
+    def close(self) -> None:
+        """Nothing held between sends."""
+
+
+@register_channel_type("wecom")
+def _create(name: str, settings: Mapping[str, Any], clock: Clock, environ: Mapping[str, str]) -> WeComNotifier:
+    reject_unknown(name, settings, frozenset({"url", "key", "key_env"}))
+    url = setting_str(name, settings, "url", DEFAULT_URL)
+    problem = check_url(url)
+    if problem:
+        raise ChannelConfigError(name, "url", problem)
+    key = secret_value(name, settings, "key", environ)
+    if "key" not in settings and "key_env" not in settings:
+        raise ChannelConfigError(name, "key", "set the robot's webhook key (`key`) or its env var name (`key_env`)")
+    return WeComNotifier(name, url, key, clock, setting_float(name, settings, "timeout", 10.0))
