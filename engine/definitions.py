@@ -1,0 +1,128 @@
+"""A set of loaded, compiled definitions, by id and by version: what the engine serves instances from."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from engine.compiler import CompiledWorkflow, compile_workflow
+from engine.errors import DefinitionError, DefinitionProblem, UnknownWorkflow
+from engine.loader import load_file, load_text
+from engine.spec import WorkflowSpec
+
+#: The file names a folder is searched for.
+DEFINITION_GLOBS = ("*.yaml", "*.yml")
+
+
+def definition_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The definition files named by `paths` (files, or folders searched recursively), sorted, no repeats."""
+    found: dict[Path, None] = {}
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for pattern in DEFINITION_GLOBS:
+                for f in sorted(p.rglob(pattern)):
+                    found[f] = None
+        else:
+            found[p] = None
+    return list(found)
+
+
+class DefinitionSet:
+    """Compiled definitions by id (latest added wins) and by (id, content hash); add-only, versions kept."""
+
+    def __init__(self) -> None:
+        self._latest: dict[str, CompiledWorkflow] = {}
+        self._versions: dict[str, dict[str, CompiledWorkflow]] = {}
+
+    @classmethod
+    def load(cls, paths: Sequence[str | Path] | str | Path = ("workflows",),
+             known_templates: Collection[str] | None = None) -> DefinitionSet:
+        """Load, validate and compile every definition under `paths`; raise DefinitionError with ALL problems of
+        ALL files when any file is wrong (nothing is loaded then)."""
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        problems: list[DefinitionProblem] = []
+        specs: list[WorkflowSpec] = []
+        for p in paths:
+            if not Path(p).exists():
+                problems.append(DefinitionProblem(str(p), 1, 1, "", "no such file or folder"))
+        for f in definition_files(p for p in paths if Path(p).exists()):
+            try:
+                specs.append(load_file(f, known_templates))
+            except DefinitionError as err:
+                problems.extend(err.problems)
+        first_file: dict[str, WorkflowSpec] = {}
+        for spec in specs:
+            other = first_file.get(spec.id)
+            if other is not None and other.source_path != spec.source_path:
+                loc = spec.location("id")
+                problems.append(DefinitionProblem(spec.source_path, loc.line if loc else 1, loc.col if loc else 1,
+                                                  "id", f"id {spec.id!r} is also defined in {other.source_path}"))
+            first_file.setdefault(spec.id, spec)
+        if problems:
+            raise DefinitionError(problems)
+        out = cls()
+        for spec in specs:
+            out.add(spec)
+        return out
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[tuple[str, str]], known_templates: Collection[str] | None = None
+                   ) -> DefinitionSet:
+        """Load definitions from (file name, YAML text) pairs, e.g. sources kept in the database."""
+        out = cls()
+        problems: list[DefinitionProblem] = []
+        for name, text in texts:
+            try:
+                out.add(load_text(text, name, known_templates))
+            except DefinitionError as err:
+                problems.extend(err.problems)
+        if problems:
+            raise DefinitionError(problems)
+        return out
+
+    def add(self, item: WorkflowSpec | CompiledWorkflow) -> CompiledWorkflow:
+        """Add a spec (compiled here, once per version) or a compiled workflow; it becomes the latest of its id."""
+        compiled = item if isinstance(item, CompiledWorkflow) else compile_workflow(item)
+        versions = self._versions.setdefault(compiled.spec.id, {})
+        compiled = versions.setdefault(compiled.version, compiled)
+        self._latest[compiled.spec.id] = compiled
+        return compiled
+
+    def get(self, workflow_id: str) -> CompiledWorkflow:
+        """The latest loaded version of `workflow_id`; UnknownWorkflow otherwise."""
+        try:
+            return self._latest[workflow_id]
+        except KeyError:
+            raise UnknownWorkflow(workflow_id, None, self.ids()) from None
+
+    def get_version(self, workflow_id: str, content_hash: str) -> CompiledWorkflow:
+        """A given version of `workflow_id` (its full content hash, or the 12-character version label)."""
+        versions = self._versions.get(workflow_id, {})
+        hit = versions.get(content_hash)
+        if hit is None and len(content_hash) >= 12:
+            matches = [c for h, c in versions.items() if h.startswith(content_hash)]
+            hit = matches[0] if len(matches) == 1 else None
+        if hit is None:
+            raise UnknownWorkflow(workflow_id, content_hash, self.ids())
+        return hit
+
+    def versions(self, workflow_id: str) -> tuple[str, ...]:
+        """The content hashes loaded for `workflow_id`, oldest first."""
+        return tuple(self._versions.get(workflow_id, {}))
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self._latest))
+
+    def __iter__(self) -> Iterator[CompiledWorkflow]:
+        return iter([self._latest[i] for i in self.ids()])
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def __contains__(self, workflow_id: object) -> bool:
+        return workflow_id in self._latest
+
+
+__all__ = ["CompiledWorkflow", "DefinitionSet", "definition_files"]

@@ -1,0 +1,139 @@
+"""Sandboxed guard expressions: Jinja2 expressions over instance variables, parsed and checked once, evaluated
+in an immutable sandbox. No calls, no private attributes, no imports; failures raise ExpressionError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from engine.errors import ExpressionError
+
+#: A guard longer than this is refused: guards are one-line conditions, not programs.
+MAX_EXPRESSION_LENGTH = 1000
+
+#: The filters and tests a guard may use; everything else is refused when the guard is parsed.
+ALLOWED_FILTERS = frozenset(
+    {"length", "count", "lower", "upper", "trim", "int", "float", "string", "abs", "round", "first", "last",
+     "min", "max", "sum", "list", "unique", "sort", "join", "default", "d", "bool"}
+)
+ALLOWED_TESTS = frozenset(
+    {"defined", "undefined", "none", "true", "false", "boolean", "integer", "float", "number", "string",
+     "in", "eq", "ne", "lt", "le", "gt", "ge", "equalto", "sameas", "odd", "even", "divisibleby", "sequence"}
+)
+
+#: The product of a repetition (`'x' * n`) may not be longer than this.
+_MAX_REPEAT = 10_000
+
+
+class _GuardEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with no globals and a bound on `*` so a guard cannot allocate without limit."""
+
+    intercepted_binops = frozenset({"*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > _MAX_REPEAT:
+                    raise ExpressionError("*", f"repetition longer than {_MAX_REPEAT} items")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _GuardEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV.globals.clear()
+_ENV.filters = {k: v for k, v in _ENV.filters.items() if k in ALLOWED_FILTERS}
+_ENV.tests = {k: v for k, v in _ENV.tests.items() if k in ALLOWED_TESTS}
+_ENV.filters["bool"] = bool
+
+
+class GuardSyntaxError(ValueError):
+    """A guard that does not parse or uses something the sandbox refuses; `detail` says what."""
+
+    def __init__(self, expression: str, detail: str) -> None:
+        self.expression = expression
+        self.detail = detail
+        super().__init__(detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A parsed, checked and compiled guard: evaluate it with `evaluate`."""
+
+    source: str
+    names: frozenset[str]
+    _compiled: Any
+
+
+def _check_tree(expr: str, tree: nodes.Node) -> None:
+    # find_all walks only the descendants, so the root is checked too
+    for node in (tree, *tree.find_all(nodes.Node)):
+        if isinstance(node, nodes.Call):
+            raise GuardSyntaxError(expr, "calls are not allowed in a guard (use filters such as `x | length`)")
+        if isinstance(node, nodes.Pow):
+            raise GuardSyntaxError(expr, "`**` is not allowed in a guard")
+        if isinstance(node, nodes.Getattr) and (node.attr.startswith("_") or node.attr in {"mro", "format"}):
+            raise GuardSyntaxError(expr, f"attribute {node.attr!r} is not allowed in a guard")
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
+                and isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
+            raise GuardSyntaxError(expr, f"item {node.arg.value!r} is not allowed in a guard")
+        if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+            allowed = ", ".join(sorted(ALLOWED_FILTERS))
+            raise GuardSyntaxError(expr, f"filter {node.name!r} is not allowed; allowed: {allowed}")
+        if isinstance(node, nodes.Test) and node.name not in ALLOWED_TESTS:
+            allowed = ", ".join(sorted(ALLOWED_TESTS))
+            raise GuardSyntaxError(expr, f"test {node.name!r} is not allowed; allowed: {allowed}")
+
+
+@lru_cache(maxsize=4096)
+def compile_guard(expr: str) -> Guard:
+    """Parse, check and compile `expr` once (cached); raise GuardSyntaxError when it is not an allowed guard."""
+    if not isinstance(expr, str) or not expr.strip():
+        raise GuardSyntaxError(str(expr), "a guard must be a non-empty expression")
+    if len(expr) > MAX_EXPRESSION_LENGTH:
+        raise GuardSyntaxError(expr, f"a guard is at most {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        parser = Parser(_ENV, expr, state="variable")
+        tree = parser.parse_expression()
+        if not parser.stream.eos:
+            raise GuardSyntaxError(expr, f"unexpected {parser.stream.current.value!r} after the expression")
+        _check_tree(expr, tree)
+        template = nodes.Template([nodes.Output([tree])], lineno=1)
+        template.set_environment(_ENV)
+        names = frozenset(meta.find_undeclared_variables(template))
+        compiled = _ENV.compile_expression(expr, undefined_to_none=False)
+    except TemplateError as err:
+        raise GuardSyntaxError(expr, f"does not parse: {err.message or err}") from None
+    except (RecursionError, MemoryError):
+        raise GuardSyntaxError(expr, "too deeply nested") from None
+    return Guard(expr, names, compiled)
+
+
+def parse_guard(expr: str) -> frozenset[str]:
+    """The variable names `expr` uses; raise GuardSyntaxError when it does not parse or is not allowed."""
+    return compile_guard(expr).names
+
+
+def evaluate(expr: str | Guard, variables: Mapping[str, Any]) -> bool:
+    """Evaluate a guard over `variables`; any failure (undefined name, type error, sandbox refusal) is an
+    ExpressionError naming the expression."""
+    try:
+        guard = expr if isinstance(expr, Guard) else compile_guard(expr)
+    except GuardSyntaxError as err:
+        raise ExpressionError(str(expr), err.detail) from None
+    try:
+        return bool(guard._compiled(dict(variables)))
+    except ExpressionError as err:
+        raise ExpressionError(guard.source, err.detail) from None
+    except TemplateError as err:
+        raise ExpressionError(guard.source, f"{type(err).__name__}: {err}") from None
+    except Exception as err:  # a guard is data: whatever it trips on must reach the caller as ExpressionError
+        raise ExpressionError(guard.source, f"{type(err).__name__}: {err}") from None
+
+
+__all__ = ["ALLOWED_FILTERS", "ALLOWED_TESTS", "Guard", "GuardSyntaxError", "compile_guard", "evaluate", "parse_guard"]

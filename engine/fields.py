@@ -1,0 +1,249 @@
+"""Typed field values: coerce payload fields and instance variables to their declared types, and encode them
+to and from JSON for storage. Unified social credit codes (GB 32100-2015) are checked to the check digit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from engine.errors import PayloadInvalid
+from engine.spec import FieldSpec, VariableType, WorkflowSpec
+
+#: Default length limits, in characters, when a field does not set `max_length`.
+STRING_MAX = 200
+TEXT_MAX = 4000
+#: A list holds at most this many strings (unless `max_length` says otherwise), each at most STRING_MAX long.
+LIST_MAX_ITEMS = 100
+#: The JSON size bound of a whole payload or variable set.
+PAYLOAD_MAX_BYTES = 64 * 1024
+
+#: GB 32100-2015: the 31 characters of a unified social credit code (no I, O, Z, S, V) and the weights.
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_CODE_CHARS)}
+
+
+def credit_code_check_digit(first17: str) -> str:
+    """The 18th character of a unified social credit code whose first 17 characters are given."""
+    if len(first17) != 17 or any(c not in _CREDIT_VALUE for c in first17):
+        raise ValueError(f"need 17 characters from {CREDIT_CODE_CHARS!r}, got {first17!r}")
+    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
+
+
+def make_credit_code(seed: int, prefix: str = "11450000") -> str:
+    """A valid credit code for tests and demos: `prefix` (authority, type, region) + a number + check digit."""
+    body = (prefix + f"{seed:09d}")[:17]
+    body = "".join(c if c in _CREDIT_VALUE else "0" for c in body)
+    return body + credit_code_check_digit(body)
+
+
+def is_credit_code(value: object) -> bool:
+    """True when `value` is an 18-character unified social credit code with a correct check digit."""
+    if not isinstance(value, str) or len(value) != 18 or any(c not in _CREDIT_VALUE for c in value):
+        return False
+    return credit_code_check_digit(value[:17]) == value[17]
+
+
+def _expected(field: FieldSpec) -> str:
+    t = field.type
+    if t is VariableType.STRING:
+        return f"a one-line string of at most {field.max_length or STRING_MAX} characters"
+    if t is VariableType.TEXT:
+        return f"a string of at most {field.max_length or TEXT_MAX} characters"
+    if t is VariableType.INT:
+        return "an integer (not a boolean)"
+    if t is VariableType.FLOAT:
+        return "a finite number (not a boolean)"
+    if t is VariableType.BOOL:
+        return "true or false"
+    if t is VariableType.DATE:
+        return "an ISO date such as 2019-06-30"
+    if t is VariableType.DATETIME:
+        return "an ISO date-time with offset such as 2019-06-30T17:30:00+08:00"
+    if t is VariableType.DEPARTMENT:
+        return "an 18-character unified social credit code (GB 32100) with a valid check digit"
+    if t is VariableType.ENUM:
+        return "one of " + ", ".join(repr(v) for v in field.values)
+    return f"a list of at most {field.max_length or LIST_MAX_ITEMS} strings of at most {STRING_MAX} characters"
+
+
+def expected_description(field: FieldSpec) -> str:
+    """What a value of `field` must look like, in words (for messages)."""
+    return _expected(field)
+
+
+def coerce(field: FieldSpec, value: Any, where: str = "payload") -> Any:
+    """Convert and check `value` for `field`; raise PayloadInvalid(field, expected, received) when it does not fit.
+
+    None stands for "absent": it is refused for a required field and returned as None otherwise.
+    """
+    if value is None:
+        if field.required:
+            raise PayloadInvalid(field.name, _expected(field) + " (required)", None, where)
+        return None
+    out = _convert(field, value)
+    if out is _BAD:
+        raise PayloadInvalid(field.name, _expected(field), value, where)
+    return out
+
+
+_BAD: Any = object()
+
+
+def _convert(field: FieldSpec, value: Any) -> Any:
+    t = field.type
+    if t in (VariableType.STRING, VariableType.TEXT):
+        limit = field.max_length or (STRING_MAX if t is VariableType.STRING else TEXT_MAX)
+        if not isinstance(value, str) or len(value) > limit:
+            return _BAD
+        if t is VariableType.STRING and ("\n" in value or "\r" in value):
+            return _BAD
+        return value
+    if t is VariableType.INT:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
+    if t is VariableType.FLOAT:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return _BAD
+        return float(value) if math.isfinite(value) else _BAD
+    if t is VariableType.BOOL:
+        return value if isinstance(value, bool) else _BAD
+    if t is VariableType.DATE:
+        if isinstance(value, datetime):
+            return _BAD
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return _BAD
+        return _BAD
+    if t is VariableType.DATETIME:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return _BAD
+        if isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None:
+            return value
+        return _BAD
+    if t is VariableType.DEPARTMENT:
+        return value if is_credit_code(value) else _BAD
+    if t is VariableType.ENUM:
+        return value if isinstance(value, str) and value in field.values else _BAD
+    # LIST
+    limit = field.max_length or LIST_MAX_ITEMS
+    if not isinstance(value, list | tuple) or len(value) > limit:
+        return _BAD
+    if any(not isinstance(v, str) or len(v) > STRING_MAX for v in value):
+        return _BAD
+    return list(value)
+
+
+def _json_size(data: Mapping[str, Any]) -> int:
+    try:
+        return len(json.dumps(encode_values(data), ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        return PAYLOAD_MAX_BYTES + 1
+
+
+def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping) or any(not isinstance(k, str) for k in data):
+        raise PayloadInvalid("(all)", "a mapping of field names to values", data, where)
+    return data
+
+
+def validate_payload(
+    fields: Iterable[FieldSpec], payload: Mapping[str, Any] | None, where: str = "payload",
+    max_bytes: int = PAYLOAD_MAX_BYTES,
+) -> dict[str, Any]:
+    """Check a whole payload: unknown fields refused, required ones enforced, each coerced, size bounded.
+
+    Returns the coerced values of the fields present (absent optional fields are left out).
+    """
+    data = _check_mapping(payload if payload is not None else {}, where)
+    declared = {f.name: f for f in fields}
+    for name in data:
+        if name not in declared:
+            allowed = ", ".join(sorted(declared)) or "none"
+            raise PayloadInvalid(name, f"no such field (declared fields: {allowed})", data[name], where)
+    size = _json_size(data)
+    if size > max_bytes:
+        raise PayloadInvalid("(all)", f"at most {max_bytes} bytes of JSON", f"{size} bytes", where)
+    out: dict[str, Any] = {}
+    for name, f in declared.items():
+        value = coerce(f, data.get(name), where)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def validate_variables(spec: WorkflowSpec, variables: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check the variables given at `start`: declared names only, required present, defaults applied."""
+    out = validate_payload(spec.variables.values(), variables, where="variable")
+    for name, f in spec.variables.items():
+        if name not in out and f.default is not None:
+            out[name] = f.default
+    return out
+
+
+def guard_context(spec: WorkflowSpec, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The names a guard sees: every declared variable (None when unset), so only undeclared names are undefined."""
+    ctx: dict[str, Any] = dict.fromkeys(spec.variables)
+    ctx.update(variables)
+    return ctx
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-safe form of one variable value: dates and date-times as ISO strings, tuples as lists."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [encode_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): encode_value(v) for k, v in value.items()}
+    return value
+
+
+def encode_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-safe form of a variable set, for storage."""
+    return {k: encode_value(v) for k, v in values.items()}
+
+
+def decode_values(spec: WorkflowSpec, stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Read back a stored variable set: ISO strings of date and datetime variables become values again."""
+    out: dict[str, Any] = {}
+    for name, value in stored.items():
+        f = spec.variables.get(name)
+        if f is not None and value is not None and f.type in (VariableType.DATE, VariableType.DATETIME):
+            out[name] = coerce(f, value, where="stored variable")
+        elif isinstance(value, list):
+            out[name] = list(value)
+        else:
+            out[name] = value
+    return out
+
+
+__all__ = [
+    "CREDIT_CODE_CHARS",
+    "LIST_MAX_ITEMS",
+    "PAYLOAD_MAX_BYTES",
+    "STRING_MAX",
+    "TEXT_MAX",
+    "coerce",
+    "credit_code_check_digit",
+    "decode_values",
+    "encode_value",
+    "encode_values",
+    "expected_description",
+    "guard_context",
+    "is_credit_code",
+    "make_credit_code",
+    "validate_payload",
+    "validate_variables",
+]

@@ -1,0 +1,557 @@
+"""Builds a WorkflowSpec from parsed YAML data, checking each mapping against the key tables (unknown keys,
+missing keys, wrong types, bad names, bad durations) and collecting every problem instead of stopping.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from engine.errors import DefinitionProblem, PayloadInvalid
+from engine.fields import coerce, expected_description
+from engine.spec import (
+    BranchSpec,
+    DueSpec,
+    DurationSpec,
+    EscalationLevelSpec,
+    FieldSpec,
+    LocalizedName,
+    Location,
+    NotificationSpec,
+    RecurringSpec,
+    RoleSpec,
+    SlaSpec,
+    SourceRef,
+    StateKind,
+    StateSpec,
+    TransitionSpec,
+    VariableType,
+    WorkflowSpec,
+    frozen_map,
+)
+from engine.validation.keys import (
+    BRANCH_KEYS,
+    CALENDARS,
+    CRON_PATTERN,
+    DUE_KEYS,
+    ESCALATION_KEYS,
+    FIELD_KEYS,
+    JURISDICTIONS,
+    LOCALIZED_KEYS,
+    NAME_RE,
+    NOTIFICATION_KEYS,
+    RECURRING_KEYS,
+    ROLE_KEYS,
+    ROLE_RE,
+    SLA_KEYS,
+    SOURCE_KEYS,
+    STATE_COMMON_KEYS,
+    STATE_KIND_KEYS,
+    TOP_KEYS,
+    TRANSITION_KEYS,
+    WORKFLOW_ID_RE,
+    Key,
+)
+
+T = TypeVar("T")
+
+
+def did_you_mean(word: str, candidates: Collection[str]) -> str:
+    """` (did you mean 'x'?)` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def type_name(value: object) -> str:
+    """How a YAML value reads to an author: 'a string', 'a list', ..."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+@dataclass
+class Declared:
+    """The names a file declares, even where the declaration itself has problems (avoids cascades)."""
+
+    states: set[str] = field(default_factory=set)
+    roles: set[str] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+    hooks: set[str] = field(default_factory=set)
+    templates: set[str] = field(default_factory=set)
+
+
+class Builder:
+    """Reads plain data into spec objects; every problem is recorded with the position of its path."""
+
+    def __init__(self, filename: str, locations: Mapping[str, Location], key_locations: Mapping[str, Location]):
+        self.filename = filename
+        self.locations = locations
+        self.key_locations = key_locations
+        self.problems: list[DefinitionProblem] = []
+        self.declared = Declared()
+        #: for each built transition, in order: its index in the YAML list and the path of its source state
+        self.transition_meta: list[tuple[int, str]] = []
+
+    # -- reporting -------------------------------------------------------------------------------------------
+    def where(self, path: str, at_key: bool = False) -> Location:
+        if at_key and path in self.key_locations:
+            return self.key_locations[path]
+        p = path
+        while p:
+            if p in self.locations:
+                return self.locations[p]
+            p = p.rpartition(".")[0]
+        return self.locations.get("", Location(self.filename, 1, 1))
+
+    def problem(self, path: str, message: str, at_key: bool = False) -> None:
+        loc = self.where(path, at_key)
+        self.problems.append(DefinitionProblem(self.filename, loc.line, loc.col, path, message))
+
+    # -- generic readers -------------------------------------------------------------------------------------
+    def mapping(self, path: str, value: Any, keys: Mapping[str, Key] | None, what: str) -> dict[str, Any] | None:
+        """Check a mapping against its key table: unknown keys (with did-you-mean) and missing required keys."""
+        if not isinstance(value, dict):
+            self.problem(path, f"{what} must be a mapping, got {type_name(value)}")
+            return None
+        if keys is not None:
+            for key in value:
+                if key not in keys:
+                    child = f"{path}.{key}" if path else key
+                    hint = did_you_mean(key, keys) or f"; allowed: {', '.join(keys)}"
+                    self.problem(child, f"unknown key {key!r} in {what}{hint}", at_key=True)
+            for key, spec in keys.items():
+                if spec.required and key not in value:
+                    self.problem(path, spec.missing or f"{what} needs the key {key!r}")
+        return value
+
+    def child(self, path: str, key: str) -> str:
+        return f"{path}.{key}" if path else key
+
+    def text(self, path: str, value: Any, what: str = "value") -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool | int | float):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        if not isinstance(value, str):
+            self.problem(path, f"{what} must be a string, got {type_name(value)}")
+            return None
+        return value
+
+    def name(self, path: str, value: Any, what: str = "name", pattern: re.Pattern[str] = NAME_RE) -> str | None:
+        if not isinstance(value, str):
+            hint = f" (quote it: '{str(value).lower()}')" if isinstance(value, bool) else ""
+            self.problem(path, f"{what} must be a string, got {type_name(value)}{hint}")
+            return None
+        if not pattern.match(value):
+            form = "party.role, e.g. provider.data_auditor" if pattern is ROLE_RE else "snake_case ([a-z][a-z0-9_]*)"
+            self.problem(path, f"bad {what} {value!r}: write {form}")
+            return None
+        return value
+
+    def role_ref(self, path: str, value: Any) -> str | None:
+        return self.name(path, value, "role", ROLE_RE)
+
+    def many(self, path: str, value: Any, read: Callable[[str, Any], T | None], what: str,
+             single_ok: bool = True) -> tuple[T, ...]:
+        """A list of items, or (where `single_ok`) one item standing for a list of one."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            if single_ok and not isinstance(value, dict):
+                one = read(path, value)
+                return (one,) if one is not None else ()
+            self.problem(path, f"{what} must be a list, got {type_name(value)}")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            got = read(f"{path}.{i}", item)
+            if got is not None:
+                out.append(got)
+        return tuple(out)
+
+    def names(self, path: str, value: Any, what: str = "name") -> tuple[str, ...]:
+        return self.many(path, value, lambda p, v: self.name(p, v, what), f"{what}s")
+
+    def role_refs(self, path: str, value: Any) -> tuple[str, ...]:
+        return self.many(path, value, self.role_ref, "roles")
+
+    def duration(self, path: str, value: Any) -> DurationSpec | None:
+        if value is None:
+            return None
+        try:
+            return DurationSpec.parse(value)
+        except ValueError:
+            self.problem(path, f"bad duration {value!r}: write a whole number and a unit, e.g. '2 WD', '10 CD', '4 WH'")
+            return None
+
+    def boolean(self, path: str, value: Any, what: str) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.problem(path, f"{what} must be true or false, got {type_name(value)}")
+            return False
+        return value
+
+    def positive_int(self, path: str, value: Any, what: str) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.problem(path, f"{what} must be a whole number of at least 1, got {value!r}")
+            return None
+        return value
+
+    def localized(self, path: str, value: Any, what: str) -> LocalizedName | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return LocalizedName(value)
+        m = self.mapping(path, value, LOCALIZED_KEYS, what)
+        if m is None:
+            return None
+        zh = self.text(self.child(path, "zh"), m.get("zh"), "zh")
+        en = self.text(self.child(path, "en"), m.get("en"), "en")
+        return LocalizedName(zh or "", en or "") if zh is not None else None
+
+    # -- parts of the language -------------------------------------------------------------------------------
+    def field_spec(self, path: str, name: str, value: Any, where: str) -> FieldSpec | None:
+        m = self.mapping(path, value, FIELD_KEYS, f"{where} field {name!r}")
+        if m is None:
+            return None
+        tpath = self.child(path, "type")
+        raw_type = m.get("type")
+        try:
+            vtype = VariableType(raw_type) if isinstance(raw_type, str) else None
+        except ValueError:
+            vtype = None
+        if vtype is None and "type" in m:
+            hint = did_you_mean(str(raw_type), [t.value for t in VariableType])
+            self.problem(tpath, f"unknown type {raw_type!r}{hint}; types: {', '.join(t.value for t in VariableType)}")
+        values = tuple(self.many(self.child(path, "values"), m.get("values"),
+                                 lambda p, v: self.name(p, v, "enum value", re.compile(r"^.+$")), "values", False))
+        if vtype is VariableType.ENUM and not values:
+            self.problem(path, "an enum needs `values`: the list of allowed values")
+        if vtype is not None and vtype is not VariableType.ENUM and "values" in m:
+            self.problem(self.child(path, "values"), f"`values` is for enum fields; this one is {vtype.value}")
+        max_length = self.positive_int(self.child(path, "max_length"), m.get("max_length"), "max_length")
+        if vtype is not None and max_length is not None and vtype not in (
+            VariableType.STRING, VariableType.TEXT, VariableType.LIST
+        ):
+            self.problem(self.child(path, "max_length"),
+                         f"`max_length` is for string, text and list; not {vtype.value}")
+            max_length = None
+        required = self.boolean(self.child(path, "required"), m.get("required"), "required")
+        title = self.text(self.child(path, "title"), m.get("title"), "title") or ""
+        if vtype is None:
+            return None
+        spec = FieldSpec(name, vtype, required, None, values, max_length, title)
+        default = m.get("default")
+        if default is not None:
+            dpath = self.child(path, "default")
+            if required:
+                self.problem(dpath, "a required field has no use for a default: drop one of them")
+            try:
+                default = coerce(spec, default, where)
+            except PayloadInvalid:
+                self.problem(dpath, f"default {default!r} does not fit type {vtype.value}: "
+                                    f"expected {expected_description(spec)}")
+                default = None
+            spec = FieldSpec(name, vtype, required, default, values, max_length, title)
+        return spec
+
+    def fields(self, path: str, value: Any, where: str) -> dict[str, FieldSpec]:
+        m = self.mapping(path, value, None, f"{where}s") if value is not None else {}
+        out: dict[str, FieldSpec] = {}
+        for name, raw in (m or {}).items():
+            fpath = self.child(path, name)
+            if self.name(fpath, name, f"{where} name") is None:
+                continue
+            f = self.field_spec(fpath, name, raw, where)
+            if f is not None:
+                out[name] = f
+        return out
+
+    def notifications(self, path: str, value: Any) -> tuple[NotificationSpec, ...]:
+        def one(p: str, v: Any) -> NotificationSpec | None:
+            m = self.mapping(p, v, NOTIFICATION_KEYS, "a notification")
+            if m is None:
+                return None
+            template = self.name(self.child(p, "template"), m.get("template"), "template") if "template" in m else None
+            to = self.role_refs(self.child(p, "to"), m.get("to"))
+            return NotificationSpec(template, to) if template else None
+
+        return self.many(path, value, one, "notifications", single_ok=False)
+
+    def sla(self, path: str, value: Any, procedure: bool) -> SlaSpec | None:
+        what = "the procedure sla" if procedure else "an sla"
+        m = self.mapping(path, value, SLA_KEYS, what)
+        if m is None:
+            return None
+        due = self.due(self.child(path, "due"), m.get("due"))
+        warn_before = self.many(self.child(path, "warn_before"), m.get("warn_before"), self.duration, "warn_before")
+        levels = self.many(self.child(path, "escalate"), m.get("escalate"), self.escalation, "escalate", False)
+        if "pause_in" in m and not procedure:
+            self.problem(self.child(path, "pause_in"), "pause_in belongs to the procedure sla (top level) only",
+                         at_key=True)
+        pause_in = self.names(self.child(path, "pause_in"), m.get("pause_in"), "state")
+        warn_t = self.name(self.child(path, "warn_template"), m.get("warn_template", "sla_warning"), "template")
+        breach_t = self.name(self.child(path, "breach_template"), m.get("breach_template", "sla_breach"), "template")
+        if due is None:
+            return None
+        return SlaSpec(
+            due=due,
+            warn_before=warn_before,
+            warn_notify=self.role_refs(self.child(path, "warn_notify"), m.get("warn_notify")),
+            warn_template=warn_t or "sla_warning",
+            breach_notify=self.role_refs(self.child(path, "breach_notify"), m.get("breach_notify")),
+            breach_template=breach_t or "sla_breach",
+            escalations=levels,
+            pause_in=pause_in,
+        )
+
+    def due(self, path: str, value: Any) -> DueSpec | None:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            m = self.mapping(path, value, DUE_KEYS, "due")
+            if m is None or "date" not in m:
+                return None
+            var = self.name(self.child(path, "date"), m["date"], "variable")
+            return DueSpec(date_variable=var) if var else None
+        d = self.duration(path, value)
+        return DueSpec(duration=d) if d else None
+
+    def escalation(self, path: str, value: Any) -> EscalationLevelSpec | None:
+        m = self.mapping(path, value, ESCALATION_KEYS, "an escalation level")
+        if m is None:
+            return None
+        level = self.positive_int(self.child(path, "level"), m.get("level"), "level")
+        after = self.duration(self.child(path, "after"), m.get("after"))
+        notify = self.role_refs(self.child(path, "notify"), m.get("notify"))
+        template = self.name(self.child(path, "template"), m.get("template", "sla_escalation"), "template")
+        if level is None or after is None:
+            return None
+        return EscalationLevelSpec(level, after, notify, template or "sla_escalation")
+
+    def state(self, path: str, name: str, value: Any) -> StateSpec | None:
+        if not isinstance(value, dict):
+            self.problem(path, f"state {name!r} must be a mapping with a `kind`, got {type_name(value)}")
+            return None
+        raw_kind = value.get("kind")
+        kind: StateKind | None = None
+        if isinstance(raw_kind, str) and raw_kind in StateKind._value2member_map_:
+            kind = StateKind(raw_kind)
+        elif "kind" in value:
+            hint = did_you_mean(str(raw_kind), [k.value for k in StateKind])
+            self.problem(self.child(path, "kind"),
+                         f"unknown state kind {raw_kind!r}{hint}; kinds: {', '.join(k.value for k in StateKind)}")
+        keys = {**STATE_COMMON_KEYS, **(STATE_KIND_KEYS[kind] if kind else {})}
+        if kind is None:  # unknown kind: only say what is certain (kind missing), not which keys are wrong
+            keys = {**STATE_COMMON_KEYS, **{k: Key(False, "any") for kk in STATE_KIND_KEYS.values() for k in kk}}
+        m = self.mapping(path, value, keys, f"a {kind.value} state" if kind else "a state")
+        if m is None or kind is None:
+            return None
+        def p(key: str) -> str:
+            return self.child(path, key)
+
+        title = self.localized(p("title"), m.get("title"), "title")
+        on_enter = self.notifications(p("on_enter"), m.get("on_enter"))
+        on_exit = self.notifications(p("on_exit"), m.get("on_exit"))
+        common: dict[str, Any] = {"name": name, "kind": kind, "title": title, "on_enter": on_enter, "on_exit": on_exit}
+        if kind is StateKind.TASK:
+            assignee = self.role_ref(p("assignee"), m["assignee"]) if "assignee" in m else None
+            sla = self.sla(p("sla"), m["sla"], procedure=False) if "sla" in m else None
+            return StateSpec(**common, assignee=assignee, sla=sla)
+        if kind is StateKind.AUTO:
+            hook = self.name(p("hook"), m["hook"], "hook") if "hook" in m else None
+            nxt = self.name(p("next"), m["next"], "state") if "next" in m else None
+            return StateSpec(**common, hook=hook, next=nxt)
+        if kind is StateKind.TIMER:
+            if ("after" in m) == ("at" in m):
+                self.problem(path, "a timer needs exactly one of `after` (a duration) or `at` (a date variable)")
+            after = self.duration(p("after"), m.get("after"))
+            at = self.name(p("at"), m["at"], "variable") if "at" in m else None
+            nxt = self.name(p("next"), m["next"], "state") if "next" in m else None
+            return StateSpec(**common, after=after, at_variable=at, next=nxt)
+        if kind is StateKind.DECISION:
+            branches = self.many(p("branches"), m.get("branches"), self.branch, "branches", False)
+            if "branches" in m and not branches and isinstance(m.get("branches"), list):
+                self.problem(p("branches"), "a decision needs at least one branch")
+            default = self.name(p("default"), m["default"], "state") if "default" in m else None
+            return StateSpec(**common, branches=branches, default=default)
+        outcome = self.name(p("outcome"), m["outcome"], "outcome") if "outcome" in m else None
+        return StateSpec(**common, outcome=outcome)
+
+    def branch(self, path: str, value: Any) -> BranchSpec | None:
+        m = self.mapping(path, value, BRANCH_KEYS, "a branch")
+        if m is None:
+            return None
+        when = self.text(self.child(path, "when"), m.get("when"), "when")
+        to = self.name(self.child(path, "to"), m["to"], "state") if "to" in m else None
+        return BranchSpec(when, to) if when is not None and to is not None else None
+
+    def transitions(self, path: str, value: Any) -> tuple[TransitionSpec, ...]:
+        if not isinstance(value, list):
+            self.problem(path, f"transitions must be a list of events, got {type_name(value)}")
+            return ()
+        out: list[TransitionSpec] = []
+        for i, raw in enumerate(value):
+            out.extend(self.transition(f"{path}.{i}", raw))
+        return tuple(out)
+
+    def event_name(self, path: str, value: Any) -> str | None:
+        if isinstance(value, str) and value.startswith("_"):
+            self.problem(path, f"event {value!r} may not start with '_': the engine's own events (_decide, _auto, "
+                               "_timer) do")
+            return None
+        return self.name(path, value, "event name")
+
+    def transition(self, path: str, value: Any) -> list[TransitionSpec]:
+        m = self.mapping(path, value, TRANSITION_KEYS, "a transition")
+        if m is None:
+            return []
+        def p(key: str) -> str:
+            return self.child(path, key)
+
+        event = self.event_name(p("event"), m["event"]) if "event" in m else None
+        sources = self.names(p("from"), m.get("from"), "state")
+        dest = self.name(p("to"), m["to"], "state") if "to" in m else None
+        roles = self.role_refs(p("role"), m.get("role"))
+        guard = self.text(p("guard"), m.get("guard"), "guard")
+        payload = tuple(self.fields(p("payload"), m.get("payload"), "payload").values())
+        save = self.names(p("save"), m.get("save"), "payload field")
+        setv = self.mapping(p("set"), m["set"], None, "set") if "set" in m else {}
+        title = self.localized(p("title"), m.get("title"), "title")
+        if event is None or dest is None:
+            return []
+        raw_from = m.get("from")
+        index = int(path.rpartition(".")[2])
+        for s in sources:
+            at = raw_from.index(s) if isinstance(raw_from, list) and s in raw_from else None
+            self.transition_meta.append((index, p("from") if at is None else f"{p('from')}.{at}"))
+        return [TransitionSpec(event, s, dest, roles, guard, payload, save, frozen_map(setv or {}), title)
+                for s in sources]
+
+    def roles(self, path: str, value: Any) -> dict[str, RoleSpec]:
+        m = self.mapping(path, value, None, "roles")
+        out: dict[str, RoleSpec] = {}
+        for name, raw in (m or {}).items():
+            rpath = self.child(path, name)
+            if self.role_ref(rpath, name) is None:
+                continue
+            self.declared.roles.add(name)
+            r = self.mapping(rpath, raw, ROLE_KEYS, f"role {name!r}")
+            if r is None:
+                continue
+            base = self.name(self.child(rpath, "base"), r["base"], "base role") if "base" in r else None
+            dept = (self.name(self.child(rpath, "department"), r["department"], "variable")
+                    if "department" in r else None)
+            title = self.text(self.child(rpath, "title"), r.get("title"), "title") or ""
+            if base:
+                out[name] = RoleSpec(name, base, dept, title)
+        return out
+
+    def sources(self, path: str, value: Any) -> tuple[SourceRef, ...]:
+        def one(p: str, v: Any) -> SourceRef | None:
+            m = self.mapping(p, v, SOURCE_KEYS, "a source")
+            if m is None:
+                return None
+            doc = self.text(self.child(p, "document"), m.get("document"), "document")
+            articles = self.many(self.child(p, "articles"), m.get("articles"),
+                                 lambda pp, vv: self.text(pp, vv, "article"), "articles")
+            return SourceRef(doc, articles) if doc else None
+
+        return self.many(path, value, one, "sources", single_ok=False)
+
+    def recurring(self, path: str, value: Any) -> RecurringSpec | None:
+        m = self.mapping(path, value, RECURRING_KEYS, "recurring")
+        if m is None:
+            return None
+        cron = self.text(self.child(path, "cron"), m.get("cron"), "cron")
+        if cron is not None and not re.match(CRON_PATTERN, cron):
+            self.problem(self.child(path, "cron"),
+                         f"bad cron {cron!r}: write five fields, minute hour day month weekday")
+            cron = None
+        key = self.text(self.child(path, "business_key"), m.get("business_key"), "business_key")
+        variables = self.mapping(self.child(path, "variables"), m["variables"], None, "variables") \
+            if "variables" in m else {}
+        if cron is None or key is None:
+            return None
+        return RecurringSpec(cron, key, frozen_map(variables or {}))
+
+    # -- the whole document ----------------------------------------------------------------------------------
+    def workflow(self, data: Any, content_hash: str) -> WorkflowSpec | None:
+        top = self.mapping("", data, TOP_KEYS, "a workflow")
+        if top is None:
+            return None
+        wid = self.name("id", top["id"], "workflow id", WORKFLOW_ID_RE) if "id" in top else None
+        name = self.localized("name", top.get("name"), "name")
+        jur = top.get("jurisdiction")
+        if "jurisdiction" in top and jur not in JURISDICTIONS:
+            self.problem("jurisdiction", f"unknown jurisdiction {jur!r}{did_you_mean(str(jur), JURISDICTIONS)}; "
+                                         f"known: {', '.join(JURISDICTIONS)}")
+            jur = None
+        if wid and isinstance(jur, str) and not wid.startswith(jur + "."):
+            self.problem("id", f"id {wid!r} must start with its jurisdiction: '{jur}.'")
+        cal = top.get("calendar")
+        if "calendar" in top and cal not in CALENDARS:
+            self.problem("calendar", f"unknown calendar {cal!r}{did_you_mean(str(cal), CALENDARS)}; "
+                                     f"known: {', '.join(CALENDARS)}")
+            cal = None
+        sources = self.sources("sources", top.get("sources")) if "sources" in top else ()
+        if "sources" in top and not sources and isinstance(top.get("sources"), list):
+            self.problem("sources", "name at least one source: the regulation and articles the workflow implements")
+        roles = self.roles("roles", top["roles"]) if "roles" in top else {}
+        variables = self.fields("variables", top.get("variables"), "variable")
+        self.declared.variables = set(variables) | set(self._raw_names(top.get("variables")))
+        hooks_raw = self.mapping("hooks", top["hooks"], None, "hooks") if "hooks" in top else {}
+        hooks: dict[str, str] = {}
+        for hname, hdoc in (hooks_raw or {}).items():
+            if self.name(self.child("hooks", hname), hname, "hook name"):
+                hooks[hname] = self.text(self.child("hooks", hname), hdoc, "hook description") or ""
+        self.declared.hooks = set(hooks_raw or {})
+        templates = self.names("templates", top.get("templates"), "template")
+        self.declared.templates = set(templates)
+        states: dict[str, StateSpec] = {}
+        raw_states = self.mapping("states", top["states"], None, "states") if "states" in top else None
+        for sname, raw in (raw_states or {}).items():
+            spath = self.child("states", sname)
+            if self.name(spath, sname, "state name") is None:
+                continue
+            self.declared.states.add(sname)
+            st = self.state(spath, sname, raw)
+            if st is not None:
+                states[sname] = st
+        if raw_states is not None and not raw_states:
+            self.problem("states", "a workflow needs states")
+        initial = self.name("initial", top["initial"], "state") if "initial" in top else None
+        transitions = self.transitions("transitions", top["transitions"]) if "transitions" in top else ()
+        sla = self.sla("sla", top["sla"], procedure=True) if "sla" in top else None
+        recurring = self.recurring("recurring", top["recurring"]) if "recurring" in top else None
+        description = self.text("description", top.get("description"), "description") or ""
+        # placeholders keep the semantic checks running after a broken header; the problems are recorded
+        return WorkflowSpec(
+            id=wid or "", name=name or LocalizedName(""), jurisdiction=jur if isinstance(jur, str) else "",
+            calendar=cal if isinstance(cal, str) else "", initial=initial or "", states=frozen_map(states),
+            transitions=transitions, roles=frozen_map(roles), variables=frozen_map(variables), hooks=frozen_map(hooks),
+            templates=templates, sources=sources, sla=sla, recurring=recurring, description=description,
+            source_path=self.filename, content_hash=content_hash, locations=frozen_map(self.locations),
+        )
+
+    @staticmethod
+    def _raw_names(value: Any) -> list[str]:
+        return [k for k in value if isinstance(k, str)] if isinstance(value, dict) else []

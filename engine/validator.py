@@ -1,0 +1,38 @@
+"""Checks a parsed definition as a whole and builds its WorkflowSpec, reporting every problem of the file at once
+as `file:line:col: path: problem (did you mean ...?)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from engine.errors import DefinitionError, DefinitionProblem
+from engine.spec import WorkflowSpec
+from engine.validation.build import Builder
+from engine.validation.checks import Checker
+
+if TYPE_CHECKING:
+    from engine.loader import ParsedDocument
+
+
+def check_document(
+    doc: ParsedDocument, known_templates: Collection[str] | None = None
+) -> tuple[WorkflowSpec | None, list[DefinitionProblem]]:
+    """Build the spec and run every check; answer the spec (None if unbuildable) and all problems, sorted."""
+    builder = Builder(doc.filename, doc.locations, doc.key_locations)
+    spec = builder.workflow(doc.data, doc.content_hash)
+    if spec is not None:
+        Checker(spec, builder, known_templates).run()
+    return spec, sorted(set(builder.problems))
+
+
+def validate_document(doc: ParsedDocument, known_templates: Collection[str] | None = None) -> WorkflowSpec:
+    """The valid WorkflowSpec of a parsed document; raise DefinitionError listing every problem otherwise."""
+    spec, problems = check_document(doc, known_templates)
+    if problems or spec is None:
+        raise DefinitionError(problems or [DefinitionProblem(doc.filename, 1, 1, "", "not a workflow definition")])
+    return spec
+
+
+__all__ = ["check_document", "validate_document"]

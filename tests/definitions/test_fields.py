@@ -1,0 +1,160 @@
+"""Typed field values: coercion per type, payload and variable validation, credit codes, JSON encoding."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from engine.compiler import CompiledWorkflow
+from engine.errors import PayloadInvalid
+from engine.fields import (
+    PAYLOAD_MAX_BYTES,
+    coerce,
+    credit_code_check_digit,
+    decode_values,
+    encode_values,
+    is_credit_code,
+    make_credit_code,
+    validate_payload,
+    validate_variables,
+)
+from engine.spec import FieldSpec, VariableType
+
+T = VariableType
+
+
+def f(t: VariableType, **kw: Any) -> FieldSpec:
+    return FieldSpec(name="x", type=t, **kw)
+
+
+def test_published_credit_code_is_accepted() -> None:
+    """A real published unified social credit code passes the GB 32100 check digit."""
+    assert is_credit_code("91350100M000100Y43")
+
+
+def test_credit_code_with_wrong_check_digit_is_refused() -> None:
+    """Changing the last character of a valid code makes it invalid."""
+    good = make_credit_code(7)
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    assert is_credit_code(good) and not is_credit_code(bad)
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y4", "91350100M000100Y43X", "91350100m000100Y43",
+                                  "9135010OM000100Y43"])
+def test_malformed_credit_codes_are_refused(code: str) -> None:
+    """Wrong length, lower case and letters outside GB 32100's set (O) are refused."""
+    assert not is_credit_code(code)
+
+
+def test_check_digit_wants_seventeen_characters() -> None:
+    """The check digit helper refuses a body that is not 17 valid characters."""
+    with pytest.raises(ValueError):
+        credit_code_check_digit("123")
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    (f(T.STRING), "abc", "abc"),
+    (f(T.TEXT), "line\nline", "line\nline"),
+    (f(T.INT), 3, 3),
+    (f(T.FLOAT), 3, 3.0),
+    (f(T.BOOL), False, False),
+    (f(T.DATE), "2019-06-30", date(2019, 6, 30)),
+    (f(T.DATETIME), "2019-06-30T17:30:00+08:00", datetime(2019, 6, 30, 17, 30, tzinfo=timezone(timedelta(hours=8)))),
+    (f(T.ENUM, values=("a", "b")), "b", "b"),
+    (f(T.LIST), ("u1", "u2"), ["u1", "u2"]),
+])
+def test_values_of_the_right_type_are_converted(field: FieldSpec, value: Any, expected: Any) -> None:
+    """Each type accepts its values and converts ISO strings and tuples."""
+    assert coerce(field, value) == expected
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    (f(T.STRING), "x" * 201),
+    (f(T.STRING), "two\nlines"),
+    (f(T.STRING, max_length=3), "abcd"),
+    (f(T.TEXT), "x" * 4001),
+    (f(T.INT), True),
+    (f(T.INT), 1.5),
+    (f(T.INT), "3"),
+    (f(T.FLOAT), False),
+    (f(T.FLOAT), float("nan")),
+    (f(T.BOOL), 1),
+    (f(T.BOOL), "true"),
+    (f(T.DATE), "2019-02-30"),
+    (f(T.DATE), datetime(2019, 6, 30, tzinfo=UTC)),
+    (f(T.DATETIME), "2019-06-30T17:30:00"),
+    (f(T.DEPARTMENT), "123"),
+    (f(T.ENUM, values=("a",)), "c"),
+    (f(T.LIST), ["ok", 3]),
+    (f(T.LIST, max_length=1), ["a", "b"]),
+    (f(T.LIST), "not a list"),
+])
+def test_values_of_the_wrong_type_are_refused(field: FieldSpec, value: Any) -> None:
+    """Strictness: no bool as int, no naive date-times, no numbers as strings, bounded lengths."""
+    with pytest.raises(PayloadInvalid) as err:
+        coerce(field, value, where="payload")
+    assert err.value.field == "x" and err.value.received is value
+
+
+def test_required_field_refuses_none() -> None:
+    """None stands for absent: a required field refuses it and says it is required."""
+    with pytest.raises(PayloadInvalid) as err:
+        coerce(f(T.TEXT, required=True), None)
+    assert "required" in err.value.expected
+
+
+def test_payload_refuses_unknown_fields_and_names_the_declared_ones() -> None:
+    """A payload field the event does not declare is refused."""
+    with pytest.raises(PayloadInvalid) as err:
+        validate_payload([f(T.TEXT)], {"y": "?"})
+    assert err.value.field == "y" and "x" in err.value.expected
+
+
+def test_payload_enforces_required_and_keeps_only_present_fields() -> None:
+    """Required fields must be there; absent optional ones are left out."""
+    fields = [FieldSpec("reason", T.TEXT, required=True), FieldSpec("note", T.TEXT)]
+    assert validate_payload(fields, {"reason": "r"}) == {"reason": "r"}
+    with pytest.raises(PayloadInvalid) as err:
+        validate_payload(fields, {"note": "n"})
+    assert err.value.field == "reason"
+
+
+def test_payload_size_is_bounded() -> None:
+    """A payload whose JSON exceeds the bound is refused as a whole."""
+    fields = [FieldSpec(f"t{i}", T.TEXT) for i in range(20)]
+    payload = {f"t{i}": "x" * 4000 for i in range(20)}
+    with pytest.raises(PayloadInvalid) as err:
+        validate_payload(fields, payload)
+    assert err.value.expected == f"at most {PAYLOAD_MAX_BYTES} bytes of JSON"
+
+
+def test_payload_must_be_a_mapping() -> None:
+    """A list instead of a mapping is refused."""
+    with pytest.raises(PayloadInvalid):
+        validate_payload([f(T.TEXT)], ["x"])  # type: ignore[arg-type]
+
+
+def test_start_variables_get_defaults_and_need_required(gx: CompiledWorkflow) -> None:
+    """validate_variables applies defaults and refuses a start without a required variable."""
+    v = validate_variables(gx.spec, {"consumer_dept": make_credit_code(1), "provider_dept": make_credit_code(2),
+                                     "resource_code": "r", "sharing_type": "conditional"})
+    assert v["control_params"] is False and v["refused"] is False
+    with pytest.raises(PayloadInvalid) as err:
+        validate_variables(gx.spec, {"consumer_dept": make_credit_code(1)})
+    assert err.value.where == "variable"
+
+
+def test_encoding_round_trips_dates_through_json(gx: CompiledWorkflow) -> None:
+    """Encoded variables survive json.dumps/loads and decode to the same values."""
+    from engine.spec import WorkflowSpec, frozen_map
+
+    spec = WorkflowSpec(**{**{k: getattr(gx.spec, k) for k in gx.spec.__dataclass_fields__},
+                           "variables": frozen_map({"d": FieldSpec("d", T.DATE), "t": FieldSpec("t", T.DATETIME),
+                                                    "l": FieldSpec("l", T.LIST)})})
+    values = {"d": date(2019, 6, 30), "t": datetime(2020, 1, 2, 3, 4, tzinfo=UTC), "l": ["a"], "n": 1}
+    stored = json.loads(json.dumps(encode_values(values)))
+    assert stored["d"] == "2019-06-30"
+    assert decode_values(spec, stored) == values
