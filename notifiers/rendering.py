@@ -69,22 +69,15 @@ def format_time(value: Any) -> str:
     return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
-def _template_line(err: BaseException, filename: str | None) -> int:
-    """The template line of a rendering error, from the frames jinja maps back onto the template file."""
-    if isinstance(err, TemplateSyntaxError) and err.lineno:
-        return int(err.lineno)
-    line = 0
-    for frame in traceback.extract_tb(err.__traceback__):
-        if filename and frame.filename == filename and frame.lineno:
-            line = frame.lineno
-    return line
+def _syntax_line(err: TemplateError) -> int:
+    return int(getattr(err, "lineno", 0) or 0)
 
 
 class TemplateRenderer:
     """Loads templates from a directory (default: the shipped ones) and renders them to `Rendered`."""
 
     def __init__(self, directory: Path | str = TEMPLATES_DIR) -> None:
-        self.directory = Path(directory)
+        self.directory = Path(directory).resolve()
         self._env = _StrictSandbox(
             loader=FileSystemLoader(str(self.directory), encoding="utf-8"),
             undefined=DashUndefined,
@@ -107,7 +100,7 @@ class TemplateRenderer:
         except TemplateNotFound:
             raise TemplateRenderError(filename, 0, f"no such template; known: {', '.join(self.names())}") from None
         except TemplateSyntaxError as err:
-            raise TemplateRenderError(filename, _template_line(err, None), err.message or str(err)) from err
+            raise TemplateRenderError(err.name or filename, _syntax_line(err), err.message or str(err)) from err
         except TemplateError as err:
             raise TemplateRenderError(filename, 0, str(err)) from err
         if "subject" not in template.blocks or "text" not in template.blocks:
@@ -115,7 +108,7 @@ class TemplateRenderer:
         try:
             macros = self._env.get_template("_macros.j2").module
         except TemplateError as err:
-            raise TemplateRenderError("_macros.j2", _template_line(err, None), str(err)) from err
+            raise TemplateRenderError("_macros.j2", _syntax_line(err), str(err)) from err
         values: dict[str, Any] = dict(data)
         values.update({"d": dict(data), "m": macros})
         parts: dict[str, str] = {}
@@ -127,13 +120,27 @@ class TemplateRenderer:
                 parts[part] = "".join(template.blocks[part](ctx)).strip()
             except Exception as err:  # any failure inside a template is the template's, reported by line
                 kind = "not allowed (sandbox)" if isinstance(err, SecurityError) else type(err).__name__
-                raise TemplateRenderError(
-                    filename, _template_line(err, template.filename), f"block {part!r}: {kind}: {err}"
-                ) from err
+                where, line = self._locate(err, filename)
+                raise TemplateRenderError(where, line, f"block {part!r}: {kind}: {err}") from err
         text = parts["text"]
         subject = " ".join(parts["subject"].split())
         html = parts.get("html") or f"<pre>{escape(text)}</pre>"
         return Rendered(subject=subject, text=text, html=str(Markup(html)), markdown=parts.get("markdown") or text)
+
+
+    def _locate(self, err: BaseException, default: str) -> tuple[str, int]:
+        """The innermost template frame of a rendering error, mapped from compiled code back to the .j2 line."""
+        where, line = default, 0
+        for frame in traceback.extract_tb(err.__traceback__):
+            path = Path(frame.filename)
+            if path.suffix != ".j2" or path.resolve().parent != self.directory or not frame.lineno:
+                continue
+            try:
+                template = self._env.get_template(path.name)
+            except TemplateError:
+                continue
+            where, line = path.name, template.get_corresponding_lineno(frame.lineno)
+        return where, line
 
 
 __all__ = ["DASH", "TEMPLATES_DIR", "DashUndefined", "Rendered", "TemplateRenderer", "format_time"]

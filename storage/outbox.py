@@ -229,23 +229,25 @@ def mark_dead(session: Session, message_id: int, claimant: str, error: str) -> b
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def pending_counts(session: Session, kinds: Sequence[str]) -> list[tuple[str, str, int]]:
-    """(recipient, channel, count) of pending messages of these kinds: the candidates for a digest."""
+def pending_counts(session: Session, kinds: Sequence[str]) -> list[tuple[str, str, str, int]]:
+    """(recipient, channel, an address, count) of pending messages of these kinds: the candidates for a digest."""
     rows = session.execute(
-        select(_C.recipient, _C.channel, func.count())
+        select(_C.recipient, _C.channel, func.max(_C.recipient_address), func.count())
         .where(_C.status == "pending", _C.kind.in_(list(kinds)))
         .group_by(_C.recipient, _C.channel)
+        .order_by(_C.recipient, _C.channel)
     )
-    return [(r[0], r[1], int(r[2])) for r in rows]
+    return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
 
 def fold_into_digest(
     session: Session, recipient: str, channel: str, kinds: Sequence[str], digest: Mapping[str, Any]
-) -> tuple[int, list[OutboxMessage]]:
+) -> tuple[int, list[OutboxMessage]] | None:
     """Insert the digest row and mark the recipient's pending messages of `kinds` `digested` under its id.
 
     Only rows still pending are folded (a row claimed meanwhile is sent on its own); the caller then writes
     the digest's data from the returned items. On PostgreSQL the items are locked, skipping locked ones.
+    None (and no digest row) when nothing was left to fold.
     """
     chosen = select(_C.id).where(
         _C.status == "pending", _C.kind.in_(list(kinds)), _C.recipient == recipient, _C.channel == channel
@@ -253,21 +255,25 @@ def fold_into_digest(
     if _dialect_name(session) == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     ids = [row[0] for row in session.execute(chosen)]
+    if not ids:
+        return None
     inserted = session.execute(TABLE.insert().values(_normalise_row(0, digest)).returning(_C.id))
     digest_id = int(inserted.scalar_one())
-    if ids:
-        session.execute(
-            update(TABLE)
-            .where(_C.id.in_(ids), _C.status == "pending")
-            .values(status="digested", digest_id=digest_id)
-        )
-    items = session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.digest_id == digest_id)  # type: ignore[arg-type]
-        .order_by(OutboxMessage.id)  # type: ignore[arg-type]
-        .execution_options(populate_existing=True)
+    session.execute(
+        update(TABLE).where(_C.id.in_(ids), _C.status == "pending").values(status="digested", digest_id=digest_id)
     )
-    return digest_id, list(items.scalars())
+    items = list(
+        session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.digest_id == digest_id)  # type: ignore[arg-type]
+            .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    if not items:
+        session.execute(TABLE.delete().where(_C.id == digest_id))
+        return None
+    return digest_id, items
 
 
 def set_data(session: Session, message_id: int, data: Mapping[str, Any], dedupe_key: str | None = None) -> None:

@@ -1,0 +1,222 @@
+"""The outbox dispatcher: claims due messages, renders and sends them outside any transaction, records outcomes.
+
+At-least-once: a message is sent, retried with exponential back-off and jitter, or moved to dead-letter after
+`max_attempts` (or at once when retrying cannot help: a template error, a refused address) — never dropped.
+Many pending breach/escalation messages for one recipient and channel are folded into one `supervisor_digest`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from engine.clock import SHANGHAI, Clock
+from notifiers.base import Notifier, Outgoing
+from notifiers.errors import DeliveryError, TemplateRenderError, UnknownChannel
+from notifiers.rendering import TemplateRenderer
+from storage import outbox
+
+log = logging.getLogger("shixian.notifiers")
+
+#: The kinds a supervisor digest folds.
+DIGESTED_KINDS = ("breach", "escalation")
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before attempt n+1: min(maximum, base * 2**(n-1)), less up to `jitter` of it (spreads retries)."""
+
+    base: timedelta = timedelta(seconds=30)
+    maximum: timedelta = timedelta(hours=1)
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.base <= timedelta(0) or self.maximum < self.base:
+            raise ValueError("Backoff needs 0 < base <= maximum")
+        if not 0.0 <= self.jitter < 1.0:
+            raise ValueError("Backoff jitter is a fraction in [0, 1)")
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """The wait after `attempts` failed attempts (1 for the first failure)."""
+        raw = self.base * (2 ** max(0, min(attempts - 1, 30)))
+        capped = min(raw, self.maximum)
+        factor: float = 1.0 - self.jitter * rng.random()
+        return timedelta(seconds=capped.total_seconds() * factor)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPolicy:
+    """When to fold: `threshold` or more pending breach/escalation messages for one recipient on one channel.
+
+    `per_recipient` overrides by (recipient id, channel name), then by recipient id alone; None disables.
+    """
+
+    threshold: int | None = 5
+    per_recipient: Mapping[tuple[str, str] | str, int | None] = field(default_factory=dict)
+
+    def threshold_for(self, recipient: str, channel: str) -> int | None:
+        if (recipient, channel) in self.per_recipient:
+            return self.per_recipient[(recipient, channel)]
+        if recipient in self.per_recipient:
+            return self.per_recipient[recipient]
+        return self.threshold
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """A plain copy of a claimed row, so sending needs no live ORM object."""
+
+    id: int
+    channel: str
+    recipient: str
+    address: str
+    template: str
+    data: dict[str, Any]
+    kind: str
+    dedupe_key: str
+    attempts: int
+
+
+SessionSource = Engine | Callable[[], Session]
+
+
+class OutboxDispatcher:
+    """Sends the outbox. `dispatch(now)` does one round and answers how many messages it handled.
+
+    Handled = claimed and then sent, rescheduled or dead-lettered, plus messages folded into a digest.
+    Several dispatchers may run against one database: claims are exclusive until their lease expires.
+    """
+
+    def __init__(
+        self,
+        db: SessionSource,
+        channels: Mapping[str, Notifier],
+        renderer: TemplateRenderer,
+        clock: Clock,
+        *,
+        backoff: Backoff | None = None,
+        max_attempts: int = 8,
+        lease: timedelta = timedelta(minutes=5),
+        batch_size: int = 100,
+        digest: DigestPolicy | None = None,
+        rng: random.Random | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        if max_attempts < 1 or batch_size < 1 or lease <= timedelta(0):
+            raise ValueError("max_attempts and batch_size must be >= 1 and lease positive")
+        self._db = db
+        self.channels = dict(channels)
+        self.renderer = renderer
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.max_attempts = max_attempts
+        self.lease = lease
+        self.batch_size = batch_size
+        self.digest = digest or DigestPolicy()
+        self.rng = rng or random.Random()
+        self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:8]}"
+
+    def _session(self) -> Session:
+        if isinstance(self._db, Engine):
+            return Session(self._db, expire_on_commit=False)
+        return self._db()
+
+    # ---- one round ------------------------------------------------------------------------------------------
+
+    def dispatch(self, now: datetime | None = None) -> int:
+        """Fold digests, claim due messages, send each, record each outcome. Never raises for one message."""
+        moment = now or self.clock.now()
+        handled = self.fold_digests(moment)
+        claimant = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+        with self._session() as session:
+            rows = outbox.claim_due(session, moment, claimant, self.lease, self.batch_size)
+            claimed = [
+                _Claimed(r.id or 0, r.channel, r.recipient, r.recipient_address, r.template, r.payload(), r.kind,
+                         r.dedupe_key, r.attempts)
+                for r in rows
+            ]
+            session.commit()
+        for message in claimed:
+            self._deliver(message, claimant)
+            handled += 1
+        return handled
+
+    def fold_digests(self, now: datetime) -> int:
+        """Replace each over-threshold group of pending breach/escalation messages by one digest message."""
+        folded = 0
+        with self._session() as session:
+            groups = outbox.pending_counts(session, DIGESTED_KINDS)
+            for recipient, channel, address, count in groups:
+                threshold = self.digest.threshold_for(recipient, channel)
+                if threshold is None or count < threshold:
+                    continue
+                placeholder = f"digest:{channel}:{recipient}:pending:{uuid.uuid4().hex}"
+                row = {
+                    "created_at": now, "channel": channel, "recipient": recipient, "recipient_address": address,
+                    "template": "supervisor_digest", "data": {}, "kind": "digest", "dedupe_key": placeholder,
+                }
+                result = outbox.fold_into_digest(session, recipient, channel, DIGESTED_KINDS, row)
+                if result is None:
+                    continue
+                digest_id, items = result
+                data = {
+                    "kind": "digest",
+                    "count": len(items),
+                    "date": now.astimezone(SHANGHAI).date().isoformat(),
+                    "items": [dict(item.payload(), outbox_id=item.id, kind=item.kind) for item in items],
+                }
+                key = f"digest:{channel}:{recipient}:{items[0].id}-{items[-1].id}:{len(items)}"
+                outbox.set_data(session, digest_id, data, dedupe_key=key)
+                folded += len(items)
+                log.info("folded %d messages for %s on %s into digest %d", len(items), recipient, channel, digest_id)
+            session.commit()
+        return folded
+
+    # ---- one message ----------------------------------------------------------------------------------------
+
+    def _deliver(self, message: _Claimed, claimant: str) -> None:
+        try:
+            channel = self.channels.get(message.channel)
+            if channel is None:
+                raise UnknownChannel(message.channel, list(self.channels))
+            rendered = self.renderer.render(message.template, message.data)
+            channel.send(Outgoing(message.channel, message.recipient, message.address, rendered,
+                                  message.dedupe_key, message.kind, message.template, message.data))
+        except (TemplateRenderError, UnknownChannel) as err:
+            log.error("outbox message %d is dead: %s", message.id, err)
+            reason = str(err)
+            self._record(lambda s: outbox.mark_dead(s, message.id, claimant, reason))
+        except DeliveryError as err:
+            self._failed(message, claimant, str(err), err.transient)
+        except Exception as err:  # a faulty channel plug-in must not stop the others; treat as transient
+            log.exception("channel %r raised unexpectedly for outbox message %d", message.channel, message.id)
+            self._failed(message, claimant, f"{type(err).__name__}: {err}", transient=True)
+        else:
+            self._record(lambda s: outbox.mark_sent(s, message.id, claimant, self.clock.now()))
+
+    def _failed(self, message: _Claimed, claimant: str, error: str, transient: bool) -> None:
+        if not transient or message.attempts >= self.max_attempts:
+            why = "" if not transient else f" (after {message.attempts} attempts)"
+            log.warning("outbox message %d is dead%s: %s", message.id, why, error)
+            self._record(lambda s: outbox.mark_dead(s, message.id, claimant, error + why))
+            return
+        retry_at = self.clock.now() + self.backoff.delay(message.attempts, self.rng)
+        self._record(lambda s: outbox.mark_retry(s, message.id, claimant, error, retry_at))
+
+    def _record(self, write: Callable[[Session], bool]) -> None:
+        with self._session() as session:
+            if not write(session):
+                # another dispatcher retook the claim after our lease ran out: it records the outcome
+                log.warning("claim lost before recording an outcome; the other claimant records it")
+            session.commit()
+
+
+__all__ = ["DIGESTED_KINDS", "Backoff", "DigestPolicy", "OutboxDispatcher"]
