@@ -1,0 +1,73 @@
+"""shixian's engine: the public surface for platform backends that embed it.
+
+    from engine import Engine, Actor, ManualClock
+    from storage import open_store
+    engine = Engine(open_store("shixian.db"), DefinitionSet.load(["workflows"]), clock=ManualClock(...))
+"""
+
+from __future__ import annotations
+
+from engine.clock import Clock, ManualClock, SystemClock
+from engine.errors import (
+    CalendarYearMissing,
+    ConcurrentUpdate,
+    DefinitionError,
+    DefinitionProblem,
+    DuplicateBusinessKey,
+    ExpressionError,
+    GuardRejected,
+    HookError,
+    IdempotencyConflict,
+    InstanceNotRunning,
+    PayloadInvalid,
+    PermissionDenied,
+    StorageUnavailable,
+    TransitionNotAllowed,
+    UnknownInstance,
+    UnknownWorkflow,
+    WorkflowError,
+)
+from engine.events import EngineEvent
+from engine.history import ChainReport
+from engine.ports import Actor, Directory, Person
+from engine.runtime import Engine
+from engine.store import ClockView, HistoryEntry, InstanceQuery, InstanceStore, InstanceView, PauseEntry, TimerView
+from engine.views import OverdueItem, TickReport
+
+__all__ = [
+    "Actor",
+    "CalendarYearMissing",
+    "ChainReport",
+    "Clock",
+    "ClockView",
+    "ConcurrentUpdate",
+    "DefinitionError",
+    "DefinitionProblem",
+    "Directory",
+    "DuplicateBusinessKey",
+    "Engine",
+    "EngineEvent",
+    "ExpressionError",
+    "GuardRejected",
+    "HistoryEntry",
+    "HookError",
+    "IdempotencyConflict",
+    "InstanceNotRunning",
+    "InstanceQuery",
+    "InstanceStore",
+    "InstanceView",
+    "ManualClock",
+    "OverdueItem",
+    "PauseEntry",
+    "PayloadInvalid",
+    "PermissionDenied",
+    "Person",
+    "StorageUnavailable",
+    "SystemClock",
+    "TickReport",
+    "TimerView",
+    "TransitionNotAllowed",
+    "UnknownInstance",
+    "UnknownWorkflow",
+    "WorkflowError",
+]

@@ -1,0 +1,118 @@
+"""Turns notifications of a definition (on_enter / on_exit, SLA warnings, breaches, escalation levels) into
+outbox rows: roles resolved to people with the Directory, one row per (person, channel with a contact)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.clock import SHANGHAI
+from engine.ports import Directory
+from engine.spec import StateKind, VariableType, WorkflowSpec
+from engine.store import OutboxItem
+
+log = logging.getLogger(__name__)
+
+KIND_OF = {"state": "notification", "warning": "warning", "breach": "breach", "escalation": "escalation"}
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notification to send: what, to which roles, about which state, with its dedupe key prefix."""
+
+    kind: str  # state / warning / breach / escalation
+    template: str
+    roles: tuple[str, ...]
+    state: str
+    dedupe_prefix: str  # `sla:{clock}:{kind}:{level}` or `state:{instance}:{seq}:{template}`
+    level: int = 0
+    due: datetime | None = None
+    late_by_days: int = 0
+    outcome: str | None = None
+
+
+class NoticeWriter:
+    """Resolves the roles of a notice and writes its outbox items; without a Directory it writes none."""
+
+    def __init__(self, directory: Directory | None) -> None:
+        self.directory = directory
+        self._warned = False
+
+    def items(
+        self, spec: WorkflowSpec, instance_id: str, business_key: str, variables: Mapping[str, Any], notice: Notice
+    ) -> list[OutboxItem]:
+        if self.directory is None:
+            if not self._warned:
+                log.warning("no directory configured: notifications are not written to the outbox")
+                self._warned = True
+            return []
+        out: list[OutboxItem] = []
+        seen: set[tuple[str, str]] = set()
+        for role in notice.roles:
+            r = spec.roles.get(role)
+            if r is None:
+                continue
+            dept = variables.get(r.department_variable) if r.department_variable else None
+            data = self._data(spec, instance_id, business_key, variables, notice, role, dept)
+            for person in self.directory.people(r.base, dept):
+                for channel, address in sorted(person.contacts.items()):
+                    if not address or (person.id, channel) in seen:
+                        continue
+                    seen.add((person.id, channel))
+                    out.append(OutboxItem(
+                        instance_id=instance_id, channel=channel, recipient=person.id, recipient_address=address,
+                        template=notice.template, data={**data, "recipient_name": person.name},
+                        kind=KIND_OF[notice.kind], dedupe_key=f"{notice.dedupe_prefix}:{person.id}:{channel}",
+                    ))
+        return out
+
+    def _data(
+        self, spec: WorkflowSpec, instance_id: str, business_key: str, variables: Mapping[str, Any],
+        notice: Notice, role: str, dept: Any,
+    ) -> dict[str, Any]:
+        st = spec.states.get(notice.state)
+        title = st.title.zh if st is not None and st.title is not None else notice.state
+        assignee = st.assignee if st is not None and st.kind is StateKind.TASK else None
+        department = dept if isinstance(dept, str) else _first_department(spec, variables)
+        directory = self.directory
+        dept_name = directory.department_name(department) if (department and directory is not None) else ""
+        due_text = notice.due.astimezone(SHANGHAI).isoformat() if notice.due is not None else None
+        return {
+            "workflow_id": spec.id, "workflow_name": spec.name.zh, "business_key": business_key,
+            "instance_id": instance_id, "state": notice.state, "state_title": title,
+            "department": department, "department_name": dept_name, "assignee_role": assignee,
+            "role": role, "due": due_text,
+            "late_by": f"{notice.late_by_days} 个工作日" if notice.kind in ("breach", "escalation") else "",
+            "level": notice.level, "what_to_do": _what_to_do(notice, title, due_text),
+            "outcome": notice.outcome, "kind": KIND_OF[notice.kind],
+        }
+
+
+def _first_department(spec: WorkflowSpec, variables: Mapping[str, Any]) -> str | None:
+    for preferred in ("provider_dept", "department", "consumer_dept"):
+        if isinstance(variables.get(preferred), str):
+            return str(variables[preferred])
+    for name, f in spec.variables.items():
+        if f.type is VariableType.DEPARTMENT and isinstance(variables.get(name), str):
+            return str(variables[name])
+    return None
+
+
+def _what_to_do(notice: Notice, title: str, due: str | None) -> str:
+    when = f"（期限 {due[:16].replace('T', ' ')}）" if due else ""
+    if notice.kind == "warning":
+        return f"「{title}」即将到期，请在期限前办结{when}"
+    if notice.kind == "breach":
+        return f"「{title}」已超过办理时限，请立即办理并说明原因{when}"
+    if notice.kind == "escalation":
+        return f"「{title}」超期未办，第 {notice.level} 级督办：请督促责任人立即办理"
+    if notice.outcome:
+        return f"流程已办结，结果：{notice.outcome}"
+    return f"请办理「{title}」{when}"
+
+
+def roles_of(items: Iterable[OutboxItem]) -> set[str]:
+    return {i.recipient for i in items}

@@ -1,0 +1,469 @@
+"""`Engine`: the runtime that platform backends embed. Each command is one database transaction.
+
+    engine = Engine(store, definitions, clock=SystemClock(), directory=my_directory)
+    inst = engine.start("gx.data_request", "REQ-1", {...}, actor)
+    engine.fire(inst.id, "pass", reviewer)
+    engine.tick()                      # what the worker does every few seconds
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.authz import authorise, authorise_base, may_act
+from engine.clock import Clock, SystemClock
+from engine.commands import CompiledMachine, Parts, Run, clock_timers
+from engine.errors import (
+    ConcurrentUpdate,
+    DuplicateBusinessKey,
+    IdempotencyConflict,
+    InstanceNotRunning,
+    TransitionNotAllowed,
+    UnknownInstance,
+    WorkflowError,
+)
+from engine.events import INSTANCE_STARTED, EngineEvent, EventBus, Subscriber
+from engine.fields import encode_values, validate_payload, validate_variables
+from engine.history import ChainReport, verify_chain
+from engine.hooks import Hook, HookRegistry
+from engine.loader import load_text, parse_text
+from engine.notify import NoticeWriter
+from engine.ports import Actor, Directory
+from engine.sla import DueTime, SlaCalculator
+from engine.spec import EVENT_TIMER
+from engine.store import (
+    ClockView,
+    HistoryEntry,
+    InstanceQuery,
+    InstanceStore,
+    InstanceView,
+    PauseEntry,
+    StoredDefinition,
+    StoreTx,
+    TimerView,
+)
+from engine.views import OverdueItem, TickReport, view_from_json, view_to_json
+
+log = logging.getLogger(__name__)
+
+#: Base roles that may cancel, suspend and resume any instance (besides the engine itself).
+ADMIN_ROLES = frozenset({"data_supervisor", "bureau_reviewer"})
+
+
+class Definitions(Protocol):
+    """What the runtime needs of `engine.definitions.DefinitionSet`."""
+
+    def get(self, workflow_id: str) -> Any: ...
+    def get_version(self, workflow_id: str, content_hash: str) -> Any: ...
+    def add(self, spec_or_compiled: Any) -> Any: ...
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, now: datetime) -> int: ...
+
+
+class Engine:
+    """Runs instances of compiled definitions against the store, the calendar and the injected clock."""
+
+    def __init__(
+        self,
+        store: InstanceStore,
+        definitions: Definitions,
+        *,
+        clock: Clock | None = None,
+        directory: Directory | None = None,
+        dispatcher: Dispatcher | None = None,
+        allow_provisional: bool = False,
+        deadline_policy: Any = None,
+        worker_id: str | None = None,
+        claim_lease: timedelta = timedelta(minutes=2),
+        admin_roles: Iterable[str] = ADMIN_ROLES,
+    ) -> None:
+        self.store = store
+        self.definitions = definitions
+        self.clock: Clock = clock or SystemClock()
+        self.dispatcher = dispatcher
+        self.hooks = HookRegistry()
+        self.bus = EventBus()
+        self.parts = Parts(SlaCalculator(allow_provisional, deadline_policy), self.hooks, NoticeWriter(directory))
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.claim_lease = claim_lease
+        self.admin_roles = frozenset(admin_roles)
+        self._saved_versions: set[tuple[str, str]] = set()
+        self._sources: dict[tuple[str, str], str] = {}
+        self.load_versions_in_use()
+
+    # -- embedding ----------------------------------------------------------------------------------------
+
+    def register_hook(self, name: str, fn: Hook) -> None:
+        """Register the Python function an automatic step names (`fn(variables) -> dict of updates`)."""
+        self.hooks.register(name, fn)
+
+    def subscribe(self, kind: str, callback: Subscriber) -> None:
+        """Call `callback(EngineEvent)` after commit for events of `kind` (see engine.events.KINDS, or '*')."""
+        self.bus.subscribe(kind, callback)
+
+    def load_versions_in_use(self) -> int:
+        """Load the stored definition versions that unfinished instances run on; answer how many were added."""
+        added = 0
+        for d in self.store.definitions_in_use():
+            if not d.source:
+                log.warning("stored version %s of %s has no source; its instances need that version loaded",
+                            d.version[:12], d.workflow_id)
+                continue
+            try:
+                self.definitions.get_version(d.workflow_id, d.version)
+                continue
+            except WorkflowError:
+                pass
+            spec = load_text(d.source, d.source_path or f"<stored {d.workflow_id} {d.version[:12]}>")
+            self.definitions.add(spec)
+            self._saved_versions.add((d.workflow_id, d.version))
+            added += 1
+        return added
+
+    def _machine(self, workflow_id: str, version: str | None = None) -> CompiledMachine:
+        if version is None:
+            machine: CompiledMachine = self.definitions.get(workflow_id)
+        else:
+            machine = self.definitions.get_version(workflow_id, version)
+        return machine
+
+    def _remember_definition(self, machine: CompiledMachine) -> None:
+        spec = machine.spec
+        key = (spec.id, spec.content_hash)
+        if key in self._saved_versions:
+            return
+        source = getattr(machine, "source", None) or self._sources.get(key)
+        if not source and spec.source_path and Path(spec.source_path).is_file():
+            text = Path(spec.source_path).read_text(encoding="utf-8")
+            # the file may have changed since it was loaded: keep its text only if it is this version
+            if parse_text(text, spec.source_path).content_hash == spec.content_hash:
+                source = text
+        if not source:
+            log.warning("no YAML source for %s version %s: instances on it cannot be reloaded after a restart",
+                        spec.id, spec.version)
+        self.store.save_definition(StoredDefinition(spec.id, spec.content_hash, source or "", spec.source_path))
+        self._saved_versions.add(key)
+
+    def add_definition(self, text: str, filename: str = "<text>") -> CompiledMachine:
+        """Load a definition from YAML text, make it the newest version of its id and keep its source."""
+        spec = load_text(text, filename)
+        machine: CompiledMachine = self.definitions.add(spec)
+        self._sources[(spec.id, spec.content_hash)] = text
+        self._remember_definition(machine)
+        return machine
+
+    # -- commands -----------------------------------------------------------------------------------------
+
+    def start(
+        self, workflow_id: str, business_key: str, variables: Mapping[str, Any] | None, actor: Actor,
+        *, idempotency_key: str | None = None,
+    ) -> InstanceView:
+        """Start an instance on the newest version; refuses a business key already used for the workflow."""
+        machine = self._machine(workflow_id)
+        spec = machine.spec
+        values = validate_variables(spec, variables)
+        if not any(may_act(actor, spec, role, values) for role in spec.roles):
+            authorise(actor, spec, tuple(spec.roles), values, f"start {workflow_id}")
+        self._remember_definition(machine)
+        digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id)
+        now = self.clock.now()
+        events: list[EngineEvent] = []
+        with self.store.transaction() as tx:
+            replay = self._replay(tx, idempotency_key, digest)
+            if replay is not None:
+                return replay
+            existing = tx.find_instance(workflow_id, business_key)
+            if existing is not None:
+                raise DuplicateBusinessKey(workflow_id, business_key, existing.id)
+            inst = InstanceView(
+                id=uuid.uuid4().hex, workflow_id=workflow_id, version=spec.content_hash, business_key=business_key,
+                state=spec.initial, variables=encode_values(values), status="running", outcome=None, row_version=0,
+                history_seq=0, history_hash="0" * 64, last_error=None, created_at=now, updated_at=now,
+            )
+            run = Run(self.parts, tx, machine, inst, now)
+            run.event(INSTANCE_STARTED, actor=actor.id)
+            run.begin(actor.id, {"variables": values})
+            row = run.finish()
+            tx.insert_instance(row)
+            self._remember(tx, idempotency_key, digest, row, now)
+            events = run.events
+        self.bus.publish(events)
+        return row
+
+    def fire(
+        self, instance_id: str, event: str, actor: Actor, payload: Mapping[str, Any] | None = None,
+        *, idempotency_key: str | None = None,
+    ) -> InstanceView:
+        """Send a user event; the actor must hold one of the transition's roles and the payload must fit."""
+        digest = _digest("fire", instance_id, event, encode_values(dict(payload or {})), actor.id)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            replay = self._replay(tx, idempotency_key, digest)
+            if replay is not None:
+                return replay
+            inst = self._load(tx, instance_id, f"fire {event!r} on")
+            machine = self._machine(inst.workflow_id, inst.version)
+            spec = machine.spec
+            t = spec.transition(inst.state, event)
+            if t is None:
+                raise TransitionNotAllowed(inst.id, inst.state, event, machine.allowed_events(inst.state))
+            run = Run(self.parts, tx, machine, inst, now)
+            authorise(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}")
+            values = validate_payload(t.payload, payload)
+            candidate = dict(run.vars)
+            candidate.update({k: values[k] for k in t.save if k in values})
+            candidate.update(t.set)
+            dest = machine.step(inst.id, inst.state, event, candidate)
+            run.vars = candidate
+            run.transition(event, dest, actor.id, values)
+            row = run.finish()
+            tx.update_instance(row, inst.row_version)
+            self._remember(tx, idempotency_key, digest, row, now)
+            events = run.events
+        self.bus.publish(events)
+        return row
+
+    def cancel(self, instance_id: str, actor: Actor, reason: str = "") -> InstanceView:
+        return self._admin(instance_id, actor, "cancel", reason)
+
+    def suspend(self, instance_id: str, actor: Actor, reason: str = "") -> InstanceView:
+        return self._admin(instance_id, actor, "suspend", reason)
+
+    def resume(self, instance_id: str, actor: Actor, reason: str = "") -> InstanceView:
+        return self._admin(instance_id, actor, "resume", reason)
+
+    def _admin(self, instance_id: str, actor: Actor, action: str, reason: str) -> InstanceView:
+        authorise_base(actor, self.admin_roles, f"{action} instances")
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            inst = tx.get_instance(instance_id)
+            if inst is None:
+                raise UnknownInstance(instance_id)
+            wanted = "suspended" if action == "resume" else "running"
+            if inst.status != wanted and not (action == "cancel" and inst.status == "suspended"):
+                raise InstanceNotRunning(inst.id, inst.status, action)
+            run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
+            run.status = {"cancel": "cancelled", "suspend": "suspended", "resume": "running"}[action]
+            if action == "cancel":
+                for clock in run.open_clocks():
+                    tx.update_clock(dataclasses.replace(clock, stopped_at=now, paused_since=None,
+                                                        status="breached" if clock.breached else "met"))
+                tx.cancel_timers(inst.id)
+            run.record(actor.id, f"_{action}", inst.state, inst.state, {"reason": reason} if reason else {})
+            row = run.finish()
+            tx.update_instance(row, inst.row_version)
+            events = run.events
+        self.bus.publish(events)
+        return row
+
+    def _load(self, tx: StoreTx, instance_id: str, action: str) -> InstanceView:
+        inst = tx.get_instance(instance_id)
+        if inst is None:
+            raise UnknownInstance(instance_id)
+        if inst.status != "running":
+            raise InstanceNotRunning(inst.id, inst.status, action)
+        return inst
+
+    def _replay(self, tx: StoreTx, key: str | None, digest: str) -> InstanceView | None:
+        if key is None:
+            return None
+        found = tx.get_idempotency(key)
+        if found is None:
+            return None
+        if found[0] != digest:
+            raise IdempotencyConflict(key)
+        return view_from_json(found[1])
+
+    def _remember(self, tx: StoreTx, key: str | None, digest: str, row: InstanceView, now: datetime) -> None:
+        if key is not None:
+            tx.put_idempotency(key, digest, row.id, view_to_json(row), now)
+
+    # -- timers -------------------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None) -> TickReport:
+        """Fire every due timer (claimed in the database, each once), then dispatch the outbox if configured."""
+        now = now or self.clock.now()
+        fired = skipped = failed = batches = 0
+        while max_batches is None or batches < max_batches:
+            claimed = self.store.claim_timers(now, self.worker_id, self.claim_lease.total_seconds(), batch)
+            batches += 1
+            for timer in claimed:
+                try:
+                    if self._fire_timer(timer, now):
+                        fired += 1
+                    else:
+                        skipped += 1
+                except ConcurrentUpdate as err:
+                    failed += 1
+                    self.store.release_timer(timer.id, now, timer.attempts, str(err))
+                except WorkflowError as err:
+                    failed += 1
+                    log.warning("timer %s (%s) of instance %s failed: %s", timer.id, timer.kind, timer.instance_id,
+                                err)
+                    delay = timedelta(seconds=min(30 * 2 ** min(timer.attempts, 10), 3600))
+                    self.store.release_timer(timer.id, now + delay, timer.attempts + 1, str(err))
+            if len(claimed) < batch:
+                break
+        dispatched = self.dispatcher.dispatch(now) if self.dispatcher is not None else 0
+        return TickReport(fired=fired, skipped=skipped, failed=failed, dispatched=dispatched)
+
+    def _fire_timer(self, timer: TimerView, now: datetime) -> bool:
+        with self.store.transaction() as tx:
+            if tx.mark_timer_fired(timer.id, now) is None:
+                return False
+            inst = tx.get_instance(timer.instance_id)
+            if inst is None or inst.status in ("completed", "cancelled"):
+                return False
+            if inst.status == "suspended" and timer.kind in ("timer", "hook"):
+                # a suspended instance does not move: look again later
+                tx.insert_timers([_later(timer, now + timedelta(minutes=15))])
+                return False
+            run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
+            if timer.kind in ("warn", "due", "escalate"):
+                clock = tx.get_clock(timer.clock_id or 0)
+                if clock is None or clock.stopped_at is not None:
+                    return False
+                done = run.sla_due(clock)
+                tx.insert_outbox(run.outbox, now)
+                events = run.events
+                moved = bool(done)
+            else:
+                if inst.state != timer.state:
+                    return False
+                if timer.kind == "timer":
+                    dest = run.machine.step(inst.id, inst.state, EVENT_TIMER, run.vars)
+                    run.transition(EVENT_TIMER, dest, "system")
+                else:
+                    run.run_hook(inst.state, attempts=timer.attempts)
+                tx.update_instance(run.finish(), inst.row_version)
+                events = run.events
+                moved = True
+        self.bus.publish(events)
+        return moved
+
+    def recompute_provisional(self) -> int:
+        """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""
+        self.parts.sla.reload()
+        changed = 0
+        for clock in self.store.provisional_clocks():
+            with self.store.transaction() as tx:
+                current = tx.get_clock(clock.id)
+                inst = tx.get_instance(clock.instance_id)
+                if current is None or current.stopped_at is not None or inst is None:
+                    continue
+                run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, self.clock.now())
+                sla, _ = run.clock_sla(current)
+                if sla is None:
+                    continue
+                calc = self.parts.sla
+                due = calc.due(current.calendar, current.started_at, sla.due, run.vars)
+                due = calc.extend(current.calendar, due, current.paused_working_days)
+                updated = dataclasses.replace(current, base_due_at=due.due, due_at=due.due,
+                                              last_day=due.last_day.isoformat(), provisional=due.provisional)
+                tx.update_clock(updated)
+                if current.status != "paused":
+                    tx.cancel_timers(inst.id, clock_id=current.id)
+                    tx.insert_timers(clock_timers(calc, inst.id, current.id, current.calendar, sla,
+                                                  DueTime(due.due, due.last_day, due.provisional), run.now))
+                changed += 1
+        return changed
+
+    # -- queries ------------------------------------------------------------------------------------------
+
+    def get(self, instance_id: str) -> InstanceView:
+        inst = self.store.get_instance(instance_id)
+        if inst is None:
+            raise UnknownInstance(instance_id)
+        return inst
+
+    def find(self, workflow_id: str, business_key: str) -> InstanceView:
+        inst = self.store.find_instance(workflow_id, business_key)
+        if inst is None:
+            raise UnknownInstance(f"{workflow_id}/{business_key}")
+        return inst
+
+    def history(self, instance_id: str) -> list[HistoryEntry]:
+        self.get(instance_id)
+        return self.store.history(instance_id)
+
+    def verify_history(self, instance_id: str) -> ChainReport:
+        """Recompute the hash chain of the instance's history: `ok` False names the first altered step."""
+        inst = self.get(instance_id)
+        return verify_chain(instance_id, self.store.history(instance_id), inst.history_hash)
+
+    def clocks(self, instance_id: str) -> list[ClockView]:
+        return self.store.clocks(instance_id)
+
+    def pauses(self, clock_id: int) -> list[PauseEntry]:
+        return self.store.pauses(clock_id)
+
+    def timers(self, instance_id: str) -> list[TimerView]:
+        return self.store.timers(instance_id)
+
+    def allowed_events(self, instance_id: str, actor: Actor | None = None) -> tuple[str, ...]:
+        """The events that leave the instance's state (only those `actor` may fire, when given)."""
+        inst = self.get(instance_id)
+        if inst.status != "running":
+            return ()
+        machine = self._machine(inst.workflow_id, inst.version)
+        events = machine.allowed_events(inst.state)
+        if actor is None:
+            return tuple(events)
+        spec = machine.spec
+        out = []
+        for e in events:
+            t = spec.transition(inst.state, e)
+            if t is not None and any(may_act(actor, spec, r, inst.variables) for r in t.roles):
+                out.append(e)
+        return tuple(out)
+
+    def list(self, query: InstanceQuery | None = None, **filters: Any) -> list[InstanceView]:
+        """Instances matching the query (or keyword filters: workflow_id, status, state, business_key_prefix...)."""
+        return self.store.list_instances(query or InstanceQuery(**filters))
+
+    def search(self, **variables: str) -> list[InstanceView]:
+        """Instances whose variables equal the given values, e.g. `search(provider_dept="1145...")`."""
+        return self.store.list_instances(InstanceQuery(variable_equals=variables))
+
+    def overdue(self, now: datetime | None = None, *, limit: int = 1000,
+                workflow_id: str | None = None) -> list[OverdueItem]:
+        """Open clocks past their due time, most overdue first, with how many working days late."""
+        now = now or self.clock.now()
+        out: list[OverdueItem] = []
+        for clock in self.store.overdue_clocks(now, limit):
+            inst = self.store.get_instance(clock.instance_id)
+            if inst is None or (workflow_id is not None and inst.workflow_id != workflow_id):
+                continue
+            late = self.parts.sla.late_by(clock.calendar, clock.due_at, now)
+            out.append(OverdueItem(inst, clock, late))
+        return out
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _digest(*parts: Any) -> str:
+    body = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _later(timer: TimerView, at: datetime) -> Any:
+    from engine.store import NewTimer
+
+    return NewTimer(timer.instance_id, timer.kind, at, clock_id=timer.clock_id, level=timer.level,
+                    state=timer.state, attempts=timer.attempts, last_error=timer.last_error)
+
+
+__all__ = ["ADMIN_ROLES", "Engine"]

@@ -1,0 +1,129 @@
+"""Deadline maths for SLA clocks and timers, on the working-day calendar; calendar errors become engine errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from engine.clock import SHANGHAI
+from engine.errors import CalendarYearMissing, PayloadInvalid
+from engine.spec import DueSpec, DurationSpec, SlaSpec
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DueTime:
+    """A computed deadline: the moment, the last working day, and whether a year's data was guessed."""
+
+    due: datetime
+    last_day: date
+    provisional: bool
+
+
+class SlaCalculator:
+    """Computes due times, warning and escalation moments, and pause extensions, per calendar region."""
+
+    def __init__(self, allow_provisional: bool = False, policy: Any = None) -> None:
+        self.allow_provisional = allow_provisional
+        self._policy = policy
+        self._calendars: dict[str, Any] = {}
+
+    @property
+    def policy(self) -> Any:
+        if self._policy is None:
+            from calendars import DeadlinePolicy
+
+            self._policy = DeadlinePolicy()
+        return self._policy
+
+    def calendar(self, region: str) -> Any:
+        cal = self._calendars.get(region)
+        if cal is None:
+            from calendars import get_calendar
+
+            cal = _wrapped(lambda: get_calendar(region, allow_provisional=self.allow_provisional))
+            self._calendars[region] = cal
+        return cal
+
+    def reload(self) -> None:
+        """Forget the calendars so that newly added year files are used."""
+        from calendars import reload_data
+
+        reload_data()
+        self._calendars.clear()
+
+    def due(self, region: str, start: datetime, due: DueSpec, variables: Mapping[str, Any]) -> DueTime:
+        from calendars.deadlines import due_after, end_of_day
+
+        cal = self.calendar(region)
+        if due.duration is not None:
+            d = due.duration
+            return _due_time(_wrapped(lambda: due_after(cal, start, d.amount, d.unit.value, self.policy)))
+        name = due.date_variable or ""
+        day = variables.get(name)
+        if isinstance(day, datetime):
+            day = day.date()
+        if not isinstance(day, date):
+            raise PayloadInvalid(name, "a date (the deadline is the end of that day)", day, where="variable")
+        return _due_time(_wrapped(lambda: end_of_day(cal, day, self.policy)))
+
+    def after(self, region: str, start: datetime, duration: DurationSpec) -> datetime:
+        return self.due(region, start, DueSpec(duration=duration), {}).due
+
+    def _deadline(self, due: DueTime) -> Any:
+        from calendars import Deadline
+
+        return Deadline(due=due.due, last_day=due.last_day, provisional=due.provisional)
+
+    def warn_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[datetime]:
+        from calendars.deadlines import moment_before
+
+        cal, dl = self.calendar(region), self._deadline(due)
+        return [
+            _wrapped(lambda w=w: moment_before(cal, dl, w.amount, w.unit.value, self.policy)) for w in sla.warn_before
+        ]
+
+    def level_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[tuple[int, datetime]]:
+        from calendars.deadlines import moment_after
+
+        cal, dl = self.calendar(region), self._deadline(due)
+        return [
+            (e.level, _wrapped(lambda e=e: moment_after(cal, dl, e.after.amount, e.after.unit.value, self.policy)))
+            for e in sla.escalations
+        ]
+
+    def extend(self, region: str, due: DueTime, working_days: int) -> DueTime:
+        from calendars.deadlines import extend
+
+        if working_days <= 0:
+            return due
+        cal, dl = self.calendar(region), self._deadline(due)
+        return _due_time(_wrapped(lambda: extend(cal, dl, working_days, self.policy)))
+
+    def working_days_between(self, region: str, start: datetime, end: datetime) -> int:
+        """Working days in (start day, end day], Asia/Shanghai: what a pause from start to end adds."""
+        cal = self.calendar(region)
+        a, b = start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date()
+        return int(_wrapped(lambda: cal.working_days_between(a, b))) if b > a else 0
+
+    def late_by(self, region: str, due: datetime, now: datetime) -> int:
+        """Whole working days past the due time (0 on the due day itself)."""
+        return self.working_days_between(region, due, now) if now > due else 0
+
+
+def _due_time(deadline: Any) -> DueTime:
+    return DueTime(deadline.due, deadline.last_day, bool(deadline.provisional))
+
+
+def _wrapped(fn: Callable[[], T]) -> T:
+    from calendars.errors import CalendarYearMissing as _Missing
+
+    try:
+        return fn()
+    except CalendarYearMissing:
+        raise
+    except _Missing as err:
+        raise CalendarYearMissing.wrap(err) from err

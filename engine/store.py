@@ -1,0 +1,205 @@
+"""The storage interface the engine runs on, and the plain records it exchanges with it.
+
+`InstanceStore` opens transactions; a `StoreTx` reads and writes the rows of one command and commits all of
+them or none. `storage.sql.SqlInstanceStore` implements both on SQLite and PostgreSQL. Every method raises
+only engine errors (`StorageUnavailable`, `ConcurrentUpdate`, `DuplicateBusinessKey`), never a driver's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceView:
+    """An instance as stored: where it is, its variables (JSON form) and its row version."""
+
+    id: str
+    workflow_id: str
+    version: str
+    business_key: str
+    state: str
+    variables: Mapping[str, Any]
+    status: str  # running / completed / cancelled / suspended
+    outcome: str | None
+    row_version: int
+    history_seq: int
+    history_hash: str
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One step of an instance; `hash` chains it to the step before."""
+
+    instance_id: str
+    seq: int
+    at: datetime
+    actor: str
+    event: str
+    from_state: str | None
+    to_state: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClockView:
+    """An SLA clock: a task's or the whole procedure's deadline."""
+
+    id: int
+    instance_id: str
+    scope: str  # task / procedure
+    state: str | None
+    calendar: str
+    started_at: datetime
+    base_due_at: datetime
+    due_at: datetime
+    last_day: str
+    paused_working_days: int
+    paused_since: datetime | None
+    status: str  # running / paused / met / breached
+    breached: bool
+    provisional: bool
+    stopped_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PauseEntry:
+    """One pause of a procedure clock and the working days it added."""
+
+    clock_id: int
+    state: str
+    started_at: datetime
+    ended_at: datetime | None
+    working_days: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerView:
+    """Something the worker does at `fire_at`."""
+
+    id: int
+    instance_id: str
+    clock_id: int | None
+    kind: str  # warn / due / escalate / timer / hook
+    level: int
+    state: str | None
+    fire_at: datetime
+    status: str
+    attempts: int
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTimer:
+    instance_id: str
+    kind: str
+    fire_at: datetime
+    clock_id: int | None = None
+    level: int = 0
+    state: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewClock:
+    instance_id: str
+    scope: str
+    state: str | None
+    calendar: str
+    started_at: datetime
+    due_at: datetime
+    last_day: str
+    provisional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A notification to write into the outbox in the command's transaction."""
+
+    instance_id: str | None
+    channel: str
+    recipient: str
+    recipient_address: str
+    template: str
+    data: Mapping[str, Any]
+    kind: str
+    dedupe_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceQuery:
+    """Filters for listing instances; None means any."""
+
+    workflow_id: str | None = None
+    status: str | None = None
+    state: str | None = None
+    business_key_prefix: str | None = None
+    variable_equals: Mapping[str, str] = field(default_factory=dict)
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDefinition:
+    workflow_id: str
+    version: str
+    source: str
+    source_path: str
+
+
+class StoreTx(Protocol):
+    """The rows of one command. Leaving the transaction's `with` block normally commits; an exception rolls back."""
+
+    def get_instance(self, instance_id: str) -> InstanceView | None: ...
+    def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None: ...
+    def insert_instance(self, inst: InstanceView) -> None:
+        """Raises DuplicateBusinessKey when the workflow already has that business key."""
+    def update_instance(self, inst: InstanceView, expected_version: int) -> None:
+        """Write `inst` only if the stored row version is still `expected_version`; else ConcurrentUpdate."""
+    def append_history(self, entries: Sequence[HistoryEntry]) -> None: ...
+    def insert_clock(self, clock: NewClock) -> int: ...
+    def update_clock(self, clock: ClockView) -> None: ...
+    def open_clocks(self, instance_id: str) -> list[ClockView]: ...
+    def get_clock(self, clock_id: int) -> ClockView | None: ...
+    def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None: ...
+    def close_pause(self, clock_id: int, ended_at: datetime, working_days: int) -> None: ...
+    def insert_timers(self, timers: Sequence[NewTimer]) -> None: ...
+    def cancel_timers(self, instance_id: str, *, clock_id: int | None = None, kinds: Sequence[str] = ()) -> None: ...
+    def mark_timer_fired(self, timer_id: int, now: datetime) -> TimerView | None:
+        """Mark a pending timer fired and return it; None when it is no longer pending (fired elsewhere)."""
+    def record_sla_event(self, clock_id: int, instance_id: str, kind: str, level: int, at: datetime) -> bool:
+        """True the first time (clock, kind, level) happens; False on every later try (unique key)."""
+    def insert_outbox(self, items: Sequence[OutboxItem], now: datetime) -> int: ...
+    def get_idempotency(self, key: str) -> tuple[str, str] | None:
+        """(digest, result JSON) of an earlier command with this key, if any."""
+    def put_idempotency(self, key: str, digest: str, instance_id: str, result: str, now: datetime) -> None: ...
+
+
+class InstanceStore(Protocol):
+    """Opens command transactions and answers the queries that need no transaction of their own."""
+
+    def transaction(self) -> AbstractContextManager[StoreTx]: ...
+    def claim_timers(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[TimerView]:
+        """Claim up to `limit` due timers not claimed by a live worker (expired claims are taken again)."""
+    def release_timer(self, timer_id: int, fire_at: datetime, attempts: int, error: str | None) -> None: ...
+    def get_instance(self, instance_id: str) -> InstanceView | None: ...
+    def history(self, instance_id: str) -> list[HistoryEntry]: ...
+    def clocks(self, instance_id: str) -> list[ClockView]: ...
+    def pauses(self, clock_id: int) -> list[PauseEntry]: ...
+    def timers(self, instance_id: str) -> list[TimerView]: ...
+    def list_instances(self, query: InstanceQuery) -> list[InstanceView]: ...
+    def overdue_clocks(self, now: datetime, limit: int) -> list[ClockView]: ...
+    def provisional_clocks(self) -> Iterator[ClockView]: ...
+    def save_definition(self, definition: StoredDefinition) -> None: ...
+    def definitions_in_use(self) -> list[StoredDefinition]: ...
+    def close(self) -> None: ...

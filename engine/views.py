@@ -1,0 +1,46 @@
+"""The read-only results the engine hands back beyond the stored records: overdue items, tick reports."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.store import ClockView, InstanceView
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueItem:
+    """An open clock past its due time, with its instance and how many working days late it is."""
+
+    instance: InstanceView
+    clock: ClockView
+    late_working_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    """What one `tick` did: timers fired, skipped (nothing left to do), failed (retried later), messages sent."""
+
+    fired: int
+    skipped: int
+    failed: int
+    dispatched: int
+
+
+_TIMES = ("created_at", "updated_at")
+
+
+def view_to_json(view: InstanceView) -> str:
+    data: dict[str, Any] = asdict(view)
+    for k in _TIMES:
+        data[k] = data[k].isoformat()
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def view_from_json(text: str) -> InstanceView:
+    data = json.loads(text)
+    for k in _TIMES:
+        data[k] = datetime.fromisoformat(data[k])
+    return InstanceView(**data)

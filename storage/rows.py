@@ -1,0 +1,46 @@
+"""Conversions from table rows to the engine's plain records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.store import ClockView, HistoryEntry, InstanceView, PauseEntry, TimerView
+
+
+def instance_view(r: Any) -> InstanceView:
+    return InstanceView(
+        id=r.id, workflow_id=r.workflow_id, version=r.version, business_key=r.business_key, state=r.state,
+        variables=json.loads(r.variables), status=r.status, outcome=r.outcome, row_version=r.row_version,
+        history_seq=r.history_seq, history_hash=r.history_hash, last_error=r.last_error,
+        created_at=r.created_at, updated_at=r.updated_at,
+    )
+
+
+def history_entry(r: Any) -> HistoryEntry:
+    return HistoryEntry(
+        instance_id=r.instance_id, seq=r.seq, at=r.at, actor=r.actor, event=r.event, from_state=r.from_state,
+        to_state=r.to_state, payload=json.loads(r.payload), prev_hash=r.prev_hash, hash=r.hash,
+    )
+
+
+def clock_view(r: Any) -> ClockView:
+    return ClockView(
+        id=r.id, instance_id=r.instance_id, scope=r.scope, state=r.state, calendar=r.calendar,
+        started_at=r.started_at, base_due_at=r.base_due_at, due_at=r.due_at, last_day=r.last_day,
+        paused_working_days=r.paused_working_days, paused_since=r.paused_since, status=r.status,
+        breached=bool(r.breached), provisional=bool(r.provisional), stopped_at=r.stopped_at,
+    )
+
+
+def pause_entry(r: Any) -> PauseEntry:
+    return PauseEntry(
+        clock_id=r.clock_id, state=r.state, started_at=r.started_at, ended_at=r.ended_at, working_days=r.working_days
+    )
+
+
+def timer_view(r: Any) -> TimerView:
+    return TimerView(
+        id=r.id, instance_id=r.instance_id, clock_id=r.clock_id, kind=r.kind, level=r.level, state=r.state,
+        fire_at=r.fire_at, status=r.status, attempts=r.attempts, last_error=r.last_error,
+    )

@@ -1,0 +1,283 @@
+"""`SqlInstanceStore`: the engine's storage on SQLite (WAL, one file) or PostgreSQL, through SQLAlchemy Core.
+
+Core rather than ORM sessions on purpose: a command is a handful of single-row statements, and the ORM's
+unit of work costs far more than the statements themselves. Driver errors never leave this module raw.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, func, or_, select, update
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.errors import StorageUnavailable, WorkflowError
+from engine.store import (
+    ClockView,
+    HistoryEntry,
+    InstanceQuery,
+    InstanceView,
+    PauseEntry,
+    StoredDefinition,
+    TimerView,
+)
+from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
+from storage.tables import clock_t, definition_t, history_t, instance_t, pause_t, timer_t
+from storage.tx import SqlStoreTx, insert_ignoring
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def database_url(target: str) -> str:
+    """A SQLAlchemy URL from a URL or a plain SQLite file path (`shixian.db`)."""
+    if "://" in target:
+        if target.startswith("postgresql://") or target.startswith("postgres://"):
+            return "postgresql+psycopg://" + target.split("://", 1)[1]
+        return target
+    return f"sqlite:///{target}"
+
+
+class SqlInstanceStore:
+    """The `engine.store.InstanceStore` on SQLAlchemy Core; the schema is migrated up to date when opened."""
+
+    def __init__(self, target: str, *, migrate: bool = True, synchronous: str = "NORMAL", pool_size: int = 5) -> None:
+        self.url = database_url(target)
+        try:
+            url = make_url(self.url)
+            self.dialect = url.get_backend_name()
+            if self.dialect == "sqlite":
+                kwargs: dict[str, Any] = {"connect_args": {"timeout": 60, "check_same_thread": False}}
+                if url.database in (None, "", ":memory:"):
+                    raise StorageUnavailable("an in-memory SQLite database cannot be shared; give a file path")
+                self.engine: Engine = create_engine(url, **kwargs)
+                sync = synchronous.upper()
+
+                @event.listens_for(self.engine, "connect")
+                def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                    cur = dbapi_conn.cursor()
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    cur.execute(f"PRAGMA synchronous={sync}")
+                    cur.execute("PRAGMA busy_timeout=60000")
+                    cur.close()
+            else:
+                self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError, ValueError) as err:
+            raise StorageUnavailable(f"cannot open {self.url}: {err}") from err
+        if migrate:
+            from storage.migrate import upgrade
+
+            self._guard(lambda: upgrade(self.engine))
+
+    # -- transactions ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlStoreTx]:
+        try:
+            with self.engine.begin() as conn:
+                yield SqlStoreTx(conn, self.dialect)
+        except WorkflowError:
+            raise
+        except SQLAlchemyError as err:
+            raise StorageUnavailable(str(err).splitlines()[0]) from err
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except WorkflowError:
+            raise
+        except SQLAlchemyError as err:
+            raise StorageUnavailable(str(err).splitlines()[0]) from err
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self.engine.connect() as conn:
+                return fn(conn)
+
+        return self._guard(run)
+
+    # -- timers ---------------------------------------------------------------------------------------
+
+    def claim_timers(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[TimerView]:
+        """Claim due timers; on PostgreSQL rows another worker holds are skipped (FOR UPDATE SKIP LOCKED)."""
+        token = f"{worker[:40]}:{uuid.uuid4().hex[:16]}"
+        c = timer_t.c
+        due = (c.status == "pending") & (c.fire_at <= now) & or_(c.claim_expires_at.is_(None), c.claim_expires_at < now)
+
+        def run() -> list[TimerView]:
+            with self.engine.begin() as conn:
+                pick = select(c.id).where(due).order_by(c.fire_at).limit(limit)
+                if self.dialect == "postgresql":
+                    pick = pick.with_for_update(skip_locked=True)
+                ids = list(conn.execute(pick).scalars())
+                if not ids:
+                    return []
+                conn.execute(
+                    update(timer_t)
+                    .where(c.id.in_(ids) & due)
+                    .values(claimed_by=token, claim_expires_at=now + timedelta(seconds=lease_seconds))
+                )
+                rows = conn.execute(select(timer_t).where(c.claimed_by == token).order_by(c.fire_at)).all()
+                return [timer_view(r) for r in rows]
+
+        return self._guard(run)
+
+    def release_timer(self, timer_id: int, fire_at: datetime, attempts: int, error: str | None) -> None:
+        """Put a claimed timer back for a later try (after a failure), keeping the error."""
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(timer_t)
+                    .where((timer_t.c.id == timer_id) & (timer_t.c.status == "pending"))
+                    .values(fire_at=fire_at, attempts=attempts, last_error=error, claimed_by=None,
+                            claim_expires_at=None)
+                )
+
+        self._guard(run)
+
+    # -- queries --------------------------------------------------------------------------------------
+
+    def get_instance(self, instance_id: str) -> InstanceView | None:
+        def q(conn: Connection) -> InstanceView | None:
+            row = conn.execute(select(instance_t).where(instance_t.c.id == instance_id)).first()
+            return instance_view(row) if row is not None else None
+
+        return self._read(q)
+
+    def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None:
+        c = instance_t.c
+
+        def q(conn: Connection) -> InstanceView | None:
+            row = conn.execute(
+                select(instance_t).where((c.workflow_id == workflow_id) & (c.business_key == business_key))
+            ).first()
+            return instance_view(row) if row is not None else None
+
+        return self._read(q)
+
+    def history(self, instance_id: str) -> list[HistoryEntry]:
+        c = history_t.c
+        return self._read(
+            lambda conn: [
+                history_entry(r)
+                for r in conn.execute(select(history_t).where(c.instance_id == instance_id).order_by(c.seq))
+            ]
+        )
+
+    def clocks(self, instance_id: str) -> list[ClockView]:
+        c = clock_t.c
+        return self._read(
+            lambda conn: [
+                clock_view(r) for r in conn.execute(select(clock_t).where(c.instance_id == instance_id).order_by(c.id))
+            ]
+        )
+
+    def pauses(self, clock_id: int) -> list[PauseEntry]:
+        c = pause_t.c
+        return self._read(
+            lambda conn: [
+                pause_entry(r) for r in conn.execute(select(pause_t).where(c.clock_id == clock_id).order_by(c.id))
+            ]
+        )
+
+    def timers(self, instance_id: str) -> list[TimerView]:
+        c = timer_t.c
+        return self._read(
+            lambda conn: [
+                timer_view(r) for r in conn.execute(select(timer_t).where(c.instance_id == instance_id).order_by(c.id))
+            ]
+        )
+
+    def list_instances(self, query: InstanceQuery) -> list[InstanceView]:
+        c = instance_t.c
+        stmt = select(instance_t)
+        if query.workflow_id is not None:
+            stmt = stmt.where(c.workflow_id == query.workflow_id)
+        if query.status is not None:
+            stmt = stmt.where(c.status == query.status)
+        if query.state is not None:
+            stmt = stmt.where(c.state == query.state)
+        if query.business_key_prefix:
+            stmt = stmt.where(c.business_key.startswith(query.business_key_prefix, autoescape=True))
+        for name, value in query.variable_equals.items():
+            if self.dialect == "postgresql":
+                stmt = stmt.where(func.cast(c.variables, _json_type()).op("->>")(name) == value)
+            else:
+                stmt = stmt.where(func.json_extract(c.variables, f'$."{name}"') == value)
+        stmt = stmt.order_by(c.created_at, c.id).limit(query.limit).offset(query.offset)
+        return self._read(lambda conn: [instance_view(r) for r in conn.execute(stmt)])
+
+    def overdue_clocks(self, now: datetime, limit: int) -> list[ClockView]:
+        """Clocks still open whose due time has passed, the most overdue first."""
+        c = clock_t.c
+        stmt = (
+            select(clock_t)
+            .where(c.stopped_at.is_(None) & (c.due_at < now))
+            .order_by(c.due_at)
+            .limit(limit)
+        )
+        return self._read(lambda conn: [clock_view(r) for r in conn.execute(stmt)])
+
+    def provisional_clocks(self) -> Iterator[ClockView]:
+        c = clock_t.c
+        stmt = select(clock_t).where(c.provisional.is_(True) & c.stopped_at.is_(None)).order_by(c.id)
+        return iter(self._read(lambda conn: [clock_view(r) for r in conn.execute(stmt)]))
+
+    # -- definitions ----------------------------------------------------------------------------------
+
+    def save_definition(self, definition: StoredDefinition) -> None:
+        from datetime import UTC
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                insert_ignoring(
+                    conn, self.dialect, definition_t,
+                    [{"workflow_id": definition.workflow_id, "version": definition.version, "source": definition.source,
+                      "source_path": definition.source_path, "created_at": datetime.now(UTC)}],
+                    ("workflow_id", "version"),
+                )
+
+        self._guard(run)
+
+    def definitions_in_use(self) -> list[StoredDefinition]:
+        """The stored versions that instances not yet finished still run on."""
+        d, i = definition_t.c, instance_t.c
+        used = select(i.workflow_id, i.version).where(i.status.in_(("running", "suspended"))).distinct().subquery()
+        stmt = select(definition_t).join(
+            used, (d.workflow_id == used.c.workflow_id) & (d.version == used.c.version)
+        )
+        return self._read(
+            lambda conn: [
+                StoredDefinition(r.workflow_id, r.version, r.source, r.source_path) for r in conn.execute(stmt)
+            ]
+        )
+
+    def stored_definitions(self) -> list[StoredDefinition]:
+        return self._read(
+            lambda conn: [
+                StoredDefinition(r.workflow_id, r.version, r.source, r.source_path)
+                for r in conn.execute(select(definition_t))
+            ]
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlInstanceStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+def _json_type() -> Any:
+    from sqlalchemy.dialects.postgresql import JSON
+
+    return JSON()
+
+
+__all__ = ["SqlInstanceStore", "database_url"]

@@ -1,0 +1,174 @@
+"""The engine's tables as SQLModel classes: one metadata for the schema, Alembic and the Core queries.
+
+Instances, their tamper-evident history, SLA clocks and the ledger of pauses, timers, the once-only SLA
+events (warning / breach / escalation level), idempotency records and the stored definition versions. The
+outbox table belongs to `storage.outbox`; importing it here puts it into the same metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.outbox import OutboxMessage  # the outbox table joins this metadata (and so the migrations)
+from storage.types import UtcDateTime
+
+
+class DefinitionRow(SQLModel, table=True):
+    """One version of one workflow definition, with its YAML source so running instances can be reloaded."""
+
+    __tablename__ = "definition"
+
+    workflow_id: str = Field(primary_key=True, max_length=120)
+    version: str = Field(primary_key=True, max_length=64)  # the full content hash
+    source: str = Field(sa_type=Text)
+    source_path: str = Field(default="", max_length=400)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class InstanceRow(SQLModel, table=True):
+    """A running or finished procedure instance; `row_version` guards every update (optimistic lock)."""
+
+    __tablename__ = "instance"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "business_key", name="uq_instance_business_key"),
+        Index("ix_instance_status_workflow", "status", "workflow_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    workflow_id: str = Field(max_length=120)
+    version: str = Field(max_length=64)
+    business_key: str = Field(max_length=200)
+    state: str = Field(max_length=120)
+    variables: str = Field(sa_type=Text)  # JSON object
+    status: str = Field(max_length=16)  # running / completed / cancelled / suspended
+    outcome: str | None = Field(default=None, max_length=60)
+    row_version: int = 1
+    history_seq: int = 0  # seq of the last history row
+    history_hash: str = Field(default="", max_length=64)  # hash of the last history row
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class HistoryRow(SQLModel, table=True):
+    """One step of an instance; `hash` covers the row and the previous row's hash, so edits are detectable."""
+
+    __tablename__ = "history"
+    __table_args__ = (UniqueConstraint("instance_id", "seq", name="uq_history_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(max_length=32)
+    seq: int
+    at: datetime = Field(sa_type=UtcDateTime)
+    actor: str = Field(max_length=120)
+    event: str = Field(max_length=120)
+    from_state: str | None = Field(default=None, max_length=120)
+    to_state: str = Field(max_length=120)
+    payload: str = Field(sa_type=Text)  # JSON object
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class SlaClockRow(SQLModel, table=True):
+    """A deadline running on a task or on the whole procedure."""
+
+    __tablename__ = "sla_clock"
+    __table_args__ = (
+        Index("ix_sla_clock_instance", "instance_id", "status"),
+        Index("ix_sla_clock_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(max_length=32)
+    scope: str = Field(max_length=12)  # task / procedure
+    state: str | None = Field(default=None, max_length=120)  # the task's state; None for the procedure
+    calendar: str = Field(max_length=16)
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    base_due_at: datetime = Field(sa_type=UtcDateTime)  # the due time before any pause
+    due_at: datetime = Field(sa_type=UtcDateTime)
+    last_day: str = Field(max_length=10)  # ISO date of the last working day
+    paused_working_days: int = 0
+    paused_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    status: str = Field(max_length=12)  # running / paused / met / breached
+    breached: bool = False  # the due time passed while it ran (kept when it is stopped later)
+    provisional: bool = False
+    stopped_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SlaPauseRow(SQLModel, table=True):
+    """The ledger of pauses of a clock: each pause and the working days it added to the due time."""
+
+    __tablename__ = "sla_pause"
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(index=True)
+    state: str = Field(max_length=120)
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    working_days: int | None = None
+
+
+class TimerRow(SQLModel, table=True):
+    """Something to do at a moment: warn / due / escalate / timer (a timer transition) / hook (a retry)."""
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        Index("ix_timer_due", "status", "fire_at"),
+        Index("ix_timer_instance", "instance_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(max_length=32)
+    clock_id: int | None = None
+    kind: str = Field(max_length=12)
+    level: int = 0  # warning index or escalation level
+    state: str | None = Field(default=None, max_length=120)  # the state it belongs to (timer, hook)
+    fire_at: datetime = Field(sa_type=UtcDateTime)
+    status: str = Field(default="pending", max_length=12)  # pending / fired / cancelled
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claim_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    fired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class SlaEventRow(SQLModel, table=True):
+    """A warning, breach or escalation level that happened: the unique key makes each happen once."""
+
+    __tablename__ = "sla_event"
+    __table_args__ = (UniqueConstraint("clock_id", "kind", "level", name="uq_sla_event_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int
+    instance_id: str = Field(max_length=32, index=True)
+    kind: str = Field(max_length=12)  # warning / breach / escalation
+    level: int = 0
+    at: datetime = Field(sa_type=UtcDateTime)
+
+
+class IdempotencyRow(SQLModel, table=True):
+    """The first result of a command sent with an idempotency key, and the digest of that command."""
+
+    __tablename__ = "idempotency"
+
+    key: str = Field(primary_key=True, max_length=200)
+    digest: str = Field(max_length=64)
+    instance_id: str = Field(max_length=32)
+    result: str = Field(sa_type=Text)  # JSON of the instance view returned
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+METADATA = SQLModel.metadata
+
+definition_t = DefinitionRow.__table__  # type: ignore[attr-defined]
+instance_t = InstanceRow.__table__  # type: ignore[attr-defined]
+history_t = HistoryRow.__table__  # type: ignore[attr-defined]
+clock_t = SlaClockRow.__table__  # type: ignore[attr-defined]
+pause_t = SlaPauseRow.__table__  # type: ignore[attr-defined]
+timer_t = TimerRow.__table__  # type: ignore[attr-defined]
+sla_event_t = SlaEventRow.__table__  # type: ignore[attr-defined]
+idempotency_t = IdempotencyRow.__table__  # type: ignore[attr-defined]
+outbox_t = OutboxMessage.__table__  # type: ignore[attr-defined]

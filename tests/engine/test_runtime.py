@@ -1,0 +1,155 @@
+"""Commands of the engine on SQLite and PostgreSQL: start, fire, get, history, listing, typed errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import (
+    DuplicateBusinessKey,
+    Engine,
+    InstanceNotRunning,
+    PayloadInvalid,
+    PermissionDenied,
+    TransitionNotAllowed,
+    UnknownInstance,
+)
+from tests.engine.conftest import (
+    AUDITOR,
+    CONSUMER_ADMIN,
+    OTHER_AUDITOR,
+    PROVIDER,
+    REVIEWER,
+    SUPERVISOR,
+    flow_vars,
+)
+
+WF = "common.test_flow"
+
+
+def test_start_settles_the_decision_and_waits_at_the_task(engine: Engine) -> None:
+    """start records the start and the decision, and stops at the first task with row version 1."""
+    inst = engine.start(WF, "K-1", flow_vars(), CONSUMER_ADMIN)
+    assert (inst.state, inst.status, inst.row_version) == ("review", "running", 1)
+    steps = [(h.event, h.from_state, h.to_state) for h in engine.history(inst.id)]
+    assert steps == [("start", None, "route"), ("_decide", "route", "review")]
+    assert engine.get(inst.id) == inst
+
+
+def test_a_decision_can_end_the_instance_at_once(engine: Engine) -> None:
+    """A true branch straight to an end state completes the instance inside start."""
+    inst = engine.start(WF, "K-fast", flow_vars(fast=True), CONSUMER_ADMIN)
+    assert (inst.state, inst.status, inst.outcome) == ("done", "completed", "done")
+
+
+def test_fire_moves_through_hook_and_decision_to_the_timer_wait(engine: Engine) -> None:
+    """approve runs the hook, takes the decision's default and arms the publicity timer, all in one command."""
+    inst = engine.start(WF, "K-2", flow_vars(), CONSUMER_ADMIN)
+    after = engine.fire(inst.id, "approve", AUDITOR)
+    assert (after.state, after.row_version, after.variables["users"]) == ("publicity", 2, 0)
+    procedure = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
+    pending = [(t.kind, t.clock_id) for t in engine.timers(inst.id) if t.status == "pending"]
+    assert sorted(pending, key=str) == sorted([("due", procedure.id), ("escalate", procedure.id), ("timer", None)],
+                                              key=str)
+
+
+def test_fire_saves_payload_fields(engine: Engine) -> None:
+    """Fields named in `save` land in the variables; the payload is kept in the history row."""
+    inst = engine.start(WF, "K-3", flow_vars(), CONSUMER_ADMIN)
+    after = engine.fire(inst.id, "refuse", AUDITOR, {"reason": "依法不予共享"})
+    assert (after.status, after.outcome, after.variables["reason"]) == ("completed", "refused", "依法不予共享")
+    assert engine.history(inst.id)[-1].payload == {"reason": "依法不予共享"}
+
+
+def test_event_not_allowed_lists_the_allowed_ones(engine: Engine) -> None:
+    """An event that does not leave the state is refused with the events that do."""
+    inst = engine.start(WF, "K-4", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(TransitionNotAllowed) as err:
+        engine.fire(inst.id, "settle", REVIEWER)
+    assert set(err.value.allowed_events) == {"approve", "refuse"}
+    assert engine.get(inst.id).row_version == 1
+
+
+def test_an_auditor_of_another_department_may_not_act(engine: Engine) -> None:
+    """The role's department must be the instance's: an auditor of another department is refused, says who may."""
+    inst = engine.start(WF, "K-5", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(PermissionDenied) as err:
+        engine.fire(inst.id, "approve", OTHER_AUDITOR)
+    assert PROVIDER in err.value.allowed[0]
+    assert "department" in err.value.reason
+
+
+def test_a_role_the_actor_lacks_is_refused(engine: Engine) -> None:
+    """The consumer's admin may not approve for the provider."""
+    inst = engine.start(WF, "K-6", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(PermissionDenied):
+        engine.fire(inst.id, "approve", CONSUMER_ADMIN)
+    assert engine.get(inst.id).state == "review"
+
+
+def test_payload_is_validated(engine: Engine) -> None:
+    """A required payload field missing, or an undeclared one, is PayloadInvalid naming the field."""
+    inst = engine.start(WF, "K-7", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(PayloadInvalid) as missing:
+        engine.fire(inst.id, "refuse", AUDITOR, {})
+    with pytest.raises(PayloadInvalid) as unknown:
+        engine.fire(inst.id, "refuse", AUDITOR, {"reason": "x", "extra": 1})
+    assert (missing.value.field, unknown.value.field) == ("reason", "extra")
+
+
+def test_start_validates_variables(engine: Engine) -> None:
+    """A bad department code in the start variables is refused before anything is written."""
+    with pytest.raises(PayloadInvalid) as err:
+        engine.start(WF, "K-8", flow_vars(provider_dept="123"), CONSUMER_ADMIN)
+    assert err.value.field == "provider_dept"
+    assert engine.list(workflow_id=WF) == []
+
+
+def test_business_key_is_unique_per_workflow(engine: Engine) -> None:
+    """A second start with the same business key names the instance that has it."""
+    first = engine.start(WF, "K-9", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(DuplicateBusinessKey) as err:
+        engine.start(WF, "K-9", flow_vars(), CONSUMER_ADMIN)
+    assert err.value.instance_id == first.id
+
+
+def test_unknown_instance(engine: Engine) -> None:
+    """get and fire on an id that does not exist raise UnknownInstance."""
+    with pytest.raises(UnknownInstance):
+        engine.get("nope")
+    with pytest.raises(UnknownInstance):
+        engine.fire("nope", "approve", AUDITOR)
+
+
+def test_cancel_suspend_resume(engine: Engine) -> None:
+    """A suspended instance refuses events until resumed; a cancelled one refuses them for good."""
+    inst = engine.start(WF, "K-10", flow_vars(), CONSUMER_ADMIN)
+    engine.suspend(inst.id, SUPERVISOR, "核查")
+    with pytest.raises(InstanceNotRunning):
+        engine.fire(inst.id, "approve", AUDITOR)
+    engine.resume(inst.id, SUPERVISOR)
+    engine.cancel(inst.id, SUPERVISOR, "撤销")
+    with pytest.raises(InstanceNotRunning) as err:
+        engine.fire(inst.id, "approve", AUDITOR)
+    assert err.value.status == "cancelled"
+    assert [h.event for h in engine.history(inst.id)][-3:] == ["_suspend", "_resume", "_cancel"]
+    assert all(c.stopped_at is not None for c in engine.clocks(inst.id))
+
+
+def test_only_supervisors_and_the_bureau_cancel(engine: Engine) -> None:
+    """An auditor may not cancel an instance."""
+    inst = engine.start(WF, "K-11", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(PermissionDenied):
+        engine.cancel(inst.id, AUDITOR)
+    assert engine.get(inst.id).status == "running"
+
+
+def test_listing_and_search(engine: Engine) -> None:
+    """Instances are listed by workflow, state and status, and found by a variable's value."""
+    a = engine.start(WF, "L-1", flow_vars(), CONSUMER_ADMIN)
+    b = engine.start(WF, "L-2", flow_vars(fast=True), CONSUMER_ADMIN)
+    assert [i.id for i in engine.list(workflow_id=WF, status="running")] == [a.id]
+    assert [i.id for i in engine.list(state="done")] == [b.id]
+    assert {i.id for i in engine.search(provider_dept=PROVIDER)} == {a.id, b.id}
+    assert engine.find(WF, "L-2").id == b.id
+    assert engine.allowed_events(a.id, AUDITOR) == ("approve", "refuse")
+    assert engine.allowed_events(a.id, REVIEWER) == ()
