@@ -150,8 +150,9 @@ def insert_outbox_ignore_duplicates(executor: Executor, rows: Sequence[Mapping[s
         stmt = sqlite.insert(TABLE).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:
         raise PayloadInvalid("dialect", "sqlite or postgresql", dialect, where="outbox database")
-    result = executor.execute(stmt)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING counts the rows really inserted on both dialects (rowcount is -1 for batched inserts on psycopg)
+    result = executor.execute(stmt.returning(TABLE.c.id))
+    return len(result.all())
 
 
 # ---- dispatch queries -------------------------------------------------------------------------------------------

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
 
 from engine.clock import SHANGHAI, ManualClock
 from storage.outbox import TABLE
+from storage.sql import database_url
 from tests.notifiers.receivers import HttpServer, MailServer
 
 
 @pytest.fixture
-def outbox_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine with a fresh outbox table: on the suite's `db_url` if defined, else a SQLite file."""
-    try:
-        url = str(request.getfixturevalue("db_url"))
-    except pytest.FixtureLookupError:
-        url = f"sqlite:///{tmp_path / 'outbox.db'}"
-    engine = create_engine(url)
+def outbox_engine(db_url: str) -> Iterator[Engine]:
+    """An engine with a fresh outbox table, on each database of the suite's `db_url` (SQLite, PostgreSQL)."""
+    engine = create_engine(database_url(db_url))
     TABLE.drop(engine, checkfirst=True)
     TABLE.create(engine)
     yield engine

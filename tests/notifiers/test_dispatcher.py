@@ -1,0 +1,218 @@
+"""The outbox dispatcher: delivery through outages, back-off, dead-letter, digests, template errors, claim expiry."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from engine.clock import ManualClock
+from notifiers.base import Notifier, create_channel
+from notifiers.dispatcher import Backoff, DigestPolicy, OutboxDispatcher
+from notifiers.rendering import TEMPLATES_DIR, TemplateRenderer
+from storage.outbox import OutboxMessage, claim_due, insert_outbox_ignore_duplicates, list_messages
+from tests.notifiers.conftest import SAMPLE_DATA
+from tests.notifiers.receivers import HttpServer, MailServer
+
+BACKOFF = Backoff(base=timedelta(seconds=30), maximum=timedelta(minutes=10), jitter=0.5)
+
+
+def enqueue(engine: Engine, clock: ManualClock, n: int, *, kind: str = "warning", recipient: str = "p{i}",
+            channel: str = "email", template: str | None = None, prefix: str = "m") -> None:
+    rows = []
+    for i in range(n):
+        rows.append({
+            "created_at": clock.now(), "channel": channel, "recipient": recipient.format(i=i),
+            "recipient_address": f"{recipient.format(i=i)}@example.gov.cn",
+            "template": template or {"warning": "sla_warning", "breach": "sla_breach"}.get(kind, "sla_escalation"),
+            "data": dict(SAMPLE_DATA, business_key=f"GX-2026-{i:04d}", kind=kind), "kind": kind,
+            "dedupe_key": f"{prefix}:{i}", "instance_id": str(i),
+        })
+    with engine.begin() as conn:
+        insert_outbox_ignore_duplicates(conn, rows)
+
+
+def messages(engine: Engine) -> list[OutboxMessage]:
+    with Session(engine, expire_on_commit=False) as session:
+        return sorted(list_messages(session), key=lambda m: m.id or 0)
+
+
+def smtp(port: int, clock: ManualClock) -> dict[str, Notifier]:
+    return {"email": create_channel("email", {"type": "smtp", "host": "127.0.0.1", "port": port,
+                                              "from": "shixian@example.gov.cn", "timeout": 2}, clock)}
+
+
+def test_alerts_survive_a_mail_outage(outbox_engine: Engine, clock: ManualClock) -> None:
+    """With the mail server down for three rounds, every alert arrives once it returns: none lost, none doubled."""
+    server = MailServer()  # not started: connection refused
+    enqueue(outbox_engine, clock, 7)
+    dispatcher = OutboxDispatcher(outbox_engine, smtp(server.port, clock), TemplateRenderer(), clock,
+                                  backoff=BACKOFF, max_attempts=10, rng=random.Random(7))
+    handled = [dispatcher.dispatch()]
+    for _ in range(2):
+        assert dispatcher.dispatch() == 0  # nothing is due before the back-off has passed
+        clock.advance(BACKOFF.maximum)
+        handled.append(dispatcher.dispatch())
+    after_outage = messages(outbox_engine)
+    server.start()
+    try:
+        clock.advance(BACKOFF.maximum)
+        handled.append(dispatcher.dispatch())
+        clock.advance(BACKOFF.maximum)
+        handled.append(dispatcher.dispatch())
+    finally:
+        server.stop()
+    final = messages(outbox_engine)
+    received = Counter(str(mail["X-Shixian-Dedupe-Key"]) for mail in server.inbox)
+    assert handled == [7, 7, 7, 7, 0]
+    assert {m.status for m in after_outage} == {"pending"}
+    assert {m.attempts for m in after_outage} == {3}
+    assert all("unreachable" in (m.last_error or "") for m in after_outage)
+    assert received == Counter({f"m:{i}": 1 for i in range(7)})
+    assert [m.status for m in final] == ["sent"] * 7
+    assert all(m.sent_at == clock.now() - BACKOFF.maximum for m in final)
+
+
+def test_back_off_grows_exponentially_with_bounded_jitter(outbox_engine: Engine, clock: ManualClock) -> None:
+    """Each retry waits base*2^(n-1), capped, less at most the jitter fraction."""
+    rng = random.Random(1)
+    delays = [BACKOFF.delay(n, rng) for n in range(1, 8)]
+    for n, delay in enumerate(delays, start=1):
+        full = min(BACKOFF.base * 2 ** (n - 1), BACKOFF.maximum)
+        assert full * (1 - BACKOFF.jitter) <= delay <= full
+    assert delays[-1] <= BACKOFF.maximum
+
+
+def test_retry_time_follows_the_back_off(outbox_engine: Engine, clock: ManualClock) -> None:
+    """A failed message is due again exactly after the delay the back-off draws from the injected RNG."""
+    server = MailServer()
+    enqueue(outbox_engine, clock, 1)
+    OutboxDispatcher(outbox_engine, smtp(server.port, clock), TemplateRenderer(), clock, backoff=BACKOFF,
+                     rng=random.Random(3)).dispatch()
+    [msg] = messages(outbox_engine)
+    assert msg.next_attempt_at == clock.now() + BACKOFF.delay(1, random.Random(3))
+
+
+def test_dead_letter_after_max_attempts(outbox_engine: Engine, clock: ManualClock) -> None:
+    """After max_attempts transient failures a message is dead, kept with its last error."""
+    server = MailServer()
+    enqueue(outbox_engine, clock, 2)
+    dispatcher = OutboxDispatcher(outbox_engine, smtp(server.port, clock), TemplateRenderer(), clock,
+                                  backoff=BACKOFF, max_attempts=3, rng=random.Random(0))
+    for _ in range(5):
+        dispatcher.dispatch()
+        clock.advance(BACKOFF.maximum)
+    final = messages(outbox_engine)
+    assert [(m.status, m.attempts) for m in final] == [("dead", 3), ("dead", 3)]
+    assert all("after 3 attempts" in (m.last_error or "") for m in final)
+
+
+def test_permanent_failure_goes_dead_at_once(outbox_engine: Engine, clock: ManualClock,
+                                             http_server: HttpServer) -> None:
+    """A failure retrying cannot fix (robot says the signature is wrong) is dead-lettered on the first attempt."""
+    http_server.behaviour.body = b'{"errcode":310000,"errmsg":"sign not match"}'
+    channels = {"ding": create_channel("ding", {"type": "dingtalk", "webhook": http_server.url("/send"),
+                                                "secret": "s"}, clock)}
+    enqueue(outbox_engine, clock, 1, channel="ding")
+    OutboxDispatcher(outbox_engine, channels, TemplateRenderer(), clock, max_attempts=5).dispatch()
+    [msg] = messages(outbox_engine)
+    assert (msg.status, msg.attempts) == ("dead", 1)
+    assert "310000" in (msg.last_error or "")
+
+
+def test_template_error_is_recorded_and_does_not_block_others(
+    outbox_engine: Engine, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A broken template dead-letters its own message with name:line; the other messages are sent."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    (templates / "broken.j2").write_text(
+        "{% block subject %}s{% endblock %}\n{% block text %}\n{{ business_key.__class__ }}\n{% endblock %}\n",
+        encoding="utf-8",
+    )
+    enqueue(outbox_engine, clock, 2, prefix="ok", channel="file")
+    enqueue(outbox_engine, clock, 1, prefix="bad", channel="file", template="broken", recipient="q{i}")
+    channels = {"file": create_channel("file", {"type": "file", "dir": str(tmp_path / "mail")}, clock)}
+    handled = OutboxDispatcher(outbox_engine, channels, TemplateRenderer(templates), clock).dispatch()
+    status = {m.dedupe_key: (m.status, m.last_error) for m in messages(outbox_engine)}
+    assert handled == 3
+    assert status["ok:0"][0] == status["ok:1"][0] == "sent"
+    assert status["bad:0"][0] == "dead"
+    assert "broken.j2:3" in (status["bad:0"][1] or "")
+    assert len(list((tmp_path / "mail").rglob("*.eml"))) == 2
+
+
+def test_unknown_channel_goes_dead(outbox_engine: Engine, clock: ManualClock) -> None:
+    """A message for a channel that is not configured is dead-lettered naming the configured ones."""
+    enqueue(outbox_engine, clock, 1, channel="pager")
+    OutboxDispatcher(outbox_engine, {}, TemplateRenderer(), clock).dispatch()
+    [msg] = messages(outbox_engine)
+    assert msg.status == "dead"
+    assert "no channel 'pager'" in (msg.last_error or "")
+
+
+def test_many_breaches_become_one_digest(outbox_engine: Engine, clock: ManualClock, mail_server: MailServer) -> None:
+    """Six breaches for one supervisor become one digest mail; the items are marked digested, none lost."""
+    enqueue(outbox_engine, clock, 6, kind="breach", recipient="supervisor")
+    enqueue(outbox_engine, clock, 2, kind="breach", recipient="admin", prefix="few")
+    dispatcher = OutboxDispatcher(outbox_engine, smtp(mail_server.port, clock), TemplateRenderer(), clock,
+                                  digest=DigestPolicy(threshold=5))
+    handled = dispatcher.dispatch()
+    final = messages(outbox_engine)
+    [digest] = [m for m in final if m.kind == "digest"]
+    items = [m for m in final if m.recipient == "supervisor" and m.kind == "breach"]
+    to_supervisor = [mail for mail in mail_server.inbox if str(mail["To"]) == "supervisor@example.gov.cn"]
+    body = to_supervisor[0].get_body(("plain",))
+    assert handled == 6 + 1 + 2
+    assert digest.status == "sent" and digest.template == "supervisor_digest"
+    assert {(m.status, m.digest_id) for m in items} == {("digested", digest.id)}
+    assert len(to_supervisor) == 1
+    assert body is not None and all(f"GX-2026-{i:04d}" in body.get_content() for i in range(6))
+    assert "6项" in str(to_supervisor[0]["Subject"])
+    assert len(mail_server.inbox) == 3
+
+
+def test_digest_threshold_per_recipient_and_channel(outbox_engine: Engine, clock: ManualClock,
+                                                    mail_server: MailServer) -> None:
+    """A per-recipient threshold overrides the default; None turns digests off for that recipient."""
+    enqueue(outbox_engine, clock, 3, kind="escalation", recipient="lead")
+    enqueue(outbox_engine, clock, 3, kind="escalation", recipient="quiet", prefix="q")
+    policy = DigestPolicy(threshold=10, per_recipient={("lead", "email"): 3, "quiet": None})
+    OutboxDispatcher(outbox_engine, smtp(mail_server.port, clock), TemplateRenderer(), clock,
+                     digest=policy).dispatch()
+    kinds = Counter((m.recipient, m.status) for m in messages(outbox_engine))
+    assert kinds[("lead", "digested")] == 3
+    assert kinds[("quiet", "sent")] == 3
+    assert len(mail_server.inbox) == 4
+
+
+def test_a_crashed_dispatchers_claims_are_retaken_after_the_lease(
+    outbox_engine: Engine, clock: ManualClock, mail_server: MailServer
+) -> None:
+    """Messages claimed by a dispatcher that died are sent by another once the claim's lease has expired."""
+    enqueue(outbox_engine, clock, 3)
+    lease = timedelta(minutes=5)
+    with Session(outbox_engine) as session:
+        claim_due(session, clock.now(), "crashed-node", lease, 10)
+        session.commit()
+    dispatcher = OutboxDispatcher(outbox_engine, smtp(mail_server.port, clock), TemplateRenderer(), clock, lease=lease)
+    during = dispatcher.dispatch(clock.now() + lease - timedelta(seconds=1))
+    after = dispatcher.dispatch(clock.now() + lease)
+    final = messages(outbox_engine)
+    assert (during, after) == (0, 3)
+    assert [(m.status, m.attempts) for m in final] == [("sent", 2)] * 3
+    assert len(mail_server.inbox) == 3
+
+
+def test_bad_dispatcher_settings_are_refused(outbox_engine: Engine, clock: ManualClock) -> None:
+    """Zero attempts or an inverted back-off are refused at construction."""
+    with pytest.raises(ValueError):
+        OutboxDispatcher(outbox_engine, {}, TemplateRenderer(), clock, max_attempts=0)
+    with pytest.raises(ValueError):
+        Backoff(base=timedelta(minutes=5), maximum=timedelta(minutes=1))
