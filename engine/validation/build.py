@@ -5,6 +5,7 @@ missing keys, wrong types, bad names, bad durations) and collecting every proble
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -58,11 +59,31 @@ from engine.validation.keys import (
 
 T = TypeVar("T")
 
+#: How to write a name of each pattern, for messages.
+_FORMS = {
+    NAME_RE.pattern: "snake_case ([a-z][a-z0-9_]*)",
+    ROLE_RE.pattern: "party.role, e.g. provider.data_auditor",
+}
+_ID_FORM = "jurisdiction.name in lower case, e.g. gx.data_request"
+
 
 def did_you_mean(word: str, candidates: Collection[str]) -> str:
     """` (did you mean 'x'?)` for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def shown(value: object) -> str:
+    """A value as an author wrote it in YAML (JSON spelling: true, "3", ["a", 1])."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def article(word: str) -> str:
+    """`a task state`, `an end state`."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def type_name(value: object) -> str:
@@ -93,6 +114,8 @@ class Declared:
     variables: set[str] = field(default_factory=set)
     hooks: set[str] = field(default_factory=set)
     templates: set[str] = field(default_factory=set)
+    broken_exits: set[str] = field(default_factory=set)  # states named by transitions that could not be built
+    unchecked: set[str] = field(default_factory=set)  # sections that are not mappings: references go unchecked
 
 
 class Builder:
@@ -142,10 +165,11 @@ class Builder:
     def child(self, path: str, key: str) -> str:
         return f"{path}.{key}" if path else key
 
-    def text(self, path: str, value: Any, what: str = "value") -> str | None:
+    def text(self, path: str, value: Any, what: str = "value", strict: bool = False) -> str | None:
+        """A string; numbers are read as their text (articles: [22]) unless `strict` (guards)."""
         if value is None:
             return None
-        if isinstance(value, bool | int | float):
+        if isinstance(value, bool | int | float) and not strict:
             return str(value).lower() if isinstance(value, bool) else str(value)
         if not isinstance(value, str):
             self.problem(path, f"{what} must be a string, got {type_name(value)}")
@@ -154,11 +178,11 @@ class Builder:
 
     def name(self, path: str, value: Any, what: str = "name", pattern: re.Pattern[str] = NAME_RE) -> str | None:
         if not isinstance(value, str):
-            hint = f" (quote it: '{str(value).lower()}')" if isinstance(value, bool) else ""
+            hint = (": YAML reads yes/no/on/off/true/false as booleans, quote it" if isinstance(value, bool) else "")
             self.problem(path, f"{what} must be a string, got {type_name(value)}{hint}")
             return None
         if not pattern.match(value):
-            form = "party.role, e.g. provider.data_auditor" if pattern is ROLE_RE else "snake_case ([a-z][a-z0-9_]*)"
+            form = _FORMS.get(pattern.pattern, f"a value matching {pattern.pattern}")
             self.problem(path, f"bad {what} {value!r}: write {form}")
             return None
         return value
@@ -243,7 +267,7 @@ class Builder:
             self.problem(tpath, f"unknown type {raw_type!r}{hint}; types: {', '.join(t.value for t in VariableType)}")
         values = tuple(self.many(self.child(path, "values"), m.get("values"),
                                  lambda p, v: self.name(p, v, "enum value", re.compile(r"^.+$")), "values", False))
-        if vtype is VariableType.ENUM and not values:
+        if vtype is VariableType.ENUM and "values" not in m:
             self.problem(path, "an enum needs `values`: the list of allowed values")
         if vtype is not None and vtype is not VariableType.ENUM and "values" in m:
             self.problem(self.child(path, "values"), f"`values` is for enum fields; this one is {vtype.value}")
@@ -267,7 +291,7 @@ class Builder:
             try:
                 default = coerce(spec, default, where)
             except PayloadInvalid:
-                self.problem(dpath, f"default {default!r} does not fit type {vtype.value}: "
+                self.problem(dpath, f"default {shown(default)} does not fit type {vtype.value}: "
                                     f"expected {expected_description(spec)}")
                 default = None
             spec = FieldSpec(name, vtype, required, default, values, max_length, title)
@@ -342,6 +366,8 @@ class Builder:
         level = self.positive_int(self.child(path, "level"), m.get("level"), "level")
         after = self.duration(self.child(path, "after"), m.get("after"))
         notify = self.role_refs(self.child(path, "notify"), m.get("notify"))
+        if m.get("notify") == []:
+            self.problem(self.child(path, "notify"), "name at least one role to notify")
         template = self.name(self.child(path, "template"), m.get("template", "sla_escalation"), "template")
         if level is None or after is None:
             return None
@@ -362,7 +388,7 @@ class Builder:
         keys = {**STATE_COMMON_KEYS, **(STATE_KIND_KEYS[kind] if kind else {})}
         if kind is None:  # unknown kind: only say what is certain (kind missing), not which keys are wrong
             keys = {**STATE_COMMON_KEYS, **{k: Key(False, "any") for kk in STATE_KIND_KEYS.values() for k in kk}}
-        m = self.mapping(path, value, keys, f"a {kind.value} state" if kind else "a state")
+        m = self.mapping(path, value, keys, article(f"{kind.value} state") if kind else "a state")
         if m is None or kind is None:
             return None
         def p(key: str) -> str:
@@ -400,7 +426,7 @@ class Builder:
         m = self.mapping(path, value, BRANCH_KEYS, "a branch")
         if m is None:
             return None
-        when = self.text(self.child(path, "when"), m.get("when"), "when")
+        when = self.text(self.child(path, "when"), m.get("when"), "when", strict=True)
         to = self.name(self.child(path, "to"), m["to"], "state") if "to" in m else None
         return BranchSpec(when, to) if when is not None and to is not None else None
 
@@ -431,14 +457,19 @@ class Builder:
         sources = self.names(p("from"), m.get("from"), "state")
         dest = self.name(p("to"), m["to"], "state") if "to" in m else None
         roles = self.role_refs(p("role"), m.get("role"))
-        guard = self.text(p("guard"), m.get("guard"), "guard")
+        guard = self.text(p("guard"), m.get("guard"), "guard", strict=True)
         payload = tuple(self.fields(p("payload"), m.get("payload"), "payload").values())
         save = self.names(p("save"), m.get("save"), "payload field")
         setv = self.mapping(p("set"), m["set"], None, "set") if "set" in m else {}
         title = self.localized(p("title"), m.get("title"), "title")
+        raw_from = m.get("from")
+        raw_list = raw_from if isinstance(raw_from, list) else [raw_from]
+        if event is None or dest is None or len(sources) != len(raw_list):
+            self.declared.broken_exits.update(s for s in raw_list if isinstance(s, str))
+            if isinstance(m.get("to"), str):
+                self.declared.broken_exits.add(m["to"])
         if event is None or dest is None:
             return []
-        raw_from = m.get("from")
         index = int(path.rpartition(".")[2])
         for s in sources:
             at = raw_from.index(s) if isinstance(raw_from, list) and s in raw_from else None
@@ -493,12 +524,18 @@ class Builder:
             return None
         return RecurringSpec(cron, key, frozen_map(variables or {}))
 
+    def workflow_id(self, value: Any) -> str | None:
+        if isinstance(value, str) and WORKFLOW_ID_RE.match(value):
+            return value
+        self.problem("id", f"bad workflow id {shown(value)}: write {_ID_FORM}")
+        return None
+
     # -- the whole document ----------------------------------------------------------------------------------
     def workflow(self, data: Any, content_hash: str) -> WorkflowSpec | None:
         top = self.mapping("", data, TOP_KEYS, "a workflow")
         if top is None:
             return None
-        wid = self.name("id", top["id"], "workflow id", WORKFLOW_ID_RE) if "id" in top else None
+        wid = self.workflow_id(top["id"]) if "id" in top else None
         name = self.localized("name", top.get("name"), "name")
         jur = top.get("jurisdiction")
         if "jurisdiction" in top and jur not in JURISDICTIONS:
@@ -516,6 +553,9 @@ class Builder:
         if "sources" in top and not sources and isinstance(top.get("sources"), list):
             self.problem("sources", "name at least one source: the regulation and articles the workflow implements")
         roles = self.roles("roles", top["roles"]) if "roles" in top else {}
+        for section in ("roles", "variables", "states", "hooks"):
+            if section in top and not isinstance(top[section], dict):
+                self.declared.unchecked.add(section)
         variables = self.fields("variables", top.get("variables"), "variable")
         self.declared.variables = set(variables) | set(self._raw_names(top.get("variables")))
         hooks_raw = self.mapping("hooks", top["hooks"], None, "hooks") if "hooks" in top else {}

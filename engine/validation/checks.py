@@ -11,7 +11,7 @@ from engine.errors import PayloadInvalid
 from engine.expressions import GuardSyntaxError, parse_guard
 from engine.fields import coerce, expected_description
 from engine.spec import SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
-from engine.validation.build import Builder, Declared, did_you_mean
+from engine.validation.build import Builder, Declared, did_you_mean, shown
 from engine.validation.keys import SLA_DEFAULT_TEMPLATES, SUPERVISOR_ROLE
 
 
@@ -23,18 +23,20 @@ class Checker:
         self.b = builder
         self.d: Declared = builder.declared
         self.known_templates = None if known_templates is None else frozenset(known_templates)
+        self.dangling = False  # some reference names an unknown state: graph checks would only echo that
 
-    def problem(self, path: str, message: str) -> None:
-        self.b.problem(path, message)
+    def problem(self, path: str, message: str, at_key: bool = False) -> None:
+        self.b.problem(path, message, at_key)
 
     # -- references ------------------------------------------------------------------------------------------
     def state_ref(self, path: str, name: str | None) -> None:
-        if name is not None and name not in self.d.states:
+        if name is not None and name not in self.d.states and "states" not in self.d.unchecked:
+            self.dangling = True
             self.problem(path, f"unknown state {name!r}{did_you_mean(name, self.d.states)}")
 
     def role_refs(self, path: str, roles: Iterable[str], single: bool = False) -> None:
         for i, role in enumerate(roles):
-            if role not in self.d.roles:
+            if role not in self.d.roles and "roles" not in self.d.unchecked:
                 where = path if single else f"{path}.{i}"
                 self.problem(where, f"unknown role {role!r}{did_you_mean(role, self.d.roles)}; declare it under roles")
 
@@ -52,7 +54,7 @@ class Checker:
         except GuardSyntaxError as err:
             self.problem(path, f"guard {expr!r}: {err.detail}")
             return
-        for name in sorted(names - self.d.variables):
+        for name in sorted(names - self.d.variables if "variables" not in self.d.unchecked else ()):
             self.problem(path, f"guard {expr!r} names unknown variable {name!r}"
                                f"{did_you_mean(name, self.d.variables)}; declare it under variables")
 
@@ -95,7 +97,7 @@ class Checker:
                 self.problem(f"{lp}.after", f"escalation level {level.level} fires after {level.after}, before level "
                                             f"{previous.level} ({previous.after}): `after` may not decrease")
             previous = level
-        if sla.escalations and SUPERVISOR_ROLE not in sla.escalations[-1].notify:
+        if sla.escalations and sla.escalations[-1].notify and SUPERVISOR_ROLE not in sla.escalations[-1].notify:
             last = len(sla.escalations) - 1
             self.problem(f"{path}.escalate.{last}.notify",
                          f"the last escalation level must notify {SUPERVISOR_ROLE} (the ladder ends at the supervisor)")
@@ -117,7 +119,7 @@ class Checker:
             if st.sla is not None:
                 self.sla(f"{path}.sla", st.sla, procedure=False)
         elif st.kind is StateKind.AUTO:
-            if st.hook is not None and st.hook not in self.d.hooks:
+            if st.hook is not None and st.hook not in self.d.hooks and "hooks" not in self.d.unchecked:
                 self.problem(f"{path}.hook", f"unknown hook {st.hook!r}{did_you_mean(st.hook, self.d.hooks)}; "
                                              "declare it under hooks")
             self.state_ref(f"{path}.next", st.next)
@@ -163,7 +165,8 @@ class Checker:
                                         f"{did_you_mean(field_name, self.d.variables)}")
                 elif var is not None and var.type is not payload[field_name].type:
                     self.problem(spath, f"save copies payload field {field_name!r} of type "
-                                        f"{payload[field_name].type.value} into a {var.type.value} variable")
+                                        f"{payload[field_name].type.value} into variable {field_name!r} of type "
+                                        f"{var.type.value}")
             for vname, value in t.set.items():
                 self.constant(f"{path}.set.{vname}", vname, value)
 
@@ -177,7 +180,8 @@ class Checker:
         try:
             coerce(var, value, "set")
         except PayloadInvalid:
-            self.problem(path, f"value {value!r} does not fit variable {name!r}: expected {expected_description(var)}")
+            self.problem(path, f"value {shown(value)} does not fit variable {name!r}: "
+                               f"expected {expected_description(var)}")
 
     # -- graph -----------------------------------------------------------------------------------------------
     def successors(self, st: StateSpec) -> list[str]:
@@ -198,14 +202,14 @@ class Checker:
             for name in states:
                 if name not in reached:
                     self.problem(f"states.{name}", f"state {name!r} is unreachable from the initial state "
-                                                   f"{self.spec.initial!r}")
+                                                   f"{self.spec.initial!r}", at_key=True)
         ends = set(self.spec.end_states())
         for name, st in states.items():
             if st.kind is StateKind.END:
                 continue
             if not succ[name] and not self._has_broken_exit(st):
-                self.problem(f"states.{name}", f"state {name!r} has no way out: add a transition from it")
-        if ends:
+                self.problem(f"states.{name}", f"state {name!r} has no way out: add a transition from it", at_key=True)
+        if ends and not self.dangling and not self.d.broken_exits:
             pred: dict[str, list[str]] = {n: [] for n in states}
             for n, outs in succ.items():
                 for o in outs:
@@ -213,12 +217,13 @@ class Checker:
             can_end = self._reach(list(ends), pred)
             for name in states:
                 if name not in can_end and succ[name]:
-                    self.problem(f"states.{name}", f"state {name!r} can never reach an end state")
+                    self.problem(f"states.{name}", f"state {name!r} can never reach an end state", at_key=True)
         self._decision_cycles()
 
     def _has_broken_exit(self, st: StateSpec) -> bool:
         """True when the state's exits exist but name unknown states (already reported)."""
-        return any(t.source == st.name for t in self.spec.transitions) or bool(st.next or st.default or st.branches)
+        return st.name in self.d.broken_exits or any(t.source == st.name for t in self.spec.transitions) or bool(
+            st.next or st.default or st.branches)
 
     @staticmethod
     def _reach(start: list[str], succ: dict[str, list[str]]) -> set[str]:
@@ -240,7 +245,7 @@ class Checker:
                                 for n, s in decisions.items()})
             if name in loop:
                 self.problem(f"states.{name}", f"decision {name!r} can loop back to itself through decisions only: "
-                                               "put a task, timer or auto step on the way")
+                                               "put a task, timer or auto step on the way", at_key=True)
 
     # -- the whole -------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -277,7 +282,7 @@ class Checker:
                     try:
                         coerce(var, value, "recurring")
                     except PayloadInvalid:
-                        self.problem(path, f"value {value!r} does not fit variable {vname!r}: "
+                        self.problem(path, f"value {shown(value)} does not fit variable {vname!r}: "
                                            f"expected {expected_description(var)}")
         if self.known_templates is not None:
             used = set(spec.templates) | self._used_defaults()
