@@ -57,23 +57,25 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
 
     def _refresh(self, data: CalendarData) -> None:
         known = data.years(self.region)
-        if known:
-            first, last = min(known), max(known)
-        else:
-            first = last = date.today().year  # only reached when the data holds nothing for the region
+        # With no year at all the index starts empty (first > last) and grows only for provisional calendars.
+        first, last = (min(known), max(known)) if known else (1, 0)
         self._data = data
         self._install(build_index(data, self.region, first, last))
         self._holidays: dict[int, list[tuple[date, str]]] = {}
 
     def _install(self, index: WorkdayIndex) -> None:
-        # Plain attributes, read by the fast paths without any indirection.
+        # One tuple, replaced whole: a fast path running in another thread sees either the old or the new index,
+        # never a mix of the two.
+        self._fast = (
+            index.days,
+            index.workset,
+            index.safe_lo,
+            index.safe_hi,
+            index.safe_first,
+            index.safe_end,
+            index.safe_hi + _ONE if index.safe_hi < date.max else date.max,
+        )
         self._index = index
-        self._days = index.days
-        self._workset = index.workset
-        self._safe_lo = index.safe_lo
-        self._safe_hi = index.safe_hi
-        self._safe_first = index.safe_first
-        self._safe_end = index.safe_end
 
     def _cover(self, first_year: int, last_year: int) -> WorkdayIndex:
         """Makes the index span first_year..last_year: a missing year raises, or is added provisionally."""
@@ -88,7 +90,10 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
             raise CalendarInputError("date", f"a date between {MINYEAR + 1} and {MAXYEAR - 1}", first_year)
         with self._grow_lock:
             index = self._index
-            lo, hi = min(first_year, index.first_year), max(last_year, index.last_year)
+            if index.first_year > index.last_year:  # empty: nothing to keep
+                lo, hi = first_year, last_year
+            else:
+                lo, hi = min(first_year, index.first_year), max(last_year, index.last_year)
             if (lo, hi) != (index.first_year, index.last_year):
                 self._install(build_index(self._data, self.region, lo, hi))
         return self._index
@@ -127,20 +132,15 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
 
     def working_days_between(self, a: date, b: date) -> int:
         """The number of working days in (a, b]; negative (minus those in (b, a]) when b < a."""
-        if (
-            a.__class__ is date
-            and b.__class__ is date
-            and self._safe_lo <= a <= self._safe_hi
-            and self._safe_lo <= b <= self._safe_hi
-        ):
-            return bisect_right(self._days, b) - bisect_right(self._days, a)
+        days, _, lo, hi, _, _, _ = self._fast
+        if a.__class__ is date and b.__class__ is date and lo <= a <= hi and lo <= b <= hi:
+            return bisect_right(days, b) - bisect_right(days, a)
         a, b = _as_date(a, "a"), _as_date(b, "b")
         lo, hi = (a, b) if a <= b else (b, a)
         if lo == hi:
             return 0
         self._require(lo + _ONE, hi)
-        self._cover((lo + _ONE).year, hi.year)
-        days = self._days
+        days = self._cover((lo + _ONE).year, hi.year).days
         count = bisect_right(days, hi) - bisect_right(days, lo)
         return count if a <= b else -count
 
@@ -149,13 +149,9 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
     def is_working_day(
         self, day: date, extra_working_days: Iterable[date] | None = None, extra_holidays: Iterable[date] | None = None
     ) -> bool:
-        if (
-            day.__class__ is date
-            and extra_working_days is None
-            and extra_holidays is None
-            and self._safe_lo < day <= self._safe_hi
-        ):
-            return day in self._workset
+        _, workset, lo, hi, _, _, _ = self._fast
+        if day.__class__ is date and extra_working_days is None and extra_holidays is None and lo < day <= hi:
+            return day in workset
         day = _as_date(day)
         if extra_working_days and day in {_as_date(d) for d in extra_working_days}:
             return True
@@ -189,9 +185,10 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         """The `delta`-th working day after `day` (`day` itself never counted); a negative delta counts back."""
         try:
             if day.__class__ is date and delta > 0 and extra_working_days is None and extra_holidays is None:
-                i = bisect_right(self._days, day) + delta - 1
-                if i < self._safe_end and self._safe_lo <= day:
-                    return self._days[i]
+                days, _, lo, _, _, end, _ = self._fast
+                i = bisect_right(days, day) + delta - 1
+                if i < end and lo <= day:
+                    return days[i]
         except TypeError:
             pass  # a wrong type: the general path says what is wrong
         return self._shift(day, delta, extra_working_days, extra_holidays, keep_datetime)
@@ -207,9 +204,10 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         """The `delta`-th working day before `day` (the sign of delta is ignored, as in workalendar)."""
         try:
             if day.__class__ is date and delta > 0 and extra_working_days is None and extra_holidays is None:
-                i = bisect_left(self._days, day) - delta
-                if i >= self._safe_first and day <= self._safe_hi + _ONE:
-                    return self._days[i]
+                days, _, _, _, first, _, hi_next = self._fast
+                i = bisect_left(days, day) - delta
+                if i >= first and day <= hi_next:
+                    return days[i]
         except TypeError:
             pass
         return self._shift(day, -abs(_as_count(delta)), extra_working_days, extra_holidays, keep_datetime)
