@@ -190,8 +190,11 @@ class _FileReader:
                             " put it in the file of the year whose notice declares it",
                         )
                     entries.append(DayEntry(day, kind, label, source, self.name, node.start_mark.line + 1))
-            for _day, _node in self.days(fields.get("cancels_work")):
-                pass  # recorded for provenance only; the day is off through the span that cancels it
+            # cancels_work records the make-up days an amendment withdrew (provenance); the entry must make them off.
+            own_off = {e.day for e in entries if e.kind == "off" and e.label == label and e.source == source}
+            for day, node in self.days(fields.get("cancels_work")):
+                if day not in own_off:
+                    self.problem(node, f"cancels_work names {day}, which this entry's 'off' does not include")
         return entries
 
     def overlay(

@@ -126,3 +126,9 @@ def test_load_data_raises_with_every_problem(tmp_path: Path) -> None:
         load_data(tmp_path)
     assert [line.split(": ")[0] for line in err.value.problems] == [f"{p}:12", f"{p}:12"]
     assert str(err.value).count("\n") == 1
+
+
+def test_cancelled_makeup_day_must_be_made_off(tmp_path: Path) -> None:
+    """An amendment's cancels_work must name a day its own span makes off (the 2020 extension's 02-01)."""
+    p = national(tmp_path, "    off: [2026-10-01..2026-10-07]\n    cancels_work: [2026-10-10]\n")
+    assert problems(tmp_path) == [f"{p}:12: cancels_work names 2026-10-10, which this entry's 'off' does not include"]
