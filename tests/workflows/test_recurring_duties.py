@@ -1,0 +1,69 @@
+"""Recurring duties: their cron schedules (Asia/Shanghai) and the due dates of the rounds they start."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+
+from engine.clock import SHANGHAI
+from engine.definitions import DefinitionSet
+from tests.workflows.conftest import Harness, at, end_of
+
+
+def _fire_times(definitions: DefinitionSet, wf: str, after: datetime, count: int) -> list[datetime]:
+    spec = definitions.get(wf).spec
+    assert spec.recurring is not None
+    trigger = CronTrigger.from_crontab(spec.recurring.cron, timezone=SHANGHAI)
+    out: list[datetime] = []
+    previous = None
+    now = after
+    for _ in range(count):
+        nxt = trigger.get_next_fire_time(previous, now)
+        assert nxt is not None
+        out.append(nxt)
+        previous, now = nxt, nxt
+    return out
+
+
+@pytest.mark.parametrize(("wf", "expected"), [
+    ("cq.sharing_report", [at(2026, 6, 1, 9), at(2026, 12, 1, 9), at(2027, 6, 1, 9)]),
+    ("lz.catalog_refresh", [at(2026, 6, 1, 9), at(2026, 12, 1, 9), at(2027, 6, 1, 9)]),
+    ("gx.emergency_drill", [at(2026, 6, 1, 9), at(2026, 12, 1, 9), at(2027, 6, 1, 9)]),
+    ("lz.emergency_drill", [at(2026, 12, 1, 9), at(2027, 12, 1, 9), at(2028, 12, 1, 9)]),
+])
+def test_rounds_start_on_their_schedule(definitions: DefinitionSet, wf: str, expected: list[datetime]) -> None:
+    """Half-year duties start on 1 June and 1 December at 09:00; the Liuzhou drill once a year on 1 December."""
+    fired = _fire_times(definitions, wf, at(2026, 3, 1), 3)
+    assert [f.astimezone(SHANGHAI) for f in fired] == expected
+
+
+@pytest.mark.parametrize(("wf", "start", "due"), [
+    ("cq.sharing_report", at(2026, 6, 1, 9), date(2026, 6, 15)),
+    ("cq.sharing_report", at(2026, 12, 1, 9), date(2026, 12, 15)),
+    # 2025-06-15 is a Sunday: the report moves to Monday 06-16 (民法典 art. 203)
+    ("cq.sharing_report", at(2025, 6, 1, 9), date(2025, 6, 16)),
+    ("lz.catalog_refresh", at(2026, 6, 1, 9), date(2026, 6, 30)),
+    ("gx.emergency_drill", at(2026, 12, 1, 9), date(2026, 12, 30)),
+    ("lz.emergency_drill", at(2026, 12, 1, 9), date(2026, 12, 31)),
+])
+def test_round_is_due_on_its_reporting_date(h: Harness, wf: str, start: datetime, due: date) -> None:
+    """A round started at its cron time is due at the end of the regulated date, moved past a day off."""
+    inst = h.start(wf, {}, "bureau", start, key=f"{wf}-{start:%Y-%m}")
+    assert h.due(inst, inst.state) == end_of(due)
+    notified = h.recipients(inst, template="recurring_duty_due")
+    assert notified == sorted(["bureau", "consumer_admin", "other_admin", "provider_admin"])
+
+
+def test_round_closed_late_reaches_the_supervisor(h: Harness) -> None:
+    """The sharing-report round not closed by the end of 06-15 breaches and escalates to the supervisor."""
+    inst = h.start("cq.sharing_report", {}, "bureau", at(2026, 6, 1, 9))
+    h.tick(end_of(date(2026, 6, 15)))
+    h.tick(end_of(date(2026, 6, 15)))
+    assert sorted((s.kind, s.recipient) for s in h.sent(inst) if s.kind in ("breach", "escalation")) == [
+        ("breach", "bureau"), ("escalation", "supervisor")]
+    inst = h.fire(inst, "reports_collected", "bureau", at(2026, 6, 16, 10),
+                  {"summary": "整合 12 个系统，共享 340 类数据", "missing_departments": ["县文旅局"]})
+    assert inst.outcome == "done"
+    assert h.variables(inst)["missing_departments"] == ["县文旅局"]

@@ -1,0 +1,143 @@
+"""Catalog registration through four review tiers (resource code by hook), code sets, app migration to the cloud,
+platform accounts and the catalog update after a legal change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+import pytest
+
+from engine.errors import PermissionDenied
+from tests.workflows.conftest import CONSUMER, Harness, at, end_of
+
+ENTRY = {"dept": CONSUMER, "resource_name": "低保对象信息", "category_code": "101001"}
+
+
+def assign_resource_code(variables: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Annex 3: class 1 + item 2 + entry 3 + region 6 + unit 9 (from the credit code) + sequence 6."""
+    unit = variables["dept"][8:17]
+    return {"resource_code": f"{variables['category_code']}{variables['region_code']}{unit}000001"}
+
+
+@pytest.fixture
+def cat(make_harness: Callable[..., Harness]) -> Harness:
+    return make_harness({"assign_resource_code": assign_resource_code})
+
+
+def test_catalog_entry_passes_four_tiers_and_gets_its_code(cat: Harness) -> None:
+    """Section, department and authority approve in turn; the hook assigns the 27-character code at the end."""
+    h = cat
+    inst = h.start("lz.catalog_registration", ENTRY, "consumer_compiler", at(2026, 5, 6, 9))
+    assert inst.state == "section_review"
+    inst = h.fire(inst, "approve", "consumer_section", at(2026, 5, 6, 10))
+    inst = h.fire(inst, "approve", "consumer_dept_auditor", at(2026, 5, 7, 10))
+    assert inst.state == "authority_review"
+    assert "resource_code" not in h.variables(inst) or h.variables(inst)["resource_code"] is None
+    inst = h.fire(inst, "approve", "authority", at(2026, 5, 8, 10))
+    assert (inst.status, inst.outcome, inst.state) == ("completed", "done", "registered")
+    code = h.variables(inst)["resource_code"]
+    assert code == "101001" + "450200" + CONSUMER[8:17] + "000001"
+    assert len(code) == 27
+
+
+@pytest.mark.parametrize(("tier", "who", "approvals"), [
+    ("section", "consumer_section", []),
+    ("department", "consumer_dept_auditor", ["consumer_section"]),
+    ("authority", "authority", ["consumer_section", "consumer_dept_auditor"]),
+])
+def test_refusal_at_any_tier_returns_to_the_compiler(cat: Harness, tier: str, who: str, approvals: list[str]) -> None:
+    """A refusal at any tier goes back to the list compiler, who resubmits from the section tier."""
+    h = cat
+    inst = h.start("lz.catalog_registration", ENTRY, "consumer_compiler", at(2026, 5, 6, 9))
+    for approver in approvals:
+        inst = h.fire(inst, "approve", approver, at(2026, 5, 6, 10))
+    inst = h.fire(inst, "refuse", who, at(2026, 5, 6, 11), {"review_comment": "信息项不全"})
+    assert inst.state == "correction"
+    assert h.variables(inst)["review_tier"] == tier
+    assert h.recipients(inst, template="returned_for_correction") == ["consumer_compiler"]
+    inst = h.fire(inst, "resubmit", "consumer_compiler", at(2026, 5, 7, 9), {"category_code": "101002"})
+    assert inst.state == "section_review"
+    assert h.variables(inst)["category_code"] == "101002"
+    assert h.variables(inst)["resource_name"] == ENTRY["resource_name"]
+
+
+def test_code_set_is_published_disabled_and_re_enabled(h: Harness) -> None:
+    """The authority publishes a code set, may disable it (out of the city standard) and enable it again."""
+    inst = h.start("lz.code_set_registration", {"dept": CONSUMER, "code_set_name": "婚姻状况代码",
+                                                "standard_kind": "national", "standard_ref": "GB/T 2261.2-2003"},
+                   "consumer_compiler", at(2026, 5, 6, 9))
+    inst = h.fire(inst, "approve", "authority", at(2026, 5, 6, 10))
+    assert inst.state == "published"
+    inst = h.fire(inst, "disable", "authority", at(2026, 6, 1, 10), {"status_reason": "标准已更新"})
+    assert inst.state == "disabled"
+    inst = h.fire(inst, "enable", "authority", at(2026, 6, 2, 10))
+    assert inst.state == "published"
+    with pytest.raises(PermissionDenied):
+        h.fire(inst, "disable", "consumer_compiler", at(2026, 6, 3, 10), {"status_reason": "x"})
+
+
+def test_code_set_refused_then_deleted(h: Harness) -> None:
+    """A refused code set returns to the compiler, who may delete it."""
+    inst = h.start("lz.code_set_registration", {"dept": CONSUMER, "code_set_name": "自定义代码",
+                                                "standard_kind": "other"}, "consumer_compiler", at(2026, 5, 6, 9))
+    inst = h.fire(inst, "refuse", "authority", at(2026, 5, 6, 10), {"review_comment": "已有国家标准"})
+    inst = h.fire(inst, "delete", "consumer_compiler", at(2026, 5, 6, 11))
+    assert inst.outcome == "withdrawn"
+
+
+def _app(h: Harness) -> Any:
+    inst = h.start("common.app_migration", {"dept": CONSUMER, "completion_date": "2026-11-30"}, "consumer_admin",
+                   at(2026, 3, 2, 10))
+    return h.fire(inst, "submit_plan", "consumer_admin", at(2026, 3, 5, 10), {
+        "scope": "全部非涉密系统", "systems": ["低保管理系统", "救助系统"], "responsible_leader": "张局",
+        "responsible_office": "办公室", "liaison": "赵六"})
+
+
+def test_app_migration_main_path(h: Harness) -> None:
+    """Plan, bureau acceptance, joint plan with the centre, migration; the procedure is due end of 11-30."""
+    inst = _app(h)
+    assert h.procedure_clock(inst).due_at == end_of(date(2026, 11, 30))
+    assert h.variables(inst)["systems"] == ["低保管理系统", "救助系统"]
+    inst = h.fire(inst, "accept", "bureau", at(2026, 3, 6, 10))
+    inst = h.fire(inst, "agree_plan", "center", at(2026, 3, 20, 10), {"migration_plan": "分两批迁移"})
+    inst = h.fire(inst, "migrated", "consumer_admin", at(2026, 9, 1, 10))
+    assert (inst.status, inst.outcome) == ("completed", "done")
+
+
+def test_app_kept_in_house_must_open_interfaces(h: Harness) -> None:
+    """Guangxi art. 31 exception: after the bureau's review a system stays in-house but opens sharing interfaces."""
+    inst = _app(h)
+    inst = h.fire(inst, "keep_in_house", "bureau", at(2026, 3, 6, 10), {"in_house_reason": "数据量大且涉及实时业务"})
+    assert inst.state == "open_interfaces"
+    inst = h.fire(inst, "interfaces_opened", "consumer_admin", at(2026, 4, 1, 10), {"interfaces": "REST /api/v1"})
+    assert (inst.status, inst.outcome) == ("completed", "kept")
+
+
+def test_platform_account_is_done_within_2_wd(h: Harness) -> None:
+    """Dispatch art. 12: requested Fri 2026-02-13, the centre has until the end of 02-24 (02-14 make-up Saturday,
+    02-15..02-23 Spring Festival)."""
+    inst = h.start("lz.platform_account", {"dept": CONSUMER, "action": "cancel", "account_name": "li.si"},
+                   "consumer_admin", at(2026, 2, 13, 16))
+    assert h.due(inst, "processing") == end_of(date(2026, 2, 24))
+    inst = h.fire(inst, "complete", "center", at(2026, 2, 24, 10), {"result_note": "已注销"})
+    assert (inst.status, inst.outcome) == ("completed", "done")
+
+
+def test_catalog_update_is_due_10_wd_after_the_change(h: Harness) -> None:
+    """Dispatch art. 14: a law revised on Wed 2026-09-23 → catalog updated by the end of 10-14 (09-25..27 and
+    10-01..07 off, Saturday 10-10 worked); a returned update does not stop the clock."""
+    inst = h.start("lz.catalog_update", {"dept": CONSUMER, "change_kind": "law_revised",
+                                         "change_basis": "《广西壮族自治区大数据发展条例》修订",
+                                         "change_date": "2026-09-23"}, "consumer_admin", at(2026, 9, 23, 15))
+    # 09-24, 09-28, 09-29, 09-30, 10-08, 10-09, 10-10, 10-12, 10-13, 10-14
+    assert h.procedure_clock(inst).due_at == end_of(date(2026, 10, 14))
+    inst = h.fire(inst, "submit_update", "consumer_admin", at(2026, 10, 9, 10), {"update_summary": "新增 3 个信息项"})
+    inst = h.fire(inst, "return_update", "consumer_auditor", at(2026, 10, 9, 15), {"review_comment": "信息项缺失"})
+    assert inst.state == "update"
+    assert h.procedure_clock(inst).due_at == end_of(date(2026, 10, 14))
+    inst = h.fire(inst, "submit_update", "consumer_admin", at(2026, 10, 12, 10), {"update_summary": "补全"})
+    inst = h.fire(inst, "publish", "consumer_auditor", at(2026, 10, 13, 10))
+    assert (inst.status, inst.outcome) == ("completed", "done")
+    assert h.procedure_clock(inst).status == "met"
