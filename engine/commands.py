@@ -71,11 +71,14 @@ class Run:
 
     # -- the row ------------------------------------------------------------------------------------------
 
-    def finish(self) -> InstanceView:
-        """Flush history, timers and outbox to the transaction and answer the instance's new row."""
+    def flush(self) -> None:
+        """Write history, timers and outbox; after the instance row, so a lost race fails on the row version."""
         self.tx.append_history(self.history)
         self.tx.insert_timers(self.timers)
         self.tx.insert_outbox(self.outbox, self.now)
+
+    def finish(self) -> InstanceView:
+        """The instance's new row (one row version on)."""
         return dataclasses.replace(
             self.inst, state=self.state, variables=encode_values(self.vars), status=self.status,
             outcome=self.outcome, row_version=self.inst.row_version + 1, history_seq=self.seq,

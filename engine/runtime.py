@@ -197,6 +197,7 @@ class Engine:
             run.begin(actor.id, {"variables": values})
             row = run.finish()
             tx.insert_instance(row)
+            run.flush()
             self._remember(tx, idempotency_key, digest, row, now)
             events = run.events
         self.bus.publish(events)
@@ -230,6 +231,7 @@ class Engine:
             run.transition(event, dest, actor.id, values)
             row = run.finish()
             tx.update_instance(row, inst.row_version)
+            run.flush()
             self._remember(tx, idempotency_key, digest, row, now)
             events = run.events
         self.bus.publish(events)
@@ -264,6 +266,7 @@ class Engine:
             run.record(actor.id, f"_{action}", inst.state, inst.state, {"reason": reason} if reason else {})
             row = run.finish()
             tx.update_instance(row, inst.row_version)
+            run.flush()
             events = run.events
         self.bus.publish(events)
         return row
@@ -348,6 +351,7 @@ class Engine:
                 else:
                     run.run_hook(inst.state, attempts=timer.attempts)
                 tx.update_instance(run.finish(), inst.row_version)
+                run.flush()
                 events = run.events
                 moved = True
         self.bus.publish(events)

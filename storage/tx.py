@@ -34,7 +34,8 @@ def insert_ignoring(
     count = 0
     for row in rows:
         stmt = module.insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
-        count += max(conn.execute(stmt).rowcount, 0)
+        # rowcount is -1 on PostgreSQL once RETURNING is involved: count the returned rows instead
+        count += len(conn.execute(stmt.returning(table.c[keys[0]])).all())
     return count
 
 

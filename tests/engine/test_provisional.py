@@ -1,0 +1,77 @@
+"""Provisional deadlines: computed from weekends and fixed-date holidays while a year has no data, and
+recomputed (with their timers) when the year's file is added."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+import calendars
+from calendars.store import data_dir
+from engine import ManualClock
+from engine.clock import SHANGHAI
+from tests.engine.conftest import CONSUMER_ADMIN, MakeEngine, flow_vars
+
+WF = "common.test_flow"
+
+#: A made-up 2027 schedule for this test only: New Year 1-3 January plus two extra days off, 4-5 January,
+#: so that the recomputed deadline visibly differs from the provisional one.
+TEST_2027 = """\
+region: CN
+year: 2027
+confidence: low
+confidence_note: 'test fixture, not a published schedule'
+notices:
+  - number: 测试〔2026〕1号
+    dated: 2026-11-01
+    title: test schedule
+    url: https://example.org/test
+holidays:
+  - name: 元旦
+    notice: 测试〔2026〕1号
+    off: [2027-01-01..2027-01-05]
+"""
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Iterator[Path]:
+    """The shipped calendar data in a temporary folder the test may add to; restored afterwards."""
+    folder = tmp_path / "calendar-data"
+    shutil.copytree(data_dir(), folder)
+    original = data_dir()
+    calendars.reload_data(folder)
+    yield folder
+    calendars.reload_data(original)
+
+
+def test_recompute_replaces_provisional_due_times(make_engine: MakeEngine, clock: ManualClock,
+                                                  data_copy: Path) -> None:
+    """10 WD from 24 Dec 2026 end on 8 Jan 2027 provisionally; with the 2027 file (4-5 Jan off) on 12 Jan."""
+    engine = make_engine(allow_provisional=True)
+    clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    inst = engine.start(WF, "PV-1", flow_vars(), CONSUMER_ADMIN)
+    clocks = {c.scope: c for c in engine.clocks(inst.id)}
+    assert (clocks["procedure"].provisional, clocks["procedure"].last_day) == (True, "2027-01-08")
+    assert clocks["task"].provisional is False  # 5 WD end on 31 December
+
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027, encoding="utf-8")
+    assert engine.recompute_provisional() == 1
+    proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
+    assert (proc.provisional, proc.last_day) == (False, "2027-01-12")
+    assert proc.due_at == datetime(2027, 1, 13, 0, 0, tzinfo=SHANGHAI)
+    due_timers = [t for t in engine.timers(inst.id) if t.clock_id == proc.id and t.kind == "due"]
+    assert [(t.status, t.fire_at) for t in due_timers if t.status == "pending"] == [("pending", proc.due_at)]
+    assert engine.recompute_provisional() == 0
+
+
+def test_without_provisional_deadlines_a_missing_year_is_refused(make_engine: MakeEngine, clock: ManualClock) -> None:
+    """A strict deployment refuses to start what it cannot date, naming the year."""
+    engine = make_engine(allow_provisional=False)
+    clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    with pytest.raises(calendars.CalendarYearMissing) as err:
+        engine.start(WF, "PV-2", flow_vars(), CONSUMER_ADMIN)
+    assert err.value.year == 2027
