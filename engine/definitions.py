@@ -28,6 +28,11 @@ def definition_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(found)
 
 
+def template_names(folder: str | Path) -> frozenset[str]:
+    """The template names a notifier folder offers (`NAME.j2`; names starting with `_` are partials)."""
+    return frozenset(p.stem for p in Path(folder).glob("*.j2") if not p.stem.startswith("_"))
+
+
 class DefinitionSet:
     """Compiled definitions by id (latest added wins) and by (id, content hash); add-only, versions kept."""
 
@@ -125,4 +130,4 @@ class DefinitionSet:
         return workflow_id in self._latest
 
 
-__all__ = ["CompiledWorkflow", "DefinitionSet", "definition_files"]
+__all__ = ["CompiledWorkflow", "DefinitionSet", "definition_files", "template_names"]
