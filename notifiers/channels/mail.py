@@ -1,4 +1,7 @@
-"""Builds the MIME e-mail of a message (UTF-8 subject, text and HTML alternatives, dedupe headers)."""
+"""Builds the MIME e-mail of a message (UTF-8 subject, text and HTML alternatives, dedupe headers).
+
+A long dedupe key is folded like any header (RFC 5322); receivers unfold it and strip the leading space.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,202 @@
+"""Command line of the outbox and the channels: list, dead-letter, retry, dispatch once, send a test alert."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from engine.clock import SHANGHAI, SystemClock
+from engine.errors import StorageUnavailable, WorkflowError
+from notifiers.base import Outgoing, find_channel
+from notifiers.directory import YamlDirectory
+from notifiers.dispatcher import OutboxDispatcher
+from notifiers.errors import DeliveryError
+from notifiers.rendering import TemplateRenderer
+from storage import outbox
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "example_directory.yaml"
+
+
+def _db_target(args: argparse.Namespace) -> str:
+    return str(args.db or os.environ.get("SHIXIAN_DB") or "shixian.db")
+
+
+def _directory_path(args: argparse.Namespace) -> str:
+    return str(getattr(args, "directory", None) or os.environ.get("SHIXIAN_DIRECTORY") or DEFAULT_DIRECTORY)
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    """The database engine with its schema migrated (the store owns opening and migrating)."""
+    from storage.sql import SqlInstanceStore
+
+    return SqlInstanceStore(_db_target(args)).engine
+
+
+def _row(m: outbox.OutboxMessage) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.astimezone(SHANGHAI).isoformat(timespec="seconds") if value is not None else None
+
+    return {
+        "id": m.id, "status": m.status, "kind": m.kind, "channel": m.channel, "recipient": m.recipient,
+        "address": m.recipient_address, "template": m.template, "attempts": m.attempts,
+        "created_at": when(m.created_at), "next_attempt_at": when(m.next_attempt_at), "sent_at": when(m.sent_at),
+        "dedupe_key": m.dedupe_key, "digest_id": m.digest_id, "last_error": m.last_error,
+    }
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        print("(no messages)")
+        return
+    print(f"{'ID':>6}  {'STATUS':<9} {'TRY':>3}  {'KIND':<12} {'CHANNEL':<10} {'RECIPIENT':<20} {'TEMPLATE':<24} "
+          "NEXT / SENT  ERROR")
+    for r in rows:
+        moment = r["sent_at"] or r["next_attempt_at"] or ""
+        error = (r["last_error"] or "").replace("\n", " ")
+        error = error if len(error) <= 60 else error[:57] + "..."
+        print(f"{r['id']:>6}  {r['status']:<9} {r['attempts']:>3}  {r['kind']:<12} {r['channel']:<10} "
+              f"{r['recipient']:<20} {r['template']:<24} {moment}  {error}")
+
+
+def _list(args: argparse.Namespace) -> int:
+    if args.status is not None and args.status not in outbox.STATUSES:
+        print(f"error: unknown status {args.status!r}; choose one of {', '.join(outbox.STATUSES)}", file=sys.stderr)
+        return 2
+    with Session(_engine(args)) as session:
+        rows = [_row(m) for m in outbox.list_messages(session, args.status, args.limit)]
+    _print_rows(rows, args.json)
+    return 0
+
+
+def _dead(args: argparse.Namespace) -> int:
+    args.status = "dead"
+    return _list(args)
+
+
+def _retry(args: argparse.Namespace) -> int:
+    if (args.id is None) == (not args.all_dead):
+        print("error: give one message ID or --all-dead", file=sys.stderr)
+        return 2
+    with Session(_engine(args)) as session:
+        count = outbox.retry_dead(session, SystemClock().now(), None if args.all_dead else args.id)
+        session.commit()
+    if count == 0 and args.id is not None:
+        print(f"error: message {args.id} is not dead (see `cli.py outbox dead`)", file=sys.stderr)
+        return 1
+    print(f"{count} message(s) moved from dead to pending; the next dispatch sends them")
+    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    directory = YamlDirectory(_directory_path(args))
+    dispatcher = OutboxDispatcher(_engine(args), directory.channels, TemplateRenderer(), SystemClock())
+    handled = dispatcher.dispatch()
+    print(f"{handled} message(s) handled")
+    return 0
+
+
+def _sample(directory: YamlDirectory, person_department: str | None) -> dict[str, Any]:
+    now = SystemClock().now()
+    due = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    department = person_department or next(iter(directory.departments), "")
+    return {
+        "workflow_id": "gx.data_request", "workflow_name": "数据需求申请（测试消息）", "business_key": "TEST-0001",
+        "instance_id": "test", "state": "provider_approval", "state_title": "提供部门审批",
+        "department": department, "department_name": directory.department_name(department) if department else "",
+        "assignee_role": "provider.data_auditor", "due": due.isoformat(), "late_by": "", "level": 0,
+        "what_to_do": "这是一条测试消息，用于确认通知渠道可用，无需办理。", "outcome": None, "kind": "warning",
+    }
+
+
+def _notify_test(args: argparse.Namespace) -> int:
+    directory = YamlDirectory(_directory_path(args))
+    channel = find_channel(directory.channels, args.channel)
+    person = directory.person(args.recipient)
+    if person is not None:
+        address = person.contacts.get(args.channel)
+        if not address:
+            print(f"error: {person.id} ({person.name}) has no contact on channel {args.channel!r}; contacts: "
+                  f"{', '.join(sorted(person.contacts)) or 'none'}", file=sys.stderr)
+            return 2
+        recipient, department = person.id, person.department
+    else:
+        recipient, address, department = "test", args.recipient, None  # a raw address, for a first try
+    rendered = TemplateRenderer().render(args.template, _sample(directory, department))
+    key = f"test:{int(SystemClock().now().timestamp())}:{recipient}:{args.channel}"
+    channel.send(Outgoing(args.channel, recipient, address, rendered, key, "warning", args.template))
+    print(f"sent {args.template!r} to {recipient} <{address}> on {args.channel!r} (dedupe key {key})")
+    return 0
+
+
+def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except DeliveryError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        except SQLAlchemyError as err:
+            print(f"error: {StorageUnavailable(str(err).splitlines()[0])}", file=sys.stderr)
+            return 1
+        except WorkflowError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="DB", help="SQLite path or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+
+
+def register(subparsers: Any) -> None:
+    """Adds the `outbox` and `notify` command groups."""
+    group = subparsers.add_parser("outbox", help="the notification outbox: list, dead-letter, retry, dispatch")
+    sub = group.add_subparsers(dest="outbox_command", metavar="SUBCOMMAND", required=True)
+
+    listing = sub.add_parser("list", help="messages, newest first")
+    listing.add_argument("--status", metavar="S", help=f"only this status: {', '.join(outbox.STATUSES)}")
+    listing.add_argument("--limit", type=int, default=None, metavar="N", help="at most N messages")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(listing)
+    listing.set_defaults(func=_guarded(_list))
+
+    dead = sub.add_parser("dead", help="the dead-letter messages, with their last error")
+    dead.add_argument("--limit", type=int, default=None, metavar="N", help="at most N messages")
+    dead.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(dead)
+    dead.set_defaults(func=_guarded(_dead))
+
+    retry = sub.add_parser("retry", help="move a dead message (or all) back to pending, attempts reset")
+    retry.add_argument("id", nargs="?", type=int, metavar="ID", help="the message id")
+    retry.add_argument("--all-dead", action="store_true", help="every dead message")
+    _add_db(retry)
+    retry.set_defaults(func=_guarded(_retry))
+
+    dispatch = sub.add_parser("dispatch", help="send what is due now, once (the worker does this every tick)")
+    dispatch.add_argument("--directory", metavar="FILE", help="recipient directory YAML (channels come from it)")
+    _add_db(dispatch)
+    dispatch.set_defaults(func=_guarded(_dispatch))
+
+    notify = subparsers.add_parser("notify", help="try the notification channels")
+    nsub = notify.add_subparsers(dest="notify_command", metavar="SUBCOMMAND", required=True)
+    test = nsub.add_parser("test", help="render a sample warning and send it now (not through the outbox)")
+    test.add_argument("channel", metavar="CHANNEL", help="a channel name under `channels:` in the directory")
+    test.add_argument("recipient", metavar="RECIPIENT", help="a person id of the directory, or a raw address")
+    test.add_argument("--directory", metavar="FILE",
+                      help="recipient directory YAML (default: $SHIXIAN_DIRECTORY or notifiers/example_directory.yaml)")
+    test.add_argument("--template", default="sla_warning", metavar="NAME", help="template to render (sla_warning)")
+    test.set_defaults(func=_guarded(_notify_test))

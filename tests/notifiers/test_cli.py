@@ -1,0 +1,127 @@
+"""The `outbox` and `notify` commands: listing, dead-letter retry, one dispatch round, a test alert."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+import cli
+from engine.clock import SystemClock
+from storage.outbox import claim_due, insert_outbox_ignore_duplicates, mark_dead
+from storage.sql import SqlInstanceStore
+from tests.notifiers.conftest import SAMPLE_DATA
+from tests.notifiers.receivers import MailServer
+
+
+def seed_dead(db: str, n: int) -> None:
+    engine = SqlInstanceStore(db).engine
+    now = SystemClock().now()
+    rows = [{"created_at": now, "channel": "file", "recipient": f"p{i}", "recipient_address": f"p{i}@x.example.gov.cn",
+             "template": "sla_breach", "data": SAMPLE_DATA, "kind": "breach", "dedupe_key": f"k{i}"}
+            for i in range(n)]
+    with engine.begin() as conn:
+        insert_outbox_ignore_duplicates(conn, rows)
+    with Session(engine) as session:
+        for m in claim_due(session, now, "w", timedelta(minutes=5), 10):
+            mark_dead(session, m.id or 0, "w", "server gone")
+        session.commit()
+    engine.dispose()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def directory_file(tmp_path: Path, smtp_port: int = 9) -> Path:
+    path = tmp_path / "dir.yaml"
+    path.write_text(f"""\
+channels:
+  file: {{type: file, dir: "{tmp_path / 'mail'}"}}
+  email: {{type: smtp, host: 127.0.0.1, port: {smtp_port}, from: shixian@dsj.liuzhou.example.gov.cn, timeout: 2}}
+departments:
+  - {{code: 11450200007565127X, name: 柳州市公安局}}
+people:
+  - id: lz-gaj-auditor
+    name: 陆振华
+    department: 11450200007565127X
+    roles: [data_auditor]
+    contacts: {{file: luzhenhua@gaj.liuzhou.example.gov.cn, email: luzhenhua@gaj.liuzhou.example.gov.cn}}
+""", encoding="utf-8")
+    return path
+
+
+def test_dead_messages_are_listed_and_retried(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`outbox dead` lists dead messages; `outbox retry ID` and `--all-dead` make them pending again."""
+    seed_dead(db_url, 3)
+    _, dead_out, _ = run(capsys, "outbox", "dead", "--json", "--db", db_url)
+    dead = json.loads(dead_out)
+    one = run(capsys, "outbox", "retry", str(dead[0]["id"]), "--db", db_url)
+    rest = run(capsys, "outbox", "retry", "--all-dead", "--db", db_url)
+    again = run(capsys, "outbox", "retry", str(dead[0]["id"]), "--db", db_url)
+    _, pending_out, _ = run(capsys, "outbox", "list", "--status", "pending", "--json", "--db", db_url)
+    _, table, _ = run(capsys, "outbox", "list", "--db", db_url)
+    assert [(d["status"], d["last_error"]) for d in dead] == [("dead", "server gone")] * 3
+    assert (one[0], rest[0], again[0]) == (0, 0, 1)
+    assert "1 message(s) moved" in one[1] and "2 message(s) moved" in rest[1]
+    assert "is not dead" in again[2]
+    assert sorted(p["attempts"] for p in json.loads(pending_out)) == [0, 0, 0]
+    assert table.count("pending") == 3
+
+
+def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown status, or retry without ID or --all-dead, is refused with exit code 2."""
+    db = str(tmp_path / "s.db")
+    status = run(capsys, "outbox", "list", "--status", "lost", "--db", db)
+    retry = run(capsys, "outbox", "retry", "--db", db)
+    assert status[0] == 2 and "pending" in status[2]
+    assert retry[0] == 2 and "--all-dead" in retry[2]
+
+
+def test_dispatch_once_sends_retried_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """After a retry, `outbox dispatch` sends the messages through the directory's channels."""
+    db = str(tmp_path / "s.db")
+    seed_dead(db, 2)
+    run(capsys, "outbox", "retry", "--all-dead", "--db", db)
+    code, out, _ = run(capsys, "outbox", "dispatch", "--db", db, "--directory", str(directory_file(tmp_path)))
+    _, sent, _ = run(capsys, "outbox", "list", "--status", "sent", "--json", "--db", db)
+    assert code == 0 and "2 message(s) handled" in out
+    assert len(json.loads(sent)) == 2
+    assert len(list((tmp_path / "mail").rglob("*.eml"))) == 2
+
+
+def test_notify_test_sends_a_sample_warning_by_mail(
+    tmp_path: Path, mail_server: MailServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`notify test email PERSON` renders a sample warning and delivers it to the person's mail address."""
+    path = directory_file(tmp_path, mail_server.port)
+    code, out, _ = run(capsys, "notify", "test", "email", "lz-gaj-auditor", "--directory", str(path))
+    [mail] = mail_server.inbox
+    assert code == 0 and "sent 'sla_warning'" in out
+    assert str(mail["To"]) == "luzhenhua@gaj.liuzhou.example.gov.cn"
+    assert str(mail["Subject"]).startswith("【预警】")
+    assert str(mail["X-Shixian-Dedupe-Key"]).strip().startswith("test:")  # a long value is folded (RFC 5322)
+
+
+def test_notify_test_reports_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown channel exits 2 listing the configured ones; an unreachable server exits 1 saying so."""
+    path = str(directory_file(tmp_path))
+    unknown = run(capsys, "notify", "test", "pager", "lz-gaj-auditor", "--directory", path)
+    down = run(capsys, "notify", "test", "email", "lz-gaj-auditor", "--directory", path)
+    assert unknown[0] == 2 and "known: email, file" in unknown[2]
+    assert down[0] == 1 and "unreachable" in down[2]
+
+
+def test_example_directory_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --directory, the example directory is used: its file channel writes under var/notifications."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHIXIAN_DIRECTORY", raising=False)
+    code, out, _ = run(capsys, "notify", "test", "file", "lz-dsj-supervisor")
+    assert code == 0 and "liangjianguo@dsj.liuzhou.example.gov.cn" in out
+    assert len(list((tmp_path / "var" / "notifications" / "lz-dsj-supervisor").glob("*.eml"))) == 1
