@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.clock import SHANGHAI, Clock
+from engine.errors import StorageUnavailable
 from notifiers.base import Notifier, Outgoing
 from notifiers.errors import DeliveryError, TemplateRenderError, UnknownChannel
 from notifiers.rendering import TemplateRenderer
@@ -132,18 +134,26 @@ class OutboxDispatcher:
     # ---- one round ------------------------------------------------------------------------------------------
 
     def dispatch(self, now: datetime | None = None) -> int:
-        """Fold digests, claim due messages, send each, record each outcome. Never raises for one message."""
+        """Fold digests, claim due messages, send each, record each outcome.
+
+        Never raises for one message; raises StorageUnavailable when the database cannot be read or claimed
+        (nothing was sent then). An outcome that cannot be written is logged: the claim's lease runs out
+        and the message is sent again (at least once; the receiver drops the repeat by its dedupe key).
+        """
         moment = now or self.clock.now()
-        handled = self.fold_digests(moment)
         claimant = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
-        with self._session() as session:
-            rows = outbox.claim_due(session, moment, claimant, self.lease, self.batch_size)
-            claimed = [
-                _Claimed(r.id or 0, r.channel, r.recipient, r.recipient_address, r.template, r.payload(), r.kind,
-                         r.dedupe_key, r.attempts)
-                for r in rows
-            ]
-            session.commit()
+        try:
+            handled = self.fold_digests(moment)
+            with self._session() as session:
+                rows = outbox.claim_due(session, moment, claimant, self.lease, self.batch_size)
+                claimed = [
+                    _Claimed(r.id or 0, r.channel, r.recipient, r.recipient_address, r.template, r.payload(), r.kind,
+                             r.dedupe_key, r.attempts)
+                    for r in rows
+                ]
+                session.commit()
+        except SQLAlchemyError as err:
+            raise StorageUnavailable(f"outbox claim failed: {str(err).splitlines()[0]}") from err
         for message in claimed:
             self._deliver(message, claimant)
             handled += 1
@@ -212,11 +222,14 @@ class OutboxDispatcher:
         self._record(lambda s: outbox.mark_retry(s, message.id, claimant, error, retry_at))
 
     def _record(self, write: Callable[[Session], bool]) -> None:
-        with self._session() as session:
-            if not write(session):
-                # another dispatcher retook the claim after our lease ran out: it records the outcome
-                log.warning("claim lost before recording an outcome; the other claimant records it")
-            session.commit()
+        try:
+            with self._session() as session:
+                if not write(session):
+                    # another dispatcher retook the claim after our lease ran out: it records the outcome
+                    log.warning("claim lost before recording an outcome; the other claimant records it")
+                session.commit()
+        except SQLAlchemyError as err:
+            log.error("could not record an outbox outcome (the message is retried after its lease): %s", err)
 
 
 __all__ = ["DIGESTED_KINDS", "Backoff", "DigestPolicy", "OutboxDispatcher"]
