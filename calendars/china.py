@@ -59,9 +59,10 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         known = data.years(self.region)
         # With no year at all the index starts empty (first > last) and grows only for provisional calendars.
         first, last = (min(known), max(known)) if known else (1, 0)
-        self._data = data
-        self._install(build_index(data, self.region, first, last))
-        self._holidays: dict[int, list[tuple[date, str]]] = {}
+        with self._grow_lock:  # a provisional growth in another thread must not install an index of the old data
+            self._data = data
+            self._install(build_index(data, self.region, first, last))
+            self._holidays: dict[int, list[tuple[date, str]]] = {}
 
     def _install(self, index: WorkdayIndex) -> None:
         # One tuple, replaced whole: a fast path running in another thread sees either the old or the new index,
@@ -83,9 +84,11 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         if index.first_year <= first_year and last_year <= index.last_year:
             return index
         if not self.allow_provisional:
-            span = range(min(first_year, index.first_year), max(last_year, index.last_year) + 1)
-            missing = [y for y in span if y not in index.known and not index.first_year <= y <= index.last_year]
-            raise CalendarYearMissing(missing[0] if first_year < index.first_year else missing[-1], self.region)
+            # The index spans the known years, so the year just beyond it on the asked side has no data.
+            if index.first_year > index.last_year:
+                raise CalendarYearMissing(first_year, self.region)
+            beyond = index.first_year - 1 if first_year < index.first_year else index.last_year + 1
+            raise CalendarYearMissing(beyond, self.region)
         if first_year <= MINYEAR or last_year >= MAXYEAR:
             raise CalendarInputError("date", f"a date between {MINYEAR + 1} and {MAXYEAR - 1}", first_year)
         with self._grow_lock:

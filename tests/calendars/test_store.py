@@ -67,3 +67,14 @@ def test_reload_refuses_broken_data_and_keeps_the_old(data_copy: Path) -> None:
         reload_data()
     assert "2027-02-19 is a Friday" in str(err.value)
     assert get_calendar("CN").covered_years == tuple(range(2018, 2027))
+
+
+def test_missing_overlay_year_is_missing_for_guangxi_only(data_copy: Path) -> None:
+    """Without cn-gx/2026.yaml, CN-GX cannot answer for 2026 and says which files to add; CN still can."""
+    (data_copy / "cn-gx" / "2026.yaml").unlink()
+    reload_data(data_copy)
+    with pytest.raises(CalendarYearMissing) as err:
+        get_calendar("CN-GX").add_working_days(date(2026, 4, 16), 2)
+    assert (err.value.year, err.value.region) == (2026, "CN-GX")
+    assert "calendars/data/cn-gx/2026.yaml" in str(err.value)
+    assert get_calendar("CN").add_working_days(date(2026, 4, 16), 2) == date(2026, 4, 20)
