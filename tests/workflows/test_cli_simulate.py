@@ -1,0 +1,123 @@
+"""`cli.py simulate`: a dry run on the real Engine that reports each step's due time against the calendar."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cli import main
+from tests.workflows.conftest import ROOT
+
+
+def simulate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
+    code = main(["simulate", *argv, "--workflows", str(ROOT / "workflows")])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if "--json" in argv and out else out), err
+
+
+def test_json_lists_each_steps_due_time(capsys: pytest.CaptureFixture[str]) -> None:
+    """The Guangxi request of 2026-09-30: review due end of 10-09, approval end of 10-15, push end of 10-14."""
+    code, result, _ = simulate(capsys, "gx.data_request", "--start", "2026-09-30T10:00", "--var",
+                               "sharing_type=conditional", "--events", "pass@2026-10-09T10:00",
+                               "approve@2026-10-12T09:00", "push@2026-10-13T16:00", "subscribe", "--json")
+    assert code == 0
+    due = {s["state"]: s.get("due") for s in result["steps"]}
+    assert due["normative_review"] == "2026-10-10T00:00+08:00"
+    assert due["provider_approval"] == "2026-10-16T00:00+08:00"
+    assert due["reply_push"] == "2026-10-15T00:00+08:00"
+    approval = next(s for s in result["steps"] if s["state"] == "provider_approval")
+    assert approval["warnings"] == ["2026-10-15T00:00+08:00"]
+    assert approval["escalations"] == [{"level": 1, "at": "2026-10-16T00:00+08:00"},
+                                       {"level": 2, "at": "2026-10-20T00:00+08:00"}]
+    assert result["final"]["outcome"] == "granted"
+    assert result["steps"][-1]["entered_at"] == "2026-10-13T16:00+08:00"
+
+
+def test_text_reads_deadlines_as_the_end_of_their_last_day(capsys: pytest.CaptureFixture[str]) -> None:
+    """The plain output writes 24:00 of the last day, as the regulations count."""
+    code, out, _ = simulate(capsys, "gx.data_request", "--start", "2026-09-30T10:00", "--var",
+                            "sharing_type=conditional")
+    assert code == 0
+    assert "normative_review" in out
+    assert "due 2026-10-09 24:00 (running)" in out
+
+
+def test_timers_move_on_by_themselves_until_the_given_moment(capsys: pytest.CaptureFixture[str]) -> None:
+    """Offlining publicity approved 09-18 ends at the end of 10-09; --until follows the timer to the offline step."""
+    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00", "--events",
+                               "accept@2026-09-15T10:00", "approve@2026-09-18T10:00", "--until", "2026-10-12",
+                               "--json")
+    assert code == 0
+    publicity = next(s for s in result["steps"] if s["state"] == "publicity")
+    assert publicity["moves_on_at"] == "2026-10-10T00:00+08:00"
+    assert result["final"]["state"] == "offline"
+
+
+def test_hook_result_can_be_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """--hook sets what a backend hook answers: a resource in use goes to coordination."""
+    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00",
+                               "--hook", 'resource_users={"users": ["x"]}', "--events", "accept", "--json")
+    assert code == 0
+    assert result["final"]["state"] == "coordination"
+    assert result["final"]["variables"]["users"] == ["x"]
+
+
+def test_paused_procedure_clock_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    """The dispatch review clock, paused by a meeting covering 4 WD, is due at the end of 10-15."""
+    code, result, _ = simulate(capsys, "lz.dispatch_data_request", "--start", "2026-09-30T10:00", "--var",
+                               "sharing_type=conditional", "--events", "request_coordination@2026-10-09T09:00",
+                               "meeting_held@2026-10-14T15:00", "--json")
+    assert code == 0
+    [clock] = result["procedure_clocks"]
+    assert (clock["due"], clock["paused_working_days"]) == ("2026-10-16T00:00+08:00", 4)
+
+
+def test_notifications_name_who_would_be_told(capsys: pytest.CaptureFixture[str]) -> None:
+    """The run lists the notifications it would send, by role (and department)."""
+    code, result, _ = simulate(capsys, "lz.platform_account", "--start", "2026-04-16T15:00", "--until",
+                               "2026-04-24", "--json")
+    assert code == 0
+    kinds = sorted((n["kind"], n["to"]) for n in result["notifications"] if n["kind"] != "notification")
+    assert kinds == [("breach", "center_operator"), ("escalation", "bureau_reviewer"),
+                     ("escalation", "data_supervisor"), ("warning", "center_operator")]
+
+
+def test_a_workflow_file_can_be_simulated(capsys: pytest.CaptureFixture[str]) -> None:
+    """A YAML file not yet deployed is simulated by its path."""
+    path = ROOT / "workflows" / "lz" / "platform_account.yaml"
+    code, result, _ = simulate(capsys, str(path), "--start", "2026-02-13T16:00", "--json")
+    assert code == 0
+    assert result["steps"][0]["due"] == "2026-02-25T00:00+08:00"
+
+
+def test_refused_event_exits_1_and_says_what_is_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    """An event that does not leave the current state is reported with the allowed ones."""
+    code, out, _ = simulate(capsys, "gx.data_request", "--start", "2026-09-30T10:00", "--var",
+                            "sharing_type=conditional", "--events", "approve")
+    assert code == 1
+    assert "refused: event 'approve' is not allowed" in out
+    assert "pass" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["gx.data_request", "--start", "30/09/2026"], "is not a date-time"),
+    (["gx.data_request", "--start", "2026-09-30T10:00", "--var", "colour=red"], "not a variable of gx.data_request"),
+    (["gx.data_request", "--start", "2026-09-30T10:00", "--events", "pass@2026-10-09", "push@2026-10-01"],
+     "earlier than the event before it"),
+    (["gx.data_request", "--start", "2026-09-30T10:00", "--hook", "x=[1]"], "give a JSON object"),
+])
+def test_bad_input_exits_2_with_the_expected_form(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                  message: str) -> None:
+    """Bad command-line values are refused before anything runs, saying what to write."""
+    code, _, err = simulate(capsys, *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_unknown_workflow_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """An id that is not loaded is named with the loaded ones."""
+    code, _, err = simulate(capsys, "gx.nothing", "--start", "2026-09-30T10:00")
+    assert code == 1
+    assert "gx.nothing" in err
