@@ -298,13 +298,16 @@ class Engine:
     def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None) -> TickReport:
         """Fire every due timer (claimed in the database, each once), then dispatch the outbox if configured."""
         now = now or self.clock.now()
-        fired = skipped = failed = batches = 0
+        fired = skipped = failed = lost = batches = 0
         while max_batches is None or batches < max_batches:
             claimed = self.store.claim_timers(now, self.worker_id, self.claim_lease.total_seconds(), batch)
             batches += 1
             for timer in claimed:
                 try:
-                    if self._fire_timer(timer, now):
+                    outcome = self._fire_timer(timer, now)
+                    if outcome is None:
+                        lost += 1
+                    elif outcome:
                         fired += 1
                     else:
                         skipped += 1
@@ -320,12 +323,13 @@ class Engine:
             if len(claimed) < batch:
                 break
         dispatched = self.dispatcher.dispatch(now) if self.dispatcher is not None else 0
-        return TickReport(fired=fired, skipped=skipped, failed=failed, dispatched=dispatched)
+        return TickReport(fired=fired, skipped=skipped, failed=failed, dispatched=dispatched, lost=lost)
 
-    def _fire_timer(self, timer: TimerView, now: datetime) -> bool:
+    def _fire_timer(self, timer: TimerView, now: datetime) -> bool | None:
+        """Fire one claimed timer in one transaction with its marking; None when another worker fired it."""
         with self.store.transaction() as tx:
             if tx.mark_timer_fired(timer.id, now) is None:
-                return False
+                return None
             inst = tx.get_instance(timer.instance_id)
             if inst is None or inst.status in ("completed", "cancelled"):
                 return False

@@ -21,12 +21,18 @@ class OverdueItem:
 
 @dataclass(frozen=True, slots=True)
 class TickReport:
-    """What one `tick` did: timers fired, skipped (nothing left to do), failed (retried later), messages sent."""
+    """What one `tick` did with the timers it claimed, and how many outbox messages it dispatched.
+
+    fired: acted on (a warning, breach, level, timer transition or hook retry); skipped: marked fired with
+    nothing left to do (the task was done, the clock stopped, the level already happened); lost: another
+    worker had fired it first; failed: put back for a later try.
+    """
 
     fired: int
     skipped: int
     failed: int
     dispatched: int
+    lost: int = 0
 
 
 _TIMES = ("created_at", "updated_at")

@@ -27,7 +27,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE") if not conn.in_transaction() else None
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -118,13 +118,13 @@ class SqlInstanceStore:
                 ids = list(conn.execute(pick).scalars())
                 if not ids:
                     return []
-                conn.execute(
+                rows = conn.execute(
                     update(timer_t)
                     .where(c.id.in_(ids) & due)
                     .values(claimed_by=token, claim_expires_at=now + timedelta(seconds=lease_seconds))
-                )
-                rows = conn.execute(select(timer_t).where(c.claimed_by == token).order_by(c.fire_at)).all()
-                return [timer_view(r) for r in rows]
+                    .returning(*timer_t.c)
+                ).all()
+                return sorted((timer_view(r) for r in rows), key=lambda t: (t.fire_at, t.id))
 
         return self._guard(run)
 

@@ -69,11 +69,13 @@ class SqlStoreTx:
         values = _instance_values(inst)
         values.update(id=inst.id, workflow_id=inst.workflow_id, version=inst.version,
                       business_key=inst.business_key, created_at=inst.created_at)
+        # no SAVEPOINT: pysqlite would let it stand for the whole transaction and commit it on release
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(instance_t).values(**values))
+            self.conn.execute(insert(instance_t).values(**values))
         except IntegrityError as err:
-            other = self.find_instance(inst.workflow_id, inst.business_key)
+            # this transaction is spoilt (PostgreSQL aborts it): name the holder from a connection of its own
+            with self.conn.engine.connect() as other_conn:
+                other = SqlStoreTx(other_conn, self.dialect).find_instance(inst.workflow_id, inst.business_key)
             raise DuplicateBusinessKey(inst.workflow_id, inst.business_key, other.id if other else "?") from err
 
     def update_instance(self, inst: InstanceView, expected_version: int) -> None:

@@ -1,0 +1,133 @@
+"""The store contract, one suite on SQLite and PostgreSQL: migrations, optimistic writes, claims, once-only keys."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from engine import ConcurrentUpdate, DuplicateBusinessKey, InstanceView, StorageUnavailable
+from engine.store import NewTimer
+from storage import SqlInstanceStore, database_url, open_store
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[SqlInstanceStore]:
+    s = open_store(db_url)
+    yield s
+    s.close()
+
+
+def _instance(id_: str = "i1", key: str = "K-1") -> InstanceView:
+    return InstanceView(id_, "wf.x", "v" * 64, key, "a", {"n": 1, "名": "值"}, "running", None, 1, 0, "", None,
+                        NOW, NOW)
+
+
+def _timers(store: SqlInstanceStore, n: int, at: datetime) -> None:
+    with store.transaction() as tx:
+        tx.insert_timers([NewTimer("i1", "timer", at + timedelta(seconds=i), state="a") for i in range(n)])
+
+
+def test_opening_twice_migrates_once(db_url: str) -> None:
+    """The schema is at the Alembic head after opening, and opening again changes nothing."""
+    open_store(db_url).close()
+    again = open_store(db_url)
+    with again.engine.connect() as conn:
+        heads = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    again.close()
+    assert heads == ["0001"]
+
+
+def test_instances_round_trip_with_their_variables(store: SqlInstanceStore) -> None:
+    """An inserted instance reads back equal, times aware, Chinese text intact."""
+    with store.transaction() as tx:
+        tx.insert_instance(_instance())
+    assert store.get_instance("i1") == _instance()
+
+
+def test_a_duplicate_business_key_is_refused(store: SqlInstanceStore) -> None:
+    """The unique key on (workflow, business key) holds in the database."""
+    with store.transaction() as tx:
+        tx.insert_instance(_instance())
+    with pytest.raises(DuplicateBusinessKey) as err, store.transaction() as tx:
+        tx.insert_instance(_instance("i2"))
+    assert err.value.instance_id == "i1"
+
+
+def test_an_update_with_a_stale_row_version_is_refused(store: SqlInstanceStore) -> None:
+    """UPDATE ... WHERE row_version = old: a stale version writes nothing and raises ConcurrentUpdate."""
+    with store.transaction() as tx:
+        tx.insert_instance(_instance())
+    with store.transaction() as tx:
+        tx.update_instance(dataclasses.replace(_instance(), row_version=2, state="b"), 1)
+    with pytest.raises(ConcurrentUpdate), store.transaction() as tx:
+        tx.update_instance(_instance(), 1)
+    stored = store.get_instance("i1")
+    assert stored is not None and (stored.state, stored.row_version) == ("b", 2)
+
+
+def test_claims_are_exclusive_until_they_expire(store: SqlInstanceStore) -> None:
+    """A claimed timer is not handed out again while its lease runs; after the lease it is taken again."""
+    _timers(store, 5, NOW - timedelta(minutes=1))
+    first = store.claim_timers(NOW, "w1", 60, 3)
+    second = store.claim_timers(NOW, "w2", 60, 10)
+    assert len(first) == 3 and len(second) == 2
+    assert not {t.id for t in first} & {t.id for t in second}
+    assert store.claim_timers(NOW + timedelta(seconds=30), "w3", 60, 10) == []
+    taken_again = store.claim_timers(NOW + timedelta(seconds=61), "w3", 60, 10)
+    assert {t.id for t in taken_again} == {t.id for t in first + second}
+
+
+def test_only_due_timers_are_claimed_in_order(store: SqlInstanceStore) -> None:
+    """Timers due later are left alone; the claimed ones come earliest first."""
+    _timers(store, 3, NOW - timedelta(seconds=10))
+    _timers(store, 2, NOW + timedelta(hours=1))
+    claimed = store.claim_timers(NOW, "w1", 60, 10)
+    assert [t.fire_at for t in claimed] == sorted(t.fire_at for t in claimed)
+    assert len(claimed) == 3
+
+
+def test_a_timer_is_marked_fired_once(store: SqlInstanceStore) -> None:
+    """The second marking of the same timer answers None: the first worker's firing stands."""
+    _timers(store, 1, NOW)
+    (timer,) = store.claim_timers(NOW, "w1", 60, 1)
+    with store.transaction() as tx:
+        assert tx.mark_timer_fired(timer.id, NOW) is not None
+    with store.transaction() as tx:
+        again = tx.mark_timer_fired(timer.id, NOW)
+    assert again is None
+
+
+def test_sla_events_happen_once(store: SqlInstanceStore) -> None:
+    """The unique (clock, kind, level) key answers True once, then False."""
+    with store.transaction() as tx:
+        first = tx.record_sla_event(7, "i1", "escalation", 2, NOW)
+        second = tx.record_sla_event(7, "i1", "escalation", 2, NOW)
+        other = tx.record_sla_event(7, "i1", "escalation", 3, NOW)
+    assert (first, second, other) == (True, False, True)
+
+
+def test_a_failed_transaction_leaves_nothing(store: SqlInstanceStore) -> None:
+    """An error inside the transaction rolls back every write of it."""
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.insert_instance(_instance())
+        raise RuntimeError("boom")
+    assert store.get_instance("i1") is None
+
+
+def test_an_unreachable_database_is_storage_unavailable() -> None:
+    """A PostgreSQL URL nobody listens on gives StorageUnavailable, not a driver error."""
+    with pytest.raises(StorageUnavailable) as err:
+        SqlInstanceStore("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2")
+    assert "127.0.0.1" in str(err.value) or "connect" in str(err.value)
+
+
+def test_database_urls() -> None:
+    """A plain path is a SQLite file; postgres:// URLs use the psycopg driver."""
+    assert database_url("data/shixian.db") == "sqlite:///data/shixian.db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
