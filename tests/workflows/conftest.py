@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -16,9 +16,10 @@ from engine.clock import SHANGHAI, ManualClock
 from engine.definitions import DefinitionSet
 from engine.events import EngineEvent
 from engine.fields import make_credit_code
-from engine.ports import Actor, Person
+from engine.ports import Actor
 from engine.runtime import Engine
 from engine.store import ClockView, InstanceView
+from notifiers.directory import YamlDirectory
 from storage.outbox import OutboxMessage
 from storage.sql import SqlInstanceStore
 
@@ -51,9 +52,6 @@ class Staff:
     def actor(self) -> Actor:
         return Actor(self.id, self.roles, self.department)
 
-    @property
-    def person(self) -> Person:
-        return Person(self.id, self.id, self.roles, self.department, {"file": f"{self.id}@example.gov.cn"})
 
 
 def _staff(person_id: str, role: str, department: str | None = None) -> Staff:
@@ -78,15 +76,21 @@ STAFF: dict[str, Staff] = {s.id: s for s in (
 )}
 
 
-class StaffDirectory:
-    """The Directory port over STAFF: people by base role, at one department or (None) anywhere."""
-
-    def people(self, base_role: str, department: str | None) -> Sequence[Person]:
-        return [s.person for s in STAFF.values()
-                if base_role in s.roles and (department is None or s.department == department)]
-
-    def department_name(self, code: str) -> str:
-        return {CONSUMER: "使用部门", PROVIDER: "提供部门", OTHER: "其他部门"}.get(code, code)
+def write_directory(folder: Path) -> Path:
+    """STAFF as a recipient directory file in the notifier's format (notifiers/example_directory.yaml)."""
+    names = {CONSUMER: "使用部门", PROVIDER: "提供部门", OTHER: "其他部门"}
+    doc = {
+        "channels": {"file": {"type": "file", "dir": str(folder / "sent"), "from": "shixian@example.gov.cn"}},
+        "departments": [{"code": code, "name": name} for code, name in names.items()],
+        "people": [
+            {"id": s.id, "name": s.id, "roles": sorted(s.roles), "contacts": {"file": f"{s.id}@example.gov.cn"},
+             **({"department": s.department} if s.department else {})}
+            for s in STAFF.values()
+        ],
+    }
+    path = folder / "directory.yaml"
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")  # JSON is YAML
+    return path
 
 
 @dataclass(frozen=True)
@@ -176,14 +180,20 @@ def definitions() -> DefinitionSet:
     return DefinitionSet.load([ROOT / "workflows"])
 
 
+@pytest.fixture(scope="session")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> YamlDirectory:
+    return YamlDirectory(write_directory(tmp_path_factory.mktemp("directory")))
+
+
 @pytest.fixture
-def make_harness(tmp_path: Path, definitions: DefinitionSet) -> Iterator[Callable[..., Harness]]:
+def make_harness(tmp_path: Path, definitions: DefinitionSet,
+                 directory: YamlDirectory) -> Iterator[Callable[..., Harness]]:
     engines: list[Engine] = []
 
     def make(hooks: Mapping[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]] | None = None) -> Harness:
         store = SqlInstanceStore(str(tmp_path / f"engine{len(engines)}.db"))
         clock = ManualClock(at(2026, 1, 5, 9))
-        engine = Engine(store, definitions, clock=clock, directory=StaffDirectory())
+        engine = Engine(store, definitions, clock=clock, directory=directory)
         for name, fn in (hooks or {}).items():
             engine.register_hook(name, fn)
         engines.append(engine)
