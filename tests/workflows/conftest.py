@@ -1,4 +1,4 @@
-"""A real Engine on a temporary SQLite database with a ManualClock, the shipped workflows and a small staff list."""
+"""A real Engine on a temporary SQLite database with a ManualClock, the shipped workflows and a YAML directory."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +122,13 @@ def test_unknown_workflow_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = simulate(capsys, "gx.nothing", "--start", "2026-09-30T10:00")
     assert code == 1
     assert "gx.nothing" in err
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "workflows").rglob("*.yaml")),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_shipped_workflow_starts_in_a_dry_run(capsys: pytest.CaptureFixture[str], path: Path) -> None:
+    """With example values for its required variables, every workflow starts and reports its first step."""
+    code, result, _ = simulate(capsys, str(path), "--start", "2026-03-02T10:00", "--json")
+    assert (code, result["error"]) == (0, None)
+    assert result["steps"][0]["entered_at"] == "2026-03-02T10:00+08:00"
+    assert result["final"]["status"] in ("running", "completed")
