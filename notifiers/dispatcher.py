@@ -111,9 +111,10 @@ class OutboxDispatcher:
         digest: DigestPolicy | None = None,
         rng: random.Random | None = None,
         worker_id: str | None = None,
+        record_every: int = 20,
     ) -> None:
-        if max_attempts < 1 or batch_size < 1 or lease <= timedelta(0):
-            raise ValueError("max_attempts and batch_size must be >= 1 and lease positive")
+        if max_attempts < 1 or batch_size < 1 or record_every < 1 or lease <= timedelta(0):
+            raise ValueError("max_attempts, batch_size and record_every must be >= 1 and lease positive")
         self._db = db
         self.channels = dict(channels)
         self.renderer = renderer
@@ -125,6 +126,8 @@ class OutboxDispatcher:
         self.digest = digest or DigestPolicy()
         self.rng = rng or random.Random()
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:8]}"
+        # outcomes are written every `record_every` sends: keep record_every x channel timeout below the lease
+        self.record_every = record_every
 
     def _session(self) -> Session:
         if isinstance(self._db, Engine):
@@ -154,9 +157,14 @@ class OutboxDispatcher:
                 session.commit()
         except SQLAlchemyError as err:
             raise StorageUnavailable(f"outbox claim failed: {str(err).splitlines()[0]}") from err
+        outcomes: list[Callable[[Session], bool]] = []
         for message in claimed:
-            self._deliver(message, claimant)
+            outcomes.append(self._deliver(message, claimant))
             handled += 1
+            if len(outcomes) >= self.record_every:
+                self._record(outcomes)
+                outcomes = []
+        self._record(outcomes)
         return handled
 
     def fold_digests(self, now: datetime) -> int:
@@ -192,7 +200,8 @@ class OutboxDispatcher:
 
     # ---- one message ----------------------------------------------------------------------------------------
 
-    def _deliver(self, message: _Claimed, claimant: str) -> None:
+    def _deliver(self, message: _Claimed, claimant: str) -> Callable[[Session], bool]:
+        """Render and send one message; answer the write that records its outcome."""
         try:
             channel = self.channels.get(message.channel)
             if channel is None:
@@ -203,30 +212,35 @@ class OutboxDispatcher:
         except (TemplateRenderError, UnknownChannel) as err:
             log.error("outbox message %d is dead: %s", message.id, err)
             reason = str(err)
-            self._record(lambda s: outbox.mark_dead(s, message.id, claimant, reason))
+            return lambda s: outbox.mark_dead(s, message.id, claimant, reason)
         except DeliveryError as err:
-            self._failed(message, claimant, str(err), err.transient)
+            return self._failed(message, claimant, str(err), err.transient)
         except Exception as err:  # a faulty channel plug-in must not stop the others; treat as transient
             log.exception("channel %r raised unexpectedly for outbox message %d", message.channel, message.id)
-            self._failed(message, claimant, f"{type(err).__name__}: {err}", transient=True)
-        else:
-            self._record(lambda s: outbox.mark_sent(s, message.id, claimant, self.clock.now()))
+            return self._failed(message, claimant, f"{type(err).__name__}: {err}", transient=True)
+        sent_at = self.clock.now()
+        return lambda s: outbox.mark_sent(s, message.id, claimant, sent_at)
 
-    def _failed(self, message: _Claimed, claimant: str, error: str, transient: bool) -> None:
+    def _failed(
+        self, message: _Claimed, claimant: str, error: str, transient: bool
+    ) -> Callable[[Session], bool]:
         if not transient or message.attempts >= self.max_attempts:
             why = "" if not transient else f" (after {message.attempts} attempts)"
             log.warning("outbox message %d is dead%s: %s", message.id, why, error)
-            self._record(lambda s: outbox.mark_dead(s, message.id, claimant, error + why))
-            return
+            return lambda s: outbox.mark_dead(s, message.id, claimant, error + why)
         retry_at = self.clock.now() + self.backoff.delay(message.attempts, self.rng)
-        self._record(lambda s: outbox.mark_retry(s, message.id, claimant, error, retry_at))
+        return lambda s: outbox.mark_retry(s, message.id, claimant, error, retry_at)
 
-    def _record(self, write: Callable[[Session], bool]) -> None:
+    def _record(self, writes: list[Callable[[Session], bool]]) -> None:
+        """Write several outcomes in one transaction (one commit per message would bound throughput)."""
+        if not writes:
+            return
         try:
             with self._session() as session:
-                if not write(session):
-                    # another dispatcher retook the claim after our lease ran out: it records the outcome
-                    log.warning("claim lost before recording an outcome; the other claimant records it")
+                for write in writes:
+                    if not write(session):
+                        # another dispatcher retook the claim after our lease ran out: it records the outcome
+                        log.warning("claim lost before recording an outcome; the other claimant records it")
                 session.commit()
         except SQLAlchemyError as err:
             log.error("could not record an outbox outcome (the message is retried after its lease): %s", err)
