@@ -1,0 +1,286 @@
+"""Command-line group for operators: `start`, `fire`, `show`, `history`, `overdue` and the `worker`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.clock import SHANGHAI, SystemClock
+from engine.errors import PayloadInvalid, WorkflowError
+from engine.ports import Actor
+from engine.runtime import Engine
+from engine.store import ClockView, HistoryEntry, InstanceView
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _default_workflows() -> str:
+    return "workflows" if Path("workflows").is_dir() else str(_REPO / "workflows")
+
+
+def _common(parser: argparse.ArgumentParser, *, actor: bool = False) -> None:
+    parser.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
+                        help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    parser.add_argument("--workflows", action="append", default=None,
+                        help="definition file or folder (repeatable; default: the repository's workflows/)")
+    parser.add_argument("--directory", default=os.environ.get("SHIXIAN_DIRECTORY"),
+                        help="people directory YAML for notifications (default: $SHIXIAN_DIRECTORY; none: no outbox)")
+    parser.add_argument("--allow-provisional", action="store_true",
+                        help="compute provisional deadlines in years without calendar data instead of refusing")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    if actor:
+        parser.add_argument("--actor", required=True, help="who acts (person id)")
+        parser.add_argument("--role", action="append", default=[], help="a base role of the actor (repeatable)")
+        parser.add_argument("--department", help="the actor's department credit code")
+        parser.add_argument("--idempotency-key", help="repeat-safe key: the same command again changes nothing")
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    from engine.definitions import DefinitionSet
+    from storage import open_store
+
+    directory = None
+    if args.directory:
+        from notifiers.directory import YamlDirectory
+
+        directory = YamlDirectory(args.directory)
+    defs = DefinitionSet.load(args.workflows or [_default_workflows()])
+    return Engine(open_store(args.db), defs, clock=SystemClock(), directory=directory,
+                  allow_provisional=args.allow_provisional)
+
+
+def _actor(args: argparse.Namespace) -> Actor:
+    return Actor(args.actor, frozenset(args.role), args.department)
+
+
+def _values(pairs: list[str], text: str | None, what: str) -> dict[str, Any]:
+    """`name=value` pairs (a value that reads as JSON is taken as JSON: true, 3, [..]) over a JSON object."""
+    out: dict[str, Any] = {}
+    if text:
+        try:
+            loaded = json.loads(text)
+        except ValueError as err:
+            raise PayloadInvalid("(all)", "a JSON object", text, where=what) from err
+        if not isinstance(loaded, dict):
+            raise PayloadInvalid("(all)", "a JSON object", text, where=what)
+        out.update(loaded)
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise PayloadInvalid(pair, "name=value", pair, where=what)
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).isoformat(timespec="seconds") if value is not None else None
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return _when(obj)
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def _print_instance(inst: InstanceView, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    data = _jsonable({**asdict(inst), **(extra or {})})
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    print(f"{inst.id}  {inst.workflow_id} [{inst.version[:12]}]  {inst.business_key}")
+    print(f"  state {inst.state}  status {inst.status}" + (f"  outcome {inst.outcome}" if inst.outcome else "")
+          + f"  row version {inst.row_version}")
+    if inst.last_error:
+        print(f"  last error: {inst.last_error}")
+    for key, value in (extra or {}).items():
+        if key == "clocks":
+            for c in value:
+                print(f"  clock {c['id']} {c['scope']} {c['state'] or ''} {c['status']} due {c['due_at']}"
+                      + (" (provisional)" if c["provisional"] else ""))
+        else:
+            print(f"  {key}: {value}")
+
+
+def _clock(c: ClockView) -> dict[str, Any]:
+    return _jsonable(asdict(c))  # type: ignore[no-any-return]
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    variables = _values(args.var, args.vars, "variable")
+    inst = engine.start(args.workflow, args.business_key, variables, _actor(args),
+                        idempotency_key=args.idempotency_key)
+    _print_instance(inst, args.json)
+    return 0
+
+
+def cmd_fire(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    payload = _values(args.field, args.payload, "payload")
+    inst = engine.fire(args.instance, args.event, _actor(args), payload, idempotency_key=args.idempotency_key)
+    _print_instance(inst, args.json)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if args.instance:
+        inst = engine.get(args.instance)
+        extra = {"allowed_events": list(engine.allowed_events(inst.id)),
+                 "clocks": [_clock(c) for c in engine.clocks(inst.id)]}
+        _print_instance(inst, args.json, extra)
+        return 0
+    rows = engine.list(workflow_id=args.workflow, status=args.status, state=args.state, limit=args.limit)
+    if args.json:
+        print(json.dumps([_jsonable(asdict(i)) for i in rows], ensure_ascii=False, indent=2))
+        return 0
+    for i in rows:
+        print(f"{i.id}  {i.workflow_id:28} {i.business_key:24} {i.state:22} {i.status}")
+    print(f"{len(rows)} instance(s)", file=sys.stderr)
+    return 0
+
+
+def _entry(h: HistoryEntry) -> dict[str, Any]:
+    return _jsonable(asdict(h))  # type: ignore[no-any-return]
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    entries = engine.history(args.instance)
+    report = engine.verify_history(args.instance)
+    if args.json:
+        print(json.dumps({"steps": [_entry(h) for h in entries], "verified": asdict(report)}, ensure_ascii=False,
+                         indent=2))
+    else:
+        for h in entries:
+            payload = json.dumps(h.payload, ensure_ascii=False) if h.payload else ""
+            print(f"{h.seq:3} {_when(h.at)}  {h.actor:12} {h.event:22} {h.from_state or '-'} -> {h.to_state} {payload}")
+        print("history verified: intact" if report.ok else
+              f"HISTORY ALTERED at step {report.broken_seq}: {report.problem}")
+    return 0 if report.ok else 3
+
+
+def cmd_overdue(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    items = engine.overdue(limit=args.limit, workflow_id=args.workflow)
+    if args.json:
+        print(json.dumps([{"instance_id": o.instance.id, "workflow_id": o.instance.workflow_id,
+                           "business_key": o.instance.business_key, "state": o.instance.state,
+                           "clock": _clock(o.clock), "late_working_days": o.late_working_days} for o in items],
+                         ensure_ascii=False, indent=2))
+        return 0
+    for o in items:
+        print(f"{o.instance.id}  {o.instance.workflow_id:28} {o.instance.business_key:24} "
+              f"{o.clock.scope}:{o.clock.state or '-'} due {_when(o.clock.due_at)}  late {o.late_working_days} WD")
+    print(f"{len(items)} overdue clock(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from engine.scheduler import EngineScheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = _engine(args)
+    if args.worker_id:
+        engine.worker_id = args.worker_id
+    if args.directory and not args.no_dispatch:
+        from notifiers.directory import YamlDirectory
+        from notifiers.dispatcher import OutboxDispatcher
+        from notifiers.rendering import TemplateRenderer
+
+        directory = YamlDirectory(args.directory)
+        engine.dispatcher = OutboxDispatcher(engine.store.engine, directory.channels,  # type: ignore[attr-defined]
+                                             TemplateRenderer(), engine.clock, worker_id=engine.worker_id)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        logging.getLogger(__name__).info("signal %s: finishing the running tick, then stopping", signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    scheduler = EngineScheduler(engine, interval=args.interval)
+    scheduler.start()
+    print(f"worker {engine.worker_id} ticking every {args.interval:g} s on {args.db}; stop with Ctrl-C or SIGTERM",
+          file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    finally:
+        scheduler.stop(wait=True)
+        engine.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print(f"worker stopped after {scheduler.ticks} tick(s)", file=sys.stderr)
+    return 0
+
+
+def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except WorkflowError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("start", help="start an instance of a workflow")
+    _common(p, actor=True)
+    p.add_argument("workflow")
+    p.add_argument("business_key")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a variable (repeatable)")
+    p.add_argument("--vars", metavar="JSON", help="variables as a JSON object")
+    p.set_defaults(func=_guarded(cmd_start))
+
+    p = subparsers.add_parser("fire", help="send an event to an instance")
+    _common(p, actor=True)
+    p.add_argument("instance")
+    p.add_argument("event")
+    p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE", help="a payload field (repeatable)")
+    p.add_argument("--payload", metavar="JSON", help="the payload as a JSON object")
+    p.set_defaults(func=_guarded(cmd_fire))
+
+    p = subparsers.add_parser("show", help="show one instance, or list instances")
+    _common(p)
+    p.add_argument("instance", nargs="?")
+    p.add_argument("--workflow")
+    p.add_argument("--status", choices=["running", "completed", "cancelled", "suspended"])
+    p.add_argument("--state")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=_guarded(cmd_show))
+
+    p = subparsers.add_parser("history", help="the steps of an instance, with the hash chain verified")
+    _common(p)
+    p.add_argument("instance")
+    p.set_defaults(func=_guarded(cmd_history))
+
+    p = subparsers.add_parser("overdue", help="open deadlines that have passed, most overdue first")
+    _common(p)
+    p.add_argument("--workflow")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(func=_guarded(cmd_overdue))
+
+    p = subparsers.add_parser("worker", help="run timers (and the outbox) until stopped")
+    _common(p)
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between ticks (default 5)")
+    p.add_argument("--worker-id", help="name of this worker in timer claims (default host:pid)")
+    p.add_argument("--no-dispatch", action="store_true", help="do not send the outbox from this worker")
+    p.set_defaults(func=_guarded(cmd_worker))
