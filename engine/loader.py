@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import ScalarNode
 
 from engine.errors import DefinitionError, DefinitionProblem
 from engine.spec import Location, WorkflowSpec
@@ -53,20 +52,10 @@ class _Refused(Exception):
         self.message = message
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader's composer, refusing aliases, anchors and explicit tags as it meets them."""
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, AliasEvent):
-            raise _Refused(event.start_mark, f"alias *{event.anchor} is not allowed: write the value out in full")
-        if event.anchor is not None:
-            raise _Refused(event.start_mark, f"anchor &{event.anchor} is not allowed: write each value out in full")
-        tag = getattr(event, "tag", None)
-        if tag not in (None, "!"):
-            shown = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
-            raise _Refused(event.start_mark, f"tag {shown} is not allowed: definitions hold plain YAML values only")
-        return super().compose_node(parent, index)
+#: libyaml's event parser when PyYAML was built with it (about 20 times faster), else the pure-Python one.
+_EVENT_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
 def _loc(filename: str, mark: Any) -> Location:
@@ -96,72 +85,148 @@ def _decode(raw: bytes, filename: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-class _Builder:
-    """Turns composed nodes into plain data, recording positions and collecting problems."""
+def _resolve(event: Any) -> str:
+    """The implicit tag of a plain or quoted scalar (int, float, bool, null, str, ...)."""
+    return str(_RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit))  # type: ignore[no-untyped-call]
 
-    def __init__(self, filename: str, loader: _StrictLoader) -> None:
+
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+class _Frame:
+    """An open mapping or sequence while the events stream in."""
+
+    __slots__ = ("data", "first", "key", "key_mark", "path", "skip")
+
+    def __init__(self, data: dict[str, Any] | list[Any], path: str, skip: bool) -> None:
+        self.data = data
+        self.path = path
+        self.skip = skip  # a subtree already reported (bad key, duplicate, too deep): built, never stored
+        self.key: str | None = None
+        self.key_mark: Any = None
+        self.first: dict[str, Any] = {}
+
+
+class _Builder:
+    """Turns the parser's events into plain data, recording positions and collecting problems."""
+
+    def __init__(self, filename: str) -> None:
         self.filename = filename
-        self.loader = loader
         self.locations: dict[str, Location] = {}
         self.key_locations: dict[str, Location] = {}
         self.problems: list[DefinitionProblem] = []
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.documents = 0
 
     def problem(self, mark: Any, path: str, message: str) -> None:
         self.problems.append(DefinitionProblem(self.filename, mark.line + 1, mark.column + 1, path, message))
 
-    def build(self, node: Node, path: str, depth: int) -> Any:
-        self.locations[path] = _loc(self.filename, node.start_mark)
-        if depth > MAX_DEPTH:
-            self.problem(node.start_mark, path, f"nested deeper than {MAX_DEPTH} levels")
-            return None
-        if isinstance(node, ScalarNode):
-            return self.scalar(node, path)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, f"{path}.{i}" if path else str(i), depth + 1) for i, item in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            return self.mapping(node, path, depth)
-        self.problem(node.start_mark, path, "unsupported YAML node")
-        return None
+    def run(self, events: Any) -> Any:
+        for event in events:
+            self.event(event)
+        return self.root
 
-    def scalar(self, node: ScalarNode, path: str) -> Any:
-        tag = node.tag
-        if tag == _INT:
-            return self.loader.construct_yaml_int(node)
-        if tag == _FLOAT:
-            value = self.loader.construct_yaml_float(node)
+    def event(self, event: Any) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise _Refused(event.start_mark, "a definition file holds one document: remove the second `---`")
+            return
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(event.start_mark, f"alias *{event.anchor} is not allowed: write the value out in full")
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            frame = self.stack.pop()
+            self.place(frame.data, frame.path, None, frame.skip)
+            return
+        if not isinstance(event, yaml.NodeEvent):
+            return
+        if event.anchor is not None:
+            raise _Refused(event.start_mark, f"anchor &{event.anchor} is not allowed: write each value out in full")
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):
+            raise _Refused(event.start_mark, f"tag {_shown_tag(tag)} is not allowed: "
+                                             "definitions hold plain YAML values only")
+        parent = self.stack[-1] if self.stack else None
+        if parent is not None and isinstance(parent.data, dict) and parent.key is None:
+            self.mapping_key(parent, event)
+            return
+        path, skip = self.child_path(parent)
+        if not skip:
+            self.locations[path] = _loc(self.filename, event.start_mark)
+        if isinstance(event, yaml.ScalarEvent):
+            self.place(self.scalar(event, path, skip), path, event, skip)
+            return
+        if len(self.stack) >= MAX_DEPTH and not skip:
+            self.problem(event.start_mark, path, f"nested deeper than {MAX_DEPTH} levels")
+            skip = True
+        data: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        self.stack.append(_Frame(data, path, skip))
+
+    def child_path(self, parent: _Frame | None) -> tuple[str, bool]:
+        if parent is None:
+            return "", False
+        if isinstance(parent.data, dict):
+            key = parent.key or ""
+            return (f"{parent.path}.{key}" if parent.path else key), parent.skip or parent.key_mark is None
+        index = len(parent.data)
+        return (f"{parent.path}.{index}" if parent.path else str(index)), parent.skip
+
+    def mapping_key(self, parent: _Frame, event: Any) -> None:
+        if not isinstance(event, yaml.ScalarEvent):
+            raise _Refused(event.start_mark, "a key must be a plain string, not a list or mapping")
+        tag = event.tag if event.tag not in (None, "!") else _resolve(event)
+        key = str(event.value)
+        parent.key = key
+        parent.key_mark = event.start_mark
+        child = f"{parent.path}.{key}" if parent.path else key
+        if parent.skip:
+            return
+        if tag == _MERGE:
+            self.problem(event.start_mark, parent.path, "merge keys (<<) are not allowed: write the keys out in full")
+            parent.key_mark = None
+        elif tag != _STR:
+            self.problem(event.start_mark, parent.path, f"key {key!r} must be a string: quote it")
+            parent.key_mark = None
+        elif key in parent.first:
+            first = parent.first[key]
+            self.problem(event.start_mark, child, f"duplicate key {key!r} (first at line {first.line + 1})")
+            parent.key_mark = None
+        else:
+            parent.first[key] = event.start_mark
+            self.key_locations[child] = _loc(self.filename, event.start_mark)
+
+    def place(self, value: Any, path: str, event: Any, skip: bool) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        parent = self.stack[-1]
+        if isinstance(parent.data, dict):
+            if not skip and parent.key_mark is not None and parent.key is not None:
+                parent.data[parent.key] = value
+            parent.key, parent.key_mark = None, None
+        elif not parent.skip:
+            parent.data.append(value)
+
+    def scalar(self, event: Any, path: str, skip: bool) -> Any:
+        tag = event.tag if event.tag not in (None, "!") else _resolve(event)
+        if tag in (_INT, _FLOAT, _BOOL):
+            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+            if tag == _INT:
+                return _CONSTRUCTOR.construct_yaml_int(node)
+            if tag == _BOOL:
+                return _CONSTRUCTOR.construct_yaml_bool(node)
+            value = _CONSTRUCTOR.construct_yaml_float(node)
             if not math.isfinite(value):
-                self.problem(node.start_mark, path, f"{node.value!r} is not a finite number")
+                if not skip:
+                    self.problem(event.start_mark, path, f"{event.value!r} is not a finite number")
                 return None
             return value
-        if tag == _BOOL:
-            return self.loader.construct_yaml_bool(node)
         if tag == _NULL:
             return None
         # strings, and dates/timestamps kept as written: the validator reads them by their declared type
-        return str(node.value)
-
-    def mapping(self, node: MappingNode, path: str, depth: int) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        first: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                self.problem(key_node.start_mark, path, "merge keys (<<) are not allowed: write the keys out in full")
-                continue
-            if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
-                shown = key_node.value if isinstance(key_node, ScalarNode) else "a collection"
-                self.problem(key_node.start_mark, path, f"key {shown!r} must be a string: quote it")
-                continue
-            key = str(key_node.value)
-            child = f"{path}.{key}" if path else key
-            if key in first:
-                self.problem(
-                    key_node.start_mark, child, f"duplicate key {key!r} (first at line {first[key].line + 1})"
-                )
-                continue
-            first[key] = key_node.start_mark
-            self.key_locations[child] = _loc(self.filename, key_node.start_mark)
-            out[key] = self.build(value_node, child, depth + 1)
-        return out
+        return str(event.value)
 
 
 def canonical_hash(data: Any) -> str:
@@ -176,19 +241,9 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
         text = _decode(text, filename)
     elif len(text.encode("utf-8", errors="surrogatepass")) > MAX_FILE_BYTES:
         raise _one(filename, 1, 1, f"the text is over {MAX_FILE_BYTES} bytes; a definition may be at most that")
+    builder = _Builder(filename)
     try:
-        loader = _StrictLoader(text)
-    except yaml.reader.ReaderError as err:
-        line, col = _text_position(text, err.position)
-        raise _one(filename, line, col, f"character #x{err.character:04x} is not allowed in YAML: {err.reason}: "
-                                        "remove it") from None
-    loader.name = filename
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise _one(filename, 1, 1, "the file is empty: a definition starts with `id:`")
-        builder = _Builder(filename, loader)
-        data = builder.build(node, "", 0)
+        data = builder.run(yaml.parse(text, Loader=_EVENT_LOADER))
     except _Refused as err:
         raise _one(filename, err.mark.line + 1, err.mark.column + 1, err.message) from None
     except yaml.MarkedYAMLError as err:
@@ -196,12 +251,16 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         detail = " ".join(str(p) for p in (err.context, err.problem) if p)
         raise _one(filename, line, col, f"YAML syntax: {detail}") from None
+    except yaml.reader.ReaderError as err:
+        index = err.position
+        if _EVENT_LOADER is not yaml.SafeLoader:  # libyaml counts bytes of the UTF-8 text
+            index = len(text.encode("utf-8")[:index].decode("utf-8", errors="ignore"))
+        line, col = _text_position(text, index)
+        raise _one(filename, line, col, f"a character YAML does not allow ({err.reason}): remove it") from None
     except yaml.YAMLError as err:
         raise _one(filename, 1, 1, f"YAML: {err}") from None
-    except RecursionError:
-        raise _one(filename, 1, 1, f"nested deeper than {MAX_DEPTH} levels") from None
-    finally:
-        loader.dispose()
+    if builder.documents == 0 or (data is None and not builder.problems):
+        raise _one(filename, 1, 1, "the file is empty: a definition starts with `id:`")
     if builder.problems:
         raise DefinitionError(builder.problems)
     return ParsedDocument(filename, data, builder.locations, builder.key_locations, canonical_hash(data))

@@ -46,13 +46,27 @@ def test_spec_keeps_the_positions() -> None:
     ("a: .nan\n", "f.yaml:1:4: a: '.nan' is not a finite number"),
     ("1: x\n", "f.yaml:1:1: key '1' must be a string: quote it"),
     ("", "f.yaml:1:1: the file is empty: a definition starts with `id:`"),
-    ("a: [1,\n",
-     "f.yaml:2:1: YAML syntax: while parsing a flow node expected the node content, but found '<stream end>'"),
     ("a: !custom x\n", "f.yaml:1:4: tag !custom is not allowed: definitions hold plain YAML values only"),
 ])
 def test_refused_yaml_is_a_located_definition_error(text: str, expected: str) -> None:
     """Tags (python/object included), anchors, merge keys, duplicates, NaN, non-string keys and syntax errors."""
     assert problems_of(text) == [expected]
+
+
+def test_syntax_errors_are_located() -> None:
+    """An unclosed flow sequence is reported where the parser gave up, with the parser's words."""
+    assert problems_of("a: [1,\n")[0].startswith("f.yaml:2:1: YAML syntax: while parsing a flow node")
+
+
+def test_a_second_document_is_refused() -> None:
+    """One file, one definition: a second `---` document is refused where it starts."""
+    assert problems_of("a: 1\n---\nb: 2\n") == [
+        "f.yaml:2:1: a definition file holds one document: remove the second `---`"]
+
+
+def test_collection_keys_are_refused() -> None:
+    """A list used as a mapping key is refused, located."""
+    assert problems_of("? [a, b]\n: 1\n") == ["f.yaml:1:3: a key must be a plain string, not a list or mapping"]
 
 
 def test_billion_laughs_is_refused_at_the_first_anchor() -> None:
