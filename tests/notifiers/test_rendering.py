@@ -125,3 +125,10 @@ def test_unknown_template_lists_known_ones() -> None:
     with pytest.raises(TemplateRenderError) as caught:
         TemplateRenderer().render("sla_warnnig", SAMPLE_DATA)
     assert "sla_warning" in caught.value.detail
+
+
+def test_subject_leaves_out_an_unknown_due_time() -> None:
+    """Without a due time the assignment subject says nothing of it rather than showing a dash."""
+    rendered = TemplateRenderer().render("task_assigned", dict(SAMPLE_DATA, due=None))
+    assert "时限" not in rendered.subject and DASH not in rendered.subject
+    assert "GX-2026-0042" in rendered.subject
