@@ -206,3 +206,19 @@ def test_bad_channel_settings_name_the_setting(settings: dict[str, object], sett
     with pytest.raises(ChannelConfigError) as caught:
         create_channel("c", settings, clock)
     assert caught.value.setting == setting
+
+
+def test_a_silent_endpoint_times_out_as_a_transient_error(clock: ManualClock) -> None:
+    """An endpoint that accepts the connection but never answers fails after the timeout, transiently."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        channel = create_channel("hook", {"type": "webhook", "url": f"http://127.0.0.1:{port}/", "timeout": 0.3},
+                                 clock)
+        with pytest.raises(DeliveryError) as caught:
+            channel.send(outgoing("hook", "x"))
+    assert caught.value.transient is True
+    assert "timed out" in caught.value.detail
