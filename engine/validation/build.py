@@ -36,6 +36,7 @@ from engine.spec import (
 from engine.validation.keys import (
     BRANCH_KEYS,
     CALENDARS,
+    JURISDICTION_CALENDARS,
     CRON_PATTERN,
     DUE_KEYS,
     ESCALATION_KEYS,
@@ -65,6 +66,10 @@ _FORMS = {
     ROLE_RE.pattern: "party.role, e.g. provider.data_auditor",
 }
 _ID_FORM = "jurisdiction.name in lower case, e.g. gx.data_request"
+_CALENDAR_WHY = {
+    "CN-GX": "Guangxi's 壮族三月三 days are days off there",
+    "CN": "壮族三月三 is a day off in Guangxi only",
+}
 
 
 def did_you_mean(word: str, candidates: Collection[str]) -> str:
@@ -212,6 +217,8 @@ class Builder:
         return self.many(path, value, lambda p, v: self.name(p, v, what), f"{what}s")
 
     def role_refs(self, path: str, value: Any) -> tuple[str, ...]:
+        if value == []:
+            self.problem(path, "name at least one role")
         return self.many(path, value, self.role_ref, "roles")
 
     def duration(self, path: str, value: Any) -> DurationSpec | None:
@@ -366,8 +373,6 @@ class Builder:
         level = self.positive_int(self.child(path, "level"), m.get("level"), "level")
         after = self.duration(self.child(path, "after"), m.get("after"))
         notify = self.role_refs(self.child(path, "notify"), m.get("notify"))
-        if m.get("notify") == []:
-            self.problem(self.child(path, "notify"), "name at least one role to notify")
         template = self.name(self.child(path, "template"), m.get("template", "sla_escalation"), "template")
         if level is None or after is None:
             return None
@@ -542,6 +547,10 @@ class Builder:
             self.problem("jurisdiction", f"unknown jurisdiction {jur!r}{did_you_mean(str(jur), JURISDICTIONS)}; "
                                          f"known: {', '.join(JURISDICTIONS)}")
             jur = None
+        cal_wanted = JURISDICTION_CALENDARS.get(jur) if isinstance(jur, str) else None
+        if cal_wanted and top.get("calendar") in CALENDARS and top.get("calendar") != cal_wanted:
+            self.problem("calendar", f"jurisdiction {jur!r} counts days on calendar {cal_wanted}, not "
+                                     f"{top.get('calendar')}: {_CALENDAR_WHY[cal_wanted]}")
         if wid and isinstance(jur, str) and not wid.startswith(jur + "."):
             self.problem("id", f"id {wid!r} must start with its jurisdiction: '{jur}.'")
         cal = top.get("calendar")

@@ -22,6 +22,8 @@ CRON_PATTERN = r"^\s*\S+(\s+\S+){4}\s*$"
 
 JURISDICTIONS = ("gx", "lz", "cq", "common")
 CALENDARS = ("CN", "CN-GX")
+#: The calendar each regional jurisdiction must count on (Liuzhou lies in Guangxi); `common` may use either.
+JURISDICTION_CALENDARS = {"gx": "CN-GX", "lz": "CN-GX", "cq": "CN"}
 #: Escalation ladders end at this role; every file with an SLA declares it.
 SUPERVISOR_ROLE = "bureau.data_supervisor"
 #: Templates every definition may use without listing them under `templates:`.

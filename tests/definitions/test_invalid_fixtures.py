@@ -61,6 +61,6 @@ def test_the_fixtures_cover_every_check() -> None:
         "pause_in belongs to the procedure sla", "sla.pause_in.0: unknown state", "does not fit type",
         "it must be a date variable", "which is not a declared variable", "needs the key 'initial'",
         "has no file notifiers/templates", "tag !!python/object", "anchor &", "duplicate key", "not UTF-8",
-        "nothing leaves an end state", "loop back to itself",
+        "nothing leaves an end state", "loop back to itself", "counts days on calendar", "name at least one role",
     ]:
         assert phrase in text, phrase
