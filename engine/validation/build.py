@@ -36,11 +36,11 @@ from engine.spec import (
 from engine.validation.keys import (
     BRANCH_KEYS,
     CALENDARS,
-    JURISDICTION_CALENDARS,
     CRON_PATTERN,
     DUE_KEYS,
     ESCALATION_KEYS,
     FIELD_KEYS,
+    JURISDICTION_CALENDARS,
     JURISDICTIONS,
     LOCALIZED_KEYS,
     NAME_RE,
