@@ -47,7 +47,8 @@ def test_text_reads_deadlines_as_the_end_of_their_last_day(capsys: pytest.Captur
 
 def test_timers_move_on_by_themselves_until_the_given_moment(capsys: pytest.CaptureFixture[str]) -> None:
     """Offlining publicity approved 09-18 ends at the end of 10-09; --until follows the timer to the offline step."""
-    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00", "--events",
+    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00",
+                               "--var", "resource_kind=data_resource", "--events",
                                "accept@2026-09-15T10:00", "approve@2026-09-18T10:00", "--until", "2026-10-12",
                                "--json")
     assert code == 0
@@ -59,7 +60,8 @@ def test_timers_move_on_by_themselves_until_the_given_moment(capsys: pytest.Capt
 def test_hook_result_can_be_given(capsys: pytest.CaptureFixture[str]) -> None:
     """--hook sets what a backend hook answers: a resource in use goes to coordination."""
     code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00",
-                               "--hook", 'resource_users={"users": ["x"]}', "--events", "accept", "--json")
+                               "--var", "resource_kind=data_resource", "--hook", 'resource_users={"users": ["x"]}',
+                               "--events", "accept", "--json")
     assert code == 0
     assert result["final"]["state"] == "coordination"
     assert result["final"]["variables"]["users"] == ["x"]

@@ -66,8 +66,8 @@ def test_main_path_publicity_crosses_mid_autumn_and_national_day(unused: Harness
     inst = h.fire(inst, "take_offline", "provider_admin", at(2026, 10, 12, 9))
     inst = h.fire(inst, "file", "center", at(2026, 10, 12, 10), {"filing_ref": "LZ-BA-2026-031"})
     assert (inst.status, inst.outcome) == ("completed", "offlined")
-    assert h.path(inst) == ["in_use_check", "center_review", "in_use_route", "approval", "publicity", "offline",
-                            "filing", "offlined"]
+    assert h.path(inst) == ["form_check", "in_use_check", "center_review", "in_use_route", "approval", "publicity",
+                            "offline", "filing", "offlined"]
 
 
 def test_resource_in_use_goes_to_coordination_which_may_keep_it(in_use: Harness) -> None:
@@ -156,3 +156,17 @@ def test_failing_hook_keeps_the_instance_in_the_check_and_is_retried(make_harnes
     h.tick(at(2026, 9, 14, 11))
     assert h.get(inst).state == "center_review"
     assert h.get(inst).last_error is None
+
+
+def test_catalog_offlining_needs_the_signed_and_sealed_template(unused: Harness) -> None:
+    """Art. 20(1): a catalog entry goes offline only with the signed and sealed template; without it the
+    provider is asked for it first."""
+    h = unused
+    inst = h.start(WF, {**APPLICATION, "resource_kind": "catalog"}, "provider_admin", at(2026, 9, 14, 10))
+    assert inst.state == "attach_form"
+    assert h.recipients(inst, template="returned_for_correction") == ["provider_admin"]
+    inst = h.fire(inst, "attach_form", "provider_admin", at(2026, 9, 15, 10), {"sealed_form": "柳X目下〔2026〕7号"})
+    assert inst.state == "center_review"
+    other = h.start(WF, {**APPLICATION, "resource_kind": "catalog", "sealed_form": "柳X目下〔2026〕8号"},
+                    "provider_admin", at(2026, 9, 14, 10), key="K-2")
+    assert other.state == "center_review"
