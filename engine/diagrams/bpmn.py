@@ -103,7 +103,7 @@ class _Graph:
         title = str(st.title) if st.title else st.name
         if st.kind is StateKind.TASK:
             docs = f"assignee: {st.assignee}" + (f"; SLA {self.due_text(st.sla)}" if st.sla else "")
-            return _Node(nid, "userTask", title, docs)
+            return _Node(nid, "userTask", f"{title} [{st.assignee}]", docs)
         if st.kind is StateKind.AUTO:
             return _Node(nid, "serviceTask", title, f"hook: {st.hook}")
         if st.kind is StateKind.TIMER:
@@ -146,7 +146,7 @@ class _Graph:
         events = [(t.event, t.guard, self.target(t.dest)) for t in self.spec.events_from(st.name)]
         events = [e for e in events if e[2]]
         if len(events) > 1:
-            gateway = self.node(_Node(f"Gateway_{st.name}_events", "exclusiveGateway", "event?"))
+            gateway = self.node(_Node(f"Choice_{st.name}", "exclusiveGateway", "event?"))
             self.edge(source, gateway.id)
             source = gateway.id
         for event, guard, dest in events:
@@ -173,7 +173,7 @@ class _Graph:
         previous = boundary.id
         for level in sla.escalations:
             if level.after.amount > 0:
-                wait = self.node(_Node(f"Timer_{st.name}_l{level.level}", "intermediateCatchEvent",
+                wait = self.node(_Node(f"Wait_{st.name}_l{level.level}", "intermediateCatchEvent",
                                        f"+{level.after}", timer=("timeDuration", str(level.after))), main=False)
                 self.edge(previous, wait.id)
                 chain.append(wait.id)
@@ -184,7 +184,7 @@ class _Graph:
             self.edge(previous, throw.id)
             chain.append(throw.id)
             previous = throw.id
-        end = self.node(_Node(f"End_{st.name}_sla", "endEvent", "breach handled"), main=False)
+        end = self.node(_Node(f"Done_{st.name}_sla", "endEvent", "breach handled"), main=False)
         self.edge(previous, end.id)
         chain.append(end.id)
         self.chains.append((task, chain))

@@ -6,6 +6,13 @@ from __future__ import annotations
 
 from engine.spec import StateKind, StateSpec, WorkflowSpec
 
+#: Words Mermaid reads as syntax: a state so named is drawn under a suffixed id.
+_RESERVED = frozenset({"end", "state", "note", "direction", "class", "classdef", "style", "click", "default"})
+
+
+def _id(name: str) -> str:
+    return f"{name}_" if name.lower() in _RESERVED else name
+
 
 def _clean(text: str) -> str:
     """Mermaid labels end at a line break and treat some characters as syntax: keep them plain."""
@@ -34,25 +41,25 @@ def to_mermaid(spec: WorkflowSpec) -> str:
     lines = ["stateDiagram-v2", f"    %% {spec.id} version {spec.version}: {_clean(str(spec.name))}"]
     for name, st in spec.states.items():
         if st.kind is StateKind.DECISION:
-            lines.append(f"    state {name} <<choice>>")
+            lines.append(f"    state {_id(name)} <<choice>>")
         else:
-            lines.append(f"    {name}: {_describe(st)}")
-    lines.append(f"    [*] --> {spec.initial}")
+            lines.append(f"    {_id(name)}: {_describe(st)}")
+    lines.append(f"    [*] --> {_id(spec.initial)}")
     for name, st in spec.states.items():
         if st.kind is StateKind.DECISION:
             for br in st.branches:
-                lines.append(f"    {name} --> {br.to}: {_clean(br.when)}")
+                lines.append(f"    {_id(name)} --> {_id(br.to)}: {_clean(br.when)}")
             if st.default:
-                lines.append(f"    {name} --> {st.default}: otherwise")
+                lines.append(f"    {_id(name)} --> {_id(st.default)}: otherwise")
         elif st.kind is StateKind.AUTO and st.next:
-            lines.append(f"    {name} --> {st.next}: hook done")
+            lines.append(f"    {_id(name)} --> {_id(st.next)}: hook done")
         elif st.kind is StateKind.TIMER and st.next:
-            lines.append(f"    {name} --> {st.next}: time up")
+            lines.append(f"    {_id(name)} --> {_id(st.next)}: time up")
     for t in spec.transitions:
         label = t.event + (f" [{t.guard}]" if t.guard else "")
-        lines.append(f"    {t.source} --> {t.dest}: {_clean(label)}")
+        lines.append(f"    {_id(t.source)} --> {_id(t.dest)}: {_clean(label)}")
     for name in spec.end_states():
-        lines.append(f"    {name} --> [*]")
+        lines.append(f"    {_id(name)} --> [*]")
     return "\n".join(lines) + "\n"
 
 

@@ -111,3 +111,19 @@ def test_many_instances_share_one_machine(gx: CompiledWorkflow, gx_vars: dict[st
     states = ["normative_review"] * 2000
     states = [gx.step(i, s, "pass", gx_vars) for i, s in enumerate(states)]
     assert set(states) == {"provider_approval"} and gx.machine.models == []
+
+
+def test_threads_share_the_machine_safely(gx: CompiledWorkflow, gx_vars: dict[str, Any]) -> None:
+    """Four threads stepping the same compiled workflow all get the right destinations."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(worker: int) -> set[str]:
+        out = set()
+        for i in range(300):
+            state = gx.step((worker, i), "normative_review", "pass", gx_vars)
+            out.add(gx.step((worker, i), state, "refuse", gx_vars))
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(4)))
+    assert results == [{"reply_push"}] * 4

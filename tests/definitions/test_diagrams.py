@@ -94,3 +94,17 @@ def test_mermaid_draws_states_choices_and_events(gx: CompiledWorkflow) -> None:
     arrows = [ln for ln in lines if "-->" in ln and "[*]" not in ln]
     branches = sum(len(s.branches) + 1 for s in gx.spec.states.values() if s.kind.value == "decision")
     assert len(arrows) == len(gx.spec.transitions) + branches
+
+
+def test_mermaid_renames_states_named_like_its_keywords(gx: CompiledWorkflow) -> None:
+    """A state called `end` is drawn as `end_` so Mermaid does not read it as syntax."""
+    import dataclasses
+
+    from engine.spec import frozen_map
+
+    states = {("end" if k == "granted" else k): dataclasses.replace(v, name="end" if k == "granted" else k)
+              for k, v in gx.spec.states.items()}
+    transitions = tuple(dataclasses.replace(t, dest="end") if t.dest == "granted" else t for t in gx.spec.transitions)
+    spec = dataclasses.replace(gx.spec, states=frozen_map(states), transitions=transitions)
+    lines = to_mermaid(spec).splitlines()
+    assert "    subscription --> end_: subscribe" in lines and "    end_ --> [*]" in lines
