@@ -9,6 +9,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
+from engine.errors import DuplicateBusinessKey
+from engine.ports import Actor
+from engine.scheduler import recurring_key
 from tests.workflows.conftest import Harness, at, end_of
 
 
@@ -67,3 +70,30 @@ def test_round_closed_late_reaches_the_supervisor(h: Harness) -> None:
                   {"summary": "整合 12 个系统，共享 340 类数据", "missing_departments": ["县文旅局"]})
     assert inst.outcome == "done"
     assert h.variables(inst)["missing_departments"] == ["县文旅局"]
+
+
+@pytest.mark.parametrize(("wf", "keys"), [
+    ("cq.sharing_report", ["sharing-report-2026-H1", "sharing-report-2026-H2", "sharing-report-2027-H1"]),
+    ("lz.catalog_refresh", ["catalog-refresh-2026-H1", "catalog-refresh-2026-H2", "catalog-refresh-2027-H1"]),
+    ("gx.emergency_drill", ["emergency-drill-2026-H1", "emergency-drill-2026-H2", "emergency-drill-2027-H1"]),
+    ("lz.emergency_drill", ["emergency-drill-2026", "emergency-drill-2027", "emergency-drill-2028"]),
+])
+def test_each_round_has_its_own_business_key(definitions: DefinitionSet, wf: str, keys: list[str]) -> None:
+    """The worker names each round by its period, so the rounds of one period are one instance."""
+    spec = definitions.get(wf).spec
+    assert spec.recurring is not None
+    fired = _fire_times(definitions, wf, at(2026, 3, 1), 3)
+    assert [recurring_key(spec.recurring.business_key, f) for f in fired] == keys
+
+
+def test_the_worker_starts_a_round_once(h: Harness, definitions: DefinitionSet) -> None:
+    """Started by the engine itself at the fire time; a second start for the same period is refused."""
+    spec = definitions.get("cq.sharing_report").spec
+    assert spec.recurring is not None
+    key = recurring_key(spec.recurring.business_key, at(2026, 12, 1, 9))
+    h.clock.set(at(2026, 12, 1, 9))
+    inst = h.engine.start(spec.id, key, dict(spec.recurring.variables), Actor.system())
+    assert h.due(inst, "report_round") == end_of(date(2026, 12, 15))
+    with pytest.raises(DuplicateBusinessKey):
+        h.engine.start(spec.id, key, dict(spec.recurring.variables), Actor.system())
+    assert len(h.engine.list(workflow_id=spec.id)) == 1
