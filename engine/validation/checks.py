@@ -197,7 +197,8 @@ class Checker:
         if states and not self.spec.end_states() and len(states) == len(self.d.states):
             self.problem("states", "no end state: add a state of kind `end` so the procedure can finish")
         succ = {name: self.successors(st) for name, st in states.items()}
-        if self.spec.initial in states:
+        # a misspelt target already reported would make its intended state look unreachable: say it once
+        if self.spec.initial in states and not self.dangling and not self.d.broken_exits:
             reached = self._reach([self.spec.initial], succ)
             for name in states:
                 if name not in reached:

@@ -1,0 +1,62 @@
+"""The validator's entry points: clean files pass, every shipped workflow passes against the notifier's templates,
+and problems come back all at once, sorted by position."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.definitions import template_names
+from engine.errors import DefinitionError
+from engine.loader import load_file, load_text, parse_text
+from engine.validator import check_document
+from tests.definitions.conftest import GX_REQUEST, REPO
+
+SHIPPED = sorted((REPO / "workflows").glob("**/*.yaml"))
+TEMPLATES = REPO / "notifiers" / "templates"
+
+
+def test_valid_fixture_has_no_problems() -> None:
+    """check_document answers the spec and no problems for the Guangxi request."""
+    spec, problems = check_document(parse_text(GX_REQUEST.read_bytes(), str(GX_REQUEST)))
+    assert problems == [] and spec is not None and spec.id == "gx.data_request"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[str(p.relative_to(REPO)) for p in SHIPPED])
+def test_every_shipped_workflow_is_valid_with_the_notifier_templates(path: Path) -> None:
+    """Each file under workflows/ validates, its templates checked against notifiers/templates/*.j2."""
+    known = template_names(TEMPLATES) if TEMPLATES.is_dir() else None
+    assert load_file(path, known).id
+
+
+def test_template_names_skip_partials(tmp_path: Path) -> None:
+    """`_macros.j2` is a partial, not a template name."""
+    for name in ("_macros.j2", "task_assigned.j2", "notes.txt"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    assert template_names(tmp_path) == {"task_assigned"}
+
+
+def test_known_templates_are_checked_only_when_given() -> None:
+    """Without a template set nothing is said about files; with an empty set every used template is missing."""
+    text = GX_REQUEST.read_text(encoding="utf-8")
+    assert load_text(text, "gx.yaml").id
+    with pytest.raises(DefinitionError) as err:
+        load_text(text, "gx.yaml", known_templates=set())
+    missing = sorted(p.message.split("'")[1] for p in err.value.problems)
+    assert missing == ["request_granted", "request_refused", "returned_for_correction", "sla_breach",
+                       "sla_escalation", "sla_warning", "task_assigned"]
+
+
+def test_problems_of_one_file_come_together_sorted() -> None:
+    """Three independent mistakes are reported in one error, in file order."""
+    text = (GX_REQUEST.read_text(encoding="utf-8")
+            .replace("calendar: CN-GX", "calendar: CN-GZ")
+            .replace("due: 5 WD", "due: 5 days")
+            .replace("to: granted, role", "to: grantd, role"))
+    with pytest.raises(DefinitionError) as err:
+        load_text(text, "gx.yaml")
+    lines = [(p.line, p.col) for p in err.value.problems]
+    assert len(lines) == 3 and lines == sorted(lines)
+    assert [p.path for p in err.value.problems] == ["calendar", "states.provider_approval.sla.due",
+                                                    "transitions.9.to"]
