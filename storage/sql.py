@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ from engine.store import (
 )
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
 from storage.tables import clock_t, definition_t, history_t, instance_t, pause_t, timer_t
-from storage.tx import SqlStoreTx, insert_ignoring
+from storage.tx import SqlStoreTx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,13 +79,24 @@ class SqlInstanceStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlStoreTx]:
+        """One command's transaction on a pooled DBAPI connection: committed on success, else rolled back."""
+        dbapi = self.engine.dialect.dbapi
         try:
-            with self.engine.begin() as conn:
-                yield SqlStoreTx(conn, self.dialect)
-        except WorkflowError:
-            raise
+            raw = self.engine.raw_connection()
         except SQLAlchemyError as err:
             raise StorageUnavailable(str(err).splitlines()[0]) from err
+        try:
+            cursor = raw.cursor()
+            yield SqlStoreTx(cursor, self.dialect, dbapi.IntegrityError, self.find_instance)
+            raw.commit()
+        except BaseException as err:
+            with suppress(dbapi.Error):  # a lost connection: the server drops the transaction itself
+                raw.rollback()
+            if isinstance(err, dbapi.Error):
+                raise StorageUnavailable(str(err).splitlines()[0]) from err
+            raise
+        finally:
+            raw.close()
 
     def _guard(self, fn: Callable[[], T]) -> T:
         try:
@@ -233,16 +244,20 @@ class SqlInstanceStore:
     # -- definitions ----------------------------------------------------------------------------------
 
     def save_definition(self, definition: StoredDefinition) -> None:
+        """Keep a version's source; saving a version already stored changes nothing."""
         from datetime import UTC
+
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        module: Any = postgresql if self.dialect == "postgresql" else sqlite
+        stmt = module.insert(definition_t).values(
+            workflow_id=definition.workflow_id, version=definition.version, source=definition.source,
+            source_path=definition.source_path, created_at=datetime.now(UTC),
+        ).on_conflict_do_nothing(index_elements=["workflow_id", "version"])
 
         def run() -> None:
             with self.engine.begin() as conn:
-                insert_ignoring(
-                    conn, self.dialect, definition_t,
-                    [{"workflow_id": definition.workflow_id, "version": definition.version, "source": definition.source,
-                      "source_path": definition.source_path, "created_at": datetime.now(UTC)}],
-                    ("workflow_id", "version"),
-                )
+                conn.execute(stmt)
 
         self._guard(run)
 

@@ -1,203 +1,230 @@
-"""`SqlStoreTx`: the reads and writes of one engine command inside one database transaction."""
+"""`SqlStoreTx`: the reads and writes of one engine command, as prepared SQL on the DBAPI cursor.
+
+The hot path of every command, so it skips SQLAlchemy's statement building (which costs more than the
+statements themselves) and runs fixed SQL texts with positional parameters. On SQLite the driver opens the
+transaction at the first write, so a command's first read sees the last commit and the row-version check of
+its write decides (optimistic locking); on PostgreSQL the transaction runs at READ COMMITTED.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
-
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from engine.errors import ConcurrentUpdate, DuplicateBusinessKey
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, TimerView
-from storage.outbox import insert_outbox_ignore_duplicates
-from storage.rows import clock_view, instance_view, timer_view
-from storage.tables import clock_t, history_t, idempotency_t, instance_t, pause_t, sla_event_t, timer_t
 
-log = logging.getLogger(__name__)
+INSTANCE_COLS = ("id, workflow_id, version, business_key, state, variables, status, outcome, row_version, "
+                 "history_seq, history_hash, last_error, created_at, updated_at")
+CLOCK_COLS = ("id, instance_id, scope, state, calendar, started_at, base_due_at, due_at, last_day, "
+              "paused_working_days, paused_since, status, breached, provisional, stopped_at")
+TIMER_COLS = "id, instance_id, clock_id, kind, level, state, fire_at, status, attempts, last_error"
+
+SQL = {
+    "get_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE id = ?",
+    "find_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE workflow_id = ? AND business_key = ?",
+    "insert_instance": f"INSERT INTO instance ({INSTANCE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "update_instance": ("UPDATE instance SET state = ?, variables = ?, status = ?, outcome = ?, row_version = ?, "
+                        "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ? "
+                        "WHERE id = ? AND row_version = ?"),
+    "insert_history": ("INSERT INTO history (instance_id, seq, at, actor, event, from_state, to_state, payload, "
+                       "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+    "insert_clock": ("INSERT INTO sla_clock (instance_id, scope, state, calendar, started_at, base_due_at, due_at, "
+                     "last_day, paused_working_days, status, breached, provisional) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'running', ?, ?) RETURNING id"),
+    "update_clock": ("UPDATE sla_clock SET base_due_at = ?, due_at = ?, last_day = ?, paused_working_days = ?, "
+                     "paused_since = ?, status = ?, breached = ?, provisional = ?, stopped_at = ? WHERE id = ?"),
+    "open_clocks": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE instance_id = ? AND stopped_at IS NULL ORDER BY id",
+    "get_clock": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE id = ?",
+    "insert_pause": "INSERT INTO sla_pause (clock_id, state, started_at) VALUES (?, ?, ?)",
+    "close_pause": ("UPDATE sla_pause SET ended_at = ?, working_days = ? "
+                    "WHERE clock_id = ? AND ended_at IS NULL"),
+    "insert_timer": ("INSERT INTO timer (instance_id, clock_id, kind, level, state, fire_at, status, attempts, "
+                     "last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"),
+    "cancel_timers": "UPDATE timer SET status = 'cancelled' WHERE instance_id = ? AND status = 'pending'",
+    "mark_fired": ("UPDATE timer SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'pending' "
+                   f"RETURNING {TIMER_COLS}"),
+    "sla_event": ("INSERT INTO sla_event (clock_id, instance_id, kind, level, at) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT DO NOTHING RETURNING id"),
+    "outbox": ("INSERT INTO outbox_message (created_at, instance_id, channel, recipient, recipient_address, "
+               "template, data, kind, dedupe_key, status, attempts, next_attempt_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT DO NOTHING RETURNING id"),
+    "get_idempotency": "SELECT digest, result FROM idempotency WHERE key = ?",
+    "put_idempotency": "INSERT INTO idempotency (key, digest, instance_id, result, created_at) VALUES (?, ?, ?, ?, ?)",
+}
+SQL_PG = {name: text.replace("?", "%s") for name, text in SQL.items()}
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def insert_ignoring(
-    conn: Connection, dialect: str, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
-) -> int:
-    """INSERT rows, silently skipping any that would repeat a unique key; returns how many went in."""
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    count = 0
-    for row in rows:
-        stmt = module.insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
-        # rowcount is -1 on PostgreSQL once RETURNING is involved: count the returned rows instead
-        count += len(conn.execute(stmt.returning(table.c[keys[0]])).all())
-    return count
+class Moments:
+    """How a dialect stores a moment: SQLite as UTC text in SQLAlchemy's format, PostgreSQL as timestamptz."""
 
+    def __init__(self, dialect: str) -> None:
+        self.text = dialect == "sqlite"
 
-def _instance_values(inst: InstanceView) -> dict[str, Any]:
-    return {
-        "state": inst.state, "variables": dumps(inst.variables), "status": inst.status, "outcome": inst.outcome,
-        "row_version": inst.row_version, "history_seq": inst.history_seq, "history_hash": inst.history_hash,
-        "last_error": inst.last_error, "updated_at": inst.updated_at,
-    }
+    def put(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        if self.text:
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def get(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
 class SqlStoreTx:
     """One command's rows (see `engine.store.StoreTx` for the contract of each method)."""
 
-    def __init__(self, conn: Connection, dialect: str) -> None:
-        self.conn = conn
+    def __init__(self, cursor: Any, dialect: str, integrity_error: type[Exception],
+                 lookup: Callable[[str, str], InstanceView | None] | None = None) -> None:
+        self.cur = cursor
+        self._lookup = lookup
         self.dialect = dialect
+        self.sql = SQL_PG if dialect == "postgresql" else SQL
+        self.t = Moments(dialect)
+        self._integrity_error = integrity_error
+
+    def _one(self, name: str, params: Sequence[Any]) -> Any:
+        self.cur.execute(self.sql[name], params)
+        return self.cur.fetchone()
+
+    # -- instances --------------------------------------------------------------------------------------
+
+    def _instance(self, r: Any) -> InstanceView:
+        g = self.t.get
+        return InstanceView(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
+                            g(r[12]), g(r[13]))  # type: ignore[arg-type]
 
     def get_instance(self, instance_id: str) -> InstanceView | None:
-        row = self.conn.execute(select(instance_t).where(instance_t.c.id == instance_id)).first()
-        return instance_view(row) if row is not None else None
+        r = self._one("get_instance", (instance_id,))
+        return self._instance(r) if r is not None else None
 
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None:
-        c = instance_t.c
-        row = self.conn.execute(
-            select(instance_t).where((c.workflow_id == workflow_id) & (c.business_key == business_key))
-        ).first()
-        return instance_view(row) if row is not None else None
+        r = self._one("find_instance", (workflow_id, business_key))
+        return self._instance(r) if r is not None else None
 
     def insert_instance(self, inst: InstanceView) -> None:
-        values = _instance_values(inst)
-        values.update(id=inst.id, workflow_id=inst.workflow_id, version=inst.version,
-                      business_key=inst.business_key, created_at=inst.created_at)
-        # no SAVEPOINT: pysqlite would let it stand for the whole transaction and commit it on release
+        p = self.t.put
         try:
-            self.conn.execute(insert(instance_t).values(**values))
-        except IntegrityError as err:
-            # this transaction is spoilt (PostgreSQL aborts it): name the holder from a connection of its own
-            with self.conn.engine.connect() as other_conn:
-                other = SqlStoreTx(other_conn, self.dialect).find_instance(inst.workflow_id, inst.business_key)
+            self.cur.execute(self.sql["insert_instance"], (
+                inst.id, inst.workflow_id, inst.version, inst.business_key, inst.state, dumps(inst.variables),
+                inst.status, inst.outcome, inst.row_version, inst.history_seq, inst.history_hash, inst.last_error,
+                p(inst.created_at), p(inst.updated_at)))
+        except self._integrity_error as err:
+            # PostgreSQL has aborted this transaction: name the holder from a connection of its own
+            other = self._lookup(inst.workflow_id, inst.business_key) if self._lookup is not None else None
             raise DuplicateBusinessKey(inst.workflow_id, inst.business_key, other.id if other else "?") from err
 
     def update_instance(self, inst: InstanceView, expected_version: int) -> None:
-        c = instance_t.c
-        result = self.conn.execute(
-            update(instance_t)
-            .where((c.id == inst.id) & (c.row_version == expected_version))
-            .values(**_instance_values(inst))
-        )
-        if result.rowcount != 1:
+        self.cur.execute(self.sql["update_instance"], (
+            inst.state, dumps(inst.variables), inst.status, inst.outcome, inst.row_version, inst.history_seq,
+            inst.history_hash, inst.last_error, self.t.put(inst.updated_at), inst.id, expected_version))
+        if self.cur.rowcount != 1:
             raise ConcurrentUpdate(inst.id, expected_version)
 
     def append_history(self, entries: Sequence[HistoryEntry]) -> None:
         if not entries:
             return
-        self.conn.execute(
-            insert(history_t),
-            [
-                {"instance_id": e.instance_id, "seq": e.seq, "at": e.at, "actor": e.actor, "event": e.event,
-                 "from_state": e.from_state, "to_state": e.to_state, "payload": dumps(e.payload),
-                 "prev_hash": e.prev_hash, "hash": e.hash}
-                for e in entries
-            ],
-        )
+        p = self.t.put
+        self.cur.executemany(self.sql["insert_history"], [
+            (e.instance_id, e.seq, p(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
+             e.prev_hash, e.hash) for e in entries])
+
+    # -- clocks ---------------------------------------------------------------------------------------------
+
+    def _clock(self, r: Any) -> ClockView:
+        g = self.t.get
+        return ClockView(r[0], r[1], r[2], r[3], r[4], g(r[5]), g(r[6]), g(r[7]), r[8], r[9],  # type: ignore[arg-type]
+                         g(r[10]), r[11], bool(r[12]), bool(r[13]), g(r[14]))
 
     def insert_clock(self, clock: NewClock) -> int:
-        result = self.conn.execute(
-            insert(clock_t).values(
-                instance_id=clock.instance_id, scope=clock.scope, state=clock.state, calendar=clock.calendar,
-                started_at=clock.started_at, base_due_at=clock.due_at, due_at=clock.due_at,
-                last_day=clock.last_day, paused_working_days=0, status="running", breached=False,
-                provisional=clock.provisional,
-            )
-        )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        p = self.t.put
+        r = self._one("insert_clock", (clock.instance_id, clock.scope, clock.state, clock.calendar,
+                                       p(clock.started_at), p(clock.due_at), p(clock.due_at), clock.last_day,
+                                       False, clock.provisional))
+        return int(r[0])
 
     def update_clock(self, clock: ClockView) -> None:
-        self.conn.execute(
-            update(clock_t).where(clock_t.c.id == clock.id).values(
-                base_due_at=clock.base_due_at, due_at=clock.due_at, last_day=clock.last_day,
-                paused_working_days=clock.paused_working_days, paused_since=clock.paused_since,
-                status=clock.status, breached=clock.breached, provisional=clock.provisional,
-                stopped_at=clock.stopped_at,
-            )
-        )
+        p = self.t.put
+        self.cur.execute(self.sql["update_clock"], (
+            p(clock.base_due_at), p(clock.due_at), clock.last_day, clock.paused_working_days, p(clock.paused_since),
+            clock.status, clock.breached, clock.provisional, p(clock.stopped_at), clock.id))
 
     def open_clocks(self, instance_id: str) -> list[ClockView]:
-        c = clock_t.c
-        stmt = select(clock_t).where((c.instance_id == instance_id) & c.stopped_at.is_(None))
-        return [clock_view(r) for r in self.conn.execute(stmt.order_by(c.id))]
+        self.cur.execute(self.sql["open_clocks"], (instance_id,))
+        return [self._clock(r) for r in self.cur.fetchall()]
 
     def get_clock(self, clock_id: int) -> ClockView | None:
-        row = self.conn.execute(select(clock_t).where(clock_t.c.id == clock_id)).first()
-        return clock_view(row) if row is not None else None
+        r = self._one("get_clock", (clock_id,))
+        return self._clock(r) if r is not None else None
 
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None:
-        self.conn.execute(insert(pause_t).values(clock_id=clock_id, state=state, started_at=started_at))
+        self.cur.execute(self.sql["insert_pause"], (clock_id, state, self.t.put(started_at)))
 
     def close_pause(self, clock_id: int, ended_at: datetime, working_days: int) -> None:
-        c = pause_t.c
-        self.conn.execute(
-            update(pause_t)
-            .where((c.clock_id == clock_id) & c.ended_at.is_(None))
-            .values(ended_at=ended_at, working_days=working_days)
-        )
+        self.cur.execute(self.sql["close_pause"], (self.t.put(ended_at), working_days, clock_id))
+
+    # -- timers ---------------------------------------------------------------------------------------------
 
     def insert_timers(self, timers: Sequence[NewTimer]) -> None:
         if not timers:
             return
-        self.conn.execute(
-            insert(timer_t),
-            [
-                {"instance_id": t.instance_id, "clock_id": t.clock_id, "kind": t.kind, "level": t.level,
-                 "state": t.state, "fire_at": t.fire_at, "status": "pending", "attempts": t.attempts,
-                 "last_error": t.last_error}
-                for t in timers
-            ],
-        )
+        p = self.t.put
+        self.cur.executemany(self.sql["insert_timer"], [
+            (t.instance_id, t.clock_id, t.kind, t.level, t.state, p(t.fire_at), t.attempts, t.last_error)
+            for t in timers])
 
     def cancel_timers(self, instance_id: str, *, clock_id: int | None = None, kinds: Sequence[str] = ()) -> None:
-        c = timer_t.c
-        where = (c.instance_id == instance_id) & (c.status == "pending")
+        sql, params = self.sql["cancel_timers"], [instance_id]
+        mark = "%s" if self.dialect == "postgresql" else "?"
         if clock_id is not None:
-            where &= c.clock_id == clock_id
+            sql += f" AND clock_id = {mark}"
+            params.append(clock_id)  # type: ignore[arg-type]
         if kinds:
-            where &= c.kind.in_(tuple(kinds))
-        self.conn.execute(update(timer_t).where(where).values(status="cancelled"))
+            sql += f" AND kind IN ({', '.join(mark for _ in kinds)})"
+            params.extend(kinds)
+        self.cur.execute(sql, params)
 
     def mark_timer_fired(self, timer_id: int, now: datetime) -> TimerView | None:
-        c = timer_t.c
-        result = self.conn.execute(
-            update(timer_t).where((c.id == timer_id) & (c.status == "pending")).values(status="fired", fired_at=now)
-        )
-        if result.rowcount != 1:
+        r = self._one("mark_fired", (self.t.put(now), timer_id))
+        if r is None:
             return None
-        row = self.conn.execute(select(timer_t).where(c.id == timer_id)).first()
-        return timer_view(row) if row is not None else None
+        return TimerView(r[0], r[1], r[2], r[3], r[4], r[5], self.t.get(r[6]), r[7], r[8], r[9])  # type: ignore[arg-type]
+
+    # -- once-only events, outbox, idempotency ---------------------------------------------------------------
 
     def record_sla_event(self, clock_id: int, instance_id: str, kind: str, level: int, at: datetime) -> bool:
-        row = {"clock_id": clock_id, "instance_id": instance_id, "kind": kind, "level": level, "at": at}
-        return insert_ignoring(self.conn, self.dialect, sla_event_t, [row], ("clock_id", "kind", "level")) == 1
+        return self._one("sla_event", (clock_id, instance_id, kind, level, self.t.put(at))) is not None
 
     def insert_outbox(self, items: Sequence[OutboxItem], now: datetime) -> int:
-        if not items:
-            return 0
-        rows = [
-            {"created_at": now, "instance_id": i.instance_id, "channel": i.channel, "recipient": i.recipient,
-             "recipient_address": i.recipient_address, "template": i.template, "data": dict(i.data),
-             "kind": i.kind, "dedupe_key": i.dedupe_key, "status": "pending", "attempts": 0,
-             "next_attempt_at": now}
-            for i in items
-        ]
-        return insert_outbox_ignore_duplicates(self.conn, rows)
+        count = 0
+        stamp = self.t.put(now)
+        for i in items:
+            r = self._one("outbox", (stamp, i.instance_id, i.channel, i.recipient, i.recipient_address, i.template,
+                                     json.dumps(_plain(i.data), ensure_ascii=False, sort_keys=True), i.kind,
+                                     i.dedupe_key, stamp))
+            count += r is not None
+        return count
 
     def get_idempotency(self, key: str) -> tuple[str, str] | None:
-        c = idempotency_t.c
-        row = self.conn.execute(select(c.digest, c.result).where(c.key == key)).first()
-        return (row.digest, row.result) if row is not None else None
+        r = self._one("get_idempotency", (key,))
+        return (r[0], r[1]) if r is not None else None
 
     def put_idempotency(self, key: str, digest: str, instance_id: str, result: str, now: datetime) -> None:
-        self.conn.execute(
-            insert(idempotency_t).values(key=key, digest=digest, instance_id=instance_id, result=result, created_at=now)
-        )
+        self.cur.execute(self.sql["put_idempotency"], (key, digest, instance_id, result, self.t.put(now)))
+
+
+def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime | date) else v) for k, v in data.items()}
