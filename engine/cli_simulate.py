@@ -192,7 +192,7 @@ def _human(iso: str) -> str:
 def run(
     spec_id: str, definitions: DefinitionSet, start: datetime, events: Sequence[PlannedEvent],
     variables: Mapping[str, str], payload: Mapping[str, str], hooks: Mapping[str, Mapping[str, Any]],
-    until: datetime | None,
+    until: datetime | None, allow_provisional: bool = False,
 ) -> Simulation:
     """Start the workflow at `start`, fire the events at their moments, follow timers up to `until`."""
     from sqlalchemy import select
@@ -207,7 +207,8 @@ def run(
     clock = ManualClock(start)
     with tempfile.TemporaryDirectory(prefix="shixian-simulate-") as folder:
         store = SqlInstanceStore(str(Path(folder) / "simulate.db"))
-        engine = Engine(store, definitions, clock=clock, directory=_RoleDirectory())
+        engine = Engine(store, definitions, clock=clock, directory=_RoleDirectory(),
+                        allow_provisional=allow_provisional)
         for name in spec.hooks:
             engine.register_hook(name, _fixed_hook(hooks.get(name, {})))
         instance_id: str | None = None
@@ -324,7 +325,7 @@ def as_text(sim: Simulation) -> str:
     for s in sim.steps:
         head = f"{_human(s['entered_at'])}  {s['state']:<24} {s['kind']:<8} via {s['event']}"
         if "due" in s:
-            head += f"  due {_human(s['due'])} ({s['clock']})"
+            head += f"  due {_human(s['due'])} ({s['clock']}{', provisional' if s['provisional'] else ''})"
         if "moves_on_at" in s:
             head += f"  moves on at {_human(s['moves_on_at'])}"
         lines.append(head)
@@ -363,7 +364,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         hooks = {k: _json_object(k, v) for k, v in parse_pairs(args.hook or [], "--hook").items()}
         defs, workflow_id = _definitions(args.workflow, args.workflows)
         sim = run(workflow_id, defs, start, events, parse_pairs(args.var or [], "--var"),
-                  parse_pairs(args.payload or [], "--payload"), hooks, until)
+                  parse_pairs(args.payload or [], "--payload"), hooks, until, args.allow_provisional)
     except BadInput as err:
         print(f"simulate: {err}", file=sys.stderr)
         return 2
@@ -402,6 +403,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hook", action="append", metavar="NAME=JSON",
                    help="what a hook returns, e.g. resource_users='{\"users\": [\"x\"]}' (default: no updates)")
     p.add_argument("--until", metavar="DATETIME", help="after the events, follow timers up to this moment")
+    p.add_argument("--allow-provisional", action="store_true",
+                   help="compute deadlines in years without a published holiday schedule from weekends and fixed "
+                        "holidays, marked provisional (default: refuse, as the engine does)")
     p.add_argument("--workflows", metavar="FOLDER", help="where to find workflow ids (default: workflows/)")
     p.add_argument("--json", action="store_true", help="print a machine-readable result")
     p.set_defaults(func=cmd_simulate)

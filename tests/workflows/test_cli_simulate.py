@@ -134,3 +134,17 @@ def test_every_shipped_workflow_starts_in_a_dry_run(capsys: pytest.CaptureFixtur
     assert (code, result["error"]) == (0, None)
     assert result["steps"][0]["entered_at"] == "2026-03-02T10:00+08:00"
     assert result["final"]["status"] in ("running", "completed")
+
+
+def test_year_without_a_schedule_is_refused_unless_provisional(capsys: pytest.CaptureFixture[str]) -> None:
+    """A provider approval from 2026-12-25 needs 2027, which has no published schedule: refused by default;
+    with --allow-provisional it is due at the end of 2027-01-04 (weekends and 1 January off), marked provisional."""
+    argv = ("gx.data_request", "--start", "2026-12-24T10:00", "--var", "sharing_type=conditional",
+            "--events", "pass@2026-12-25T10:00", "--json")
+    code, result, _ = simulate(capsys, *argv)
+    assert code == 1
+    assert "2027" in result["error"]
+    code, result, _ = simulate(capsys, *argv, "--allow-provisional")
+    assert code == 0
+    approval = next(s for s in result["steps"] if s["state"] == "provider_approval")
+    assert (approval["due"], approval["provisional"]) == ("2027-01-05T00:00+08:00", True)
