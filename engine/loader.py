@@ -85,9 +85,20 @@ def _decode(raw: bytes, filename: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+_RESOLVED: dict[str, str] = {}
+
+
 def _resolve(event: Any) -> str:
     """The implicit tag of a plain or quoted scalar (int, float, bool, null, str, ...)."""
-    return str(_RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit))  # type: ignore[no-untyped-call]
+    if not event.implicit[0]:  # quoted: always a string
+        return _STR
+    value = event.value
+    tag = _RESOLVED.get(value)
+    if tag is None:
+        tag = str(_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
+        if len(_RESOLVED) < 10_000:  # plain scalars repeat a lot (names, durations); keep the cache bounded
+            _RESOLVED[value] = tag
+    return tag
 
 
 def _shown_tag(tag: str) -> str:
@@ -129,6 +140,14 @@ class _Builder:
         return self.root
 
     def event(self, event: Any) -> None:
+        kind = type(event)
+        if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            self.node(event)
+            return
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            frame = self.stack.pop()
+            self.place(frame.data, frame.path, None, frame.skip)
+            return
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
@@ -136,12 +155,8 @@ class _Builder:
             return
         if isinstance(event, yaml.AliasEvent):
             raise _Refused(event.start_mark, f"alias *{event.anchor} is not allowed: write the value out in full")
-        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            frame = self.stack.pop()
-            self.place(frame.data, frame.path, None, frame.skip)
-            return
-        if not isinstance(event, yaml.NodeEvent):
-            return
+
+    def node(self, event: Any) -> None:
         if event.anchor is not None:
             raise _Refused(event.start_mark, f"anchor &{event.anchor} is not allowed: write each value out in full")
         tag = getattr(event, "tag", None)
