@@ -108,3 +108,20 @@ def test_mermaid_renames_states_named_like_its_keywords(gx: CompiledWorkflow) ->
     spec = dataclasses.replace(gx.spec, states=frozen_map(states), transitions=transitions)
     lines = to_mermaid(spec).splitlines()
     assert "    subscription --> end_: subscribe" in lines and "    end_ --> [*]" in lines
+
+
+@pytest.mark.parametrize("path", ALL, ids=[str(p.relative_to(REPO)) for p in ALL])
+def test_a_bpmn_engine_reads_every_export(path: Path) -> None:
+    """SpiffWorkflow's parser resolves every reference (flows, defaults, boundary attachments, escalations).
+
+    The export says isExecutable="false" (its conditions are Jinja and its durations working days), which
+    Spiff refuses outright; the structure is read with the flag flipped.
+    """
+    from SpiffWorkflow.bpmn.parser import BpmnParser
+
+    spec = load_file(path)
+    parser = BpmnParser()
+    parser.add_bpmn_str(to_bpmn(spec).replace('isExecutable="false"', 'isExecutable="true"').encode("utf-8"))
+    process = parser.get_spec("Process_" + spec.id.replace(".", "_"))
+    names = set(process.task_specs)
+    assert {f"Task_{n}" for n, s in spec.states.items() if s.kind.value == "task"} <= names
