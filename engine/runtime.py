@@ -343,7 +343,7 @@ class Engine:
                 if clock is None or clock.stopped_at is not None:
                     return False
                 done = run.sla_due(clock)
-                tx.insert_outbox(run.outbox, now)
+                run.flush()  # its outbox rows and the clock's next timer
                 events = run.events
                 moved = bool(done)
             else:

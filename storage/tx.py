@@ -71,7 +71,8 @@ class Moments:
         if value is None:
             return None
         if self.text:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            # SQLAlchemy's SQLite format, so that its reads parse these and text order is time order
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         return value
 
     def get(self, value: Any) -> datetime | None:
