@@ -26,7 +26,7 @@ HOW_TO = (
 )
 
 
-def _find_pg_bin() -> Path | None:
+def find_pg_bin() -> Path | None:
     env = os.environ.get("SHIXIAN_TEST_PG_BIN")
     if env and (Path(env) / "initdb").exists():
         return Path(env)
@@ -44,7 +44,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class _ThrowAwayServer:
+class ThrowAwayServer:
     """A PostgreSQL server in a temporary directory, for one test session."""
 
     def __init__(self, pg_bin: Path) -> None:
@@ -90,12 +90,12 @@ def pg_server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    pg_bin = _find_pg_bin()
+    pg_bin = find_pg_bin()
     if pg_bin is None:
         if os.environ.get("CI"):
             pytest.fail(HOW_TO)
         pytest.skip(HOW_TO)
-    server = _ThrowAwayServer(pg_bin)
+    server = ThrowAwayServer(pg_bin)
     try:
         url = server.start()
     except (RuntimeError, OSError) as err:

@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""shixian engine benchmarks, printed as JSON lines in the format of the peer baselines (bench-peers/README.md).
+
+    python bench/engine_bench.py                 # full sizes (1,000,000 rows: a few minutes)
+    python bench/engine_bench.py --quick         # small sizes for a smoke run
+    python run_all.py --only spiff_approval --extra /work/main/bench/engine_bench.py --baseline SpiffWorkflow
+
+Workloads: durable steps of the Guangxi data-request approval (start + 4 steps, each its own transaction, the
+instance reloaded from the database every step) on SQLite (WAL, NORMAL and FULL) and PostgreSQL; the cost of a
+timer poll with N waiting instances; the claim sweep of 100,000 due timers among 1,000,000 pending; the fire rate
+of breach timers; the worker's memory on databases of 10,000 and 1,000,000 instances; bytes stored per instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from engine import Actor, Engine, ManualClock  # noqa: E402
+from engine.clock import SHANGHAI  # noqa: E402
+from engine.definitions import DefinitionSet  # noqa: E402
+from engine.fields import make_credit_code  # noqa: E402
+
+BENCH = "engine_bench"
+SYSTEM = "shixian 0.1.0"
+WORKFLOW = "gx.data_request"
+START = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)  # a plain working Monday
+C, P = make_credit_code(1), make_credit_code(2)
+ADMIN = Actor("consumer-admin", frozenset({"data_admin"}), C)
+REVIEWER = Actor("bureau-reviewer", frozenset({"bureau_reviewer"}))
+AUDITOR = Actor("provider-auditor", frozenset({"data_auditor"}), P)
+FORM = {  # the 7-field request form of the peers' workload
+    "consumer_dept": C, "provider_dept": P, "resource_id": "GX-RES-000123", "resource_name": "人口基础信息",
+    "purpose": "用于新生儿出生医学证明办理核验", "sharing_type": "conditional", "control_params": True,
+}
+STEPS = [("pass", REVIEWER, {}), ("approve", AUDITOR, {"conditions": "限于出生医学证明核验"}),
+         ("push", REVIEWER, {}), ("subscribe", ADMIN, {})]
+
+
+def emit(**kw: Any) -> None:
+    print(json.dumps({"bench": BENCH, **kw}, ensure_ascii=False), flush=True)
+
+
+def emit_stat(workload: str, metric: str, unit: str, samples: list[float], better: str,
+              params: dict[str, Any] | None = None) -> None:
+    emit(kind="measurement", workload=workload, system=SYSTEM, metric=metric, unit=unit,
+         median=statistics.median(samples), min=min(samples), max=max(samples), repeats=len(samples),
+         better=better, params=params or {})
+
+
+def rates(batch: Callable[[int], None], n: int, repeats: int) -> list[float]:
+    """Run batch(n) `repeats` times after a warm-up; ops/s per repeat (the peers' method)."""
+    batch(max(1, n // 10))
+    out = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        batch(n)
+        out.append(n / (time.perf_counter() - t0))
+    return out
+
+
+def rss_bytes(field: str = "VmRSS") -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+def make_engine(target: str, synchronous: str = "NORMAL", clock: ManualClock | None = None) -> Engine:
+    from storage.sql import SqlInstanceStore
+
+    defs = DefinitionSet.load([REPO / "workflows" / "gx" / "data_request.yaml"])
+    return Engine(SqlInstanceStore(target, synchronous=synchronous), defs, clock=clock or ManualClock(START))
+
+
+def approval(engine: Engine) -> str:
+    """One case: start, then each step in its own transaction, reloading the instance from the database."""
+    inst = engine.start(WORKFLOW, uuid.uuid4().hex, FORM, ADMIN)
+    for event, actor, payload in STEPS:
+        inst = engine.fire(inst.id, event, actor, payload)
+    assert inst.status == "completed" and inst.outcome == "granted", inst
+    return inst.id
+
+
+def durable(target: str, label: str, n: int, repeats: int, synchronous: str = "NORMAL",
+            extra: dict[str, Any] | None = None) -> float:
+    engine = make_engine(target, synchronous)
+    r = rates(lambda k: [approval(engine) for _ in range(k)], n, repeats)
+    done = len(engine.list(workflow_id=WORKFLOW, status="completed", limit=10**9))
+    checks = [engine.verify_history(i.id).ok for i in engine.list(workflow_id=WORKFLOW, limit=20)]
+    emit(kind="check", name=f"{label}_histories_verify", ok=all(checks))
+    emit_stat(label, "throughput", "inst/s", r, "higher",
+              {"batch": n, "tx_per_instance": 1 + len(STEPS), "steps": "start+pass+approve+push+subscribe",
+               "reload_each_step": True, "synchronous": synchronous, "completed_rows": done, **(extra or {})})
+    engine.close()
+    return statistics.median(r)
+
+
+def instance_rows_json(engine: Engine, instance_id: str) -> int:
+    """Bytes of the JSON of every row stored for one instance (instance, history, clocks, timers, outbox)."""
+    import sqlalchemy as sa
+
+    from storage.tables import clock_t, history_t, instance_t, outbox_t, timer_t
+
+    total = 0
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        for table, col in ((instance_t, "id"), (history_t, "instance_id"), (clock_t, "instance_id"),
+                           (timer_t, "instance_id"), (outbox_t, "instance_id")):
+            for row in conn.execute(sa.select(table).where(table.c[col] == instance_id)):
+                total += len(json.dumps(dict(row._mapping), ensure_ascii=False, default=str).encode())
+    return total
+
+
+def sizes(tmp: Path) -> None:
+    engine = make_engine(str(tmp / "size.db"))
+    waiting = engine.start(WORKFLOW, "SIZE-W", FORM, ADMIN)
+    done = approval(engine)
+    for state, iid in (("waiting_at_review", waiting.id), ("completed", done)):
+        emit_stat("serialized_instance_size", "json_bytes", "bytes", [instance_rows_json(engine, iid)], "lower",
+                  {"state": state, "what": "JSON of all rows stored for the case: instance, history, clocks, timers"})
+    engine.close()
+    # file growth per completed case, indexes included
+    path = tmp / "growth.db"
+    engine = make_engine(str(path))
+    approval(engine)
+    engine.store.engine.dispose()  # type: ignore[attr-defined]
+    before = _vacuumed_size(path)
+    n = 500
+    for _ in range(n):
+        approval(engine)
+    engine.close()
+    emit_stat("stored_bytes_per_instance", "db_bytes", "bytes/inst", [(_vacuumed_size(path) - before) / n],
+              "lower", {"state": "completed", "instances": n, "what": "SQLite file growth after VACUUM / cases"})
+
+
+def _vacuumed_size(path: Path) -> int:
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("VACUUM")
+    con.close()
+    return path.stat().st_size
+
+
+# ---------------------------------------------------------------- a database of many waiting cases
+def build_big(path: Path, instances: int, due: int) -> None:
+    """`instances` cases waiting at normative review, each with its SLA clock and one pending timer, `due` of
+    them already due: clones of one real case, written with bulk inserts."""
+    engine = make_engine(str(path))
+    engine.start(WORKFLOW, "TEMPLATE", FORM, ADMIN)
+    engine.close()
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA synchronous=OFF")
+    tables = {}
+    for name in ("instance", "history", "sla_clock", "timer"):
+        cur = con.execute(f"SELECT * FROM {name}")
+        tables[name] = ([d[0] for d in cur.description], cur.fetchall())
+    clock_base = con.execute("SELECT max(id) FROM sla_clock").fetchone()[0]
+    past, future = "2026-03-01 00:00:00.000000", "2027-06-01 00:00:00.000000"
+    chunk = 50_000
+    for lo in range(1, instances, chunk):
+        hi = min(instances, lo + chunk)
+        con.execute("BEGIN")
+        for name, (cols, rows) in tables.items():
+            use = [c for c in cols if not (c == "id" and name in ("history", "timer"))]  # those ids are generated
+            batch = []
+            for i in range(lo, hi):
+                iid = f"{i:032x}"
+                for row in rows:
+                    r = dict(zip(cols, row, strict=True))
+                    if name == "instance":
+                        r.update(id=iid, business_key=f"BIG-{i}")
+                    else:
+                        r["instance_id"] = iid
+                    if name == "sla_clock":
+                        r["id"] = clock_base + i
+                    if name == "timer":
+                        r.update(clock_id=clock_base + i, fire_at=past if i <= due else future)
+                    batch.append(tuple(r[c] for c in use))
+            con.executemany(f"INSERT INTO {name} ({', '.join(use)}) VALUES ({', '.join('?' for _ in use)})", batch)
+        con.execute("COMMIT")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+
+
+def worker_child(db: str, fire: int) -> None:
+    """A fresh worker process: open the engine on `db`, tick until `fire` due timers have fired, report RSS."""
+    now = START + timedelta(days=40)
+    engine = make_engine(db, clock=ManualClock(now))
+    engine.tick(START)  # warm: nothing is due yet
+    gc.collect()
+    rss_open = rss_bytes()
+    t0 = time.perf_counter()
+    poll = []
+    for _ in range(5):
+        p0 = time.perf_counter()
+        engine.tick(START)
+        poll.append((time.perf_counter() - p0) * 1000)
+    fired, t0 = 0, time.perf_counter()
+    while fired < fire:
+        report = engine.tick(now, batch=200, max_batches=1)
+        if report.fired + report.skipped == 0:
+            break
+        fired += report.fired + report.skipped
+    seconds = time.perf_counter() - t0
+    gc.collect()
+    print(json.dumps({"rss_open": rss_open, "rss_after": rss_bytes(), "hwm": rss_bytes("VmHWM"), "fired": fired,
+                      "seconds": seconds, "poll_ms": poll}), flush=True)
+    os._exit(0)
+
+
+def live_child(db: str, n: int) -> None:
+    """A fresh process holding `n` started cases: the engine keeps none of them in memory."""
+    engine = make_engine(db)
+    engine.start(WORKFLOW, "WARM", FORM, ADMIN)
+    gc.collect()
+    rss0, hwm0 = rss_bytes(), rss_bytes("VmHWM")
+    for i in range(n):
+        engine.start(WORKFLOW, f"LIVE-{i}", FORM, ADMIN)
+    gc.collect()
+    print(json.dumps({"rss_delta": rss_bytes() - rss0, "hwm_delta": rss_bytes("VmHWM") - hwm0}), flush=True)
+    os._exit(0)
+
+
+def child(*args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), *args], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def claim_sweep(db: str) -> tuple[int, float]:
+    """Claim every due timer in batches of 1,000 (the worker's first half of a sweep); (claimed, seconds)."""
+    from storage.sql import SqlInstanceStore
+
+    store = SqlInstanceStore(db)
+    now = START + timedelta(days=40)
+    claimed, t0 = 0, time.perf_counter()
+    while batch := store.claim_timers(now, "bench", 600, 1000):
+        claimed += len(batch)
+    seconds = time.perf_counter() - t0
+    store.close()
+    return claimed, seconds
+
+
+def big_database(tmp: Path, instances: int, due: int, fire: int) -> None:
+    for n, d in ((max(1, instances // 100), max(1, due // 100)), (instances, due)):
+        path = tmp / f"big_{n}.db"
+        t0 = time.perf_counter()
+        build_big(path, n, d)
+        built = time.perf_counter() - t0
+        w = child("--_worker-child", str(path), str(min(fire, d)))
+        mib = 1024 * 1024
+        p = {"instances": n, "due_timers": d, "pending_timers": n, "db_bytes": path.stat().st_size,
+             "build_seconds": round(built, 1)}
+        emit_stat(f"worker_rss_{n}_instances", "rss", "MiB", [w["rss_after"] / mib], "lower",
+                  {**p, "fired_in_child": w["fired"], "rss_after_open_mib": round(w["rss_open"] / mib, 1)})
+        emit_stat(f"worker_rss_{n}_instances", "peak_rss", "MiB", [w["hwm"] / mib], "lower", p)
+        emit_stat(f"timer_poll_sweep_{n}", "refresh_timers_all", "ms", w["poll_ms"], "lower",
+                  {**p, "note": "one tick with nothing due: the indexed claim query over all pending timers"})
+        if w["fired"]:
+            emit_stat(f"timer_fire_{n}", "throughput", "timers/s", [w["fired"] / w["seconds"]], "higher",
+                      {**p, "fired": w["fired"], "note": "each a breach with its escalation levels, one tx each"})
+        claimed, seconds = claim_sweep(str(path))
+        if claimed:
+            emit_stat(f"timer_claim_sweep_{d}_of_{n}", "throughput", "timers/s", [claimed / seconds], "higher",
+                      {**p, "claimed": claimed, "seconds": round(seconds, 2), "batch": 1000})
+        path.unlink()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def postgres_url(a: argparse.Namespace) -> tuple[str | None, Any]:
+    url = a.pg_url or os.environ.get("SHIXIAN_BENCH_PG_URL") or os.environ.get("SHIXIAN_TEST_PG_URL")
+    if url or a.no_pg:
+        return url, None
+    from tests.conftest import ThrowAwayServer, find_pg_bin
+
+    pg_bin = find_pg_bin()
+    if pg_bin is None:
+        return None, None
+    server = ThrowAwayServer(pg_bin)
+    try:
+        return server.start(), server
+    except (RuntimeError, OSError) as err:
+        emit(kind="note", text=f"no PostgreSQL: {err}")
+        server.stop()
+        return None, None
+
+
+def main() -> None:
+    logging.getLogger("engine.notify").setLevel(logging.ERROR)  # the bench runs without a directory on purpose
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=150, help="cases per timed repeat (the peers use 150)")
+    ap.add_argument("--live", type=int, default=10_000, help="waiting cases held by one process")
+    ap.add_argument("--instances", type=int, default=1_000_000, help="cases in the big database")
+    ap.add_argument("--due", type=int, default=100_000, help="due timers among them")
+    ap.add_argument("--fire", type=int, default=2_000, help="due timers the worker child fires")
+    ap.add_argument("--pg-url", help="PostgreSQL URL (default: $SHIXIAN_BENCH_PG_URL, else a throw-away server)")
+    ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--skip-big", action="store_true", help="leave out the 1,000,000-row database")
+    ap.add_argument("--dir", help="where the database files go (default: a temporary directory)")
+    ap.add_argument("--_worker-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--_live-child", nargs=2, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a._worker_child:
+        worker_child(a._worker_child[0], int(a._worker_child[1]))
+    if a._live_child:
+        live_child(a._live_child[0], int(a._live_child[1]))
+    if a.quick:
+        a.repeats, a.batch, a.live = 3, 40, 1_000
+        a.instances, a.due, a.fire = 20_000, 2_000, 300
+
+    tmp = Path(tempfile.mkdtemp(prefix="shixian-bench-", dir=a.dir))
+    try:
+        normal = durable(str(tmp / "normal.db"), "approval3_durable_sqlite_wal_normal", a.batch, a.repeats)
+        durable(str(tmp / "reload.db"), "approval3_durable_sqlite_wal_normal_reload_each_step", a.batch, a.repeats,
+                extra={"note": "every command reads the instance from the database; there is no other mode"})
+        durable(str(tmp / "full.db"), "approval3_durable_sqlite_wal_full", a.batch, a.repeats, "FULL")
+        url, server = postgres_url(a)
+        if url:
+            try:
+                from tests.conftest import _drop_pg_schema, _fresh_pg_schema
+
+                schema, scoped = _fresh_pg_schema(url)
+                durable(scoped, "approval3_durable_postgresql", a.batch, a.repeats,
+                        extra={"server": "local, fsync=off" if server else "given"})
+                _drop_pg_schema(url, schema)
+            finally:
+                if server is not None:
+                    server.stop()
+        sizes(tmp)
+        live = child("--_live-child", str(tmp / "live.db"), str(a.live))
+        p = {"live_instances": a.live, "state": "waiting at normative review, SLA clock and timer armed (in the db)"}
+        emit_stat(f"live_waiting_{a.live}", "rss_delta", "MiB", [live["rss_delta"] / 1048576], "lower", p)
+        emit_stat(f"live_waiting_{a.live}", "rss_per_instance", "bytes/inst", [live["rss_delta"] / a.live],
+                  "lower", p)
+        if not a.skip_big:
+            big_database(tmp, a.instances, a.due, a.fire)
+        emit(kind="note", text=f"approval3 durable NORMAL median {normal:.0f} inst/s with 5 transactions per case")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
