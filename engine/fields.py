@@ -188,7 +188,8 @@ def validate_variables(spec: WorkflowSpec, variables: Mapping[str, Any] | None) 
     out = validate_payload(spec.variables.values(), variables, where="variable")
     for name, f in spec.variables.items():
         if name not in out and f.default is not None:
-            out[name] = f.default
+            # a list default is copied: instances must never share (and so change) the definition's value
+            out[name] = list(f.default) if isinstance(f.default, list | tuple) else f.default
     return out
 
 

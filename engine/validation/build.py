@@ -301,6 +301,8 @@ class Builder:
                 self.problem(dpath, f"default {shown(default)} does not fit type {vtype.value}: "
                                     f"expected {expected_description(spec)}")
                 default = None
+            if isinstance(default, list):
+                default = tuple(default)  # the definition stays immutable; instances get a list copy
             spec = FieldSpec(name, vtype, required, default, values, max_length, title)
         return spec
 

@@ -158,3 +158,19 @@ def test_encoding_round_trips_dates_through_json(gx: CompiledWorkflow) -> None:
     stored = json.loads(json.dumps(encode_values(values)))
     assert stored["d"] == "2019-06-30"
     assert decode_values(spec, stored) == values
+
+
+def test_list_defaults_are_copied_per_instance() -> None:
+    """Two starts never share the definition's list default, and the definition keeps a tuple."""
+    from engine.loader import load_text
+    from tests.definitions.conftest import GX_REQUEST
+
+    text = GX_REQUEST.read_text(encoding="utf-8").replace(
+        "  refused:        {type: bool, default: false}",
+        "  refused:        {type: bool, default: false}\n  tags: {type: list, default: [a, b]}")
+    spec = load_text(text, "gx.yaml")
+    start = {"consumer_dept": make_credit_code(1), "provider_dept": make_credit_code(2), "resource_code": "r",
+             "sharing_type": "conditional"}
+    first, second = validate_variables(spec, start), validate_variables(spec, start)
+    first["tags"].append("c")
+    assert second["tags"] == ["a", "b"] and spec.variables["tags"].default == ("a", "b")
