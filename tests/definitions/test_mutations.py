@@ -119,14 +119,14 @@ def _check(name: str, text: str) -> None:
     assert to_mermaid(spec) and to_bpmn(spec)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_data())
 def test_mutated_documents_answer_a_spec_or_a_located_definition_error(case: tuple[str, str]) -> None:
     """Deleted, renamed, retyped and truncated keys and values: only DefinitionErrors with locations."""
     _check(*case)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_text())
 def test_mutated_texts_answer_a_spec_or_a_located_definition_error(case: tuple[str, str]) -> None:
     """Injected tags, anchors and syntax, broken indentation and cut files: only located DefinitionErrors."""
