@@ -106,8 +106,8 @@ def durable(target: str, label: str, n: int, repeats: int, synchronous: str = "N
             extra: dict[str, Any] | None = None) -> float:
     engine = make_engine(target, synchronous)
     r = rates(lambda k: [approval(engine) for _ in range(k)], n, repeats)
-    done = len(engine.list(workflow_id=WORKFLOW, status="completed", limit=10**9))
-    checks = [engine.verify_history(i.id).ok for i in engine.list(workflow_id=WORKFLOW, limit=20)]
+    done = len(engine.list_instances(workflow_id=WORKFLOW, status="completed", limit=10**9))
+    checks = [engine.verify_history(i.id).ok for i in engine.list_instances(workflow_id=WORKFLOW, limit=20)]
     emit(kind="check", name=f"{label}_histories_verify", ok=all(checks))
     emit_stat(label, "throughput", "inst/s", r, "higher",
               {"batch": n, "tx_per_instance": 1 + len(STEPS), "steps": "start+pass+approve+push+subscribe",

@@ -147,7 +147,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                  "clocks": [_clock(c) for c in engine.clocks(inst.id)]}
         _print_instance(inst, args.json, extra)
         return 0
-    rows = engine.list(workflow_id=args.workflow, status=args.status, state=args.state, limit=args.limit)
+    rows = engine.list_instances(workflow_id=args.workflow, status=args.status, state=args.state, limit=args.limit)
     if args.json:
         print(json.dumps([_jsonable(asdict(i)) for i in rows], ensure_ascii=False, indent=2))
         return 0

@@ -437,7 +437,7 @@ class Engine:
                 out.append(e)
         return tuple(out)
 
-    def list(self, query: InstanceQuery | None = None, **filters: Any) -> list[InstanceView]:
+    def list_instances(self, query: InstanceQuery | None = None, **filters: Any) -> list[InstanceView]:
         """Instances matching the query (or keyword filters: workflow_id, status, state, business_key_prefix...)."""
         return self.store.list_instances(query or InstanceQuery(**filters))
 

@@ -81,19 +81,21 @@ class SlaCalculator:
     def warn_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[datetime]:
         from calendars.deadlines import moment_before
 
-        cal, dl = self.calendar(region), self._deadline(due)
-        return [
-            _wrapped(lambda w=w: moment_before(cal, dl, w.amount, w.unit.value, self.policy)) for w in sla.warn_before
-        ]
+        cal, dl, policy = self.calendar(region), self._deadline(due), self.policy
+        out: list[datetime] = []
+        for w in sla.warn_before:
+            out.append(_wrapped(lambda: moment_before(cal, dl, w.amount, w.unit.value, policy)))  # noqa: B023
+        return out
 
     def level_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[tuple[int, datetime]]:
         from calendars.deadlines import moment_after
 
-        cal, dl = self.calendar(region), self._deadline(due)
-        return [
-            (e.level, _wrapped(lambda e=e: moment_after(cal, dl, e.after.amount, e.after.unit.value, self.policy)))
-            for e in sla.escalations
-        ]
+        cal, dl, policy = self.calendar(region), self._deadline(due), self.policy
+        out: list[tuple[int, datetime]] = []
+        for e in sla.escalations:
+            at = _wrapped(lambda: moment_after(cal, dl, e.after.amount, e.after.unit.value, policy))  # noqa: B023
+            out.append((e.level, at))
+        return out
 
     def extend(self, region: str, due: DueTime, working_days: int) -> DueTime:
         from calendars.deadlines import extend

@@ -80,7 +80,7 @@ class SqlInstanceStore:
     @contextmanager
     def transaction(self) -> Iterator[SqlStoreTx]:
         """One command's transaction on a pooled DBAPI connection: committed on success, else rolled back."""
-        dbapi = self.engine.dialect.dbapi
+        dbapi: Any = self.engine.dialect.dbapi
         try:
             raw = self.engine.raw_connection()
         except SQLAlchemyError as err:

@@ -101,7 +101,7 @@ def test_start_validates_variables(engine: Engine) -> None:
     with pytest.raises(PayloadInvalid) as err:
         engine.start(WF, "K-8", flow_vars(provider_dept="123"), CONSUMER_ADMIN)
     assert err.value.field == "provider_dept"
-    assert engine.list(workflow_id=WF) == []
+    assert engine.list_instances(workflow_id=WF) == []
 
 
 def test_business_key_is_unique_per_workflow(engine: Engine) -> None:
@@ -147,8 +147,8 @@ def test_listing_and_search(engine: Engine) -> None:
     """Instances are listed by workflow, state and status, and found by a variable's value."""
     a = engine.start(WF, "L-1", flow_vars(), CONSUMER_ADMIN)
     b = engine.start(WF, "L-2", flow_vars(fast=True), CONSUMER_ADMIN)
-    assert [i.id for i in engine.list(workflow_id=WF, status="running")] == [a.id]
-    assert [i.id for i in engine.list(state="done")] == [b.id]
+    assert [i.id for i in engine.list_instances(workflow_id=WF, status="running")] == [a.id]
+    assert [i.id for i in engine.list_instances(state="done")] == [b.id]
     assert {i.id for i in engine.search(provider_dept=PROVIDER)} == {a.id, b.id}
     assert engine.find(WF, "L-2").id == b.id
     assert engine.allowed_events(a.id, AUDITOR) == ("approve", "refuse")

@@ -112,4 +112,4 @@ def test_an_idempotent_start_does_not_fail_on_its_own_business_key(engine: Engin
     first = engine.start(WF, "I-3", flow_vars(), CONSUMER_ADMIN, idempotency_key="start-1")
     again = engine.start(WF, "I-3", flow_vars(), CONSUMER_ADMIN, idempotency_key="start-1")
     assert again == first
-    assert len(engine.list(workflow_id=WF)) == 1
+    assert len(engine.list_instances(workflow_id=WF)) == 1
