@@ -207,3 +207,22 @@ def test_without_a_directory_no_outbox_rows_are_written(make_engine: MakeEngine)
     engine = make_engine(directory=None)
     inst = engine.start(WF, "N-2", flow_vars(), CONSUMER_ADMIN)
     assert outbox(engine, inst.id) == []
+
+
+class CountingDispatcher:
+    """Stands for the notifier's outbox dispatcher: records the moments it was asked to send at."""
+
+    def __init__(self) -> None:
+        self.calls: list[datetime] = []
+
+    def dispatch(self, now: datetime) -> int:
+        self.calls.append(now)
+        return 3
+
+
+def test_tick_dispatches_the_outbox_after_the_timers(make_engine: MakeEngine) -> None:
+    """A configured dispatcher is called once per tick with the tick's moment, and its count is reported."""
+    dispatcher = CountingDispatcher()
+    engine = make_engine(dispatcher=dispatcher)
+    report = engine.tick(at(2026, 3, 3, 9, 0))
+    assert (report.dispatched, dispatcher.calls) == (3, [at(2026, 3, 3, 9, 0)])
