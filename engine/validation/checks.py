@@ -75,6 +75,17 @@ class Checker:
     def sla(self, path: str, sla: SlaSpec, procedure: bool) -> None:
         if sla.due.date_variable is not None:
             self.date_variable(f"{path}.due.date", sla.due.date_variable, "due date")
+        due = sla.due.duration
+        seen_warnings: set[tuple[int, str]] = set()
+        for i, warn in enumerate(sla.warn_before):
+            key = (warn.amount, warn.unit.value)
+            if key in seen_warnings:
+                self.problem(f"{path}.warn_before.{i}", f"warning {warn} is listed twice")
+            seen_warnings.add(key)
+            # equal is fine: `1 WD` before a `1 WD` deadline is the end of the day the clock started
+            if due is not None and warn.unit is due.unit and warn.amount > due.amount:
+                self.problem(f"{path}.warn_before.{i}", f"a warning {warn} before a deadline of {due} would come "
+                                                        "before the clock starts: make it shorter")
         self.notify(f"{path}.warn_notify", sla.warn_notify)
         self.notify(f"{path}.breach_notify", sla.breach_notify)
         self.template_ref(f"{path}.warn_template", sla.warn_template)
