@@ -4,23 +4,17 @@ missing keys, wrong types, bad names, bad durations) and collecting every proble
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from engine.errors import DefinitionProblem, PayloadInvalid
+from engine.errors import PayloadInvalid
 from engine.fields import coerce, expected_description
 from engine.spec import (
     BranchSpec,
     DueSpec,
-    DurationSpec,
     EscalationLevelSpec,
     FieldSpec,
     LocalizedName,
-    Location,
     NotificationSpec,
     RecurringSpec,
     RoleSpec,
@@ -42,12 +36,9 @@ from engine.validation.keys import (
     FIELD_KEYS,
     JURISDICTION_CALENDARS,
     JURISDICTIONS,
-    LOCALIZED_KEYS,
-    NAME_RE,
     NOTIFICATION_KEYS,
     RECURRING_KEYS,
     ROLE_KEYS,
-    ROLE_RE,
     SLA_KEYS,
     SOURCE_KEYS,
     STATE_COMMON_KEYS,
@@ -57,14 +48,8 @@ from engine.validation.keys import (
     WORKFLOW_ID_RE,
     Key,
 )
+from engine.validation.reader import Reader, article, did_you_mean, shown, type_name
 
-T = TypeVar("T")
-
-#: How to write a name of each pattern, for messages.
-_FORMS = {
-    NAME_RE.pattern: "snake_case ([a-z][a-z0-9_]*)",
-    ROLE_RE.pattern: "party.role, e.g. provider.data_auditor",
-}
 _ID_FORM = "jurisdiction.name in lower case, e.g. gx.data_request"
 _CALENDAR_WHY = {
     "CN-GX": "Guangxi's 壮族三月三 days are days off there",
@@ -72,193 +57,9 @@ _CALENDAR_WHY = {
 }
 
 
-def did_you_mean(word: str, candidates: Collection[str]) -> str:
-    """` (did you mean 'x'?)` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+class Builder(Reader):
+    """Reads a whole workflow document into a WorkflowSpec, part by part."""
 
-
-def shown(value: object) -> str:
-    """A value as an author wrote it in YAML (JSON spelling: true, "3", ["a", 1])."""
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def article(word: str) -> str:
-    """`a task state`, `an end state`."""
-    return ("an " if word[:1] in "aeiou" else "a ") + word
-
-
-def type_name(value: object) -> str:
-    """How a YAML value reads to an author: 'a string', 'a list', ..."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({'true' if value else 'false'})"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-@dataclass
-class Declared:
-    """The names a file declares, even where the declaration itself has problems (avoids cascades)."""
-
-    states: set[str] = field(default_factory=set)
-    roles: set[str] = field(default_factory=set)
-    variables: set[str] = field(default_factory=set)
-    hooks: set[str] = field(default_factory=set)
-    templates: set[str] = field(default_factory=set)
-    broken_exits: set[str] = field(default_factory=set)  # states named by transitions that could not be built
-    unchecked: set[str] = field(default_factory=set)  # sections that are not mappings: references go unchecked
-
-
-class Builder:
-    """Reads plain data into spec objects; every problem is recorded with the position of its path."""
-
-    def __init__(self, filename: str, locations: Mapping[str, Location], key_locations: Mapping[str, Location]):
-        self.filename = filename
-        self.locations = locations
-        self.key_locations = key_locations
-        self.problems: list[DefinitionProblem] = []
-        self.declared = Declared()
-        #: for each built transition, in order: its index in the YAML list and the path of its source state
-        self.transition_meta: list[tuple[int, str]] = []
-
-    # -- reporting -------------------------------------------------------------------------------------------
-    def where(self, path: str, at_key: bool = False) -> Location:
-        if at_key and path in self.key_locations:
-            return self.key_locations[path]
-        p = path
-        while p:
-            if p in self.locations:
-                return self.locations[p]
-            p = p.rpartition(".")[0]
-        return self.locations.get("", Location(self.filename, 1, 1))
-
-    def problem(self, path: str, message: str, at_key: bool = False) -> None:
-        loc = self.where(path, at_key)
-        self.problems.append(DefinitionProblem(self.filename, loc.line, loc.col, path, message))
-
-    # -- generic readers -------------------------------------------------------------------------------------
-    def mapping(self, path: str, value: Any, keys: Mapping[str, Key] | None, what: str) -> dict[str, Any] | None:
-        """Check a mapping against its key table: unknown keys (with did-you-mean) and missing required keys."""
-        if not isinstance(value, dict):
-            self.problem(path, f"{what} must be a mapping, got {type_name(value)}")
-            return None
-        if keys is not None:
-            for key in value:
-                if key not in keys:
-                    child = f"{path}.{key}" if path else key
-                    hint = did_you_mean(key, keys) or f"; allowed: {', '.join(keys)}"
-                    self.problem(child, f"unknown key {key!r} in {what}{hint}", at_key=True)
-            for key, spec in keys.items():
-                if spec.required and key not in value:
-                    self.problem(path, spec.missing or f"{what} needs the key {key!r}")
-        return value
-
-    def child(self, path: str, key: str) -> str:
-        return f"{path}.{key}" if path else key
-
-    def text(self, path: str, value: Any, what: str = "value", strict: bool = False) -> str | None:
-        """A string; numbers are read as their text (articles: [22]) unless `strict` (guards)."""
-        if value is None:
-            return None
-        if isinstance(value, bool | int | float) and not strict:
-            return str(value).lower() if isinstance(value, bool) else str(value)
-        if not isinstance(value, str):
-            self.problem(path, f"{what} must be a string, got {type_name(value)}")
-            return None
-        return value
-
-    def name(self, path: str, value: Any, what: str = "name", pattern: re.Pattern[str] = NAME_RE) -> str | None:
-        if not isinstance(value, str):
-            hint = (": YAML reads yes/no/on/off/true/false as booleans, quote it" if isinstance(value, bool) else "")
-            self.problem(path, f"{what} must be a string, got {type_name(value)}{hint}")
-            return None
-        if not pattern.match(value):
-            form = _FORMS.get(pattern.pattern, f"a value matching {pattern.pattern}")
-            self.problem(path, f"bad {what} {value!r}: write {form}")
-            return None
-        return value
-
-    def role_ref(self, path: str, value: Any) -> str | None:
-        return self.name(path, value, "role", ROLE_RE)
-
-    def many(self, path: str, value: Any, read: Callable[[str, Any], T | None], what: str,
-             single_ok: bool = True) -> tuple[T, ...]:
-        """A list of items, or (where `single_ok`) one item standing for a list of one."""
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            if single_ok and not isinstance(value, dict):
-                one = read(path, value)
-                return (one,) if one is not None else ()
-            self.problem(path, f"{what} must be a list, got {type_name(value)}")
-            return ()
-        out = []
-        for i, item in enumerate(value):
-            got = read(f"{path}.{i}", item)
-            if got is not None:
-                out.append(got)
-        return tuple(out)
-
-    def names(self, path: str, value: Any, what: str = "name") -> tuple[str, ...]:
-        return self.many(path, value, lambda p, v: self.name(p, v, what), f"{what}s")
-
-    def role_refs(self, path: str, value: Any) -> tuple[str, ...]:
-        if value == []:
-            self.problem(path, "name at least one role")
-        return self.many(path, value, self.role_ref, "roles")
-
-    def duration(self, path: str, value: Any) -> DurationSpec | None:
-        if value is None:
-            return None
-        try:
-            return DurationSpec.parse(value)
-        except ValueError:
-            self.problem(path, f"bad duration {value!r}: write a whole number and a unit, e.g. '2 WD', '10 CD', '4 WH'")
-            return None
-
-    def boolean(self, path: str, value: Any, what: str) -> bool:
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.problem(path, f"{what} must be true or false, got {type_name(value)}")
-            return False
-        return value
-
-    def positive_int(self, path: str, value: Any, what: str) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.problem(path, f"{what} must be a whole number of at least 1, got {value!r}")
-            return None
-        return value
-
-    def localized(self, path: str, value: Any, what: str) -> LocalizedName | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return LocalizedName(value)
-        m = self.mapping(path, value, LOCALIZED_KEYS, what)
-        if m is None:
-            return None
-        zh = self.text(self.child(path, "zh"), m.get("zh"), "zh")
-        en = self.text(self.child(path, "en"), m.get("en"), "en")
-        return LocalizedName(zh or "", en or "") if zh is not None else None
-
-    # -- parts of the language -------------------------------------------------------------------------------
     def field_spec(self, path: str, name: str, value: Any, where: str) -> FieldSpec | None:
         m = self.mapping(path, value, FIELD_KEYS, f"{where} field {name!r}")
         if m is None:

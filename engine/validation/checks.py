@@ -11,8 +11,9 @@ from engine.errors import PayloadInvalid
 from engine.expressions import GuardSyntaxError, parse_guard
 from engine.fields import coerce, expected_description
 from engine.spec import SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
-from engine.validation.build import Builder, Declared, did_you_mean, shown
+from engine.validation.build import Builder
 from engine.validation.keys import SLA_DEFAULT_TEMPLATES, SUPERVISOR_ROLE
+from engine.validation.reader import Declared, did_you_mean, shown
 
 
 class Checker:
