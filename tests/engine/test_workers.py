@@ -23,13 +23,14 @@ WORKERS = 4
 LATER = datetime(2026, 4, 30, 12, 0, tzinfo=SHANGHAI)  # every deadline of March has passed
 
 
-def _worker(url: str, name: str, go: Any, out: Any) -> None:
+def _worker(url: str, name: str, ready: Any, go: Any, out: Any) -> None:
     engine = Engine(open_store(url), DefinitionSet(), clock=ManualClock(LATER), directory=DIRECTORY,
                     worker_id=name)
     engine.add_definition(FLOW, "test_flow.yaml")
     escalations: list[int] = []
     engine.subscribe("escalation", lambda ev: escalations.append(1))
-    go.wait(60)
+    ready.put(name)
+    go.wait(120)
     totals = {"fired": 0, "skipped": 0, "lost": 0, "failed": 0}
     while True:
         report = engine.tick(LATER, batch=25, max_batches=1)
@@ -53,10 +54,12 @@ def test_workers_share_the_timers_and_fire_each_once(pg_url: str, clock: ManualC
     assert timers == 2 * INSTANCES
 
     ctx = mp.get_context("spawn")
-    go, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(pg_url, f"w{n}", go, out)) for n in range(WORKERS)]
+    ready, go, out = ctx.Queue(), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(pg_url, f"w{n}", ready, go, out)) for n in range(WORKERS)]
     for p in procs:
         p.start()
+    for _ in procs:
+        ready.get(timeout=120)  # all workers are up before any starts ticking
     go.set()
     results = [out.get(timeout=300) for _ in procs]
     for p in procs:
