@@ -312,8 +312,9 @@ class Engine:
                     else:
                         skipped += 1
                 except ConcurrentUpdate as err:
+                    # a command moved the instance meanwhile: try again on the next tick, not in this one
                     failed += 1
-                    self.store.release_timer(timer.id, now, timer.attempts, str(err))
+                    self.store.release_timer(timer.id, now + timedelta(seconds=1), timer.attempts, str(err))
                 except WorkflowError as err:
                     failed += 1
                     log.warning("timer %s (%s) of instance %s failed: %s", timer.id, timer.kind, timer.instance_id,
