@@ -43,6 +43,7 @@ class Parts:
     notices: NoticeWriter
     hook_backoff: timedelta = timedelta(seconds=30)
     hook_backoff_max: timedelta = timedelta(hours=1)
+    events_wanted: bool = False  # set once someone subscribes: until then no event objects are built
 
 
 class Run:
@@ -94,6 +95,8 @@ class Run:
         self.history.append(entry)
 
     def event(self, kind: str, **data: Any) -> None:
+        if not self.parts.events_wanted:
+            return
         self.events.append(EngineEvent(kind, self.inst.id, self.inst.workflow_id, self.inst.business_key,
                                        self.state, self.now, data))
 

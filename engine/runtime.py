@@ -112,6 +112,7 @@ class Engine:
     def subscribe(self, kind: str, callback: Subscriber) -> None:
         """Call `callback(EngineEvent)` after commit for events of `kind` (see engine.events.KINDS, or '*')."""
         self.bus.subscribe(kind, callback)
+        self.parts.events_wanted = True
 
     def load_versions_in_use(self) -> int:
         """Load the stored definition versions that unfinished instances run on; answer how many were added."""
