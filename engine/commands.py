@@ -123,16 +123,18 @@ class Run:
         st = self.spec.states[name]
         self.state = name
         self.event(STATE_ENTERED, state_kind=st.kind.value)
-        self._notify_state(st.on_enter, name)
         psla = self.spec.sla
         if psla is not None and name in psla.pause_in:
             self._pause_procedure_clock(name)
+        due = None
         if st.kind is StateKind.TASK and st.sla is not None:
-            self._start_clock("task", name, st.sla)
-        elif st.kind is StateKind.TIMER:
-            self._arm_timer(name)
+            due = self._start_clock("task", name, st.sla)
         elif st.kind is StateKind.END:
             self._complete(st.outcome)
+        # after the clock started and the outcome is known, so that the message can tell them
+        self._notify_state(st.on_enter, name, self.seq, due)
+        if st.kind is StateKind.TIMER:
+            self._arm_timer(name)
         elif st.kind is StateKind.DECISION:
             dest = self.machine.step(self.inst.id, name, EVENT_DECIDE, self.vars)
             self.transition(EVENT_DECIDE, dest, "system")
@@ -141,7 +143,7 @@ class Run:
 
     def leave(self, name: str, dest: str) -> None:
         st = self.spec.states[name]
-        self._notify_state(st.on_exit, name)
+        self._notify_state(st.on_exit, name, self.seq + 1)  # the step being recorded is the one that leaves
         psla = self.spec.sla
         pausing = psla is not None and name in psla.pause_in and dest not in psla.pause_in
         if (st.kind is StateKind.TASK and st.sla is not None) or pausing:
@@ -183,7 +185,7 @@ class Run:
             self._open_clocks = [clock if c.id == clock.id else c for c in self._open_clocks
                                  if c.id != clock.id or clock.stopped_at is None]
 
-    def _start_clock(self, scope: str, state: str | None, sla: SlaSpec) -> None:
+    def _start_clock(self, scope: str, state: str | None, sla: SlaSpec) -> datetime:
         due = self.parts.sla.due(self.spec.calendar, self.now, sla.due, self.vars)
         clock_id = self.tx.insert_clock(NewClock(self.inst.id, scope, state, self.spec.calendar, self.now, due.due,
                                                  due.last_day.isoformat(), due.provisional))
@@ -193,6 +195,7 @@ class Run:
                                                False, due.provisional, None))
         self.timers.extend(clock_timers(self.parts.sla, self.inst.id, clock_id, self.spec.calendar, sla, due,
                                         self.now))
+        return due.due
 
     def _stop_clock(self, clock: ClockView) -> None:
         late = clock.breached or self.now > clock.due_at
@@ -244,10 +247,11 @@ class Run:
 
     # -- notifications ------------------------------------------------------------------------------------
 
-    def _notify_state(self, notes: tuple[NotificationSpec, ...], state: str) -> None:
+    def _notify_state(self, notes: tuple[NotificationSpec, ...], state: str, seq: int,
+                      due: datetime | None = None) -> None:
         for n in notes:
-            notice = Notice("state", n.template, n.to, state, f"state:{self.inst.id}:{self.seq}:{n.template}",
-                            outcome=self.outcome)
+            notice = Notice("state", n.template, n.to, state, f"state:{self.inst.id}:{seq}:{n.template}",
+                            due=due, outcome=self.outcome)
             self.outbox.extend(self.parts.notices.items(self.spec, self.inst.id, self.inst.business_key,
                                                         self.vars, notice))
 

@@ -85,7 +85,7 @@ class NoticeWriter:
             "instance_id": instance_id, "state": notice.state, "state_title": title,
             "department": department, "department_name": dept_name, "assignee_role": assignee,
             "role": role, "due": due_text,
-            "late_by": f"{notice.late_by_days} 个工作日" if notice.kind in ("breach", "escalation") else "",
+            "late_by": _late_text(notice) if notice.kind in ("breach", "escalation") else "",
             "level": notice.level, "what_to_do": _what_to_do(notice, title, due_text),
             "outcome": notice.outcome, "kind": KIND_OF[notice.kind],
         }
@@ -99,6 +99,11 @@ def _first_department(spec: WorkflowSpec, variables: Mapping[str, Any]) -> str |
         if f.type is VariableType.DEPARTMENT and isinstance(variables.get(name), str):
             return str(variables[name])
     return None
+
+
+def _late_text(notice: Notice) -> str:
+    # on the day after the last day, no whole working day has passed yet, but the deadline has
+    return f"{notice.late_by_days} 个工作日" if notice.late_by_days > 0 else "不足 1 个工作日"
 
 
 def _what_to_do(notice: Notice, title: str, due: str | None) -> str:

@@ -226,3 +226,18 @@ def test_tick_dispatches_the_outbox_after_the_timers(make_engine: MakeEngine) ->
     engine = make_engine(dispatcher=dispatcher)
     report = engine.tick(at(2026, 3, 3, 9, 0))
     assert (report.dispatched, dispatcher.calls) == (3, [at(2026, 3, 3, 9, 0)])
+
+
+def test_messages_carry_the_due_time_and_the_outcome(engine: Engine) -> None:
+    """The assignment names the task's due time; the message of an end state names the outcome."""
+    import json
+
+    inst = engine.start(WF, "N-3", flow_vars(fast=True), CONSUMER_ADMIN)
+    task = engine.start(WF, "N-4", flow_vars(), CONSUMER_ADMIN)
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        done = json.loads(conn.execute(sa.select(outbox_t.c.data).where(outbox_t.c.instance_id == inst.id))
+                          .scalars().first())
+        assigned = json.loads(conn.execute(sa.select(outbox_t.c.data).where(outbox_t.c.instance_id == task.id))
+                              .scalars().first())
+    assert (done["outcome"], done["state"]) == ("done", "done")
+    assert assigned["due"] == "2026-03-10T00:00:00+08:00"
