@@ -78,7 +78,7 @@ class SlaClockRow(SQLModel, table=True):
     __tablename__ = "sla_clock"
     __table_args__ = (
         Index("ix_sla_clock_instance", "instance_id", "status"),
-        Index("ix_sla_clock_status_due", "status", "due_at"),
+        Index("ix_sla_clock_open_due", "stopped_at", "due_at"),  # overdue: stopped_at IS NULL AND due_at < now
     )
 
     id: int | None = Field(default=None, primary_key=True)
