@@ -34,7 +34,7 @@ from engine.errors import (
 )
 from engine.events import INSTANCE_STARTED, EngineEvent, EventBus, Subscriber
 from engine.fields import encode_values, validate_payload, validate_variables
-from engine.history import ChainReport, verify_chain
+from engine.history import GENESIS, ChainReport, verify_chain
 from engine.hooks import Hook, HookRegistry
 from engine.loader import load_text, parse_text
 from engine.notify import NoticeWriter
@@ -191,7 +191,7 @@ class Engine:
             inst = InstanceView(
                 id=uuid.uuid4().hex, workflow_id=workflow_id, version=spec.content_hash, business_key=business_key,
                 state=spec.initial, variables=encode_values(values), status="running", outcome=None, row_version=0,
-                history_seq=0, history_hash="0" * 64, last_error=None, created_at=now, updated_at=now,
+                history_seq=0, history_hash=GENESIS, last_error=None, created_at=now, updated_at=now,
             )
             run = Run(self.parts, tx, machine, inst, now)
             run.event(INSTANCE_STARTED, actor=actor.id)
