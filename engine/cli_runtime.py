@@ -197,6 +197,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from engine.scheduler import EngineScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
     engine = _engine(args)
     if args.worker_id:
         engine.worker_id = args.worker_id

@@ -64,8 +64,9 @@ class EngineScheduler:
             if spec.recurring is None:
                 continue
             trigger = CronTrigger.from_crontab(spec.recurring.cron, timezone=SHANGHAI)
-            self._scheduler.add_job(self._start_recurring, trigger, args=(spec.id,), id=f"recurring:{spec.id}",
+            self._scheduler.add_job(self.start_recurring, trigger, args=(spec.id,), id=f"recurring:{spec.id}",
                                     max_instances=1, coalesce=True)
+            log.info("recurring start of %s on %r", spec.id, spec.recurring.cron)
 
     def _tick(self) -> None:
         with self._lock:
@@ -75,7 +76,8 @@ class EngineScheduler:
         if report.fired or report.failed or report.dispatched:
             log.info("tick: %s", report)
 
-    def _start_recurring(self, workflow_id: str) -> None:
+    def start_recurring(self, workflow_id: str) -> None:
+        """Start the recurring workflow for the current period; a second start in the period does nothing."""
         spec = self.engine.definitions.get(workflow_id).spec
         assert spec.recurring is not None
         key = recurring_key(spec.recurring.business_key, self.engine.clock.now())

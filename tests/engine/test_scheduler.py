@@ -34,3 +34,19 @@ def test_recurring_keys_use_the_shanghai_date() -> None:
     moment = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
     assert recurring_key("catalog-refresh-{{ year }}-{{ month }}", moment) == "catalog-refresh-2026-07"
     assert recurring_key("drill-{{year}}-H{{ half }}-Q{{ quarter }}", moment) == "drill-2026-H2-Q3"
+
+
+def test_a_recurring_procedure_starts_once_per_period(make_engine: MakeEngine, clock: ManualClock) -> None:
+    """Fired twice in the same half-year, the catalog refresh starts one instance, keyed by the half."""
+    from pathlib import Path
+
+    from engine.definitions import DefinitionSet
+
+    repo = Path(__file__).resolve().parents[2]
+    engine = make_engine(DefinitionSet.load([repo / "workflows" / "lz" / "catalog_refresh.yaml"]), flow=None)
+    scheduler = EngineScheduler(engine, interval=60)
+    clock.set(datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI))
+    scheduler.start_recurring("lz.catalog_refresh")
+    scheduler.start_recurring("lz.catalog_refresh")
+    started = engine.list_instances(workflow_id="lz.catalog_refresh")
+    assert [i.business_key for i in started] == ["catalog-refresh-2026-H1"]
