@@ -80,11 +80,10 @@ class Run:
 
     def finish(self) -> InstanceView:
         """The instance's new row (one row version on)."""
-        return dataclasses.replace(
-            self.inst, state=self.state, variables=encode_values(self.vars), status=self.status,
-            outcome=self.outcome, row_version=self.inst.row_version + 1, history_seq=self.seq,
-            history_hash=self.hash, last_error=self.last_error, updated_at=self.now,
-        )
+        i = self.inst
+        return InstanceView(i.id, i.workflow_id, i.version, i.business_key, self.state, encode_values(self.vars),
+                            self.status, self.outcome, i.row_version + 1, self.seq, self.hash, self.last_error,
+                            i.created_at, self.now)
 
     def record(self, actor: str, event: str, from_state: str | None, to_state: str,
                payload: Mapping[str, Any] | None = None) -> None:

@@ -178,7 +178,7 @@ class Engine:
         if not any(may_act(actor, spec, role, values) for role in spec.roles):
             authorise(actor, spec, tuple(spec.roles), values, f"start {workflow_id}")
         self._remember_definition(machine)
-        digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id)
+        digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
         now = self.clock.now()
         events: list[EngineEvent] = []
         with self.store.transaction() as tx:
@@ -209,7 +209,8 @@ class Engine:
         *, idempotency_key: str | None = None,
     ) -> InstanceView:
         """Send a user event; the actor must hold one of the transition's roles and the payload must fit."""
-        digest = _digest("fire", instance_id, event, encode_values(dict(payload or {})), actor.id)
+        digest = (_digest("fire", instance_id, event, encode_values(dict(payload or {})), actor.id)
+                  if idempotency_key else "")
         now = self.clock.now()
         with self.store.transaction() as tx:
             replay = self._replay(tx, idempotency_key, digest)

@@ -66,14 +66,17 @@ class Moments:
 
     def __init__(self, dialect: str) -> None:
         self.text = dialect == "sqlite"
+        self._last: tuple[datetime | None, Any] = (None, None)  # a command writes its `now` many times
 
     def put(self, value: datetime | None) -> Any:
-        if value is None:
-            return None
-        if self.text:
-            # SQLAlchemy's SQLite format, so that its reads parse these and text order is time order
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        return value
+        if value is None or not self.text:
+            return value
+        if value is self._last[0]:
+            return self._last[1]
+        # SQLAlchemy's SQLite format, so that its reads parse these and text order is time order
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        self._last = (value, text)
+        return text
 
     def get(self, value: Any) -> datetime | None:
         if value is None:
