@@ -1,0 +1,105 @@
+"""`cli.py report`: the monthly supervision report (督查月报) from the database, as HTML, Markdown or CSV.
+
+Exit status: 0 when written, 1 when the database or a definition cannot be read, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from engine.clock import SHANGHAI, SystemClock
+from engine.errors import WorkflowError
+from engine.ports import Directory
+from engine.reporting.figures import MonthReport, build_month_report, month_bounds
+from engine.reporting.gather import Specs, StepGatherer
+from engine.reporting.render import FORMATS, render
+
+_REPO = Path(__file__).resolve().parent.parent
+#: The calendar the report counts working days on: the Liuzhou / Guangxi deployment's.
+REPORT_CALENDAR = "CN-GX"
+
+
+def month_end(month: str) -> datetime:
+    """24:00 of the month's last day, Asia/Shanghai (ValueError names the expected form)."""
+    _, nxt = month_bounds(month)
+    return datetime.combine(nxt, time(0), tzinfo=SHANGHAI)
+
+
+def build_report(db: Any, specs: Specs, directory: Directory | None, month: str, as_of: datetime,
+                 calendar_region: str = REPORT_CALENDAR) -> MonthReport:
+    """The month's figures from the database behind `db` (a SQLAlchemy engine), as things stood at `as_of`."""
+    from calendars import get_calendar
+    from storage.reports import task_clock_records
+
+    rows = task_clock_records(db, as_of, month_end(month))
+    records = StepGatherer(specs, directory).records(rows)
+    return build_month_report(records, month, as_of, get_calendar(calendar_region).working_days_between)
+
+
+def _as_of(args: argparse.Namespace) -> datetime:
+    end = month_end(args.month)
+    if args.as_of:
+        moment = datetime.fromisoformat(args.as_of)
+        return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
+    return min(end, SystemClock().now())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from engine.definitions import DefinitionSet
+    from storage import open_store
+
+    try:
+        as_of = _as_of(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "md")
+    if fmt not in FORMATS:
+        print(f"error: unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    if "://" not in args.db and not Path(args.db).is_file():
+        print(f"error: no database at {args.db}; give --db PATH (or set SHIXIAN_DB)", file=sys.stderr)
+        return 2
+    try:
+        directory = None
+        if args.directory:
+            from notifiers.directory import YamlDirectory
+
+            directory = YamlDirectory(args.directory)
+        specs = DefinitionSet.load(args.workflows or [str(_REPO / "workflows")])
+        store = open_store(args.db)
+        try:
+            report = build_report(store.engine, specs, directory, args.month, as_of)
+        finally:
+            store.close()
+    except WorkflowError as err:  # DirectoryError included: notifier errors are WorkflowErrors
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    text = render(report, fmt)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out} ({report.totals.due} steps due in {args.month})")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("report", help="the monthly supervision report (HTML with a chart, Markdown, CSV)")
+    p.add_argument("--month", required=True, help="the month, YYYY-MM (e.g. 2026-10)")
+    p.add_argument("--format", choices=FORMATS, help="html, md or csv (default: from --out's suffix, else md)")
+    p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
+                   help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--directory", default=os.environ.get("SHIXIAN_DIRECTORY", str(_REPO / "notifiers" /
+                                                                                "example_directory.yaml")),
+                   help="people directory YAML: department names, bureau departments (default: the example)")
+    p.add_argument("--workflows", action="append", default=None,
+                   help="definition file or folder (repeatable; default: the repository's workflows/)")
+    p.add_argument("--as-of", help="the report's moment, ISO (default: the end of the month, or now if earlier)")
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,136 @@
+"""Turns stored task clocks into the report's `StepRecord`s: who was responsible, and what the step is called.
+
+The responsible department is the one bound to the task's assignee role (its department variable in the
+instance); a role bound to no variable (the bureau, the information centre) belongs to the department of the
+people holding its base role in the directory, preferring the one in the workflow's region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from engine.errors import WorkflowError
+from engine.ports import Directory
+from engine.reporting.figures import StepRecord
+from engine.spec import WorkflowSpec
+
+#: The administrative division (credit code characters 3-8) where each jurisdiction's bureaus sit.
+REGION_OF_JURISDICTION: Mapping[str, str] = {"gx": "450000", "lz": "450200", "common": "450200", "cq": "500000"}
+
+
+class ClockRow(Protocol):
+    """What the gatherer needs of a stored task clock (see `storage.reports.ClockRecord`)."""
+
+    @property
+    def instance_id(self) -> str: ...
+    @property
+    def workflow_id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def business_key(self) -> str: ...
+    @property
+    def variables(self) -> Mapping[str, Any]: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def stopped_at(self) -> datetime | None: ...
+    @property
+    def warnings(self) -> int: ...
+    @property
+    def breached(self) -> bool: ...
+    @property
+    def escalation_level(self) -> int: ...
+
+
+class Specs(Protocol):
+    """What the gatherer needs of `engine.definitions.DefinitionSet`."""
+
+    def get(self, workflow_id: str) -> Any: ...
+    def get_version(self, workflow_id: str, content_hash: str) -> Any: ...
+
+
+class StepGatherer:
+    """Builds step records from clock rows, caching specs and the bureau departments it looked up."""
+
+    def __init__(self, specs: Specs, directory: Directory | None = None) -> None:
+        self.specs = specs
+        self.directory = directory
+        self._bureaus: dict[tuple[str, str], str | None] = {}
+
+    def records(self, rows: Iterable[ClockRow]) -> list[StepRecord]:
+        return [self.record(row) for row in rows]
+
+    def record(self, row: ClockRow) -> StepRecord:
+        spec = self._spec(row.workflow_id, row.version)
+        department, department_name = self._department(spec, row)
+        st = spec.states.get(row.state) if spec is not None else None
+        title = st.title.zh if st is not None and st.title is not None else row.state
+        return StepRecord(
+            workflow_id=row.workflow_id,
+            workflow_name=spec.name.zh if spec is not None else row.workflow_id,
+            instance_id=row.instance_id,
+            business_key=row.business_key,
+            state=row.state,
+            state_title=title,
+            department=department,
+            department_name=department_name,
+            started=row.started_at,
+            due=row.due_at,
+            finished=row.stopped_at,
+            warnings=row.warnings,
+            breached=row.breached,
+            escalation_level=row.escalation_level,
+        )
+
+    def _spec(self, workflow_id: str, version: str) -> WorkflowSpec | None:
+        for lookup in (lambda: self.specs.get_version(workflow_id, version), lambda: self.specs.get(workflow_id)):
+            try:
+                found: WorkflowSpec = lookup().spec
+                return found
+            except WorkflowError:
+                continue
+        return None
+
+    def _department(self, spec: WorkflowSpec | None, row: ClockRow) -> tuple[str, str]:
+        """(code, name) of the department answerable for the step; the role's title when no one holds it."""
+        st = spec.states.get(row.state) if spec is not None else None
+        role = spec.roles.get(st.assignee) if spec is not None and st is not None and st.assignee else None
+        if spec is None or role is None:
+            return "unknown", "（未知部门）"
+        code: str | None = None
+        if role.department_variable:
+            value = row.variables.get(role.department_variable)
+            code = value if isinstance(value, str) else None
+        else:
+            code = self._bureau(role.base, spec.jurisdiction)
+        if code is None:
+            return f"role:{role.name}", role.title or role.name
+        name = self.directory.department_name(code) if self.directory is not None else code
+        return code, name
+
+    def _bureau(self, base_role: str, jurisdiction: str) -> str | None:
+        key = (base_role, jurisdiction)
+        if key not in self._bureaus:
+            people = self.directory.people(base_role, None) if self.directory is not None else ()
+            self._bureaus[key] = _pick_department([p.department for p in people if p.department],
+                                                  REGION_OF_JURISDICTION.get(jurisdiction))
+        return self._bureaus[key]
+
+
+def _pick_department(codes: Sequence[str], region: str | None) -> str | None:
+    """The one department among the role's holders, the one in `region` when several, else the first."""
+    distinct = sorted(set(codes))
+    if not distinct:
+        return None
+    in_region = [c for c in distinct if region is not None and c[2:8] == region]
+    return (in_region or distinct)[0]
+
+
+__all__ = ["REGION_OF_JURISDICTION", "ClockRow", "StepGatherer"]

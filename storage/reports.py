@@ -1,0 +1,183 @@
+"""The supervision report's query: every task SLA clock with its instance and its SLA events, as plain records.
+
+One statement: task clocks joined with their instances and with the warnings, breach and highest escalation
+level that had happened by the report's moment. What a step *means* (department, titles) is the engine's job.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.errors import StorageUnavailable
+from storage.tables import clock_t, history_t, instance_t, outbox_t, sla_event_t
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRecord:
+    """A task clock as it stood at the report's moment (later stops and events are not yet known)."""
+
+    clock_id: int
+    instance_id: str
+    workflow_id: str
+    version: str
+    business_key: str
+    variables: dict[str, Any]
+    state: str
+    calendar: str
+    started_at: datetime
+    due_at: datetime
+    stopped_at: datetime | None
+    warnings: int
+    breached: bool
+    escalation_level: int
+
+
+def task_clock_records(db: Engine, as_of: datetime, due_before: datetime) -> list[ClockRecord]:
+    """Task clocks started by `as_of` and due before `due_before`, oldest due first.
+
+    A clock stopped after `as_of` reads as still open, and SLA events after `as_of` are left out, so a
+    report for a past month shows what the supervisor saw then.
+    """
+    ev = sla_event_t.c
+    events = (
+        select(
+            ev.clock_id,
+            func.sum(case((ev.kind == "warning", 1), else_=0)).label("warnings"),
+            func.sum(case((ev.kind == "breach", 1), else_=0)).label("breaches"),
+            func.max(case((ev.kind == "escalation", ev.level), else_=0)).label("level"),
+        )
+        .where(ev.at <= as_of)
+        .group_by(ev.clock_id)
+        .subquery()
+    )
+    c, i = clock_t.c, instance_t.c
+    stmt = (
+        select(
+            c.id, c.instance_id, i.workflow_id, i.version, i.business_key, i.variables, c.state, c.calendar,
+            c.started_at, c.due_at, c.stopped_at, events.c.warnings, events.c.breaches, events.c.level,
+        )
+        .select_from(clock_t.join(instance_t, i.id == c.instance_id).outerjoin(events, events.c.clock_id == c.id))
+        .where(and_(c.scope == "task", c.started_at <= as_of, c.due_at < due_before))
+        .order_by(c.due_at, c.id)
+    )
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(stmt).all()
+    except SQLAlchemyError as err:
+        raise StorageUnavailable(f"cannot read the SLA clocks for the report: {str(err).splitlines()[0]}") from err
+    return [
+        ClockRecord(
+            clock_id=r.id, instance_id=r.instance_id, workflow_id=r.workflow_id, version=r.version,
+            business_key=r.business_key, variables=json.loads(r.variables), state=r.state or "",
+            calendar=r.calendar, started_at=r.started_at, due_at=r.due_at,
+            stopped_at=r.stopped_at if r.stopped_at is not None and r.stopped_at <= as_of else None,
+            warnings=int(r.warnings or 0), breached=bool(r.breaches), escalation_level=int(r.level or 0),
+        )
+        for r in rows
+    ]
+
+
+# -- the demo's audit: everything the engine recorded about deadlines and messages -----------------------------
+
+@dataclass(frozen=True, slots=True)
+class SlaEventRecord:
+    clock_id: int
+    instance_id: str
+    workflow_id: str
+    kind: str  # warning / breach / escalation
+    level: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClockAudit:
+    """Any SLA clock (task or procedure) with what its ladder needs: the due moment and its last day."""
+
+    clock_id: int
+    instance_id: str
+    workflow_id: str
+    version: str
+    scope: str
+    state: str | None
+    calendar: str
+    due_at: datetime
+    last_day: str
+    stopped_at: datetime | None
+    breached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    id: int
+    instance_id: str | None
+    workflow_id: str | None
+    kind: str
+    status: str
+    recipient: str
+    dedupe_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    instance_id: str
+    workflow_id: str
+    business_key: str
+    status: str
+    outcome: str | None
+
+
+def _all(db: Engine, stmt: Any, what: str) -> list[Any]:
+    try:
+        with db.connect() as conn:
+            return list(conn.execute(stmt).all())
+    except SQLAlchemyError as err:
+        raise StorageUnavailable(f"cannot read {what}: {str(err).splitlines()[0]}") from err
+
+
+def sla_event_records(db: Engine) -> list[SlaEventRecord]:
+    e, i = sla_event_t.c, instance_t.c
+    stmt = (select(e.clock_id, e.instance_id, i.workflow_id, e.kind, e.level, e.at)
+            .select_from(sla_event_t.join(instance_t, i.id == e.instance_id)).order_by(e.id))
+    return [SlaEventRecord(*row) for row in _all(db, stmt, "the SLA events")]
+
+
+def clock_audits(db: Engine) -> list[ClockAudit]:
+    c, i = clock_t.c, instance_t.c
+    stmt = (select(c.id, c.instance_id, i.workflow_id, i.version, c.scope, c.state, c.calendar, c.due_at,
+                   c.last_day, c.stopped_at, c.breached)
+            .select_from(clock_t.join(instance_t, i.id == c.instance_id)).order_by(c.id))
+    return [ClockAudit(*row[:-1], bool(row[-1])) for row in _all(db, stmt, "the SLA clocks")]
+
+
+def outbox_records(db: Engine) -> list[OutboxRecord]:
+    o, i = outbox_t.c, instance_t.c
+    stmt = (select(o.id, o.instance_id, i.workflow_id, o.kind, o.status, o.recipient, o.dedupe_key)
+            .select_from(outbox_t.outerjoin(instance_t, i.id == o.instance_id)).order_by(o.id))
+    return [OutboxRecord(*row) for row in _all(db, stmt, "the outbox")]
+
+
+def instance_records(db: Engine) -> list[InstanceRecord]:
+    i = instance_t.c
+    stmt = select(i.id, i.workflow_id, i.business_key, i.status, i.outcome).order_by(i.business_key)
+    return [InstanceRecord(*row) for row in _all(db, stmt, "the instances")]
+
+
+def timer_moves(db: Engine) -> dict[str, int]:
+    """How many steps each workflow took by a timer (the engine's `_timer` event), by workflow."""
+    h, i = history_t.c, instance_t.c
+    stmt = (select(i.workflow_id, func.count()).select_from(history_t.join(instance_t, i.id == h.instance_id))
+            .where(h.event == "_timer").group_by(i.workflow_id))
+    return {wf: int(n) for wf, n in _all(db, stmt, "the history")}
+
+
+__all__ = [
+    "ClockAudit", "ClockRecord", "InstanceRecord", "OutboxRecord", "SlaEventRecord", "clock_audits",
+    "instance_records", "outbox_records", "sla_event_records", "task_clock_records", "timer_moves",
+]
