@@ -13,8 +13,9 @@ import json
 import random
 import shutil
 import sys
-import time
+from datetime import datetime, time
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from engine.errors import WorkflowError
@@ -45,7 +46,7 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
     if out.exists():
         shutil.rmtree(out)
     (out / "mail").mkdir(parents=True)
-    clock = ManualClock(datetime_at(FIRST_START, SHANGHAI))
+    clock = ManualClock(datetime.combine(FIRST_START, time(0), tzinfo=SHANGHAI))
     directory = YamlDirectory(directory_path, clock=clock)
     line_departments = sorted({p.department for p in directory.people("data_admin", None) if p.department})
     cast = Cast(directory, line_departments, seed)
@@ -101,12 +102,6 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
     return summary
 
 
-def datetime_at(day: Any, tz: Any) -> Any:
-    from datetime import datetime, time as clock_time
-
-    return datetime.combine(day, clock_time(0), tzinfo=tz)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.instances < 1:
         print("error: --instances must be at least 1", file=sys.stderr)
@@ -115,14 +110,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not directory.is_file():
         print(f"error: no directory file at {directory}; give --directory PATH", file=sys.stderr)
         return 2
-    began = time.perf_counter()
+    began = perf_counter()
     try:
         summary = run_demo(Path(args.out), args.instances, args.seed, directory,
                            None if args.quiet else sys.stderr)
     except WorkflowError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    elapsed = time.perf_counter() - began
+    elapsed = perf_counter() - began
     print(summary["_table"])
     print()
     delivered = summary["mail_delivered"]

@@ -153,7 +153,8 @@ def clock_audits(db: Engine) -> list[ClockAudit]:
     stmt = (select(c.id, c.instance_id, i.workflow_id, i.version, c.scope, c.state, c.calendar, c.due_at,
                    c.last_day, c.stopped_at, c.breached)
             .select_from(clock_t.join(instance_t, i.id == c.instance_id)).order_by(c.id))
-    return [ClockAudit(*row[:-1], bool(row[-1])) for row in _all(db, stmt, "the SLA clocks")]
+    return [ClockAudit(r.id, r.instance_id, r.workflow_id, r.version, r.scope, r.state, r.calendar, r.due_at,
+                       r.last_day, r.stopped_at, bool(r.breached)) for r in _all(db, stmt, "the SLA clocks")]
 
 
 def outbox_records(db: Engine) -> list[OutboxRecord]:

@@ -16,6 +16,7 @@ class ProcedureRow:
     completed: int = 0
     on_time: int = 0
     late: int = 0
+    refused: int = 0
     open: int = 0
     warnings: int = 0
     breaches: int = 0
@@ -38,6 +39,7 @@ def procedure_rows(instances: Sequence[Any], clocks: Sequence[Any], events: Sequ
         r.started += 1
         if inst.status == "completed":
             r.completed += 1
+            r.refused += inst.outcome in ("refused", "rejected")
             if inst.instance_id in late_instances:
                 r.late += 1
             else:
@@ -67,8 +69,8 @@ def totals(rows: Sequence[ProcedureRow]) -> ProcedureRow:
     total = ProcedureRow("all", "合计")
     levels: Counter[int] = Counter()
     for r in rows:
-        for name in ("started", "completed", "on_time", "late", "open", "warnings", "breaches", "timer_moves",
-                     "mails"):
+        for name in ("started", "completed", "on_time", "late", "refused", "open", "warnings", "breaches",
+                     "timer_moves", "mails"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         levels.update(r.escalations)
     total.escalations = dict(sorted(levels.items()))
@@ -78,14 +80,14 @@ def totals(rows: Sequence[ProcedureRow]) -> ProcedureRow:
 def table(rows: Sequence[ProcedureRow]) -> str:
     """A fixed-width table, one line per procedure and a total line."""
     top = max((lvl for r in rows for lvl in r.escalations), default=2)
-    head = ["procedure", "started", "done", "on time", "late", "open", "warn", "breach",
+    head = ["procedure", "started", "done", "on time", "late", "refused", "open", "warn", "breach",
             *[f"esc L{n}" for n in range(1, top + 1)], "timer", "mails"]
     lines = []
     body = [*rows, totals(rows)]
     width = max(len(r.workflow_id) for r in body)
     lines.append(f"{head[0]:<{width}}" + "".join(f"{h:>9}" for h in head[1:]))
     for r in body:
-        cells = [r.started, r.completed, r.on_time, r.late, r.open, r.warnings, r.breaches,
+        cells = [r.started, r.completed, r.on_time, r.late, r.refused, r.open, r.warnings, r.breaches,
                  *[r.escalations.get(n, 0) for n in range(1, top + 1)], r.timer_moves, r.mails]
         if r.workflow_id == "all":
             lines.append("-" * len(lines[0]))

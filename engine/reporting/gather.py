@@ -90,13 +90,18 @@ class StepGatherer:
         )
 
     def _spec(self, workflow_id: str, version: str) -> WorkflowSpec | None:
-        for lookup in (lambda: self.specs.get_version(workflow_id, version), lambda: self.specs.get(workflow_id)):
-            try:
-                found: WorkflowSpec = lookup().spec
-                return found
-            except WorkflowError:
-                continue
-        return None
+        """The instance's own version; the newest one when that version is not loaded; None if neither is."""
+        found: WorkflowSpec
+        try:
+            found = self.specs.get_version(workflow_id, version).spec
+            return found
+        except WorkflowError:
+            pass
+        try:
+            found = self.specs.get(workflow_id).spec
+            return found
+        except WorkflowError:
+            return None
 
     def _department(self, spec: WorkflowSpec | None, row: ClockRow) -> tuple[str, str]:
         """(code, name) of the department answerable for the step; the role's title when no one holds it."""
