@@ -279,7 +279,6 @@ class Run:
             self.event(kind, clock_id=clock.id, level=action.level, roles=list(action.roles),
                        due=clock.due_at.isoformat(), late_by_working_days=late)
             done.append(action)
-        self.timers.extend(clock_timers(self.parts.sla, self.inst.id, clock.id, clock.calendar, sla, due, self.now))
         return done
 
     def clock_sla(self, clock: ClockView) -> tuple[SlaSpec | None, str | None]:
@@ -292,16 +291,17 @@ class Run:
 def clock_timers(
     calc: SlaCalculator, instance_id: str, clock_id: int, region: str, sla: SlaSpec, due: DueTime, now: datetime
 ) -> list[NewTimer]:
-    """The clock's next timer: one pending timer per clock, at its next moment after `now` (a warning, the due
-    time or an escalation level). Firing it arms the one after, so a step writes one timer, not the ladder."""
-    moments = [("warn", i, at) for i, at in enumerate(calc.warn_times(region, due, sla), start=1) if at < due.due]
-    moments.append(("due", 0, due.due))
-    moments.extend(("escalate", level, at) for level, at in calc.level_times(region, due, sla))
-    upcoming = [m for m in moments if m[2] > now]
-    if not upcoming:
-        return []
-    kind, level, at = min(upcoming, key=lambda m: (m[2], m[0] != "due"))
-    return [NewTimer(instance_id, kind, at, clock_id=clock_id, level=level)]
+    """The clock's whole schedule as timer rows: each warning still ahead, the due time, each escalation level.
+
+    All of them, not only the next, so that operators (`cli.py show`, `simulate`) see the ladder; a late tick
+    acts on everything due at once and the later rows then find nothing left to do.
+    """
+    timers = [NewTimer(instance_id, "warn", at, clock_id=clock_id, level=i)
+              for i, at in enumerate(calc.warn_times(region, due, sla), start=1) if now < at < due.due]
+    timers.append(NewTimer(instance_id, "due", due.due, clock_id=clock_id))
+    timers.extend(NewTimer(instance_id, "escalate", at, clock_id=clock_id, level=level)
+                  for level, at in calc.level_times(region, due, sla))
+    return timers
 
 
 def _date(text: str) -> Any:

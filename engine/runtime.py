@@ -464,6 +464,10 @@ class Engine:
     def close(self) -> None:
         self.store.close()
 
+    # `list` as the short name of list_instances, defined last: inside the class body it would shadow the builtin
+    # in the annotations of every method after it
+    list = list_instances
+
 
 def _digest(*parts: Any) -> str:
     body = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)

@@ -18,7 +18,7 @@ from storage.tables import outbox_t, sla_event_t, timer_t
 from tests.engine.conftest import CONSUMER_ADMIN, DIRECTORY, FLOW, MakeEngine, flow_vars
 
 WF = "common.test_flow"
-INSTANCES = 1500  # 2 due timers each: the task clock's (its warning) and the procedure clock's (its due time)
+INSTANCES = 500  # 6 timers each: task warning, due, levels 1 and 2; procedure due and level 1
 WORKERS = 4
 LATER = datetime(2026, 4, 30, 12, 0, tzinfo=SHANGHAI)  # every deadline of March has passed
 
@@ -51,7 +51,7 @@ def test_workers_share_the_timers_and_fire_each_once(pg_url: str, clock: ManualC
         engine.start(WF, f"MP-{i}", flow_vars(), CONSUMER_ADMIN)
     with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
         timers = conn.execute(sa.select(sa.func.count()).select_from(timer_t)).scalar_one()
-    assert timers == 2 * INSTANCES
+    assert timers == 6 * INSTANCES
 
     ctx = mp.get_context("spawn")
     ready, go, out = ctx.Queue(), ctx.Event(), ctx.Queue()
