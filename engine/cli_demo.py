@@ -68,6 +68,7 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
         instances_, clocks, events, outbox = (rows.instance_records(db), rows.clock_audits(db),
                                               rows.sla_event_records(db), rows.outbox_records(db))
         names = {wf: definitions.get(wf).spec.name.zh for wf in {i.workflow_id for i in instances_}}
+        pauses = rows.pause_counts(db)
         procs = procedure_rows(instances_, clocks, events, outbox, rows.timer_moves(db), names)
         report = build_report(db, definitions, directory, REPORT_MONTH, month_end(REPORT_MONTH))
     finally:
@@ -92,6 +93,7 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
         "mail_delivered": dict(sorted(delivered.items())),
         "report": {"month": REPORT_MONTH, "due": report.totals.due, "on_time": report.totals.on_time,
                    "late": report.totals.late, "open_overdue": report.totals.open_overdue},
+        "clock_pauses": pauses,
         "answers_overtaken_by_timers": tally.overtaken, "stand_ins": sorted(cast.stand_ins), "commands": tally.commands,
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in results],
     }
@@ -124,6 +126,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("mail delivered: " + ", ".join(f"{k} {v}" for k, v in delivered.items()))
     print(f"October report: {summary['report']['due']} steps due, {summary['report']['on_time']} on time, "
           f"{summary['report']['late']} late, {summary['report']['open_overdue']} open past due")
+    pauses = summary["clock_pauses"]
+    print("procedure clocks paused: " + (", ".join(f"{n} in {state}" for state, n in pauses.items()) or "none"))
     if summary["stand_ins"]:
         print("acted by stand-ins (nobody in the directory, so nobody notified): " + "; ".join(summary["stand_ins"]))
     print()

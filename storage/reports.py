@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import StorageUnavailable
-from storage.tables import clock_t, history_t, instance_t, outbox_t, sla_event_t
+from storage.tables import clock_t, history_t, instance_t, outbox_t, pause_t, sla_event_t
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,14 @@ def timer_moves(db: Engine) -> dict[str, int]:
     return {wf: int(n) for wf, n in _all(db, stmt, "the history")}
 
 
+def pause_counts(db: Engine) -> dict[str, int]:
+    """How many times procedure clocks stood still, by the state they waited in (a coordination meeting...)."""
+    p = pause_t.c
+    stmt = select(p.state, func.count()).group_by(p.state).order_by(p.state)
+    return {state: int(n) for state, n in _all(db, stmt, "the clock pauses")}
+
+
 __all__ = [
     "ClockAudit", "ClockRecord", "InstanceRecord", "OutboxRecord", "SlaEventRecord", "clock_audits",
-    "instance_records", "outbox_records", "sla_event_records", "task_clock_records", "timer_moves",
+    "instance_records", "outbox_records", "pause_counts", "sla_event_records", "task_clock_records", "timer_moves",
 ]
