@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from engine.clock import SHANGHAI
 from engine.errors import WorkflowError
 from engine.ports import Directory
 from engine.reporting.figures import StepRecord
@@ -81,9 +82,10 @@ class StepGatherer:
             state_title=title,
             department=department,
             department_name=department_name,
-            started=row.started_at,
-            due=row.due_at,
-            finished=row.stopped_at,
+            # in Beijing time: the figures take calendar dates from these moments
+            started=row.started_at.astimezone(SHANGHAI),
+            due=row.due_at.astimezone(SHANGHAI),
+            finished=row.stopped_at.astimezone(SHANGHAI) if row.stopped_at is not None else None,
             warnings=row.warnings,
             breached=row.breached,
             escalation_level=row.escalation_level,
