@@ -28,6 +28,7 @@ from engine.errors import (
     DuplicateBusinessKey,
     IdempotencyConflict,
     InstanceNotRunning,
+    PayloadInvalid,
     TransitionNotAllowed,
     UnknownInstance,
     WorkflowError,
@@ -299,7 +300,7 @@ class Engine:
 
     def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None) -> TickReport:
         """Fire every due timer (claimed in the database, each once), then dispatch the outbox if configured."""
-        now = now or self.clock.now()
+        now = _aware(now, "tick") if now is not None else self.clock.now()
         fired = skipped = failed = lost = batches = 0
         while max_batches is None or batches < max_batches:
             claimed = self.store.claim_timers(now, self.worker_id, self.claim_lease.total_seconds(), batch)
@@ -442,7 +443,14 @@ class Engine:
 
     def list_instances(self, query: InstanceQuery | None = None, **filters: Any) -> list[InstanceView]:
         """Instances matching the query (or keyword filters: workflow_id, status, state, business_key_prefix...)."""
-        return self.store.list_instances(query or InstanceQuery(**filters))
+        if query is None:
+            known = InstanceQuery.__dataclass_fields__
+            for name in filters:
+                if name not in known:
+                    raise PayloadInvalid(name, f"one of the filters {', '.join(sorted(known))}", filters[name],
+                                         where="list_instances")
+            query = InstanceQuery(**filters)
+        return self.store.list_instances(query)
 
     def search(self, **variables: str) -> list[InstanceView]:
         """Instances whose variables equal the given values, e.g. `search(provider_dept="1145...")`."""
@@ -451,7 +459,7 @@ class Engine:
     def overdue(self, now: datetime | None = None, *, limit: int = 1000,
                 workflow_id: str | None = None) -> list[OverdueItem]:
         """Open clocks past their due time, most overdue first, with how many working days late."""
-        now = now or self.clock.now()
+        now = _aware(now, "overdue") if now is not None else self.clock.now()
         out: list[OverdueItem] = []
         for clock in self.store.overdue_clocks(now, limit):
             inst = self.store.get_instance(clock.instance_id)
@@ -467,6 +475,13 @@ class Engine:
     # `list` as the short name of list_instances, defined last: inside the class body it would shadow the builtin
     # in the annotations of every method after it
     list = list_instances
+
+
+def _aware(moment: datetime, where: str) -> datetime:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise PayloadInvalid("now", "a timezone-aware datetime, e.g. datetime(..., tzinfo=SHANGHAI)", moment,
+                             where=where)
+    return moment
 
 
 def _digest(*parts: Any) -> str:

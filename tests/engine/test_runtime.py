@@ -154,3 +154,14 @@ def test_listing_and_search(engine: Engine) -> None:
     assert engine.find(WF, "L-2").id == b.id
     assert engine.allowed_events(a.id, AUDITOR) == ("approve", "refuse")
     assert engine.allowed_events(a.id, REVIEWER) == ()
+
+
+def test_bad_arguments_are_typed_errors(engine: Engine) -> None:
+    """A naive moment for tick and an unknown listing filter are PayloadInvalid naming the argument."""
+    from datetime import datetime
+
+    with pytest.raises(PayloadInvalid) as naive:
+        engine.tick(datetime(2026, 3, 2, 10, 0))
+    with pytest.raises(PayloadInvalid) as unknown:
+        engine.list_instances(colour="red")
+    assert (naive.value.field, unknown.value.field) == ("now", "colour")
