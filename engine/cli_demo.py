@@ -13,6 +13,7 @@ import json
 import random
 import shutil
 import sys
+from collections import Counter
 from datetime import datetime, time
 from pathlib import Path
 from time import perf_counter
@@ -79,8 +80,10 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
         path.write_text(render(report, fmt), encoding="utf-8")
         written.append(path)
     files = audit.mail_files(out / "mail")
+    told = Counter({"warning": tally.warnings, "breach": tally.breaches,
+                    "escalation": sum(tally.escalations.values())})
     results = [*audit.check_mail(files, outbox), audit.check_events_have_mail(events, outbox),
-               audit.check_ladders(clocks, events, definitions, until)]
+               audit.check_events_told(told, events), audit.check_ladders(clocks, events, definitions, until)]
     if tally.refused:
         results.append(audit.Check("every command accepted", False, "; ".join(tally.refused[:5])))
     delivered: dict[str, int] = {}

@@ -79,6 +79,13 @@ def check_events_have_mail(events: Sequence[Any], outbox: Sequence[Any]) -> Chec
     return Check("every SLA event delivered once per recipient", ok, detail)
 
 
+def check_events_told(told: Counter[str], events: Sequence[Any]) -> Check:
+    """What subscribers were told (warnings, breaches, escalations) equals what the database recorded."""
+    stored = Counter(e.kind for e in events)
+    ok = all(told.get(k, 0) == stored.get(k, 0) for k in ALERT_KINDS)
+    return Check("subscribers told of every SLA event", ok, f"told {_kinds(told)}; recorded {_kinds(stored)}")
+
+
 def expected_levels(sla: SlaSpec, calendar: Any, due_at: datetime, last_day: date, until: datetime) -> set[int]:
     """The escalation levels whose moment (the due time, or the end of the Nth working / calendar day after
     the last day) lies at or before `until`."""

@@ -72,3 +72,15 @@ def test_bad_size_is_refused(tmp_path: Path) -> None:
     code = cli_main(["demo", "--out", str(tmp_path / "x"), "--instances", "0", "--quiet"])
     assert code == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_a_failed_check_makes_the_exit_status_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """When a check fails the run says so and exits 1."""
+    from engine.demo import checks
+
+    monkeypatch.setattr(checks, "check_ladders", lambda *a: checks.Check("ladder", False, "level 2 missing"))
+    code = cli_main(["demo", "--out", str(tmp_path / "x"), "--instances", "5", "--quiet"])
+    shown = capsys.readouterr().out
+    assert code == 1
+    assert "[FAILED] ladder: level 2 missing" in shown
