@@ -97,6 +97,8 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
         "report": {"month": REPORT_MONTH, "due": report.totals.due, "on_time": report.totals.on_time,
                    "late": report.totals.late, "open_overdue": report.totals.open_overdue},
         "clock_pauses": pauses,
+        "late_share_by_department": {directory.department_name(code): habit.late
+                                     for code, habit in sorted(cast.habits.items())},
         "answers_overtaken_by_timers": tally.overtaken, "stand_ins": sorted(cast.stand_ins), "commands": tally.commands,
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in results],
     }
@@ -129,6 +131,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("mail delivered: " + ", ".join(f"{k} {v}" for k, v in delivered.items()))
     print(f"October report: {summary['report']['due']} steps due, {summary['report']['on_time']} on time, "
           f"{summary['report']['late']} late, {summary['report']['open_overdue']} open past due")
+    habits = summary["late_share_by_department"]
+    print("departments' share of late answers: " + ", ".join(f"{k} {v:.0%}" for k, v in habits.items()))
     pauses = summary["clock_pauses"]
     print("procedure clocks paused: " + (", ".join(f"{n} in {state}" for state, n in pauses.items()) or "none"))
     if summary["stand_ins"]:

@@ -62,7 +62,8 @@ class Cast:
             else:
                 # the directory lists nobody for this role there: a stand-in acts (and nobody is notified)
                 found = Actor(f"{role.base}@{dept or spec.jurisdiction}", frozenset({role.base}), dept)
-                self.stand_ins.add(f"{role.base} at {dept or 'any department'}")
+                where = self.directory.department_name(dept) if dept else "any department"
+                self.stand_ins.add(f"{role.base} at {where}")
             self._actors[key] = found
         return found
 

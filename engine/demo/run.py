@@ -101,9 +101,9 @@ class DemoRun:
             self.tally.ticks += 1
             self.tally.dispatched += report.dispatched
             day = tick_at.date()
-            if day.weekday() == 0 and day != last_week:
+            if day.weekday() == 0 and day != last_week and day > FIRST_START:
                 last_week = day
-                self._say(day)
+                self._say(day - timedelta(days=7))
             tick_at += TICK
         # a last round sends what the final steps wrote
         self.clock.set(tick_at)
@@ -113,15 +113,30 @@ class DemoRun:
         return self.tally
 
     def _say(self, day: date, final: bool = False) -> None:
+        """One progress line: the week from Monday `day` (its holidays noted), or the end; figures so far."""
         if self.progress is None:
             return
         t = self.tally
-        head = "end" if final else "week of"
+        head = f"end {day.isoformat()}" if final else f"week {day.isoformat()}..{day + timedelta(days=6):%m-%d}"
+        note = "" if final else self._week_note(day)
         self.progress.write(
-            f"{head} {day.isoformat()}  started {sum(t.started.values()):4d}  open {len(self._open):4d}  "
+            f"{head}{note}  started {sum(t.started.values()):4d}  open {len(self._open):4d}  "
             f"done {sum(t.completed.values()):4d} | warnings {t.warnings:4d}  breaches {t.breaches:4d}  "
             f"escalations {sum(t.escalations.values()):4d} | mails sent {t.dispatched:5d}\n")
         self.progress.flush()
+
+    def _week_note(self, monday: date) -> str:
+        """The week's days off and make-up working days, e.g. ` [国庆节 10-01..10-07, 调休上班 10-10]`."""
+        cal = self._calendar("CN-GX")
+        week = [monday + timedelta(days=i) for i in range(7)]
+        names = dict(cal.get_calendar_holidays(monday.year))
+        parts: list[str] = []
+        for name in dict.fromkeys(names[d] for d in week if d in names):
+            days = [d for d in week if names.get(d) == name]
+            span = days[0].strftime("%m-%d") + (f"..{days[-1].strftime('%m-%d')}" if len(days) > 1 else "")
+            parts.append(f"{name} {span}")
+        parts += [f"调休上班 {d.strftime('%m-%d')}" for d in week if d.weekday() >= 5 and cal.is_working_day(d)]
+        return f" [{', '.join(parts)}]" if parts else ""
 
     def _push(self, moment: datetime, instance_id: str, state: str, event: str, visit: int,
               case: Case | None = None) -> None:
