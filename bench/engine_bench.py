@@ -162,7 +162,7 @@ def _vacuumed_size(path: Path) -> int:
 
 
 # ---------------------------------------------------------------- a database of many waiting cases
-def build_big(path: Path, instances: int, due: int) -> None:
+def build_big(path: Path, instances: int, due: int) -> int:
     """`instances` cases waiting at normative review, each with its SLA clock and one pending timer, `due` of
     them already due: clones of one real case, written with bulk inserts."""
     engine = make_engine(str(path))
@@ -175,7 +175,8 @@ def build_big(path: Path, instances: int, due: int) -> None:
         cur = con.execute(f"SELECT * FROM {name}")
         tables[name] = ([d[0] for d in cur.description], cur.fetchall())
     clock_base = con.execute("SELECT max(id) FROM sla_clock").fetchone()[0]
-    past, future = "2026-03-01 00:00:00.000000", "2027-06-01 00:00:00.000000"
+    # due after START (the poll ticks there find nothing due) and before the sweep's moment, START + 40 days
+    past, future = "2026-03-20 00:00:00.000000", "2027-06-01 00:00:00.000000"
     chunk = 50_000
     for lo in range(1, instances, chunk):
         hi = min(instances, lo + chunk)
@@ -200,6 +201,7 @@ def build_big(path: Path, instances: int, due: int) -> None:
         con.execute("COMMIT")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
+    return len(tables["timer"][1])  # timers per case: its clock's warning, due time and escalation level
 
 
 def worker_child(db: str, fire: int) -> None:
@@ -265,12 +267,12 @@ def big_database(tmp: Path, instances: int, due: int, fire: int) -> None:
     for n, d in ((max(1, instances // 100), max(1, due // 100)), (instances, due)):
         path = tmp / f"big_{n}.db"
         t0 = time.perf_counter()
-        build_big(path, n, d)
+        per = build_big(path, n, d)
         built = time.perf_counter() - t0
         w = child("--_worker-child", str(path), str(min(fire, d // 2)))  # the rest is for the claim sweep
         mib = 1024 * 1024
-        p = {"instances": n, "due_timers": d, "pending_timers": n, "db_bytes": path.stat().st_size,
-             "build_seconds": round(built, 1)}
+        p = {"instances": n, "due_instances": d, "due_timers": d * per, "pending_timers": n * per,
+             "db_bytes": path.stat().st_size, "build_seconds": round(built, 1)}
         emit_stat(f"worker_rss_{n}_instances", "rss", "MiB", [w["rss_after"] / mib], "lower",
                   {**p, "fired_in_child": w["fired"], "rss_after_open_mib": round(w["rss_open"] / mib, 1)})
         emit_stat(f"worker_rss_{n}_instances", "peak_rss", "MiB", [w["hwm"] / mib], "lower", p)
