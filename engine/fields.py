@@ -56,9 +56,9 @@ def _expected(field: FieldSpec) -> str:
     if t is VariableType.TEXT:
         return f"a string of at most {field.max_length or TEXT_MAX} characters"
     if t is VariableType.INT:
-        return "an integer (not a boolean)"
+        return "an integer (not a boolean)" + _bounds(field)
     if t is VariableType.FLOAT:
-        return "a finite number (not a boolean)"
+        return "a finite number (not a boolean)" + _bounds(field)
     if t is VariableType.BOOL:
         return "true or false"
     if t is VariableType.DATE:
@@ -70,6 +70,21 @@ def _expected(field: FieldSpec) -> str:
     if t is VariableType.ENUM:
         return "one of " + ", ".join(repr(v) for v in field.values)
     return f"a list of at most {field.max_length or LIST_MAX_ITEMS} strings of at most {STRING_MAX} characters"
+
+
+def _bounds(field: FieldSpec) -> str:
+    lo, hi = field.minimum, field.maximum
+    if lo is not None and hi is not None:
+        return f" from {lo} to {hi}"
+    if lo is not None:
+        return f" of at least {lo}"
+    if hi is not None:
+        return f" of at most {hi}"
+    return ""
+
+
+def _in_bounds(field: FieldSpec, value: int | float) -> bool:
+    return (field.minimum is None or value >= field.minimum) and (field.maximum is None or value <= field.maximum)
 
 
 def expected_description(field: FieldSpec) -> str:
@@ -105,11 +120,12 @@ def _convert(field: FieldSpec, value: Any) -> Any:
             return _BAD
         return value
     if t is VariableType.INT:
-        return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
+        ok = isinstance(value, int) and not isinstance(value, bool) and _in_bounds(field, value)
+        return value if ok else _BAD
     if t is VariableType.FLOAT:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return _BAD
-        return float(value) if math.isfinite(value) else _BAD
+        return float(value) if math.isfinite(value) and _in_bounds(field, value) else _BAD
     if t is VariableType.BOOL:
         return value if isinstance(value, bool) else _BAD
     if t is VariableType.DATE:

@@ -96,6 +96,7 @@ def _kind(kind: str, doc: str = "") -> Schema:
         "durations": _one_or_many(_DURATION),
         "bool": {"type": "boolean"},
         "positive_int": {"type": "integer", "minimum": 1},
+        "number": {"type": "number"},
         "any": {},
         "mapping_any": {"type": "object"},
         "expression": {"type": "string", "minLength": 1},

@@ -124,6 +124,8 @@ class FieldSpec:
     values: tuple[str, ...] = ()
     max_length: int | None = None
     title: str = ""
+    minimum: int | float | None = None  # int and float: the smallest value allowed
+    maximum: int | float | None = None  # int and float: the largest value allowed
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,11 +86,12 @@ class Builder(Reader):
             self.problem(self.child(path, "max_length"),
                          f"`max_length` is for string, text and list; not {vtype.value}")
             max_length = None
+        lo, hi = self.bounds(path, m, vtype)
         required = self.boolean(self.child(path, "required"), m.get("required"), "required")
         title = self.text(self.child(path, "title"), m.get("title"), "title") or ""
         if vtype is None:
             return None
-        spec = FieldSpec(name, vtype, required, None, values, max_length, title)
+        spec = FieldSpec(name, vtype, required, None, values, max_length, title, lo, hi)
         default = m.get("default")
         if default is not None:
             dpath = self.child(path, "default")
@@ -104,8 +105,31 @@ class Builder(Reader):
                 default = None
             if isinstance(default, list):
                 default = tuple(default)  # the definition stays immutable; instances get a list copy
-            spec = FieldSpec(name, vtype, required, default, values, max_length, title)
+            spec = FieldSpec(name, vtype, required, default, values, max_length, title, lo, hi)
         return spec
+
+    def bounds(self, path: str, m: dict[str, Any], vtype: VariableType | None) -> tuple[Any, Any]:
+        """`min` and `max` of an int or float field: numbers of the field's type, min not above max."""
+        out: list[Any] = []
+        for key in ("min", "max"):
+            value, kpath = m.get(key), self.child(path, key)
+            if value is None:
+                out.append(None)
+                continue
+            if vtype is not None and vtype not in (VariableType.INT, VariableType.FLOAT):
+                self.problem(kpath, f"`{key}` is for int and float fields; not {vtype.value}")
+                value = None
+            elif isinstance(value, bool) or not isinstance(value, int | float) or (
+                    vtype is VariableType.INT and not isinstance(value, int)):
+                kind = "a whole number" if vtype is VariableType.INT else "a number"
+                self.problem(kpath, f"`{key}` must be {kind}, got {shown(value)}")
+                value = None
+            out.append(value)
+        lo, hi = out
+        if lo is not None and hi is not None and lo > hi:
+            self.problem(self.child(path, "min"), f"`min` {lo} is above `max` {hi}: swap them")
+            return None, None
+        return lo, hi
 
     def fields(self, path: str, value: Any, where: str) -> dict[str, FieldSpec]:
         m = self.mapping(path, value, None, f"{where}s") if value is not None else {}

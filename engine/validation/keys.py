@@ -41,7 +41,7 @@ class Key:
 
 
 # Value kinds: workflow_id, localized, jurisdiction, calendar, text, name, event_name, role_ref, role_refs,
-# names, name_or_names, strings, duration, durations, due, bool, positive_int, any, mapping_any, expression,
+# names, name_or_names, strings, duration, durations, due, bool, positive_int, number, any, mapping_any, expression,
 # variable_type, state_kind, cron, and the nested tables below (sources, roles, fields, hooks, states,
 # transitions, task_sla, procedure_sla, notifications, escalations, branches, recurring).
 
@@ -85,6 +85,8 @@ FIELD_KEYS: dict[str, Key] = {
     "default": Key(False, "any", "the value of an absent optional variable"),
     "values": Key(False, "strings", "enum: the allowed values"),
     "max_length": Key(False, "positive_int", "string/text: characters; list: items"),
+    "min": Key(False, "number", "int/float: the smallest value allowed"),
+    "max": Key(False, "number", "int/float: the largest value allowed"),
     "title": Key(False, "text", "the field's title"),
 }
 

@@ -174,3 +174,41 @@ def test_list_defaults_are_copied_per_instance() -> None:
     first, second = validate_variables(spec, start), validate_variables(spec, start)
     first["tags"].append("c")
     assert second["tags"] == ["a", "b"] and spec.variables["tags"].default == ("a", "b")
+
+
+@pytest.mark.parametrize("value", [1, 3, 5])
+def test_bounded_int_accepts_values_inside_its_bounds(value: int) -> None:
+    """An int with min 1 and max 5 takes both ends and the middle."""
+    assert coerce(f(T.INT, minimum=1, maximum=5), value) == value
+
+
+@pytest.mark.parametrize("value", [0, 6, -1])
+def test_bounded_int_refuses_values_outside_with_the_range_in_the_message(value: int) -> None:
+    """A rating of 0 or 6 is PayloadInvalid and the message states the allowed range."""
+    with pytest.raises(PayloadInvalid) as err:
+        coerce(f(T.INT, minimum=1, maximum=5), value)
+    assert "from 1 to 5" in str(err.value)
+
+
+def test_float_with_only_a_minimum_refuses_below_and_accepts_above() -> None:
+    """A float with `min` only has no upper bound."""
+    field = f(T.FLOAT, minimum=0)
+    assert coerce(field, 1e9) == 1e9
+    with pytest.raises(PayloadInvalid) as err:
+        coerce(field, -0.5)
+    assert "of at least 0" in str(err.value)
+
+
+def test_shipped_quality_rating_refuses_a_six() -> None:
+    """The data quality workflow's `rate` event refuses a rating above 5 (ratings are 1-5)."""
+    from engine.loader import load_file
+    from tests.definitions.conftest import REPO
+
+    spec = load_file(REPO / "workflows" / "common" / "data_quality.yaml")
+    rate = spec.transition("rating", "rate")
+    assert rate is not None
+    good = validate_payload(rate.payload, {"quality_rating": 5, "responsiveness_rating": 1})
+    assert good["quality_rating"] == 5
+    with pytest.raises(PayloadInvalid) as err:
+        validate_payload(rate.payload, {"quality_rating": 6, "responsiveness_rating": 1})
+    assert err.value.field == "quality_rating"
