@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from engine.clock import SHANGHAI
@@ -60,14 +61,14 @@ class SlaCalculator:
 
         cal = self.calendar(region)
         if due.duration is not None:
-            d = due.duration
-            return _due_time(_wrapped(lambda: due_after(cal, start, d.amount, d.unit.value, self.policy)))
-        name = due.date_variable or ""
-        day = variables.get(name)
-        if isinstance(day, datetime):
-            day = day.date()
-        if not isinstance(day, date):
-            raise PayloadInvalid(name, "a date (the deadline is the end of that day)", day, where="variable")
+            d, policy = due.duration, self.policy
+            if due.from_variable is not None:
+                # counted from the date, like a start at its first moment whose day is never counted
+                day = _date_value(variables, due.from_variable, "a date (the period counts from that day)")
+                start = datetime.combine(day, time(0), SHANGHAI)
+                policy = dataclasses.replace(policy, receipt="never_counted")
+            return _due_time(_wrapped(lambda: due_after(cal, start, d.amount, d.unit.value, policy)))
+        day = _date_value(variables, due.date_variable or "", "a date (the deadline is the end of that day)")
         return _due_time(_wrapped(lambda: end_of_day(cal, day, self.policy)))
 
     def after(self, region: str, start: datetime, duration: DurationSpec) -> datetime:
@@ -114,6 +115,15 @@ class SlaCalculator:
     def late_by(self, region: str, due: datetime, now: datetime) -> int:
         """Whole working days past the due time (0 on the due day itself)."""
         return self.working_days_between(region, due, now) if now > due else 0
+
+
+def _date_value(variables: Mapping[str, Any], name: str, expected: str) -> date:
+    day = variables.get(name)
+    if isinstance(day, datetime):
+        day = day.date()
+    if not isinstance(day, date):
+        raise PayloadInvalid(name, expected, day, where="variable")
+    return day
 
 
 def _due_time(deadline: Any) -> DueTime:

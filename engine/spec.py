@@ -56,10 +56,12 @@ class DurationSpec:
 
 @dataclass(frozen=True, slots=True)
 class DueSpec:
-    """When something is due: a period from the start, or the end of a date held in a variable."""
+    """When something is due: a period from the start (or from a date held in a variable, `from_variable`), or
+    the end of a date held in a variable (`date_variable`)."""
 
     duration: DurationSpec | None = None
     date_variable: str | None = None
+    from_variable: str | None = None  # with `duration`: count from this date (the date itself not counted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,10 +186,24 @@ class Builder(Reader):
             return None
         if isinstance(value, dict):
             m = self.mapping(path, value, DUE_KEYS, "due")
-            if m is None or "date" not in m:
+            if m is None:
                 return None
-            var = self.name(self.child(path, "date"), m["date"], "variable")
-            return DueSpec(date_variable=var) if var else None
+            if ("date" in m) == ("after" in m):
+                self.problem(path, "due needs exactly one of `date` (a date variable) or `after` (a duration, "
+                                   "with `from`: the date variable it counts from)")
+                return None
+            if "date" in m:
+                if "from" in m:
+                    self.problem(self.child(path, "from"), "`from` goes with `after`, not with `date`", at_key=True)
+                var = self.name(self.child(path, "date"), m["date"], "variable")
+                return DueSpec(date_variable=var) if var else None
+            after = self.duration(self.child(path, "after"), m["after"])
+            if "from" not in m:
+                self.problem(path, "`after` needs `from`: the date variable the period counts from "
+                                   "(or write the duration alone to count from the start)")
+                return None
+            start = self.name(self.child(path, "from"), m["from"], "variable")
+            return DueSpec(duration=after, from_variable=start) if after and start else None
         d = self.duration(path, value)
         return DueSpec(duration=d) if d else None
 

@@ -76,6 +76,8 @@ class Checker:
     def sla(self, path: str, sla: SlaSpec, procedure: bool) -> None:
         if sla.due.date_variable is not None:
             self.date_variable(f"{path}.due.date", sla.due.date_variable, "due date")
+        if sla.due.from_variable is not None:
+            self.date_variable(f"{path}.due.from", sla.due.from_variable, "due `from`")
         due = sla.due.duration
         seen_warnings: set[tuple[int, str]] = set()
         for i, warn in enumerate(sla.warn_before):

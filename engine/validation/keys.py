@@ -127,7 +127,7 @@ NOTIFICATION_KEYS: dict[str, Key] = {
 }
 
 SLA_KEYS: dict[str, Key] = {
-    "due": Key(True, "due", "N WD | N CD | N WH, or {date: variable}"),
+    "due": Key(True, "due", "N WD | N CD | N WH, {date: variable}, or {after: N WD, from: variable}"),
     "warn_before": Key(False, "durations", "warnings, each that long before the due time"),
     "warn_notify": Key(False, "role_refs", "default: the assignee (procedure SLA: the supervisor)"),
     "warn_template": Key(False, "name", "default sla_warning"),
@@ -138,7 +138,9 @@ SLA_KEYS: dict[str, Key] = {
 }
 
 DUE_KEYS: dict[str, Key] = {
-    "date": Key(True, "name", "a date variable: due at the end of that day"),
+    "date": Key(False, "name", "a date variable: due at the end of that day"),
+    "after": Key(False, "duration", "with `from`: a period counted from a date variable"),
+    "from": Key(False, "name", "with `after`: the date variable the period counts from (that day not counted)"),
 }
 
 ESCALATION_KEYS: dict[str, Key] = {

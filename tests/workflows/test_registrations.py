@@ -125,6 +125,16 @@ def test_platform_account_is_done_within_2_wd(h: Harness) -> None:
     assert (inst.status, inst.outcome) == ("completed", "done")
 
 
+def test_catalog_update_counts_from_the_change_date_not_from_the_start(h: Harness) -> None:
+    """Dispatch art. 14: a mandate changed on Sunday 2026-09-27 and the instance started on 09-30 → due by the
+    end of 10-15, the 10th working day after the change (09-28, 09-29, 09-30, 10-08, 10-09, 10-10, 10-12..10-15),
+    not 10-20 as counting from the start would give."""
+    inst = h.start("lz.catalog_update", {"dept": CONSUMER, "change_kind": "mandate_changed",
+                                         "change_basis": "机构职能调整", "change_date": "2026-09-27"},
+                   "consumer_admin", at(2026, 9, 30, 10))
+    assert h.procedure_clock(inst).due_at == end_of(date(2026, 10, 15))
+
+
 def test_catalog_update_is_due_10_wd_after_the_change(h: Harness) -> None:
     """Dispatch art. 14: a law revised on Wed 2026-09-23 → catalog updated by the end of 10-14 (09-25..27 and
     10-01..07 off, Saturday 10-10 worked); a returned update does not stop the clock."""
