@@ -254,9 +254,11 @@ def _fixed_hook(result: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Mapp
 
 
 def _follow_timers(engine: Any, clock: ManualClock, instance_id: str, target: datetime) -> None:
-    """Fire, in order, every pending timer of the instance due by `target` (each at its own moment)."""
+    """Fire, in order, every pending timer and SLA moment of the instance due by `target` (each at its own moment)."""
     for _ in range(MAX_TIMER_STEPS):
         pending = [t.fire_at for t in engine.timers(instance_id) if t.status == "pending" and t.fire_at <= target]
+        pending += [c.next_fire_at for c in engine.clocks(instance_id)
+                    if c.next_fire_at is not None and c.next_fire_at <= target]
         if not pending:
             return
         moment = min(pending)
@@ -271,6 +273,7 @@ def _collect(sim: Simulation, engine: Any, instance_id: str | None) -> None:
     spec = sim.workflow
     inst = engine.get(instance_id)
     timers = engine.timers(instance_id)
+    ladder = engine.schedule(instance_id)
     task_clocks = [c for c in engine.clocks(instance_id) if c.scope == "task"]
     history = engine.history(instance_id)
     for i, h in enumerate(history):
@@ -283,7 +286,7 @@ def _collect(sim: Simulation, engine: Any, instance_id: str | None) -> None:
         }
         clock = next((c for c in task_clocks if c.state == h.to_state and c.started_at == h.at), None)
         if clock is not None:
-            step.update(_clock_fields(clock, timers))
+            step.update(_clock_fields(clock, ladder))
         if st.kind is StateKind.TIMER:
             wait = [t for t in timers if t.kind == "timer" and t.state == h.to_state and t.fire_at > h.at]
             if wait:
@@ -291,20 +294,20 @@ def _collect(sim: Simulation, engine: Any, instance_id: str | None) -> None:
         sim.steps.append(step)
     for c in engine.clocks(instance_id):
         if c.scope == "procedure":
-            sim.clocks.append({"scope": "procedure", **_clock_fields(c, timers),
+            sim.clocks.append({"scope": "procedure", **_clock_fields(c, ladder),
                                "paused_working_days": c.paused_working_days})
     sim.final = {"state": inst.state, "status": inst.status, "outcome": inst.outcome,
                  "variables": dict(inst.variables)}
 
 
-def _clock_fields(clock: Any, timers: Sequence[Any]) -> dict[str, Any]:
-    mine = [t for t in timers if t.clock_id == clock.id]
+def _clock_fields(clock: Any, ladder: Sequence[Any]) -> dict[str, Any]:
+    mine = [m for m in ladder if m.clock_id == clock.id]
     return {
         "due": _local(clock.due_at), "last_day": clock.last_day, "clock": clock.status,
         "provisional": clock.provisional,
-        "warnings": [_local(t.fire_at) for t in sorted(mine, key=lambda t: t.fire_at) if t.kind == "warn"],
-        "escalations": [{"level": t.level, "at": _local(t.fire_at)} for t in sorted(mine, key=lambda t: t.level)
-                        if t.kind == "escalate"],
+        "warnings": [_local(m.at) for m in sorted(mine, key=lambda m: m.at) if m.kind == "warn"],
+        "escalations": [{"level": m.level, "at": _local(m.at)} for m in sorted(mine, key=lambda m: m.level)
+                        if m.kind == "escalate"],
     }
 
 

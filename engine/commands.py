@@ -150,7 +150,7 @@ class Run:
                 if clock.scope == "task" and clock.state == name:
                     self._stop_clock(clock)
                 elif pausing and clock.scope == "procedure" and clock.status == "paused":
-                    self._resume_clock(clock)
+                    self.resume_clock(clock)
         if st.kind in (StateKind.TIMER, StateKind.AUTO):
             self.tx.cancel_timers(self.inst.id, kinds=("timer", "hook"))
 
@@ -186,51 +186,60 @@ class Run:
 
     def _start_clock(self, scope: str, state: str | None, sla: SlaSpec) -> datetime:
         due = self.parts.sla.due(self.spec.calendar, self.now, sla.due, self.vars)
+        at, kind, level = next_moment(self.parts.sla, self.spec.calendar, sla, due, self.now)
         clock_id = self.tx.insert_clock(NewClock(self.inst.id, scope, state, self.spec.calendar, self.now, due.due,
-                                                 due.last_day.isoformat(), due.provisional))
+                                                 due.last_day.isoformat(), due.provisional, at, kind, level))
         if self._open_clocks is not None:
             self._open_clocks.append(ClockView(clock_id, self.inst.id, scope, state, self.spec.calendar, self.now,
                                                due.due, due.due, due.last_day.isoformat(), 0, None, "running",
-                                               False, due.provisional, None))
-        self.timers.extend(clock_timers(self.parts.sla, self.inst.id, clock_id, self.spec.calendar, sla, due,
-                                        self.now))
+                                               False, due.provisional, None, at, kind, level))
         return due.due
 
     def _stop_clock(self, clock: ClockView) -> None:
+        if not clock.breached and clock.next_fire_at is not None and self.now >= clock.due_at:
+            # stopped late before a tick caught the due time: the breach (and any level due with it) happens now,
+            # so that every late clock has its breach recorded and told
+            self.sla_due(clock)
+            clock = next((c for c in self.open_clocks() if c.id == clock.id), clock)
         late = clock.breached or self.now > clock.due_at
         self._replace_clock(dataclasses.replace(
-            clock, status="breached" if late else "met", breached=late, stopped_at=self.now, paused_since=None))
-        self.tx.cancel_timers(self.inst.id, clock_id=clock.id)
+            clock, status="breached" if late else "met", breached=late, stopped_at=self.now, paused_since=None,
+            next_fire_at=None, next_kind=None, next_level=0))
+
+    def pause_clock(self, clock: ClockView, reason: str) -> None:
+        """Stop the clock counting (a pausing state, or the instance suspended); `reason` goes to the ledger."""
+        self._replace_clock(dataclasses.replace(clock, status="paused", paused_since=self.now, next_fire_at=None,
+                                                next_kind=None, next_level=0))
+        self.tx.insert_pause(clock.id, reason, self.now)
 
     def _pause_procedure_clock(self, state: str) -> None:
         for clock in self.open_clocks():
             if clock.scope == "procedure" and clock.status != "paused":
-                self._replace_clock(dataclasses.replace(clock, status="paused", paused_since=self.now))
-                self.tx.insert_pause(clock.id, state, self.now)
-                self.tx.cancel_timers(self.inst.id, clock_id=clock.id)
+                self.pause_clock(clock, state)
 
-    def _resume_clock(self, clock: ClockView) -> None:
+    def resume_clock(self, clock: ClockView) -> None:
+        """Count again: the due time moves on by the working days the pause took, the next moment is re-armed."""
         assert clock.paused_since is not None
         days = self.parts.sla.working_days_between(clock.calendar, clock.paused_since, self.now)
         self.tx.close_pause(clock.id, self.now, days)
         current = DueTime(clock.due_at, _date(clock.last_day), clock.provisional)
         due = self.parts.sla.extend(clock.calendar, current, days)
+        sla, _ = self.clock_sla(clock)
+        at, kind, level = (next_moment(self.parts.sla, clock.calendar, sla, due, self.now) if sla is not None
+                           else (None, None, 0))
         resumed = dataclasses.replace(
             clock, status="breached" if clock.breached else "running", paused_since=None, due_at=due.due,
             last_day=due.last_day.isoformat(), paused_working_days=clock.paused_working_days + days,
-            provisional=clock.provisional or due.provisional,
+            provisional=clock.provisional or due.provisional, next_fire_at=at, next_kind=kind, next_level=level,
         )
         self._replace_clock(resumed)
-        if self.spec.sla is not None:
-            self.timers.extend(clock_timers(self.parts.sla, self.inst.id, clock.id, clock.calendar, self.spec.sla,
-                                            due, self.now))
 
     def _complete(self, outcome: str | None) -> None:
         self.status = "completed"
         self.outcome = outcome
+        # timer and hook rows belong to timer and automatic states, whose leaving cancelled them already
         for clock in self.open_clocks():
             self._stop_clock(clock)
-        self.tx.cancel_timers(self.inst.id)
         self.event(COMPLETED, outcome=outcome)
 
     def _arm_timer(self, name: str) -> None:
@@ -255,21 +264,23 @@ class Run:
                                                         self.vars, notice))
 
     def sla_due(self, clock: ClockView) -> list[SlaAction]:
-        """Record and notify the warnings, breach and escalation levels of a clock that are due now, once each."""
+        """Record and notify the warnings, breach and escalation levels of a clock that are due now, once each,
+        then store the clock's next moment (None when the ladder is done)."""
         sla, assignee = self.clock_sla(clock)
         if sla is None:
+            self._replace_clock(dataclasses.replace(clock, next_fire_at=None, next_kind=None, next_level=0))
             return []
         due = DueTime(clock.due_at, _date(clock.last_day), clock.provisional)
-        warn = self.parts.sla.warn_times(clock.calendar, due, sla)
-        levels = self.parts.sla.level_times(clock.calendar, due, sla)
+        calc = self.parts.sla
+        warn = calc.warn_times(clock.calendar, due, sla)
+        levels = calc.level_times(clock.calendar, due, sla)
         done: list[SlaAction] = []
         for action in sla_actions(sla, clock, self.now, warn, levels, assignee):
             if not self.tx.record_sla_event(clock.id, self.inst.id, action.kind, action.level, self.now):
                 continue
             if action.kind == "breach" and not clock.breached:
                 clock = dataclasses.replace(clock, status="breached", breached=True)
-                self._replace_clock(clock)
-            late = self.parts.sla.late_by(clock.calendar, clock.due_at, self.now)
+            late = calc.late_by(clock.calendar, clock.due_at, self.now)
             notice = Notice(action.kind, action.template, action.roles, clock.state or self.state,
                             f"sla:{clock.id}:{action.kind}:{action.level}", level=action.level, due=clock.due_at,
                             late_by_days=late)
@@ -279,6 +290,8 @@ class Run:
             self.event(kind, clock_id=clock.id, level=action.level, roles=list(action.roles),
                        due=clock.due_at.isoformat(), late_by_working_days=late)
             done.append(action)
+        at, next_kind, level = _first_after(_ladder(warn, due, levels), self.now)
+        self._replace_clock(dataclasses.replace(clock, next_fire_at=at, next_kind=next_kind, next_level=level))
         return done
 
     def clock_sla(self, clock: ClockView) -> tuple[SlaSpec | None, str | None]:
@@ -288,20 +301,32 @@ class Run:
         return (st.sla, st.assignee) if st is not None else (None, None)
 
 
-def clock_timers(
-    calc: SlaCalculator, instance_id: str, clock_id: int, region: str, sla: SlaSpec, due: DueTime, now: datetime
-) -> list[NewTimer]:
-    """The clock's whole schedule as timer rows: each warning still ahead, the due time, each escalation level.
+def clock_schedule(calc: SlaCalculator, region: str, sla: SlaSpec, due: DueTime) -> list[tuple[datetime, str, int]]:
+    """The clock's whole ladder in time order: (moment, kind, level) of each warning before the due time, the due
+    time, each escalation level. Computed from the clock, so nothing but the next moment needs storing."""
+    return _ladder(calc.warn_times(region, due, sla), due, calc.level_times(region, due, sla))
 
-    All of them, not only the next, so that operators (`cli.py show`, `simulate`) see the ladder; a late tick
-    acts on everything due at once and the later rows then find nothing left to do.
-    """
-    timers = [NewTimer(instance_id, "warn", at, clock_id=clock_id, level=i)
-              for i, at in enumerate(calc.warn_times(region, due, sla), start=1) if now < at < due.due]
-    timers.append(NewTimer(instance_id, "due", due.due, clock_id=clock_id))
-    timers.extend(NewTimer(instance_id, "escalate", at, clock_id=clock_id, level=level)
-                  for level, at in calc.level_times(region, due, sla))
-    return timers
+
+def next_moment(calc: SlaCalculator, region: str, sla: SlaSpec, due: DueTime,
+                now: datetime) -> tuple[datetime | None, str | None, int]:
+    """The first moment of the clock's ladder after `now` as (moment, kind, level); (None, None, 0) when none."""
+    return _first_after(clock_schedule(calc, region, sla, due), now)
+
+
+def _ladder(warn: list[datetime], due: DueTime,
+            levels: list[tuple[int, datetime]]) -> list[tuple[datetime, str, int]]:
+    rungs = [(at, "warn", i) for i, at in enumerate(warn, start=1) if at < due.due]
+    rungs.append((due.due, "due", 0))
+    rungs.extend((at, "escalate", level) for level, at in levels)
+    rungs.sort(key=lambda r: r[0])
+    return rungs
+
+
+def _first_after(rungs: list[tuple[datetime, str, int]], now: datetime) -> tuple[datetime | None, str | None, int]:
+    for at, kind, level in rungs:
+        if at > now:
+            return at, kind, level
+    return None, None, 0
 
 
 def _date(text: str) -> Any:

@@ -15,14 +15,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.authz import authorise, authorise_base, may_act
+from engine.authz import authorise, authorise_base, authorise_start, may_act
 from engine.clock import Clock, SystemClock
-from engine.commands import CompiledMachine, Parts, Run, clock_timers
+from engine.commands import CompiledMachine, Parts, Run, clock_schedule, next_moment
 from engine.errors import (
     ConcurrentUpdate,
     DuplicateBusinessKey,
@@ -53,9 +54,12 @@ from engine.store import (
     StoreTx,
     TimerView,
 )
-from engine.views import OverdueItem, TickReport, view_from_json, view_to_json
+from engine.views import Moment, OverdueItem, TickReport, view_from_json, view_to_json
 
 log = logging.getLogger(__name__)
+
+#: The state name a suspension writes into the pause ledger of the clocks it stops.
+SUSPENDED_PAUSE = "_suspended"
 
 #: Base roles that may cancel, suspend and resume any instance (besides the engine itself).
 ADMIN_ROLES = frozenset({"data_supervisor", "bureau_reviewer"})
@@ -176,8 +180,7 @@ class Engine:
         machine = self._machine(workflow_id)
         spec = machine.spec
         values = validate_variables(spec, variables)
-        if not any(may_act(actor, spec, role, values) for role in spec.roles):
-            authorise(actor, spec, tuple(spec.roles), values, f"start {workflow_id}")
+        authorise_start(spec, actor, values)
         self._remember_definition(machine)
         digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
         now = self.clock.now()
@@ -250,6 +253,14 @@ class Engine:
         return self._admin(instance_id, actor, "resume", reason)
 
     def _admin(self, instance_id: str, actor: Actor, action: str, reason: str) -> InstanceView:
+        """Cancel, suspend (中止) or resume an instance.
+
+        Suspension stops the instance's time: each running SLA clock is paused (a ledger row) and its next moment
+        dropped, and its timer and hook rows are held, not polled. Resuming counts again: each clock the
+        suspension paused moves its due time on by the working days suspended (as leaving a pausing state
+        does) and re-arms its next moment; held timers go back to pending with their own moments, so one that
+        fell due meanwhile fires at the next tick. A procedure clock paused by a pausing state stays paused.
+        """
         authorise_base(actor, self.admin_roles, f"{action} instances")
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -261,11 +272,22 @@ class Engine:
                 raise InstanceNotRunning(inst.id, inst.status, action)
             run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
             run.status = {"cancel": "cancelled", "suspend": "suspended", "resume": "running"}[action]
+            psla = run.spec.sla
+            paused_by_state = psla is not None and inst.state in psla.pause_in
+            for clock in run.open_clocks():
+                if action == "cancel":
+                    tx.update_clock(dataclasses.replace(
+                        clock, stopped_at=now, paused_since=None, status="breached" if clock.breached else "met",
+                        next_fire_at=None, next_kind=None, next_level=0))
+                elif action == "suspend" and clock.status != "paused":
+                    run.pause_clock(clock, SUSPENDED_PAUSE)
+                elif (action == "resume" and clock.status == "paused"
+                      and not (clock.scope == "procedure" and paused_by_state)):
+                    run.resume_clock(clock)
             if action == "cancel":
-                for clock in run.open_clocks():
-                    tx.update_clock(dataclasses.replace(clock, stopped_at=now, paused_since=None,
-                                                        status="breached" if clock.breached else "met"))
                 tx.cancel_timers(inst.id)
+            else:
+                tx.hold_timers(inst.id, held=action == "suspend")
             run.record(actor.id, f"_{action}", inst.state, inst.state, {"reason": reason} if reason else {})
             row = run.finish()
             tx.update_instance(row, inst.row_version)
@@ -299,71 +321,88 @@ class Engine:
     # -- timers -------------------------------------------------------------------------------------------
 
     def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None) -> TickReport:
-        """Fire every due timer (claimed in the database, each once), then dispatch the outbox if configured."""
+        """Fire every due SLA moment and timer (claimed in the database, each once), then dispatch the outbox."""
         now = _aware(now, "tick") if now is not None else self.clock.now()
-        fired = skipped = failed = lost = batches = 0
+        counts = {"fired": 0, "skipped": 0, "failed": 0, "lost": 0}
+        lease = self.claim_lease.total_seconds()
+        batches = 0
         while max_batches is None or batches < max_batches:
-            claimed = self.store.claim_timers(now, self.worker_id, self.claim_lease.total_seconds(), batch)
+            clocks = self.store.claim_clocks(now, self.worker_id, lease, batch)
+            timers = self.store.claim_timers(now, self.worker_id, lease, batch)
             batches += 1
-            for timer in claimed:
-                try:
-                    outcome = self._fire_timer(timer, now)
-                    if outcome is None:
-                        lost += 1
-                    elif outcome:
-                        fired += 1
-                    else:
-                        skipped += 1
-                except ConcurrentUpdate as err:
-                    # a command moved the instance meanwhile: try again on the next tick, not in this one
-                    failed += 1
-                    self.store.release_timer(timer.id, now + timedelta(seconds=1), timer.attempts, str(err))
-                except WorkflowError as err:
-                    failed += 1
-                    log.warning("timer %s (%s) of instance %s failed: %s", timer.id, timer.kind, timer.instance_id,
-                                err)
-                    delay = timedelta(seconds=min(30 * 2 ** min(timer.attempts, 10), 3600))
-                    self.store.release_timer(timer.id, now + delay, timer.attempts + 1, str(err))
-            if len(claimed) < batch:
+            for clock in clocks:
+                self._attempt(counts, f"SLA clock {clock.id}", clock.instance_id, 0,
+                              partial(self._fire_clock, clock, now),
+                              partial(self._release_clock, clock.id, now))
+            for timer in timers:
+                self._attempt(counts, f"timer {timer.id} ({timer.kind})", timer.instance_id, timer.attempts,
+                              partial(self._fire_timer, timer, now),
+                              partial(self._release_timer, timer, now))
+            if len(clocks) < batch and len(timers) < batch:
                 break
         dispatched = self.dispatcher.dispatch(now) if self.dispatcher is not None else 0
-        return TickReport(fired=fired, skipped=skipped, failed=failed, dispatched=dispatched, lost=lost)
+        return TickReport(dispatched=dispatched, **counts)
+
+    @staticmethod
+    def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
+                 fire: Callable[[], bool | None], release: Callable[[timedelta, int, str], None]) -> None:
+        """Fire one claimed moment, counting the outcome; a failure puts it back for a later try."""
+        try:
+            outcome = fire()
+        except ConcurrentUpdate as err:
+            # a command moved the instance meanwhile: try again on the next tick, not in this one
+            counts["failed"] += 1
+            release(timedelta(seconds=1), attempts, str(err))
+            return
+        except WorkflowError as err:
+            counts["failed"] += 1
+            log.warning("%s of instance %s failed: %s", what, instance_id, err)
+            release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1, str(err))
+            return
+        counts["lost" if outcome is None else "fired" if outcome else "skipped"] += 1
+
+    def _release_clock(self, clock_id: int, now: datetime, delay: timedelta, _attempts: int, _error: str) -> None:
+        self.store.release_clock(clock_id, now + delay)
+
+    def _release_timer(self, timer: TimerView, now: datetime, delay: timedelta, attempts: int, error: str) -> None:
+        self.store.release_timer(timer.id, now + delay, attempts, error)
+
+    def _fire_clock(self, clock: ClockView, now: datetime) -> bool | None:
+        """Act on what a claimed clock has due, in one transaction; None when it moved on meanwhile."""
+        assert clock.next_fire_at is not None
+        with self.store.transaction() as tx:
+            current = tx.take_clock(clock.id, clock.next_fire_at)
+            if current is None:
+                return None  # stopped, paused or fired elsewhere since the claim
+            inst = tx.get_instance(current.instance_id)
+            if inst is None:
+                return False
+            run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
+            done = run.sla_due(current)
+            run.flush()  # its outbox rows
+            events = run.events
+        self.bus.publish(events)
+        return bool(done)
 
     def _fire_timer(self, timer: TimerView, now: datetime) -> bool | None:
         """Fire one claimed timer in one transaction with its marking; None when another worker fired it."""
         with self.store.transaction() as tx:
             if tx.mark_timer_fired(timer.id, now) is None:
-                return None
+                return None  # fired elsewhere, cancelled, or held by a suspension meanwhile
             inst = tx.get_instance(timer.instance_id)
-            if inst is None or inst.status in ("completed", "cancelled"):
-                return False
-            if inst.status == "suspended" and timer.kind in ("timer", "hook"):
-                # a suspended instance does not move: look again later
-                tx.insert_timers([_later(timer, now + timedelta(minutes=15))])
+            if inst is None or inst.status != "running" or inst.state != timer.state:
                 return False
             run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
-            if timer.kind in ("warn", "due", "escalate"):
-                clock = tx.get_clock(timer.clock_id or 0)
-                if clock is None or clock.stopped_at is not None:
-                    return False
-                done = run.sla_due(clock)
-                run.flush()  # its outbox rows and the clock's next timer
-                events = run.events
-                moved = bool(done)
+            if timer.kind == "timer":
+                dest = run.machine.step(inst.id, inst.state, EVENT_TIMER, run.vars)
+                run.transition(EVENT_TIMER, dest, "system")
             else:
-                if inst.state != timer.state:
-                    return False
-                if timer.kind == "timer":
-                    dest = run.machine.step(inst.id, inst.state, EVENT_TIMER, run.vars)
-                    run.transition(EVENT_TIMER, dest, "system")
-                else:
-                    run.run_hook(inst.state, attempts=timer.attempts)
-                tx.update_instance(run.finish(), inst.row_version)
-                run.flush()
-                events = run.events
-                moved = True
+                run.run_hook(inst.state, attempts=timer.attempts)
+            tx.update_instance(run.finish(), inst.row_version)
+            run.flush()
+            events = run.events
         self.bus.publish(events)
-        return moved
+        return True
 
     def recompute_provisional(self) -> int:
         """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""
@@ -382,13 +421,11 @@ class Engine:
                 calc = self.parts.sla
                 due = calc.due(current.calendar, current.started_at, sla.due, run.vars)
                 due = calc.extend(current.calendar, due, current.paused_working_days)
-                updated = dataclasses.replace(current, base_due_at=due.due, due_at=due.due,
-                                              last_day=due.last_day.isoformat(), provisional=due.provisional)
-                tx.update_clock(updated)
-                if current.status != "paused":
-                    tx.cancel_timers(inst.id, clock_id=current.id)
-                    tx.insert_timers(clock_timers(calc, inst.id, current.id, current.calendar, sla,
-                                                  DueTime(due.due, due.last_day, due.provisional), run.now))
+                at, kind, level = (next_moment(calc, current.calendar, sla, due, run.now)
+                                   if current.status != "paused" else (None, None, 0))
+                tx.update_clock(dataclasses.replace(
+                    current, base_due_at=due.due, due_at=due.due, last_day=due.last_day.isoformat(),
+                    provisional=due.provisional, next_fire_at=at, next_kind=kind, next_level=level))
                 changed += 1
         return changed
 
@@ -422,7 +459,30 @@ class Engine:
         return self.store.pauses(clock_id)
 
     def timers(self, instance_id: str) -> list[TimerView]:
+        """The instance's timer rows: timer waits and hook retries (SLA moments: see `schedule`)."""
         return self.store.timers(instance_id)
+
+    def schedule(self, instance_id: str) -> list[Moment]:
+        """Every SLA clock's ladder (warnings, due time, escalation levels), computed from the clocks, by time.
+
+        `pending` marks the moments still ahead of a running clock: its stored next moment and those after it.
+        """
+        inst = self.get(instance_id)
+        spec = self._machine(inst.workflow_id, inst.version).spec
+        out: list[Moment] = []
+        for clock in self.store.clocks(instance_id):
+            st = spec.states.get(clock.state or "")
+            sla = spec.sla if clock.scope == "procedure" else st.sla if st is not None else None
+            if sla is None:
+                continue
+            due = DueTime(clock.due_at, date.fromisoformat(clock.last_day), clock.provisional)
+            nxt = clock.next_fire_at
+            for at, kind, level in clock_schedule(self.parts.sla, clock.calendar, sla, due):
+                if kind == "warn" and at <= clock.started_at:
+                    continue  # a warning already past when the clock started never applied
+                out.append(Moment(clock.id, clock.scope, clock.state, kind, level, at, nxt is not None and at >= nxt))
+        out.sort(key=lambda m: (m.at, m.clock_id))
+        return out
 
     def allowed_events(self, instance_id: str, actor: Actor | None = None) -> tuple[str, ...]:
         """The events that leave the instance's state (only those `actor` may fire, when given)."""
@@ -489,11 +549,4 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _later(timer: TimerView, at: datetime) -> Any:
-    from engine.store import NewTimer
-
-    return NewTimer(timer.instance_id, timer.kind, at, clock_id=timer.clock_id, level=timer.level,
-                    state=timer.state, attempts=timer.attempts, last_error=timer.last_error)
-
-
-__all__ = ["ADMIN_ROLES", "Engine"]
+__all__ = ["ADMIN_ROLES", "SUSPENDED_PAUSE", "Engine"]

@@ -69,6 +69,11 @@ class ClockView:
     breached: bool
     provisional: bool
     stopped_at: datetime | None
+    # the clock's next moment (warning, due time or escalation level) for the worker; None when it has nothing
+    # left to do or is paused or stopped. Only the next one is stored: `Engine.schedule` gives the whole ladder
+    next_fire_at: datetime | None = None
+    next_kind: str | None = None  # warn / due / escalate
+    next_level: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,9 @@ class NewClock:
     due_at: datetime
     last_day: str
     provisional: bool
+    next_fire_at: datetime | None = None
+    next_kind: str | None = None
+    next_level: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +179,14 @@ class StoreTx(Protocol):
     def update_clock(self, clock: ClockView) -> None: ...
     def open_clocks(self, instance_id: str) -> list[ClockView]: ...
     def get_clock(self, clock_id: int) -> ClockView | None: ...
+    def take_clock(self, clock_id: int, fire_at: datetime) -> ClockView | None:
+        """Lock an open clock whose next moment is still `fire_at` and drop its claim; None when it moved on."""
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None: ...
     def close_pause(self, clock_id: int, ended_at: datetime, working_days: int) -> None: ...
     def insert_timers(self, timers: Sequence[NewTimer]) -> None: ...
-    def cancel_timers(self, instance_id: str, *, clock_id: int | None = None, kinds: Sequence[str] = ()) -> None: ...
+    def cancel_timers(self, instance_id: str, *, kinds: Sequence[str] = ()) -> None: ...
+    def hold_timers(self, instance_id: str, held: bool) -> None:
+        """Hold the instance's pending timers (held=True: the worker skips them) or put held ones back to pending."""
     def mark_timer_fired(self, timer_id: int, now: datetime) -> TimerView | None:
         """Mark a pending timer fired and return it; None when it is no longer pending (fired elsewhere)."""
     def record_sla_event(self, clock_id: int, instance_id: str, kind: str, level: int, at: datetime) -> bool:
@@ -192,6 +204,10 @@ class InstanceStore(Protocol):
     def claim_timers(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[TimerView]:
         """Claim up to `limit` due timers not claimed by a live worker (expired claims are taken again)."""
     def release_timer(self, timer_id: int, fire_at: datetime, attempts: int, error: str | None) -> None: ...
+    def claim_clocks(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[ClockView]:
+        """Claim up to `limit` open clocks whose next moment is due, like `claim_timers`."""
+    def release_clock(self, clock_id: int, fire_at: datetime) -> None:
+        """Drop a clock's claim and put its next moment at `fire_at` (a retry after a failure)."""
     def get_instance(self, instance_id: str) -> InstanceView | None: ...
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None: ...
     def history(self, instance_id: str) -> list[HistoryEntry]: ...

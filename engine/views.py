@@ -35,6 +35,19 @@ class TickReport:
     lost: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """One rung of an SLA clock's ladder: a warning (level = its index), the due time, an escalation level."""
+
+    clock_id: int
+    scope: str  # task / procedure
+    state: str | None
+    kind: str  # warn / due / escalate
+    level: int
+    at: datetime
+    pending: bool  # the clock still runs and this moment is its next one or later
+
+
 _TIMES = ("created_at", "updated_at")
 
 

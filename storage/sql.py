@@ -141,6 +141,43 @@ class SqlInstanceStore:
 
         return self._guard(run)
 
+    def claim_clocks(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[ClockView]:
+        """Claim open clocks whose next moment is due, as `claim_timers` does timers."""
+        token = f"{worker[:40]}:{uuid.uuid4().hex[:16]}"
+        c = clock_t.c
+        due = (c.next_fire_at <= now) & or_(c.claim_expires_at.is_(None), c.claim_expires_at < now)
+
+        def run() -> list[ClockView]:
+            with self.engine.begin() as conn:
+                pick = select(c.id).where(due).order_by(c.next_fire_at).limit(limit)
+                if self.dialect == "postgresql":
+                    pick = pick.with_for_update(skip_locked=True)
+                ids = list(conn.execute(pick).scalars())
+                if not ids:
+                    return []
+                rows = conn.execute(
+                    update(clock_t)
+                    .where(c.id.in_(ids) & due)
+                    .values(claimed_by=token, claim_expires_at=now + timedelta(seconds=lease_seconds))
+                    .returning(*clock_t.c)
+                ).all()
+                return sorted((clock_view(r) for r in rows), key=lambda k: (k.next_fire_at, k.id))
+
+        return self._guard(run)
+
+    def release_clock(self, clock_id: int, fire_at: datetime) -> None:
+        """Put a claimed clock's moment back for a later try, as `release_timer` does."""
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(clock_t)
+                    .where((clock_t.c.id == clock_id) & clock_t.c.next_fire_at.is_not(None))
+                    .values(next_fire_at=fire_at, claimed_by=None, claim_expires_at=None)
+                )
+
+        self._guard(run)
+
     def release_timer(self, timer_id: int, fire_at: datetime, attempts: int, error: str | None) -> None:
         """Put a claimed timer back for a later try (after a failure), keeping the error."""
 

@@ -79,6 +79,7 @@ class SlaClockRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_sla_clock_instance", "instance_id", "status"),
         Index("ix_sla_clock_open_due", "stopped_at", "due_at"),  # overdue: stopped_at IS NULL AND due_at < now
+        Index("ix_sla_clock_next", "next_fire_at"),  # the worker's claim: next_fire_at <= now
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -96,6 +97,13 @@ class SlaClockRow(SQLModel, table=True):
     breached: bool = False  # the due time passed while it ran (kept when it is stopped later)
     provisional: bool = False
     stopped_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # only the next moment of the ladder is stored (NULL when paused, stopped or done): entering a task writes
+    # one row and leaving it updates that row, with no timer rows to insert and cancel
+    next_fire_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    next_kind: str | None = Field(default=None, max_length=12)  # warn / due / escalate
+    next_level: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claim_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class SlaPauseRow(SQLModel, table=True):
@@ -127,7 +135,7 @@ class TimerRow(SQLModel, table=True):
     level: int = 0  # warning index or escalation level
     state: str | None = Field(default=None, max_length=120)  # the state it belongs to (timer, hook)
     fire_at: datetime = Field(sa_type=UtcDateTime)
-    status: str = Field(default="pending", max_length=12)  # pending / fired / cancelled
+    status: str = Field(default="pending", max_length=12)  # pending / held (instance suspended) / fired / cancelled
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=80)
     claim_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -19,7 +19,8 @@ from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTim
 INSTANCE_COLS = ("id, workflow_id, version, business_key, state, variables, status, outcome, row_version, "
                  "history_seq, history_hash, last_error, created_at, updated_at")
 CLOCK_COLS = ("id, instance_id, scope, state, calendar, started_at, base_due_at, due_at, last_day, "
-              "paused_working_days, paused_since, status, breached, provisional, stopped_at")
+              "paused_working_days, paused_since, status, breached, provisional, stopped_at, next_fire_at, next_kind, "
+              "next_level")
 TIMER_COLS = "id, instance_id, clock_id, kind, level, state, fire_at, status, attempts, last_error"
 
 SQL = {
@@ -32,18 +33,25 @@ SQL = {
     "insert_history": ("INSERT INTO history (instance_id, seq, at, actor, event, from_state, to_state, payload, "
                        "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     "insert_clock": ("INSERT INTO sla_clock (instance_id, scope, state, calendar, started_at, base_due_at, due_at, "
-                     "last_day, paused_working_days, status, breached, provisional) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'running', ?, ?) RETURNING id"),
+                     "last_day, paused_working_days, status, breached, provisional, next_fire_at, next_kind, "
+                     "next_level) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'running', ?, ?, ?, ?, ?) RETURNING id"),
     "update_clock": ("UPDATE sla_clock SET base_due_at = ?, due_at = ?, last_day = ?, paused_working_days = ?, "
-                     "paused_since = ?, status = ?, breached = ?, provisional = ?, stopped_at = ? WHERE id = ?"),
+                     "paused_since = ?, status = ?, breached = ?, provisional = ?, stopped_at = ?, next_fire_at = ?, "
+                     "next_kind = ?, next_level = ? WHERE id = ?"),
     "open_clocks": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE instance_id = ? AND stopped_at IS NULL ORDER BY id",
     "get_clock": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE id = ?",
+    "take_clock": ("UPDATE sla_clock SET claimed_by = NULL, claim_expires_at = NULL "
+                   f"WHERE id = ? AND next_fire_at = ? AND stopped_at IS NULL RETURNING {CLOCK_COLS}"),
     "insert_pause": "INSERT INTO sla_pause (clock_id, state, started_at) VALUES (?, ?, ?)",
     "close_pause": ("UPDATE sla_pause SET ended_at = ?, working_days = ? "
                     "WHERE clock_id = ? AND ended_at IS NULL"),
     "insert_timer": ("INSERT INTO timer (instance_id, clock_id, kind, level, state, fire_at, status, attempts, "
                      "last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"),
-    "cancel_timers": "UPDATE timer SET status = 'cancelled' WHERE instance_id = ? AND status = 'pending'",
+    "cancel_timers": ("UPDATE timer SET status = 'cancelled' WHERE instance_id = ? "
+                      "AND status IN ('pending', 'held')"),
+    "hold_timers": "UPDATE timer SET status = 'held' WHERE instance_id = ? AND status = 'pending'",
+    "unhold_timers": "UPDATE timer SET status = 'pending' WHERE instance_id = ? AND status = 'held'",
     "mark_fired": ("UPDATE timer SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'pending' "
                    f"RETURNING {TIMER_COLS}"),
     "sla_event": ("INSERT INTO sla_event (clock_id, instance_id, kind, level, at) VALUES (?, ?, ?, ?, ?) "
@@ -151,20 +159,22 @@ class SqlStoreTx:
     def _clock(self, r: Any) -> ClockView:
         g = self.t.get
         return ClockView(r[0], r[1], r[2], r[3], r[4], g(r[5]), g(r[6]), g(r[7]), r[8], r[9],  # type: ignore[arg-type]
-                         g(r[10]), r[11], bool(r[12]), bool(r[13]), g(r[14]))
+                         g(r[10]), r[11], bool(r[12]), bool(r[13]), g(r[14]), g(r[15]), r[16], r[17])
 
     def insert_clock(self, clock: NewClock) -> int:
         p = self.t.put
         r = self._one("insert_clock", (clock.instance_id, clock.scope, clock.state, clock.calendar,
                                        p(clock.started_at), p(clock.due_at), p(clock.due_at), clock.last_day,
-                                       False, clock.provisional))
+                                       False, clock.provisional, p(clock.next_fire_at), clock.next_kind,
+                                       clock.next_level))
         return int(r[0])
 
     def update_clock(self, clock: ClockView) -> None:
         p = self.t.put
         self.cur.execute(self.sql["update_clock"], (
             p(clock.base_due_at), p(clock.due_at), clock.last_day, clock.paused_working_days, p(clock.paused_since),
-            clock.status, clock.breached, clock.provisional, p(clock.stopped_at), clock.id))
+            clock.status, clock.breached, clock.provisional, p(clock.stopped_at), p(clock.next_fire_at),
+            clock.next_kind, clock.next_level, clock.id))
 
     def open_clocks(self, instance_id: str) -> list[ClockView]:
         self.cur.execute(self.sql["open_clocks"], (instance_id,))
@@ -172,6 +182,10 @@ class SqlStoreTx:
 
     def get_clock(self, clock_id: int) -> ClockView | None:
         r = self._one("get_clock", (clock_id,))
+        return self._clock(r) if r is not None else None
+
+    def take_clock(self, clock_id: int, fire_at: datetime) -> ClockView | None:
+        r = self._one("take_clock", (clock_id, self.t.put(fire_at)))
         return self._clock(r) if r is not None else None
 
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None:
@@ -190,16 +204,16 @@ class SqlStoreTx:
             (t.instance_id, t.clock_id, t.kind, t.level, t.state, p(t.fire_at), t.attempts, t.last_error)
             for t in timers])
 
-    def cancel_timers(self, instance_id: str, *, clock_id: int | None = None, kinds: Sequence[str] = ()) -> None:
+    def cancel_timers(self, instance_id: str, *, kinds: Sequence[str] = ()) -> None:
         sql, params = self.sql["cancel_timers"], [instance_id]
         mark = "%s" if self.dialect == "postgresql" else "?"
-        if clock_id is not None:
-            sql += f" AND clock_id = {mark}"
-            params.append(clock_id)  # type: ignore[arg-type]
         if kinds:
             sql += f" AND kind IN ({', '.join(mark for _ in kinds)})"
             params.extend(kinds)
         self.cur.execute(sql, params)
+
+    def hold_timers(self, instance_id: str, held: bool) -> None:
+        self.cur.execute(self.sql["hold_timers" if held else "unhold_timers"], (instance_id,))
 
     def mark_timer_fired(self, timer_id: int, now: datetime) -> TimerView | None:
         r = self._one("mark_fired", (self.t.put(now), timer_id))

@@ -40,6 +40,7 @@ variables:
 hooks:
   count_users: counts the users of the resource
 templates: [task_assigned, procedure_completed]
+start: {roles: [consumer.data_admin]}
 initial: route
 sla:
   due: 10 WD

@@ -63,8 +63,8 @@ def test_recompute_replaces_provisional_due_times(make_engine: MakeEngine, clock
     proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
     assert (proc.provisional, proc.last_day) == (False, "2027-01-12")
     assert proc.due_at == datetime(2027, 1, 13, 0, 0, tzinfo=SHANGHAI)
-    due_timers = [t for t in engine.timers(inst.id) if t.clock_id == proc.id and t.kind == "due"]
-    assert [(t.status, t.fire_at) for t in due_timers if t.status == "pending"] == [("pending", proc.due_at)]
+    due = [(m.at, m.pending) for m in engine.schedule(inst.id) if m.clock_id == proc.id and m.kind == "due"]
+    assert due == [(proc.due_at, True)]
     assert engine.recompute_provisional() == 0
 
 

@@ -43,14 +43,17 @@ def test_a_decision_can_end_the_instance_at_once(engine: Engine) -> None:
 
 def test_fire_moves_through_hook_and_decision_to_the_timer_wait(engine: Engine) -> None:
     """approve runs the hook, takes the decision's default and arms the publicity timer, all in one command;
-    the task clock's timers are cancelled and the procedure clock keeps its due and escalation timers."""
+    the task clock stops with no next moment and the procedure clock keeps its due time as its next one."""
     inst = engine.start(WF, "K-2", flow_vars(), CONSUMER_ADMIN)
     after = engine.fire(inst.id, "approve", AUDITOR)
     assert (after.state, after.row_version, after.variables["users"]) == ("publicity", 2, 0)
-    procedure = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
-    pending = [(t.kind, t.clock_id) for t in engine.timers(inst.id) if t.status == "pending"]
-    assert sorted(pending, key=str) == sorted([("due", procedure.id), ("escalate", procedure.id), ("timer", None)],
-                                              key=str)
+    clocks = {c.scope: c for c in engine.clocks(inst.id)}
+    assert (clocks["task"].status, clocks["task"].next_fire_at) == ("met", None)
+    assert (clocks["procedure"].next_kind, clocks["procedure"].next_fire_at) == ("due", clocks["procedure"].due_at)
+    pending = [(t.kind, t.state) for t in engine.timers(inst.id) if t.status == "pending"]
+    assert pending == [("timer", "publicity")]
+    ahead = [(m.scope, m.kind, m.level) for m in engine.schedule(inst.id) if m.pending]
+    assert ahead == [("procedure", "due", 0), ("procedure", "escalate", 1)]
 
 
 def test_fire_saves_payload_fields(engine: Engine) -> None:

@@ -40,7 +40,7 @@ def test_opening_twice_migrates_once(db_url: str) -> None:
     with again.engine.connect() as conn:
         heads = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
     again.close()
-    assert heads == ["0002"]
+    assert heads == ["0003"]
 
 
 def test_instances_round_trip_with_their_variables(store: SqlInstanceStore) -> None:
