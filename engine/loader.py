@@ -173,6 +173,9 @@ class _Builder:
         if isinstance(event, yaml.ScalarEvent):
             self.place(self.scalar(event, path, skip), path, event, skip)
             return
+        if len(self.stack) >= 4 * MAX_DEPTH:
+            # stop reading: a file this deep is no definition, and parsing on costs super-linear time
+            raise _Refused(event.start_mark, f"nested deeper than {4 * MAX_DEPTH} levels: this is no definition")
         if len(self.stack) >= MAX_DEPTH and not skip:
             self.problem(event.start_mark, path, f"nested deeper than {MAX_DEPTH} levels")
             skip = True
@@ -182,6 +185,9 @@ class _Builder:
     def child_path(self, parent: _Frame | None) -> tuple[str, bool]:
         if parent is None:
             return "", False
+        if parent.skip:
+            # a reported subtree's paths are never shown: not growing them keeps a deeply nested file linear
+            return parent.path, True
         if isinstance(parent.data, dict):
             key = parent.key or ""
             return (f"{parent.path}.{key}" if parent.path else key), parent.skip or parent.key_mark is None
@@ -195,9 +201,9 @@ class _Builder:
         key = str(event.value)
         parent.key = key
         parent.key_mark = event.start_mark
-        child = f"{parent.path}.{key}" if parent.path else key
         if parent.skip:
             return
+        child = f"{parent.path}.{key}" if parent.path else key
         if tag == _MERGE:
             self.problem(event.start_mark, parent.path, "merge keys (<<) are not allowed: write the keys out in full")
             parent.key_mark = None
