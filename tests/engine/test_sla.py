@@ -101,12 +101,33 @@ def test_leaving_the_task_in_time_meets_the_clock_and_cancels_its_timers(engine:
 
 
 def test_a_late_task_is_breached_when_it_is_done(engine: Engine, clock: ManualClock) -> None:
-    """Done after the due time without a tick in between: the clock closes as breached."""
+    """Done after the due time without a tick in between: the clock closes as breached, its breach (and the level
+    due with it) recorded and told in the same command, and nothing of it fires later."""
     inst = engine.start(WF, "S-5", flow_vars(), CONSUMER_ADMIN)
     clock.set(at(2026, 3, 10, 9, 0))
     engine.fire(inst.id, "refuse", AUDITOR, {"reason": "迟到"})
     task = next(c for c in engine.clocks(inst.id) if c.scope == "task")
-    assert (task.status, task.breached) == ("breached", True)
+    assert (task.status, task.breached, task.next_fire_at) == ("breached", True, None)
+    assert sla_events(engine, inst.id) == [(task.id, "breach", 0), (task.id, "escalation", 1)]
+    assert ("breach", f"sla:{task.id}:breach:0:bob:email") in outbox(engine, inst.id)
+    engine.tick(at(2026, 4, 1, 0, 0))
+    assert sla_events(engine, inst.id) == [(task.id, "breach", 0), (task.id, "escalation", 1)]
+
+
+def test_schedule_gives_each_clock_its_ladder(engine: Engine) -> None:
+    """The task's warning 1 WD before its due time, the due time, levels 0 and 2 WD after; the procedure's due
+    time and level; all pending while the clocks run."""
+    inst = engine.start(WF, "S-6", flow_vars(), CONSUMER_ADMIN)
+    clocks = {c.scope: c for c in engine.clocks(inst.id)}
+    ladder = [(m.scope, m.kind, m.level, m.at, m.pending) for m in engine.schedule(inst.id)]
+    assert ladder == [
+        ("task", "warn", 1, at(2026, 3, 7, 0, 0), True),  # 1 WD before the end of Mon 9: end of Fri 6
+        ("task", "due", 0, clocks["task"].due_at, True),
+        ("task", "escalate", 1, clocks["task"].due_at, True),
+        ("task", "escalate", 2, at(2026, 3, 12, 0, 0), True),
+        ("procedure", "due", 0, clocks["procedure"].due_at, True),
+        ("procedure", "escalate", 1, clocks["procedure"].due_at, True),
+    ]
 
 
 def test_pause_extends_the_procedure_due_by_the_working_days_it_covered(make_engine: MakeEngine,

@@ -1,0 +1,105 @@
+"""Suspension (中止) stops an instance's time: clocks pause with a ledger row and move their due time on by the
+working days suspended; timer rows are held, not polled. Nothing stays armed for a finished instance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine import Engine, ManualClock
+from engine.clock import SHANGHAI
+from engine.runtime import SUSPENDED_PAUSE
+from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, FLOW, REVIEWER, SUPERVISOR, MakeEngine, flow_vars
+
+WF = "common.test_flow"
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+def armed(engine: Engine, instance_id: str) -> list[str]:
+    """What could still fire for the instance: clocks with a next moment, timer rows pending or held."""
+    out = [f"clock {c.id} {c.next_kind}" for c in engine.clocks(instance_id) if c.next_fire_at is not None]
+    out += [f"timer {t.id} {t.kind} {t.status}" for t in engine.timers(instance_id) if t.status in ("pending", "held")]
+    return out
+
+
+def test_suspension_pauses_the_clocks_and_resuming_extends_them(engine: Engine, clock: ManualClock) -> None:
+    """Suspended Tue 3 to Thu 5 March (2 WD): no breach while suspended; both due times move on by 2 WD."""
+    inst = engine.start(WF, "SU-1", flow_vars(), CONSUMER_ADMIN)
+    before = {c.scope: c for c in engine.clocks(inst.id)}
+    clock.set(at(2026, 3, 3, 10, 0))
+    engine.suspend(inst.id, SUPERVISOR, "材料待补")
+    paused = {c.scope: c for c in engine.clocks(inst.id)}
+    assert [(c.status, c.next_fire_at) for c in paused.values()] == [("paused", None), ("paused", None)]
+    assert engine.tick(at(2026, 4, 30, 0, 0)).fired == 0  # far past both due times: nothing fires
+
+    clock.set(at(2026, 3, 5, 10, 0))
+    engine.resume(inst.id, SUPERVISOR)
+    after = {c.scope: c for c in engine.clocks(inst.id)}
+    assert [c.status for c in after.values()] == ["running", "running"]
+    # task 5 WD: end of Mon 9 March + 2 WD -> end of Wed 11 March; procedure end of Mon 16 + 2 WD -> Wed 18
+    assert (after["task"].due_at, after["procedure"].due_at) == (at(2026, 3, 12, 0, 0), at(2026, 3, 19, 0, 0))
+    assert after["task"].due_at > before["task"].due_at
+    assert (after["task"].next_kind, after["task"].paused_working_days) == ("warn", 2)
+    ledger = engine.pauses(after["task"].id)
+    assert [(p.state, p.working_days, p.ended_at) for p in ledger] == [(SUSPENDED_PAUSE, 2, at(2026, 3, 5, 10, 0))]
+
+
+def test_a_suspended_timer_wait_is_held_and_moves_on_after_resuming(engine: Engine, clock: ManualClock) -> None:
+    """The publicity timer of a suspended instance is held: a tick after its moment leaves the instance where it is;
+    once resumed, the next tick moves it on."""
+    inst = engine.start(WF, "SU-2", flow_vars(), CONSUMER_ADMIN)
+    engine.fire(inst.id, "approve", AUDITOR)  # publicity until the end of Monday 16 March
+    engine.suspend(inst.id, SUPERVISOR)
+    assert [t.status for t in engine.timers(inst.id) if t.kind == "timer"] == ["held"]
+    report = engine.tick(at(2026, 3, 20, 0, 0))
+    assert (report.fired, engine.get(inst.id).state) == (0, "publicity")
+
+    clock.set(at(2026, 3, 20, 9, 0))
+    engine.resume(inst.id, SUPERVISOR)
+    engine.tick(at(2026, 3, 20, 9, 1))
+    assert (engine.get(inst.id).state, engine.get(inst.id).status) == ("done", "completed")
+
+
+def test_a_procedure_clock_paused_by_its_state_stays_paused_over_a_suspension(make_engine: MakeEngine,
+                                                                              clock: ManualClock) -> None:
+    """Suspended and resumed inside a pausing state, the procedure clock is still paused by that state."""
+    engine = make_engine()
+    engine.register_hook("count_users", lambda variables: {"users": 2})
+    inst = engine.start(WF, "SU-3", flow_vars(), CONSUMER_ADMIN)
+    assert engine.fire(inst.id, "approve", AUDITOR).state == "meeting"
+    engine.suspend(inst.id, SUPERVISOR)
+    clock.set(at(2026, 3, 4, 10, 0))
+    engine.resume(inst.id, SUPERVISOR)
+    proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
+    assert (proc.status, proc.next_fire_at) == ("paused", None)
+    assert [p.state for p in engine.pauses(proc.id)] == ["meeting"]
+
+
+def test_leaving_the_last_pausing_state_straight_to_the_end_leaves_nothing_armed(make_engine: MakeEngine,
+                                                                                 clock: ManualClock) -> None:
+    """A meeting that closes the case at once: the resumed procedure clock stops in the same command, and no
+    clock or timer is left to fire."""
+    closing = FLOW.replace("transitions:\n", "transitions:\n  - {event: close, from: meeting, to: done, "
+                           "role: bureau.reviewer}\n")
+    engine = make_engine(flow=closing)
+    engine.register_hook("count_users", lambda variables: {"users": 2})
+    inst = engine.start(WF, "SU-4", flow_vars(), CONSUMER_ADMIN)
+    engine.fire(inst.id, "approve", AUDITOR)
+    clock.set(at(2026, 3, 4, 10, 0))
+    done = engine.fire(inst.id, "close", REVIEWER)
+    assert done.status == "completed"
+    assert armed(engine, inst.id) == []
+    assert [c.stopped_at is not None for c in engine.clocks(inst.id)] == [True, True]
+    assert engine.tick(at(2026, 6, 1, 0, 0)).fired == 0
+
+
+def test_cancelling_a_suspended_instance_leaves_nothing_armed(engine: Engine) -> None:
+    """Cancelled while suspended at the timer wait: its held timer and paused clock are both gone."""
+    inst = engine.start(WF, "SU-5", flow_vars(), CONSUMER_ADMIN)
+    engine.fire(inst.id, "approve", AUDITOR)
+    engine.suspend(inst.id, SUPERVISOR)
+    engine.cancel(inst.id, SUPERVISOR, "撤回")
+    assert engine.get(inst.id).status == "cancelled"
+    assert armed(engine, inst.id) == []
