@@ -85,7 +85,7 @@ class SqlInstanceStore:
         dbapi: Any = self.engine.dialect.dbapi
         try:
             raw = self.engine.raw_connection()
-        except SQLAlchemyError as err:
+        except (SQLAlchemyError, dbapi.Error) as err:  # a refused connection comes from the driver, unwrapped
             raise StorageUnavailable(str(err).splitlines()[0]) from err
         try:
             cursor = raw.cursor()
