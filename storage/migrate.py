@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +14,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 #: An arbitrary constant: the key of the PostgreSQL advisory lock that serialises concurrent upgrades.
 _LOCK_KEY = 0x5348495849414E
+#: Alembic keeps the running migration in module globals (`alembic.context`): one upgrade at a time per process.
+_IN_PROCESS = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -24,7 +27,7 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; several processes opening one database at once upgrade it once."""
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with _IN_PROCESS, engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         cfg.attributes["connection"] = conn
