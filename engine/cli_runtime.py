@@ -69,7 +69,7 @@ def _values(pairs: list[str], text: str | None, what: str) -> dict[str, Any]:
     if text:
         try:
             loaded = json.loads(text)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # nesting too deep for the decoder is bad input too
             raise PayloadInvalid("(all)", "a JSON object", text, where=what) from err
         if not isinstance(loaded, dict):
             raise PayloadInvalid("(all)", "a JSON object", text, where=what)
@@ -80,7 +80,7 @@ def _values(pairs: list[str], text: str | None, what: str) -> dict[str, Any]:
             raise PayloadInvalid(pair, "name=value", pair, where=what)
         try:
             out[name] = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             out[name] = raw
     return out
 
