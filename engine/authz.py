@@ -59,3 +59,27 @@ def authorise_base(actor: Actor, base_roles: Iterable[str], action: str) -> None
     if actor.roles & wanted:
         return
     raise PermissionDenied(actor.id, action, sorted(wanted), f"holds {', '.join(sorted(actor.roles)) or 'no role'}")
+
+
+def start_roles(spec: WorkflowSpec) -> tuple[str, ...]:
+    """The roles that may start an instance: `start.roles`; a recurring workflow without it is started by the
+    engine only; a file written before `start` existed lets every declared role start (the earlier rule)."""
+    if spec.start_roles:
+        return spec.start_roles
+    return () if spec.recurring is not None else tuple(spec.roles)
+
+
+def authorise_start(spec: WorkflowSpec, actor: Actor, variables: Mapping[str, Any]) -> None:
+    """Raise PermissionDenied naming who may, unless the actor may start an instance with these variables.
+
+    A role bound to a department variable needs the actor's department to be the one named in `variables`
+    (a consumer's data administrator starts requests of its own department only).
+    """
+    if SYSTEM_ROLE in actor.roles:
+        return
+    action = f"start {spec.id}"
+    roles = start_roles(spec)
+    if not roles:
+        raise PermissionDenied(actor.id, action, ["the engine (recurring start)"],
+                               "this recurring workflow is started by the worker on its schedule")
+    authorise(actor, spec, roles, variables, action)

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from engine.authz import start_roles
 from engine.clock import SHANGHAI, ManualClock
 from engine.definitions import DefinitionSet
 from engine.errors import WorkflowError
@@ -213,7 +214,9 @@ def run(
             engine.register_hook(name, _fixed_hook(hooks.get(name, {})))
         instance_id: str | None = None
         try:
-            inst = engine.start(spec.id, "simulation", sim.variables, _actor(spec, list(spec.roles), sim.variables))
+            starters = list(start_roles(spec))
+            starter = _actor(spec, starters, sim.variables) if starters else Actor.system()
+            inst = engine.start(spec.id, "simulation", sim.variables, starter)
             instance_id = inst.id
             now = start
             for planned in events:

@@ -26,6 +26,7 @@ from engine.validation.keys import (
     ROLE_RE,
     SLA_KEYS,
     SOURCE_KEYS,
+    START_KEYS,
     STATE_COMMON_KEYS,
     STATE_KIND_KEYS,
     TOP_KEYS,
@@ -132,6 +133,8 @@ def _kind(kind: str, doc: str = "") -> Schema:
         out = {"type": "array", "items": _obj(ESCALATION_KEYS)}
     elif kind == "branches":
         out = {"type": "array", "minItems": 1, "items": _obj(BRANCH_KEYS)}
+    elif kind == "start":
+        out = _obj(START_KEYS)
     elif kind == "recurring":
         out = _obj(RECURRING_KEYS)
     else:  # a key table names a kind this module does not know: a programming error, caught by the tests

@@ -236,6 +236,8 @@ class WorkflowSpec:
     sources: tuple[SourceRef, ...] = ()
     sla: SlaSpec | None = None  # the whole procedure's deadline
     recurring: RecurringSpec | None = None
+    #: the roles that may start an instance (`start: {roles: [...]}`); see `engine.authz.start_roles`
+    start_roles: tuple[str, ...] = ()
     description: str = ""
     source_path: str = ""
     content_hash: str = ""

@@ -41,6 +41,7 @@ from engine.validation.keys import (
     ROLE_KEYS,
     SLA_KEYS,
     SOURCE_KEYS,
+    START_KEYS,
     STATE_COMMON_KEYS,
     STATE_KIND_KEYS,
     TOP_KEYS,
@@ -370,6 +371,12 @@ class Builder(Reader):
             return None
         return RecurringSpec(cron, key, frozen_map(variables or {}))
 
+    def start(self, path: str, value: Any) -> tuple[str, ...]:
+        m = self.mapping(path, value, START_KEYS, "start")
+        if m is None or "roles" not in m:
+            return ()
+        return self.role_refs(self.child(path, "roles"), m["roles"])
+
     def workflow_id(self, value: Any) -> str | None:
         if isinstance(value, str) and WORKFLOW_ID_RE.match(value):
             return value
@@ -432,13 +439,15 @@ class Builder(Reader):
         transitions = self.transitions("transitions", top["transitions"]) if "transitions" in top else ()
         sla = self.sla("sla", top["sla"], procedure=True) if "sla" in top else None
         recurring = self.recurring("recurring", top["recurring"]) if "recurring" in top else None
+        start_roles = self.start("start", top["start"]) if "start" in top else ()
         description = self.text("description", top.get("description"), "description") or ""
         # placeholders keep the semantic checks running after a broken header; the problems are recorded
         return WorkflowSpec(
             id=wid or "", name=name or LocalizedName(""), jurisdiction=jur if isinstance(jur, str) else "",
             calendar=cal if isinstance(cal, str) else "", initial=initial or "", states=frozen_map(states),
             transitions=transitions, roles=frozen_map(roles), variables=frozen_map(variables), hooks=frozen_map(hooks),
-            templates=templates, sources=sources, sla=sla, recurring=recurring, description=description,
+            templates=templates, sources=sources, sla=sla, recurring=recurring, start_roles=start_roles,
+            description=description,
             source_path=self.filename, content_hash=content_hash, locations=frozen_map(self.locations),
         )
 

@@ -279,6 +279,7 @@ class Checker:
             elif var is not None and var.type is not VariableType.DEPARTMENT:
                 self.problem(f"roles.{name}.department", f"variable {dep!r} is of type {var.type.value}; "
                                                          "it must be of type department")
+        self.notify("start.roles", spec.start_roles)
         for name, st in spec.states.items():
             self.state(name, st)
         self.transitions()

@@ -43,7 +43,7 @@ class Key:
 # Value kinds: workflow_id, localized, jurisdiction, calendar, text, name, event_name, role_ref, role_refs,
 # names, name_or_names, strings, duration, durations, due, bool, positive_int, number, any, mapping_any, expression,
 # variable_type, state_kind, cron, and the nested tables below (sources, roles, fields, hooks, states,
-# transitions, task_sla, procedure_sla, notifications, escalations, branches, recurring).
+# transitions, task_sla, procedure_sla, notifications, escalations, branches, start, recurring).
 
 TOP_KEYS: dict[str, Key] = {
     "id": Key(True, "workflow_id", "`jurisdiction.name`, lower case, e.g. gx.data_request"),
@@ -56,6 +56,7 @@ TOP_KEYS: dict[str, Key] = {
     "variables": Key(False, "fields", "the instance's typed variables"),
     "hooks": Key(False, "hooks", "automatic-step hooks the backend registers: name -> what it does"),
     "templates": Key(False, "names", "notification templates the file uses besides the SLA defaults"),
+    "start": Key(False, "start", "who may start an instance: {roles: [...]}; recurring workflows: besides the engine"),
     "initial": Key(True, "name", "the state a new instance enters"),
     "states": Key(True, "states", "state name -> state"),
     "transitions": Key(True, "transitions", "the user events"),
@@ -165,6 +166,10 @@ TRANSITION_KEYS: dict[str, Key] = {
     "save": Key(False, "names", "payload fields copied into variables of the same name"),
     "set": Key(False, "mapping_any", "constants written into variables"),
     "title": Key(False, "localized", "{zh: ..., en: ...}"),
+}
+
+START_KEYS: dict[str, Key] = {
+    "roles": Key(True, "role_refs", "the roles that may start an instance"),
 }
 
 RECURRING_KEYS: dict[str, Key] = {
