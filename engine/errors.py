@@ -129,7 +129,10 @@ class PayloadInvalid(WorkflowError):
         self.expected = expected
         self.received = received
         self.where = where
-        shown = repr(received)
+        try:
+            shown = repr(received)
+        except RecursionError:  # a hostile value nested thousands deep must not break its own refusal
+            shown = f"<a {type(received).__name__} nested too deeply to show>"
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{where} field {field!r}: expected {expected}, received {shown}")

@@ -164,7 +164,7 @@ def _convert(field: FieldSpec, value: Any) -> Any:
 def _json_size(data: Mapping[str, Any]) -> int:
     try:
         return len(json.dumps(encode_values(data), ensure_ascii=False).encode("utf-8"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # nesting too deep to encode is refused as too large
         return PAYLOAD_MAX_BYTES + 1
 
 
