@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from engine.errors import ExpressionError, HookError
 from engine.escalation import SlaAction, sla_actions
 from engine.events import BREACH, COMPLETED, ESCALATION, STATE_ENTERED, WARNING, EngineEvent
-from engine.fields import decode_values, encode_values
+from engine.fields import decode_values, encode_value
 from engine.history import make_entry
 from engine.hooks import HookRegistry
 from engine.notify import Notice, NoticeWriter
@@ -81,7 +81,7 @@ class Run:
     def finish(self) -> InstanceView:
         """The instance's new row (one row version on)."""
         i = self.inst
-        return InstanceView(i.id, i.workflow_id, i.version, i.business_key, self.state, encode_values(self.vars),
+        return InstanceView(i.id, i.workflow_id, i.version, i.business_key, self.state, _encode(self.vars),
                             self.status, self.outcome, i.row_version + 1, self.seq, self.hash, self.last_error,
                             i.created_at, self.now)
 
@@ -89,7 +89,7 @@ class Run:
                payload: Mapping[str, Any] | None = None) -> None:
         self.seq += 1
         entry = make_entry(self.hash, self.inst.id, self.seq, self.now, actor, event, from_state, to_state,
-                           encode_values(payload or {}))
+                           _encode(payload) if payload else {})
         self.hash = entry.hash
         self.history.append(entry)
 
@@ -237,9 +237,12 @@ class Run:
     def _complete(self, outcome: str | None) -> None:
         self.status = "completed"
         self.outcome = outcome
-        # timer and hook rows belong to timer and automatic states, whose leaving cancelled them already
-        for clock in self.open_clocks():
-            self._stop_clock(clock)
+        # timer and hook rows belong to timer and automatic states, whose leaving cancelled them already.
+        # Only the procedure clock and the task clock of the state just left can be open; without a procedure
+        # SLA, a left state with a clock has loaded the clocks already, so unloaded means none are open
+        if self._open_clocks is not None or self.spec.sla is not None:
+            for clock in self.open_clocks():
+                self._stop_clock(clock)
         self.event(COMPLETED, outcome=outcome)
 
     def _arm_timer(self, name: str) -> None:
@@ -327,6 +330,14 @@ def _first_after(rungs: list[tuple[datetime, str, int]], now: datetime) -> tuple
         if at > now:
             return at, kind, level
     return None, None, 0
+
+
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
+def _encode(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`engine.fields.encode_values`, with plain JSON values (most of them) passed through without a look."""
+    return {k: v if type(v) in _PLAIN else encode_value(v) for k, v in values.items()}
 
 
 def _date(text: str) -> Any:
