@@ -1,5 +1,6 @@
 """Sandboxed guard expressions: Jinja2 expressions over instance variables, parsed and checked once, evaluated
 in an immutable sandbox. No calls, no private attributes, no imports; failures raise ExpressionError.
+Short text templates (`{{ year }}-H{{ half }}`) go through the same sandbox and checks.
 """
 
 from __future__ import annotations
@@ -136,4 +137,42 @@ def evaluate(expr: str | Guard, variables: Mapping[str, Any]) -> bool:
         raise ExpressionError(guard.source, f"{type(err).__name__}: {err}") from None
 
 
-__all__ = ["ALLOWED_FILTERS", "ALLOWED_TESTS", "Guard", "GuardSyntaxError", "compile_guard", "evaluate", "parse_guard"]
+@dataclass(frozen=True, slots=True)
+class TextTemplate:
+    """A parsed and checked text template: `names` it uses, `render` it over a mapping of values."""
+
+    source: str
+    names: frozenset[str]
+    _compiled: Any
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        """The text with the values filled in; a name missing from `values` or any failure is ExpressionError."""
+        try:
+            return str(self._compiled.render(dict(values)))
+        except Exception as err:  # a template is data: whatever it trips on reaches the caller as ExpressionError
+            raise ExpressionError(self.source, f"{type(err).__name__}: {err}") from None
+
+
+@lru_cache(maxsize=1024)
+def compile_text_template(text: str) -> TextTemplate:
+    """Parse and check a short text template with the guard rules (no calls, no private names, only the
+    allowed filters, no blocks); raise GuardSyntaxError when it is not allowed."""
+    if not isinstance(text, str) or len(text) > MAX_EXPRESSION_LENGTH:
+        raise GuardSyntaxError(str(text), f"a template is a text of at most {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        tree = _ENV.parse(text)
+        for node in tree.find_all(nodes.Stmt):
+            if not isinstance(node, nodes.Output):
+                raise GuardSyntaxError(text, "only `{{ name }}` placeholders are allowed, no `{% ... %}` blocks")
+        _check_tree(text, tree)
+        names = frozenset(meta.find_undeclared_variables(tree))
+        compiled = _ENV.from_string(tree)
+    except TemplateError as err:
+        raise GuardSyntaxError(text, f"does not parse: {err.message or err}") from None
+    except (RecursionError, MemoryError):
+        raise GuardSyntaxError(text, "too deeply nested") from None
+    return TextTemplate(text, names, compiled)
+
+
+__all__ = ["ALLOWED_FILTERS", "ALLOWED_TESTS", "Guard", "GuardSyntaxError", "TextTemplate", "compile_guard",
+           "compile_text_template", "evaluate", "parse_guard"]

@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import SHANGHAI
 from engine.errors import DuplicateBusinessKey, WorkflowError
+from engine.periods import recurring_variables
 from engine.ports import Actor
 from engine.runtime import Engine
 from engine.views import TickReport
@@ -80,9 +81,10 @@ class EngineScheduler:
         """Start the recurring workflow for the current period; a second start in the period does nothing."""
         spec = self.engine.definitions.get(workflow_id).spec
         assert spec.recurring is not None
-        key = recurring_key(spec.recurring.business_key, self.engine.clock.now())
+        now = self.engine.clock.now()
+        key = recurring_key(spec.recurring.business_key, now)
         try:
-            self.engine.start(workflow_id, key, dict(spec.recurring.variables), Actor.system())
+            self.engine.start(workflow_id, key, recurring_variables(spec, now), Actor.system())
             log.info("started %s %s", workflow_id, key)
         except DuplicateBusinessKey:
             log.info("%s %s already started", workflow_id, key)  # another worker was first

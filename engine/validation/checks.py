@@ -5,15 +5,21 @@ guards, reachability and ways out, duplicate events, SLA ladders, `save`/`set` a
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import Any
 
+from engine.clock import SHANGHAI
 from engine.errors import PayloadInvalid
-from engine.expressions import GuardSyntaxError, parse_guard
+from engine.expressions import GuardSyntaxError, compile_text_template, parse_guard
 from engine.fields import coerce, expected_description
-from engine.spec import SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
+from engine.periods import PERIOD_NAMES, is_template, render_period
+from engine.spec import FieldSpec, SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
 from engine.validation.build import Builder
 from engine.validation.keys import SLA_DEFAULT_TEMPLATES, SUPERVISOR_ROLE
 from engine.validation.reader import Declared, did_you_mean, shown
+
+#: Fire moments in either half year (one a leap day), at which recurring templates are tried at load time.
+_SAMPLE_MOMENTS = (datetime(2028, 2, 29, 9, tzinfo=SHANGHAI), datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
 
 
 class Checker:
@@ -289,11 +295,15 @@ class Checker:
         if has_sla and SUPERVISOR_ROLE not in self.d.roles and "roles" in self.b.locations:
             self.problem("roles", f"a workflow with an SLA must declare {SUPERVISOR_ROLE}: escalations end there")
         if spec.recurring is not None:
+            self.period_template("recurring.business_key", spec.recurring.business_key)
             for vname, value in spec.recurring.variables.items():
                 path = f"recurring.variables.{vname}"
                 var = spec.variables.get(vname)
                 if vname not in self.d.variables:
                     self.problem(path, f"unknown variable {vname!r}{did_you_mean(vname, self.d.variables)}")
+                elif var is not None and is_template(value):
+                    if self.period_template(path, value):
+                        self.rendered_fits(path, vname, var, value)
                 elif var is not None:
                     try:
                         coerce(var, value, "recurring")
@@ -307,6 +317,30 @@ class Checker:
                 self.problem(path, f"template {t!r} has no file notifiers/templates/{t}.j2"
                                    f"{did_you_mean(t, self.known_templates)}")
         self.graph()
+
+    def period_template(self, path: str, template: str) -> bool:
+        """A recurring template parses in the sandbox and names only period values; say what is wrong if not."""
+        try:
+            names = compile_text_template(template).names
+        except GuardSyntaxError as err:
+            self.problem(path, f"template {shown(template)}: {err.detail}")
+            return False
+        for name in sorted(names - set(PERIOD_NAMES)):
+            self.problem(path, f"template {shown(template)} names {name!r}, not a period value"
+                               f"{did_you_mean(name, PERIOD_NAMES)}; known: {', '.join(PERIOD_NAMES)}")
+            return False
+        return True
+
+    def rendered_fits(self, path: str, vname: str, var: FieldSpec, template: str) -> None:
+        """Rendered for a fire moment in each half year, the template gives a value of the variable's type."""
+        for moment in _SAMPLE_MOMENTS:
+            value = render_period(template, moment)
+            try:
+                coerce(var, value, "recurring")
+            except PayloadInvalid:
+                self.problem(path, f"template {shown(template)} gives {shown(value)} on {moment.date()}, which "
+                                   f"does not fit variable {vname!r}: expected {expected_description(var)}")
+                return
 
     def _used_defaults(self) -> set[str]:
         used: set[str] = set()

@@ -10,6 +10,7 @@ from apscheduler.triggers.cron import CronTrigger
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from engine.errors import DuplicateBusinessKey
+from engine.periods import recurring_variables
 from engine.ports import Actor
 from engine.scheduler import recurring_key
 from tests.workflows.conftest import Harness, at, end_of
@@ -48,12 +49,20 @@ def test_rounds_start_on_their_schedule(definitions: DefinitionSet, wf: str, exp
     # 2025-06-15 is a Sunday: the report moves to Monday 06-16 (民法典 art. 203)
     ("cq.sharing_report", at(2025, 6, 1, 9), date(2025, 6, 16)),
     ("lz.catalog_refresh", at(2026, 6, 1, 9), date(2026, 6, 30)),
-    ("gx.emergency_drill", at(2026, 12, 1, 9), date(2026, 12, 30)),
+    ("lz.catalog_refresh", at(2026, 12, 1, 9), date(2026, 12, 31)),
+    ("gx.emergency_drill", at(2026, 6, 1, 9), date(2026, 6, 30)),
+    ("gx.emergency_drill", at(2026, 12, 1, 9), date(2026, 12, 31)),
     ("lz.emergency_drill", at(2026, 12, 1, 9), date(2026, 12, 31)),
+    # the half year ends on Sunday 2023-12-31: the date is the date, not moved
+    ("lz.catalog_refresh", at(2023, 12, 1, 9), date(2023, 12, 31)),
 ])
-def test_round_is_due_on_its_reporting_date(h: Harness, wf: str, start: datetime, due: date) -> None:
-    """A round started at its cron time is due at the end of the regulated date, moved past a day off."""
-    inst = h.start(wf, {}, "bureau", start, key=f"{wf}-{start:%Y-%m}")
+def test_round_is_due_on_its_reporting_date(h: Harness, definitions: DefinitionSet, wf: str, start: datetime,
+                                            due: date) -> None:
+    """A round started with the variables the worker renders for its fire time is due at the end of its
+    regulated date: half-year ends 30 June / 31 December, the drill year end, the reports the 15th moved past
+    a day off."""
+    variables = recurring_variables(definitions.get(wf).spec, start)
+    inst = h.start(wf, variables, "bureau", start, key=f"{wf}-{start:%Y-%m}")
     assert h.due(inst, inst.state) == end_of(due)
     notified = h.recipients(inst, template="recurring_duty_due")
     assert notified == sorted(["bureau", "consumer_admin", "other_admin", "provider_admin"])
@@ -61,7 +70,7 @@ def test_round_is_due_on_its_reporting_date(h: Harness, wf: str, start: datetime
 
 def test_round_closed_late_reaches_the_supervisor(h: Harness) -> None:
     """The sharing-report round not closed by the end of 06-15 breaches and escalates to the supervisor."""
-    inst = h.start("cq.sharing_report", {}, "bureau", at(2026, 6, 1, 9))
+    inst = h.start("cq.sharing_report", {"report_date": "2026-06-15"}, "bureau", at(2026, 6, 1, 9))
     h.tick(end_of(date(2026, 6, 15)))
     h.tick(end_of(date(2026, 6, 15)))
     assert sorted((s.kind, s.recipient) for s in h.sent(inst) if s.kind in ("breach", "escalation")) == [
@@ -92,8 +101,17 @@ def test_the_worker_starts_a_round_once(h: Harness, definitions: DefinitionSet) 
     assert spec.recurring is not None
     key = recurring_key(spec.recurring.business_key, at(2026, 12, 1, 9))
     h.clock.set(at(2026, 12, 1, 9))
-    inst = h.engine.start(spec.id, key, dict(spec.recurring.variables), Actor.system())
+    inst = h.engine.start(spec.id, key, recurring_variables(spec, at(2026, 12, 1, 9)), Actor.system())
     assert h.due(inst, "report_round") == end_of(date(2026, 12, 15))
     with pytest.raises(DuplicateBusinessKey):
-        h.engine.start(spec.id, key, dict(spec.recurring.variables), Actor.system())
+        h.engine.start(spec.id, key, recurring_variables(spec, at(2026, 12, 1, 9)), Actor.system())
     assert len(h.engine.list(workflow_id=spec.id)) == 1
+
+
+def test_a_round_started_by_hand_without_its_period_is_refused(h: Harness) -> None:
+    """The bureau starting a missed round must say which half year it is for: `period_end` is required."""
+    from engine.errors import PayloadInvalid
+
+    with pytest.raises(PayloadInvalid) as err:
+        h.start("lz.catalog_refresh", {}, "bureau", at(2026, 7, 2, 9))
+    assert err.value.field == "period_end"
