@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.compiler import CompiledWorkflow, compile_workflow
 from engine.errors import DefinitionError, DefinitionProblem, UnknownWorkflow
-from engine.loader import load_file, load_text
+from engine.loader import load_file, load_text, parse_text
 from engine.spec import WorkflowSpec
 
 #: The file names a folder is searched for.
@@ -52,11 +52,15 @@ class DefinitionSet:
         for p in paths:
             if not Path(p).exists():
                 problems.append(DefinitionProblem(str(p), 1, 1, "", "no such file or folder"))
+        sources: dict[str, str] = {}
         for f in definition_files(p for p in paths if Path(p).exists()):
             try:
-                specs.append(load_file(f, known_templates))
+                spec = load_file(f, known_templates)
             except DefinitionError as err:
                 problems.extend(err.problems)
+                continue
+            specs.append(spec)
+            sources[spec.source_path] = _source_of(f, spec)
         first_file: dict[str, WorkflowSpec] = {}
         for spec in specs:
             other = first_file.get(spec.id)
@@ -69,7 +73,7 @@ class DefinitionSet:
             raise DefinitionError(problems)
         out = cls()
         for spec in specs:
-            out.add(spec)
+            out.add(spec, source=sources.get(spec.source_path) or None)
         return out
 
     @classmethod
@@ -80,16 +84,22 @@ class DefinitionSet:
         problems: list[DefinitionProblem] = []
         for name, text in texts:
             try:
-                out.add(load_text(text, name, known_templates))
+                out.add(load_text(text, name, known_templates), source=text)
             except DefinitionError as err:
                 problems.extend(err.problems)
         if problems:
             raise DefinitionError(problems)
         return out
 
-    def add(self, item: WorkflowSpec | CompiledWorkflow) -> CompiledWorkflow:
-        """Add a spec (compiled here, once per version) or a compiled workflow; it becomes the latest of its id."""
+    def add(self, item: WorkflowSpec | CompiledWorkflow, *, source: str | None = None) -> CompiledWorkflow:
+        """Add a spec (compiled here, once per version) or a compiled workflow; it becomes the latest of its id.
+
+        `source`, the exact YAML text of that version, is kept as the compiled workflow's `source`, which the
+        engine stores so that instances on the version can be served again after a restart.
+        """
         compiled = item if isinstance(item, CompiledWorkflow) else compile_workflow(item)
+        if source and not getattr(compiled, "source", None):
+            compiled.source = source  # type: ignore[attr-defined]
         versions = self._versions.setdefault(compiled.spec.id, {})
         compiled = versions.setdefault(compiled.version, compiled)
         self._latest[compiled.spec.id] = compiled
@@ -131,3 +141,12 @@ class DefinitionSet:
 
 
 __all__ = ["CompiledWorkflow", "DefinitionSet", "definition_files", "template_names"]
+
+
+def _source_of(path: Path, spec: WorkflowSpec) -> str:
+    """The text of the file `spec` was loaded from, or "" when it changed since (another version now)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return text if parse_text(text, str(path)).content_hash == spec.content_hash else ""
+    except (OSError, UnicodeDecodeError, DefinitionError):
+        return ""
