@@ -127,7 +127,10 @@ class Run:
             self._pause_procedure_clock(name)
         due = None
         if st.kind is StateKind.TASK and st.sla is not None:
-            due = self._start_clock("task", name, st.sla)
+            # back from a state its clock pauses in: the same clock counts on (resumed when leaving that state)
+            kept = next((c for c in self.open_clocks() if c.scope == "task" and c.state == name),
+                        None) if st.sla.pause_in else None
+            due = kept.due_at if kept is not None else self._start_clock("task", name, st.sla)
         elif st.kind is StateKind.END:
             self._complete(st.outcome)
         # after the clock started and the outcome is known, so that the message can tell them
@@ -145,14 +148,36 @@ class Run:
         self._notify_state(st.on_exit, name, self.seq + 1)  # the step being recorded is the one that leaves
         psla = self.spec.sla
         pausing = psla is not None and name in psla.pause_in and dest not in psla.pause_in
-        if (st.kind is StateKind.TASK and st.sla is not None) or pausing:
+        self._task_clocks_leaving_pause(name, dest)
+        if (st.kind is StateKind.TASK and st.sla is not None and not pausing and self._open_clocks is None
+                and dest not in st.sla.pause_in and self.tx.stop_task_clock(self.inst.id, name, self.now)):
+            pass  # stopped in time (or after its recorded breach) without reading the clocks
+        elif (st.kind is StateKind.TASK and st.sla is not None) or pausing:
             for clock in self.open_clocks():
                 if clock.scope == "task" and clock.state == name:
-                    self._stop_clock(clock)
+                    if st.sla is not None and dest in st.sla.pause_in:
+                        self.pause_clock(clock, dest)  # stands still there, counts on when the task is back
+                    else:
+                        self._stop_clock(clock)
                 elif pausing and clock.scope == "procedure" and clock.status == "paused":
                     self.resume_clock(clock)
         if st.kind in (StateKind.TIMER, StateKind.AUTO):
             self.tx.cancel_timers(self.inst.id, kinds=("timer", "hook"))
+
+    def _task_clocks_leaving_pause(self, name: str, dest: str) -> None:
+        """A task clock paused in `name` (its `pause_in`) stays paused when `dest` is another pausing state,
+        counts on when `dest` is its task, and otherwise stops for good, the paused days not counted."""
+        tasks = {t for t, st in self.spec.states.items()
+                 if st.sla is not None and name in st.sla.pause_in and dest not in st.sla.pause_in}
+        if not tasks:
+            return  # the common case: no clock pauses here, so the clocks are not even read
+        for clock in list(self.open_clocks()):
+            if clock.scope != "task" or clock.status != "paused" or clock.state not in tasks:
+                continue
+            self.resume_clock(clock)
+            if dest != clock.state:
+                resumed = next((c for c in self.open_clocks() if c.id == clock.id), clock)
+                self._stop_clock(resumed)
 
     def run_hook(self, name: str, attempts: int) -> None:
         """Call the automatic step's hook; on failure stay here, keep the error and arm a retry with back-off."""
@@ -238,8 +263,8 @@ class Run:
         self.status = "completed"
         self.outcome = outcome
         # timer and hook rows belong to timer and automatic states, whose leaving cancelled them already.
-        # Only the procedure clock and the task clock of the state just left can be open; without a procedure
-        # SLA, a left state with a clock has loaded the clocks already, so unloaded means none are open
+        # Only the procedure clock and the task clock of the state just left can be open, and `leave` has
+        # stopped the latter: without a procedure SLA, nothing is left to stop unless clocks were loaded
         if self._open_clocks is not None or self.spec.sla is not None:
             for clock in self.open_clocks():
                 self._stop_clock(clock)

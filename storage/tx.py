@@ -43,6 +43,10 @@ SQL = {
     "get_clock": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE id = ?",
     "take_clock": ("UPDATE sla_clock SET claimed_by = NULL, claim_expires_at = NULL "
                    f"WHERE id = ? AND next_fire_at = ? AND stopped_at IS NULL RETURNING {CLOCK_COLS}"),
+    "stop_task_clock": ("UPDATE sla_clock SET status = CASE WHEN breached THEN 'breached' ELSE 'met' END, "
+                        "stopped_at = ?, paused_since = NULL, next_fire_at = NULL, next_kind = NULL, next_level = 0 "
+                        "WHERE instance_id = ? AND scope = 'task' AND state = ? AND stopped_at IS NULL "
+                        "AND status <> 'paused' AND (breached OR due_at >= ?)"),
     "insert_pause": "INSERT INTO sla_pause (clock_id, state, started_at) VALUES (?, ?, ?)",
     "close_pause": ("UPDATE sla_pause SET ended_at = ?, working_days = ? "
                     "WHERE clock_id = ? AND ended_at IS NULL"),
@@ -187,6 +191,11 @@ class SqlStoreTx:
     def take_clock(self, clock_id: int, fire_at: datetime) -> ClockView | None:
         r = self._one("take_clock", (clock_id, self.t.put(fire_at)))
         return self._clock(r) if r is not None else None
+
+    def stop_task_clock(self, instance_id: str, state: str, now: datetime) -> bool:
+        stamp = self.t.put(now)
+        self.cur.execute(self.sql["stop_task_clock"], (stamp, instance_id, state, stamp))
+        return bool(self.cur.rowcount == 1)
 
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None:
         self.cur.execute(self.sql["insert_pause"], (clock_id, state, self.t.put(started_at)))

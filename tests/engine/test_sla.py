@@ -262,3 +262,16 @@ def test_messages_carry_the_due_time_and_the_outcome(engine: Engine) -> None:
                               .scalars().first())
     assert (done["outcome"], done["state"]) == ("done", "done")
     assert assigned["due"] == "2026-03-10T00:00:00+08:00"
+
+
+def test_a_task_done_after_its_recorded_breach_closes_breached_once(engine: Engine, clock: ManualClock) -> None:
+    """Breached by the worker, then done: the clock closes as breached, with no second breach or level."""
+    inst = engine.start(WF, "S-7", flow_vars(), CONSUMER_ADMIN)
+    engine.tick(at(2026, 3, 10, 0, 1))
+    before = sla_events(engine, inst.id)
+    clock.set(at(2026, 3, 10, 9, 0))
+    engine.fire(inst.id, "refuse", AUDITOR, {"reason": "迟到"})
+    task = next(c for c in engine.clocks(inst.id) if c.scope == "task")
+    assert (task.status, task.breached, task.stopped_at, task.next_fire_at) == ("breached", True, at(2026, 3, 10, 9, 0),
+                                                                                None)
+    assert sla_events(engine, inst.id) == before
