@@ -122,7 +122,7 @@ def _kind(kind: str, doc: str = "") -> Schema:
     elif kind == "transitions":
         out = {"type": "array", "items": _obj(TRANSITION_KEYS)}
     elif kind == "task_sla":
-        out = _obj({k: v for k, v in SLA_KEYS.items() if k != "pause_in"})
+        out = _obj(SLA_KEYS)
     elif kind == "procedure_sla":
         out = _obj(SLA_KEYS)
     elif kind == "due":

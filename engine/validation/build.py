@@ -163,9 +163,6 @@ class Builder(Reader):
         due = self.due(self.child(path, "due"), m.get("due"))
         warn_before = self.many(self.child(path, "warn_before"), m.get("warn_before"), self.duration, "warn_before")
         levels = self.many(self.child(path, "escalate"), m.get("escalate"), self.escalation, "escalate", False)
-        if "pause_in" in m and not procedure:
-            self.problem(self.child(path, "pause_in"), "pause_in belongs to the procedure sla (top level) only",
-                         at_key=True)
         pause_in = self.names(self.child(path, "pause_in"), m.get("pause_in"), "state")
         warn_t = self.name(self.child(path, "warn_template"), m.get("warn_template", "sla_warning"), "template")
         breach_t = self.name(self.child(path, "breach_template"), m.get("breach_template", "sla_breach"), "template")

@@ -101,6 +101,11 @@ class Checker:
         self.template_ref(f"{path}.breach_template", sla.breach_template)
         for i, s in enumerate(sla.pause_in):
             self.state_ref(f"{path}.pause_in.{i}", s)
+            if not procedure and path == f"states.{s}.sla":
+                self.problem(f"{path}.pause_in.{i}", f"a task clock does not pause in its own task {s!r}: name the "
+                                                     "states reached from it during which it stands still")
+            elif s in self.spec.states and self.spec.states[s].kind is StateKind.END:
+                self.problem(f"{path}.pause_in.{i}", f"{s!r} is an end state: a clock stops there, it cannot pause")
         previous = None
         for i, level in enumerate(sla.escalations):
             lp = f"{path}.escalate.{i}"

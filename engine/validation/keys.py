@@ -135,7 +135,7 @@ SLA_KEYS: dict[str, Key] = {
     "breach_notify": Key(False, "role_refs", "default: the assignee (procedure SLA: the supervisor)"),
     "breach_template": Key(False, "name", "default sla_breach"),
     "escalate": Key(False, "escalations", "the 督办 ladder after the due time"),
-    "pause_in": Key(False, "names", "procedure SLA only: states in which the clock stands still"),
+    "pause_in": Key(False, "names", "states in which the clock stands still (a task's: states reached from it)"),
 }
 
 DUE_KEYS: dict[str, Key] = {

@@ -58,9 +58,11 @@ def test_the_fixtures_cover_every_check() -> None:
         "already leaves state", "unknown key", "(did you mean", "must be a mapping", "must be true or false",
         "bad state name", "bad role", "escalation levels start at 1", "must be above the previous one",
         "`after` may not decrease", "must notify bureau.data_supervisor", "must declare bureau.data_supervisor",
-        "pause_in belongs to the procedure sla", "sla.pause_in.0: unknown state", "does not fit type",
+        "does not pause in its own task", "is an end state: a clock stops there", "sla.pause_in.0: unknown state", "does not fit type",
         "it must be a date variable", "which is not a declared variable", "needs the key 'initial'",
         "has no file notifiers/templates", "tag !!python/object", "anchor &", "duplicate key", "not UTF-8",
         "nothing leaves an end state", "loop back to itself", "counts days on calendar", "name at least one role",
+        "is above `max`", "`max` is for int and float", "`after` needs `from`", "exactly one of `date`",
+        "`from` goes with `after`", "not a period value", "no `{% ... %}` blocks",
     ]:
         assert phrase in text, phrase

@@ -67,14 +67,16 @@ def test_hook_result_can_be_given(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["final"]["variables"]["users"] == ["x"]
 
 
-def test_paused_procedure_clock_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
-    """The dispatch review clock, paused by a meeting covering 4 WD, is due at the end of 10-15."""
+def test_paused_review_clock_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    """The dispatch review's task clock, paused by a meeting covering 4 WD, is due at the end of 10-15; it is
+    one clock, shown on the review step where it started."""
     code, result, _ = simulate(capsys, "lz.dispatch_data_request", "--start", "2026-09-30T10:00", "--var",
                                "sharing_type=conditional", "--events", "request_coordination@2026-10-09T09:00",
                                "meeting_held@2026-10-14T15:00", "--json")
     assert code == 0
-    [clock] = result["procedure_clocks"]
-    assert (clock["due"], clock["paused_working_days"]) == ("2026-10-16T00:00+08:00", 4)
+    assert result["procedure_clocks"] == []
+    reviews = [s for s in result["steps"] if s["state"] == "provider_review"]
+    assert [s.get("due") for s in reviews] == ["2026-10-16T00:00+08:00", None]
 
 
 def test_notifications_name_who_would_be_told(capsys: pytest.CaptureFixture[str]) -> None:

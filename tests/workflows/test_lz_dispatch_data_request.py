@@ -27,31 +27,65 @@ def test_coordination_meeting_pauses_the_review_clock(h: Harness) -> None:
     (10-10, 10-12, 10-13, 10-14), so the review becomes due at the end of 10-15."""
     inst = h.start(WF, request(), "consumer_admin", at(2026, 9, 30, 10))
     assert inst.state == "provider_review"
-    clock = h.procedure_clock(inst)
+    clock = h.task_clock(inst, "provider_review")
     # 10-08, 10-09, 10-10 (make-up Saturday)
     assert clock.due_at == end_of(date(2026, 10, 10))
 
     inst = h.fire(inst, "request_coordination", "consumer_admin", at(2026, 10, 9, 9),
                   {"coordination_topic": "共享字段范围"})
     assert inst.state == "coordination_meeting"
-    assert h.procedure_clock(inst).status == "paused"
+    assert h.task_clock(inst, "provider_review").status == "paused"
     # while paused, the clock neither warns nor breaches
     h.tick(at(2026, 10, 13, 12))
     assert _sla_sent(h, inst) == []
 
     inst = h.fire(inst, "meeting_held", "center", at(2026, 10, 14, 15), {"coordination_minutes": "同意按需共享"})
     assert inst.state == "provider_review"
-    clock = h.procedure_clock(inst)
+    clock = h.task_clock(inst, "provider_review")
     assert (clock.status, clock.paused_working_days) == ("running", 4)
     assert clock.due_at == end_of(date(2026, 10, 15))
     pauses = h.engine.pauses(clock.id)
     assert [(p.state, p.working_days) for p in pauses] == [("coordination_meeting", 4)]
+    # one clock for the review, kept through the meeting
+    assert len([c for c in h.engine.clocks(inst.id) if c.state == "provider_review"]) == 1
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 15, 16))
+    clock = h.task_clock(inst, "provider_review")
+    assert (clock.status, clock.stopped_at is not None) == ("met", True)
+    assert _sla_sent(h, inst) == []
+
+
+def test_meeting_then_late_review_breaches_on_the_extended_day(h: Harness) -> None:
+    """The extended review (due end of 10-15 after the 4-day meeting) breaches at the end of 10-15, not at the
+    original end of 10-10: the provider's auditor and the supervisor are told once."""
+    inst = h.start(WF, request(), "consumer_admin", at(2026, 9, 30, 10))
+    inst = h.fire(inst, "request_coordination", "consumer_admin", at(2026, 10, 9, 9),
+                  {"coordination_topic": "共享字段范围"})
+    inst = h.fire(inst, "meeting_held", "center", at(2026, 10, 14, 15), {"coordination_minutes": "同意按需共享"})
+    h.tick(end_of(date(2026, 10, 14)))
+    assert [k for k, _ in _sla_sent(h, inst)] == ["warning"]
+    h.tick(end_of(date(2026, 10, 15)))
+    h.tick(end_of(date(2026, 10, 15)))
+    assert _sla_sent(h, inst) == [("breach", "provider_auditor"), ("breach", "supervisor"),
+                                  ("escalation", "supervisor"), ("warning", "provider_auditor")]
+
+
+def test_withdrawn_after_the_meeting_keeps_the_pause_in_the_ledger(h: Harness) -> None:
+    """A meeting from Fri 10-09 to Mon 10-12 covers 2 working days (10-10, 10-12); withdrawn on 10-13, the
+    review clock stops as met with those 2 days in its ledger."""
+    inst = h.start(WF, request(), "consumer_admin", at(2026, 9, 30, 10))
+    inst = h.fire(inst, "request_coordination", "consumer_admin", at(2026, 10, 9, 9),
+                  {"coordination_topic": "共享字段范围"})
+    inst = h.fire(inst, "meeting_held", "center", at(2026, 10, 12, 15), {"coordination_minutes": "撤回"})
+    inst = h.fire(inst, "withdraw", "consumer_admin", at(2026, 10, 13, 10))
+    assert inst.status == "completed"
+    clock = h.task_clock(inst, "provider_review")
+    assert (clock.status, clock.paused_working_days) == ("met", 2)
 
 
 def test_main_path_docking_quality_window_and_acceptance(h: Harness) -> None:
     """Approved, pushed on Fri 10-16: the quality window ends at the end of 10-20 and the data is accepted."""
     inst = h.start(WF, request(), "consumer_admin", at(2026, 10, 12, 10))
-    assert h.procedure_clock(inst).due_at == end_of(date(2026, 10, 15))
+    assert h.due(inst, "provider_review") == end_of(date(2026, 10, 15))
     inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10))
     assert inst.state == "docking"
     inst = h.fire(inst, "push_data", "center", at(2026, 10, 16, 10))
@@ -60,7 +94,7 @@ def test_main_path_docking_quality_window_and_acceptance(h: Harness) -> None:
     assert h.timer_at(inst, "quality_window") == end_of(date(2026, 10, 20))
     inst = h.fire(inst, "accept", "consumer_admin", at(2026, 10, 19, 10))
     assert (inst.status, inst.outcome) == ("completed", "granted")
-    assert h.procedure_clock(inst).status == "met"
+    assert h.task_clock(inst, "provider_review").status == "met"
     # nothing is sent for SLAs, not even later
     h.tick(at(2026, 12, 1))
     assert _sla_sent(h, inst) == []
@@ -119,7 +153,7 @@ def test_platform_fix_is_escalated_to_the_bureau_then_the_supervisor(h: Harness)
     assert inst.state == "investigation"
 
 
-def test_review_left_late_breaches_the_procedure_clock(h: Harness) -> None:
+def test_review_left_late_breaches_the_review_clock(h: Harness) -> None:
     """With no meeting and no answer, the 3 WD review breaches at the end of 10-10: the provider's auditor and the
     supervisor are told, and level 1 goes to the supervisor; level 2 (bureau + supervisor) at the end of 10-13."""
     inst = h.start(WF, request(), "consumer_admin", at(2026, 9, 30, 10))
@@ -137,6 +171,6 @@ def test_not_shared_data_is_negotiated_without_the_review_clock(h: Harness) -> N
     """不予共享: negotiation does not run the review clock (it stands still there)."""
     inst = h.start(WF, request(sharing_type="not_shared"), "consumer_admin", at(2026, 9, 30, 10))
     assert inst.state == "negotiation"
-    assert h.procedure_clock(inst).status == "paused"
+    assert [c for c in h.engine.clocks(inst.id) if c.state == "provider_review"] == []
     inst = h.fire(inst, "agree", "provider_auditor", at(2026, 10, 20, 10), {"conditions": "仅统计口径"})
     assert inst.state == "docking"
