@@ -168,6 +168,21 @@ def _json_size(data: Mapping[str, Any]) -> int:
         return PAYLOAD_MAX_BYTES + 1
 
 
+def check_identifier(value: object, field: str, max_length: int, where: str) -> str:
+    """A key a command is given (business key, actor id, idempotency key): non-empty text of at most
+    `max_length` characters (its column's size) without control characters, so every database stores it alike."""
+    if (not isinstance(value, str) or not value or len(value) > max_length
+            or any(ord(c) < 32 or c == "\x7f" for c in value)):
+        raise PayloadInvalid(field, f"a non-empty text of at most {max_length} characters without control characters",
+                             value, where)
+    return value
+
+
+def may_name_instance(value: object) -> bool:
+    """Whether `value` could be an instance id at all (ids are 32 characters of text); others are unknown at once."""
+    return isinstance(value, str) and 0 < len(value) <= 32 and "\x00" not in value
+
+
 def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping) or any(not isinstance(k, str) for k in data):
         raise PayloadInvalid("(all)", "a mapping of field names to values", data, where)
@@ -252,6 +267,7 @@ __all__ = [
     "PAYLOAD_MAX_BYTES",
     "STRING_MAX",
     "TEXT_MAX",
+    "check_identifier",
     "coerce",
     "credit_code_check_digit",
     "decode_values",
@@ -261,6 +277,7 @@ __all__ = [
     "guard_context",
     "is_credit_code",
     "make_credit_code",
+    "may_name_instance",
     "validate_payload",
     "validate_variables",
 ]

@@ -23,6 +23,14 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
     department: str | None = None
 
+    def __post_init__(self) -> None:
+        # a single string would grant every role spelled inside it ("data_auditor" in "not_a_data_auditor")
+        if isinstance(self.roles, str):
+            from engine.errors import PayloadInvalid
+
+            raise PayloadInvalid("roles", "a set of base role names, e.g. frozenset({'data_admin'})", self.roles,
+                                 where="actor")
+
     @classmethod
     def system(cls) -> Actor:
         """The engine itself (timers, decisions, automatic steps)."""

@@ -35,7 +35,7 @@ from engine.errors import (
     WorkflowError,
 )
 from engine.events import INSTANCE_STARTED, EngineEvent, EventBus, Subscriber
-from engine.fields import encode_values, validate_payload, validate_variables
+from engine.fields import check_identifier, encode_values, may_name_instance, validate_payload, validate_variables
 from engine.history import GENESIS, ChainReport, verify_chain
 from engine.hooks import Hook, HookRegistry
 from engine.loader import load_text, parse_text
@@ -177,6 +177,7 @@ class Engine:
         *, idempotency_key: str | None = None,
     ) -> InstanceView:
         """Start an instance on the newest version; refuses a business key already used for the workflow."""
+        _check_keys("start", actor, idempotency_key, business_key)
         machine = self._machine(workflow_id)
         spec = machine.spec
         values = validate_variables(spec, variables)
@@ -213,6 +214,7 @@ class Engine:
         *, idempotency_key: str | None = None,
     ) -> InstanceView:
         """Send a user event; the actor must hold one of the transition's roles and the payload must fit."""
+        _check_keys("fire", actor, idempotency_key)
         digest = (_digest("fire", instance_id, event, encode_values(dict(payload or {})), actor.id)
                   if idempotency_key else "")
         now = self.clock.now()
@@ -263,7 +265,10 @@ class Engine:
         does) and re-arms its next moment; held timers go back to pending with their own moments, so one that
         fell due meanwhile fires at the next tick. A procedure clock paused by a pausing state stays paused.
         """
+        _check_keys(action, actor, None)
         authorise_base(actor, self.admin_roles, f"{action} instances")
+        if not may_name_instance(instance_id):
+            raise UnknownInstance(instance_id)
         now = self.clock.now()
         with self.store.transaction() as tx:
             inst = tx.get_instance(instance_id)
@@ -299,7 +304,7 @@ class Engine:
         return row
 
     def _load(self, tx: StoreTx, instance_id: str, action: str) -> InstanceView:
-        inst = tx.get_instance(instance_id)
+        inst = tx.get_instance(instance_id) if may_name_instance(instance_id) else None
         if inst is None:
             raise UnknownInstance(instance_id)
         if inst.status != "running":
@@ -434,13 +439,14 @@ class Engine:
     # -- queries ------------------------------------------------------------------------------------------
 
     def get(self, instance_id: str) -> InstanceView:
-        inst = self.store.get_instance(instance_id)
+        inst = self.store.get_instance(instance_id) if may_name_instance(instance_id) else None
         if inst is None:
             raise UnknownInstance(instance_id)
         return inst
 
     def find(self, workflow_id: str, business_key: str) -> InstanceView:
-        inst = self.store.find_instance(workflow_id, business_key)
+        known = isinstance(business_key, str) and "\x00" not in business_key and isinstance(workflow_id, str)
+        inst = self.store.find_instance(workflow_id, business_key) if known else None
         if inst is None:
             raise UnknownInstance(f"{workflow_id}/{business_key}")
         return inst
@@ -537,6 +543,14 @@ class Engine:
     # `list` as the short name of list_instances, defined last: inside the class body it would shadow the builtin
     # in the annotations of every method after it
     list = list_instances
+
+
+def _check_keys(where: str, actor: Actor, idempotency_key: str | None, business_key: object = "-") -> None:
+    """Refuse, before any database sees them, keys that one database would store and another reject."""
+    check_identifier(actor.id, "actor.id", 120, where)
+    if idempotency_key is not None:
+        check_identifier(idempotency_key, "idempotency_key", 200, where)
+    check_identifier(business_key, "business_key", 200, where)
 
 
 def _aware(moment: datetime, where: str) -> datetime:
