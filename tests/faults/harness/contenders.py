@@ -1,0 +1,56 @@
+"""Contenders for the concurrency tests: each fires conflicting events at the same instances and reports
+what it won and how it lost; runnable in a thread or in a process of its own."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+from engine import ConcurrentUpdate, Engine, InstanceNotRunning, ManualClock, TransitionNotAllowed, WorkflowError
+from tests.faults.harness.flow import START, actor, build_engine
+
+#: The typed ways to lose a race: someone else changed the row first, or the state has moved on.
+LOSSES = (ConcurrentUpdate, TransitionNotAllowed, InstanceNotRunning)
+#: Conflicting events of the review task: approving moves on, refusing ends the instance.
+REVIEW_EVENTS = ("approve", "refuse")
+
+
+def contend(db: str | Engine, name: str, instance_ids: list[str], seed: int, barrier: Any = None) -> dict[str, Any]:
+    """Fire approve or refuse at every instance, in a shuffled order; answer wins, losses by type, others.
+
+    `db` is a database (the contender opens its own engine and closes it) or an engine to share.
+    """
+    own = not isinstance(db, Engine)
+    engine = build_engine(db, ManualClock(START), worker_id=name) if isinstance(db, str) else db
+    rng = random.Random(seed)
+    order = list(instance_ids)
+    rng.shuffle(order)
+    wins: list[tuple[str, str]] = []
+    losses: Counter[str] = Counter()
+    unexpected: list[str] = []
+    who = actor("auditor", name)
+    if barrier is not None:
+        barrier.wait(120)
+    try:
+        for round_ in range(2):  # the second round meets instances the first left in later states
+            for instance_id in order:
+                event = rng.choice(REVIEW_EVENTS)
+                payload = {"reason": f"{name} refuses"} if event == "refuse" else {"note": name}
+                try:
+                    engine.fire(instance_id, event, who, payload)
+                    wins.append((instance_id, event))
+                except LOSSES as err:
+                    losses[type(err).__name__] += 1
+                except WorkflowError as err:
+                    unexpected.append(f"round {round_}: {type(err).__name__}: {err}")
+                except Exception as err:  # the point of the test: nothing untyped may escape
+                    unexpected.append(f"round {round_}: untyped {type(err).__module__}.{type(err).__name__}: {err}")
+    finally:
+        if own:
+            engine.close()
+    return {"name": name, "wins": wins, "losses": dict(losses), "unexpected": unexpected}
+
+
+def contend_in_process(db: str, name: str, instance_ids: list[str], seed: int, barrier: Any, out: Any) -> None:
+    out.put(contend(db, name, instance_ids, seed, barrier))

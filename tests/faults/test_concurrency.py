@@ -1,0 +1,109 @@
+"""Concurrency: threads and processes fire conflicting events at the same instances, on SQLite and on
+PostgreSQL. Each instance takes exactly one winner; the losers get a typed error; the winners' steps are all
+in the history, nobody else's are, and every instance replays from its history."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from engine import Engine, ManualClock
+from storage import open_store
+from tests.faults.harness.contenders import contend, contend_in_process
+from tests.faults.harness.flow import START, WF, actor, build_engine, flow_vars
+from tests.faults.harness.invariants import Findings, check_history
+
+INSTANCES = 24
+
+
+@pytest.fixture
+def instance_ids(engine: Engine) -> Iterator[list[str]]:
+    yield [engine.start(WF, f"RACE-{i}", flow_vars(), actor("consumer")).id for i in range(INSTANCES)]
+
+
+def _check(engine: Engine, db_url: str, results: list[dict[str, Any]], instance_ids: list[str]) -> None:
+    unexpected = [u for r in results for u in r["unexpected"]]
+    assert unexpected == []
+    winners = Counter(i for r in results for i, _ in r["wins"])
+    assert set(winners) == set(instance_ids)
+    # from review exactly one of approve / refuse wins per instance: nothing else leaves review for these actors
+    assert all(count == 1 for count in winners.values()), winners
+    assert sum(sum(r["losses"].values()) for r in results) > 0  # there really were races
+    by_actor = {(h.instance_id, h.event, h.actor) for i in instance_ids for h in engine.history(i)
+                if h.actor.startswith("racer")}
+    won = {(i, e, r["name"]) for r in results for i, e in r["wins"]}
+    assert by_actor == won
+    store = open_store(db_url)
+    try:
+        found = Findings()
+        check_history(store, found)
+    finally:
+        store.close()
+    assert found.problems == []
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one_engine", "engine_each"])
+def test_threads_firing_conflicting_events(engine: Engine, db_url: str, instance_ids: list[str],
+                                           shared: bool) -> None:
+    """8 threads race approve against refuse on 24 instances, sharing one engine or each with its own."""
+    barrier = threading.Barrier(8)
+    results: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    engines = [engine if shared else build_engine(db_url, ManualClock(START), worker_id=f"e{n}") for n in range(8)]
+
+    def run(n: int) -> None:
+        result = contend(engines[n], f"racer{n}", instance_ids, seed=n, barrier=barrier)
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    for e in engines:
+        if e is not engine:
+            e.close()
+    assert len(results) == 8
+    _check(engine, db_url, results, instance_ids)
+
+
+def test_processes_firing_conflicting_events(engine: Engine, db_url: str, instance_ids: list[str]) -> None:
+    """4 processes race approve against refuse on the same 24 instances."""
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=contend_in_process, args=(db_url, f"racer{n}", instance_ids, 100 + n, barrier, out))
+             for n in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=300) for _ in procs]
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    _check(engine, db_url, results, instance_ids)
+
+
+def test_threads_opening_one_database_at_once(tmp_path: Any) -> None:
+    """8 threads opening (and so migrating) one new database at the same moment all get a working store."""
+    barrier = threading.Barrier(8)
+    errors: list[str] = []
+
+    def run() -> None:
+        barrier.wait(60)
+        try:
+            store = open_store(str(tmp_path / "fresh.db"))
+            store.close()
+        except Exception as err:
+            errors.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
