@@ -518,11 +518,14 @@ class Engine:
                     raise PayloadInvalid(name, f"one of the filters {', '.join(sorted(known))}", filters[name],
                                          where="list_instances")
             query = InstanceQuery(**filters)
+        _check_query(query)
         return self.store.list_instances(query)
 
     def search(self, **variables: str) -> list[InstanceView]:
         """Instances whose variables equal the given values, e.g. `search(provider_dept="1145...")`."""
-        return self.store.list_instances(InstanceQuery(variable_equals=variables))
+        query = InstanceQuery(variable_equals=variables)
+        _check_query(query)
+        return self.store.list_instances(query)
 
     def overdue(self, now: datetime | None = None, *, limit: int = 1000,
                 workflow_id: str | None = None) -> list[OverdueItem]:
@@ -551,6 +554,20 @@ def _check_keys(where: str, actor: Actor, idempotency_key: str | None, business_
     if idempotency_key is not None:
         check_identifier(idempotency_key, "idempotency_key", 200, where)
     check_identifier(business_key, "business_key", 200, where)
+
+
+def _check_query(query: InstanceQuery) -> None:
+    """Refuse filters a database would choke on (a type or NUL it cannot compare, a negative LIMIT)."""
+    for name in ("limit", "offset"):
+        value = getattr(query, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise PayloadInvalid(name, "a whole number >= 0", value, where="list_instances")
+    texts = {name: getattr(query, name) for name in ("workflow_id", "status", "state", "business_key_prefix")}
+    texts.update({f"variable {k!r}": v for k, v in query.variable_equals.items()})
+    texts.update({f"variable name {k!r}": k for k in query.variable_equals})
+    for name, value in texts.items():
+        if value is not None and (not isinstance(value, str) or "\x00" in value):
+            raise PayloadInvalid(name, "a text without NUL characters", value, where="list_instances")
 
 
 def _aware(moment: datetime, where: str) -> datetime:
