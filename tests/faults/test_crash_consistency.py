@@ -24,7 +24,7 @@ from tests.faults.harness.invariants import check_all
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("SHIXIAN_CRASH_KILLS", "30"))
-STEPS = int(os.environ.get("SHIXIAN_CRASH_STEPS", str(max(900, KILLS * 40))))
+STEPS = int(os.environ.get("SHIXIAN_CRASH_STEPS", str(max(1200, KILLS * 10))))
 SEED = int(os.environ.get("SHIXIAN_CRASH_SEED", "20261001"))
 WAIT = 60.0  # seconds a worker may take to make the progress a kill waits for
 
@@ -60,7 +60,7 @@ def run_with_kills(db: Path, work: Path, kills: int, rng: random.Random) -> tupl
         starts += 1
         if done < kills:
             # mostly a few steps on (inside a command or tick), sometimes while it is still starting up
-            target = _lines(work) + (rng.choice([0, 0]) if rng.random() < 0.15 else rng.randint(1, 12))
+            target = _lines(work) + (0 if rng.random() < 0.15 else rng.randint(1, 12))
             _wait_for(proc, work, target)
             for _ in range(rng.randint(0, 400)):  # a few microseconds to milliseconds more: anywhere in a step
                 if proc.poll() is not None:

@@ -197,3 +197,20 @@ def test_crafted_variables_stay_data(engine: Engine, text: str) -> None:
     assert cost.error is None and cost.bounded()
     assert "<class" not in repr(dump(engine)) and "49" not in " ".join(
         renderer.render(r.template, json.loads(r.data)).text for r in rows if "7 * 7" in r.data)
+
+
+@pytest.mark.parametrize("filters", [
+    {"limit": "many"}, {"limit": -1}, {"offset": -5}, {"limit": True}, {"status": 3}, {"state": ["review"]},
+    {"workflow_id": "x\x00"}, {"business_key_prefix": {"a": 1}}, {"nonsense": 1},
+])
+def test_bad_listing_filters_are_refused(engine: Engine, filters: dict[str, Any]) -> None:
+    """Listing filters of the wrong type or range are PayloadInvalid on both databases, never a storage error."""
+    engine.start(WF, "H14", flow_vars(), actor("consumer"))
+    refused(engine, lambda: engine.list_instances(**filters), PayloadInvalid)
+
+
+@pytest.mark.parametrize("variables", [{"provider_dept": 5}, {"x\x00": "y"}, {"provider_dept": "a\x00"}])
+def test_bad_search_values_are_refused(engine: Engine, variables: dict[str, Any]) -> None:
+    """Searching variables by values that are not text is PayloadInvalid on both databases."""
+    engine.start(WF, "H15", flow_vars(), actor("consumer"))
+    refused(engine, lambda: engine.search(**variables), PayloadInvalid)
