@@ -30,5 +30,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with _IN_PROCESS, engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        elif conn.dialect.name == "sqlite":
+            # the write lock before reading the schema's version: another process migrating a new file waits
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
