@@ -14,7 +14,7 @@ import pytest
 
 from engine import Engine, ManualClock
 from storage import open_store
-from tests.faults.harness.contenders import contend, contend_in_process
+from tests.faults.harness.contenders import contend, contend_in_process, open_in_process
 from tests.faults.harness.flow import START, WF, actor, build_engine, flow_vars
 from tests.faults.harness.invariants import Findings, check_history
 
@@ -107,3 +107,17 @@ def test_threads_opening_one_database_at_once(tmp_path: Any) -> None:
     for t in threads:
         t.join(120)
     assert errors == []
+
+
+def test_processes_opening_one_new_sqlite_file_at_once(tmp_path: Any) -> None:
+    """4 processes opening one new SQLite file at the same moment all get a store: the schema is made once."""
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    files = [str(tmp_path / f"new{n}.db") for n in range(3)]  # three rounds: the race is not won every time
+    procs = [ctx.Process(target=open_in_process, args=(files, barrier, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(60)
+    assert results == [["ok"] * 3] * 4

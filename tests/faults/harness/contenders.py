@@ -54,3 +54,18 @@ def contend(db: str | Engine, name: str, instance_ids: list[str], seed: int, bar
 
 def contend_in_process(db: str, name: str, instance_ids: list[str], seed: int, barrier: Any, out: Any) -> None:
     out.put(contend(db, name, instance_ids, seed, barrier))
+
+
+def open_in_process(dbs: list[str], barrier: Any, out: Any) -> None:
+    """Open (and so migrate) each database when every process is ready for it; report how each went."""
+    from storage import open_store
+
+    results = []
+    for db in dbs:
+        barrier.wait(120)
+        try:
+            open_store(db).close()
+            results.append("ok")
+        except Exception as err:
+            results.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
+    out.put(results)
