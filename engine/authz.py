@@ -1,31 +1,62 @@
 """Who may act: an actor acts in a workflow role when it holds the role's base role and, where the role is
-bound to a department variable, belongs to that department (docs/language.md, "Roles")."""
+bound to a department variable, belongs to that department, or, where it is bound to an organisation
+(`org: bureau`), belongs to the department the directory tags as that organisation of the workflow's
+jurisdiction (docs/language.md, "Roles")."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.errors import PermissionDenied
 from engine.ports import Actor
-from engine.spec import WorkflowSpec
+from engine.spec import RoleSpec, WorkflowSpec
 
 SYSTEM_ROLE = "system"
 
+log = logging.getLogger(__name__)
+_untagged: set[tuple[str, str]] = set()  # (jurisdiction, org) already logged as having no tagged department
 
-def may_act(actor: Actor, spec: WorkflowSpec, role: str, variables: Mapping[str, Any]) -> bool:
+
+def organisation_department(directory: Any, spec: WorkflowSpec, org: str) -> str | None:
+    """The credit code of the department the directory tags `<jurisdiction>.<org>`, or None: then the role
+    is not bound (any holder of the base role, as before organisations were tagged), said once in the log."""
+    lookup = getattr(directory, "organisation_department", None)
+    code = lookup(spec.jurisdiction, org) if callable(lookup) else None
+    if isinstance(code, str) and code:
+        return code
+    if (spec.jurisdiction, org) not in _untagged:
+        _untagged.add((spec.jurisdiction, org))
+        log.info("no department tagged org %s.%s in the directory: roles bound to the %s act and are told "
+                 "as any holder of their base role", spec.jurisdiction, org, org)
+    return None
+
+
+def _department_wanted(r: RoleSpec, spec: WorkflowSpec, variables: Mapping[str, Any],
+                       directory: Any) -> tuple[bool, str | None]:
+    """(bound, department): whether the role asks for one department, and which (None: unset variable)."""
+    if r.department_variable is not None:
+        wanted = variables.get(r.department_variable)
+        return True, wanted if isinstance(wanted, str) else None
+    if r.org is not None:
+        code = organisation_department(directory, spec, r.org)
+        return code is not None, code
+    return False, None
+
+
+def may_act(actor: Actor, spec: WorkflowSpec, role: str, variables: Mapping[str, Any],
+            directory: Any = None) -> bool:
     if SYSTEM_ROLE in actor.roles:
         return True
     r = spec.roles.get(role)
     if r is None or r.base not in actor.roles:
         return False
-    if r.department_variable is None:
-        return True
-    wanted = variables.get(r.department_variable)
-    return wanted is not None and actor.department == wanted
+    bound, wanted = _department_wanted(r, spec, variables, directory)
+    return not bound or (wanted is not None and actor.department == wanted)
 
 
-def describe_role(spec: WorkflowSpec, role: str, variables: Mapping[str, Any]) -> str:
+def describe_role(spec: WorkflowSpec, role: str, variables: Mapping[str, Any], directory: Any = None) -> str:
     """`provider.data_auditor (data_auditor of 1145...)`: what an actor needs to act in the role."""
     r = spec.roles.get(role)
     if r is None:
@@ -33,24 +64,30 @@ def describe_role(spec: WorkflowSpec, role: str, variables: Mapping[str, Any]) -
     where = ""
     if r.department_variable is not None:
         where = f" of department {variables.get(r.department_variable) or '(' + r.department_variable + ' unset)'}"
+    elif r.org is not None:
+        code = organisation_department(directory, spec, r.org)
+        where = f" of {spec.jurisdiction}.{r.org}" + (f" ({code})" if code else "")
     return f"{role} ({r.base}{where})"
 
 
 def authorise(
-    actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any], action: str
+    actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any], action: str,
+    directory: Any = None,
 ) -> None:
     """Raise PermissionDenied naming who may, unless the actor may act in one of `roles`."""
     roles = tuple(roles)
-    if any(may_act(actor, spec, role, variables) for role in roles):
+    if any(may_act(actor, spec, role, variables, directory) for role in roles):
         return
     reason = ""
-    if actor.department is not None and any(
-        (r := spec.roles.get(role)) is not None and r.base in actor.roles and r.department_variable for role in roles
-    ):
+    held = [r for role in roles if (r := spec.roles.get(role)) is not None and r.base in actor.roles]
+    if actor.department is not None and any(r.department_variable for r in held):
         reason = f"department {actor.department} is not the department of this instance"
+    elif any(r.org for r in held):
+        orgs = sorted({f"{spec.jurisdiction}.{r.org}" for r in held if r.org})
+        reason = f"department {actor.department or '(none)'} is not {' or '.join(orgs)}"
     elif actor.roles:
         reason = f"holds {', '.join(sorted(actor.roles))}"
-    raise PermissionDenied(actor.id, action, [describe_role(spec, r, variables) for r in roles], reason)
+    raise PermissionDenied(actor.id, action, [describe_role(spec, r, variables, directory) for r in roles], reason)
 
 
 def authorise_base(actor: Actor, base_roles: Iterable[str], action: str) -> None:
@@ -69,7 +106,7 @@ def start_roles(spec: WorkflowSpec) -> tuple[str, ...]:
     return () if spec.recurring is not None else tuple(spec.roles)
 
 
-def authorise_start(spec: WorkflowSpec, actor: Actor, variables: Mapping[str, Any]) -> None:
+def authorise_start(spec: WorkflowSpec, actor: Actor, variables: Mapping[str, Any], directory: Any = None) -> None:
     """Raise PermissionDenied naming who may, unless the actor may start an instance with these variables.
 
     A role bound to a department variable needs the actor's department to be the one named in `variables`
@@ -82,4 +119,4 @@ def authorise_start(spec: WorkflowSpec, actor: Actor, variables: Mapping[str, An
     if not roles:
         raise PermissionDenied(actor.id, action, ["the engine (recurring start)"],
                                "this recurring workflow is started by the worker on its schedule")
-    authorise(actor, spec, roles, variables, action)
+    authorise(actor, spec, roles, variables, action, directory)

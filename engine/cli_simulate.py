@@ -157,6 +157,9 @@ class _RoleDirectory:
     def department_name(self, code: str) -> str:
         return code
 
+    def organisation_department(self, jurisdiction: str, org: str) -> str | None:
+        return None  # a dry run tells roles, not organisations
+
 
 def _actor(spec: WorkflowSpec, roles: Sequence[str], variables: Mapping[str, Any]) -> Actor:
     """An actor holding the first of `roles`, in the department that role requires."""

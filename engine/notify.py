@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.authz import organisation_department
 from engine.clock import SHANGHAI
 from engine.ports import Directory
 from engine.spec import StateKind, VariableType, WorkflowSpec
@@ -57,6 +58,8 @@ class NoticeWriter:
                 continue
             dept = variables.get(r.department_variable) if r.department_variable else None
             data = self._data(spec, instance_id, business_key, variables, notice, role, dept)
+            if r.org is not None:  # only that organisation's people (untagged directory: every holder, logged)
+                dept = organisation_department(self.directory, spec, r.org)
             for person in self.directory.people(r.base, dept):
                 for channel, address in sorted(person.contacts.items()):
                     if not address or (person.id, channel) in seen:

@@ -49,7 +49,8 @@ class Person:
 
 
 class Directory(Protocol):
-    """Finds the people who hold a base role, at a department or (department None) anywhere.
+    """Finds the people who hold a base role, at a department or (department None) anywhere, and the
+    department of an organisation (the bureau, the information centre) of a jurisdiction.
 
     Contract: never raises for an unknown role or department; answers an empty sequence instead.
     """
@@ -58,4 +59,10 @@ class Directory(Protocol):
 
     def department_name(self, code: str) -> str:
         """The department's name for its credit code, or the code itself when unknown."""
+        ...
+
+    def organisation_department(self, jurisdiction: str, org: str) -> str | None:
+        """The credit code of the department tagged `<jurisdiction>.<org>` (e.g. `gx.bureau`, `lz.center`), or
+        None when no department carries the tag (roles bound to the organisation then bind to nobody in
+        particular: any holder of the base role, as before tags existed)."""
         ...

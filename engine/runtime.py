@@ -181,7 +181,7 @@ class Engine:
         machine = self._machine(workflow_id)
         spec = machine.spec
         values = validate_variables(spec, variables)
-        authorise_start(spec, actor, values)
+        authorise_start(spec, actor, values, self.parts.notices.directory)
         self._remember_definition(machine)
         digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
         now = self.clock.now()
@@ -229,7 +229,8 @@ class Engine:
             if t is None:
                 raise TransitionNotAllowed(inst.id, inst.state, event, machine.allowed_events(inst.state))
             run = Run(self.parts, tx, machine, inst, now)
-            authorise(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}")
+            authorise(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}",
+                      self.parts.notices.directory)
             values = validate_payload(t.payload, payload)
             candidate = dict(run.vars)
             candidate.update({k: values[k] for k in t.save if k in values})
@@ -505,7 +506,8 @@ class Engine:
         out = []
         for e in events:
             t = spec.transition(inst.state, e)
-            if t is not None and any(may_act(actor, spec, r, inst.variables) for r in t.roles):
+            if t is not None and any(may_act(actor, spec, r, inst.variables, self.parts.notices.directory)
+                                 for r in t.roles):
                 out.append(e)
         return tuple(out)
 

@@ -21,6 +21,7 @@ from engine.validation.keys import (
     LOCALIZED_KEYS,
     NAME_RE,
     NOTIFICATION_KEYS,
+    ORGANISATIONS,
     RECURRING_KEYS,
     ROLE_KEYS,
     ROLE_RE,
@@ -98,6 +99,7 @@ def _kind(kind: str, doc: str = "") -> Schema:
         "bool": {"type": "boolean"},
         "positive_int": {"type": "integer", "minimum": 1},
         "number": {"type": "number"},
+        "org": {"enum": list(ORGANISATIONS)},
         "any": {},
         "mapping_any": {"type": "object"},
         "expression": {"type": "string", "minLength": 1},
@@ -121,9 +123,7 @@ def _kind(kind: str, doc: str = "") -> Schema:
         out = _states()
     elif kind == "transitions":
         out = {"type": "array", "items": _obj(TRANSITION_KEYS)}
-    elif kind == "task_sla":
-        out = _obj(SLA_KEYS)
-    elif kind == "procedure_sla":
+    elif kind in ("task_sla", "procedure_sla"):
         out = _obj(SLA_KEYS)
     elif kind == "due":
         out = {"oneOf": [_DURATION, _obj(DUE_KEYS)]}

@@ -93,13 +93,15 @@ class RoleSpec:
     """A workflow role (e.g. `provider.data_auditor`) bound to a base role and maybe a department.
 
     An actor may act in this role when it holds `base` among its roles and, if `department_variable`
-    is set, its department equals the instance variable of that name.
+    is set, its department equals the instance variable of that name; if `org` is set, its department is
+    the one the directory tags as that organisation of the workflow's jurisdiction (e.g. `gx.bureau`).
     """
 
     name: str
     base: str
     department_variable: str | None = None
     title: str = ""
+    org: str | None = None  # `bureau` or `center`: the jurisdiction's organisation the actor must belong to
 
 
 class VariableType(StrEnum):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,9 @@ BASE_ROLES = frozenset({
     "section_auditor", "department_auditor", "authority_auditor", "department_leader",
 })
 _TOP = ("departments", "people", "channels")
-_DEPARTMENT_KEYS = ("code", "name")
+_DEPARTMENT_KEYS = ("code", "name", "org")
+#: `org:` tags: `<jurisdiction>.<organisation>`, e.g. gx.bureau (the regional big-data bureau), lz.center.
+_ORG_TAG = re.compile(r"^[a-z][a-z0-9_]*\.(bureau|center)$")
 _PERSON_KEYS = ("id", "name", "department", "roles", "contacts", "scope")
 
 
@@ -34,6 +37,7 @@ _PERSON_KEYS = ("id", "name", "department", "roles", "contacts", "scope")
 class Department:
     code: str
     name: str
+    org: str | None = None  # e.g. `lz.bureau`: this department is that jurisdiction's organisation
 
 
 class _Positions:
@@ -109,6 +113,7 @@ class YamlDirectory:
             raise DirectoryError([f"{self.path}:{line}: not valid YAML: {getattr(err, 'problem', err)}"]) from None
         data = pos.build(root) if root is not None else {}
         self.departments: dict[str, Department] = {}
+        self._orgs: dict[str, str] = {}  # `gx.bureau` -> credit code
         self._people: dict[str, Person] = {}
         self._scopes: dict[str, frozenset[str] | None] = {}
         self.channels: dict[str, Notifier] = {}
@@ -137,6 +142,10 @@ class YamlDirectory:
     def department_name(self, code: str) -> str:
         found = self.departments.get(code)
         return found.name if found is not None else code
+
+    def organisation_department(self, jurisdiction: str, org: str) -> str | None:
+        """The department tagged `org: <jurisdiction>.<org>`, or None when none is."""
+        return self._orgs.get(f"{jurisdiction}.{org}")
 
     # ---- more than the port -------------------------------------------------------------------------------
 
@@ -193,7 +202,16 @@ class YamlDirectory:
                 continue
             if code in self.departments:
                 pos.at((*path, "code"), f"department {code} is listed twice")
-            self.departments[str(code)] = Department(str(code), name)
+            org = item.get("org")
+            if org is not None and (not isinstance(org, str) or not _ORG_TAG.match(org)):
+                pos.at((*path, "org"), f"expected a tag such as gx.bureau or lz.center, got {org!r}")
+                org = None
+            elif org is not None and org in self._orgs:
+                pos.at((*path, "org"), f"{org} already tags department {self._orgs[org]}: one department each")
+                org = None
+            if org is not None:
+                self._orgs[org] = str(code)
+            self.departments[str(code)] = Department(str(code), name, org)
 
     def _read_people(self, raw: Any, pos: _Positions) -> None:
         if not isinstance(raw, list):

@@ -37,6 +37,7 @@ from engine.validation.keys import (
     JURISDICTION_CALENDARS,
     JURISDICTIONS,
     NOTIFICATION_KEYS,
+    ORGANISATIONS,
     RECURRING_KEYS,
     ROLE_KEYS,
     SLA_KEYS,
@@ -336,8 +337,17 @@ class Builder(Reader):
             dept = (self.name(self.child(rpath, "department"), r["department"], "variable")
                     if "department" in r else None)
             title = self.text(self.child(rpath, "title"), r.get("title"), "title") or ""
+            org = r.get("org")
+            if "org" in r and org not in ORGANISATIONS:
+                self.problem(self.child(rpath, "org"), f"unknown organisation {shown(org)}"
+                                                       f"{did_you_mean(str(org), ORGANISATIONS)}; known: "
+                                                       f"{', '.join(ORGANISATIONS)}")
+                org = None
+            if org is not None and "department" in r:
+                self.problem(self.child(rpath, "org"), "a role is bound to a department variable or to an "
+                                                       "organisation, not both", at_key=True)
             if base:
-                out[name] = RoleSpec(name, base, dept, title)
+                out[name] = RoleSpec(name, base, dept, title, org)
         return out
 
     def sources(self, path: str, value: Any) -> tuple[SourceRef, ...]:

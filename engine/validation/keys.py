@@ -21,6 +21,8 @@ DURATION_PATTERN = r"^\s*\d{1,4}\s*(WD|CD|WH)\s*$"
 CRON_PATTERN = r"^\s*\S+(\s+\S+){4}\s*$"
 
 JURISDICTIONS = ("gx", "lz", "cq", "common")
+#: Organisations a role may be bound to (`org:`); the directory tags one department per jurisdiction with each.
+ORGANISATIONS = ("bureau", "center")
 CALENDARS = ("CN", "CN-GX")
 #: The calendar each regional jurisdiction must count on (Liuzhou lies in Guangxi); `common` may use either.
 JURISDICTION_CALENDARS = {"gx": "CN-GX", "lz": "CN-GX", "cq": "CN"}
@@ -41,8 +43,8 @@ class Key:
 
 
 # Value kinds: workflow_id, localized, jurisdiction, calendar, text, name, event_name, role_ref, role_refs,
-# names, name_or_names, strings, duration, durations, due, bool, positive_int, number, any, mapping_any, expression,
-# variable_type, state_kind, cron, and the nested tables below (sources, roles, fields, hooks, states,
+# names, name_or_names, strings, duration, durations, due, bool, positive_int, number, org, any, mapping_any,
+# expression, variable_type, state_kind, cron, and the nested tables below (sources, roles, fields, hooks, states,
 # transitions, task_sla, procedure_sla, notifications, escalations, branches, start, recurring).
 
 TOP_KEYS: dict[str, Key] = {
@@ -77,6 +79,7 @@ SOURCE_KEYS: dict[str, Key] = {
 ROLE_KEYS: dict[str, Key] = {
     "base": Key(True, "name", "the base role an actor must hold, e.g. data_auditor"),
     "department": Key(False, "name", "a department variable the actor's department must equal"),
+    "org": Key(False, "org", "bureau or center: the jurisdiction's organisation the actor must belong to"),
     "title": Key(False, "text", "the role's title"),
 }
 

@@ -64,5 +64,6 @@ def test_the_fixtures_cover_every_check() -> None:
         "nothing leaves an end state", "loop back to itself", "counts days on calendar", "name at least one role",
         "is above `max`", "`max` is for int and float", "`after` needs `from`", "exactly one of `date`",
         "`from` goes with `after`", "not a period value", "no `{% ... %}` blocks",
+        "unknown organisation", "to an organisation, not both",
     ]:
         assert phrase in text, phrase

@@ -118,3 +118,35 @@ people:
     assert directory.in_scope(s1, {"department": "11450200007565127X"})
     assert not directory.in_scope(s1, {"department": "11450200MB0K273590"})
     assert directory.in_scope(s2, {"department": "11450200MB0K273590"})
+
+
+def test_example_directory_tags_each_jurisdictions_bureau_and_centre() -> None:
+    """`org:` tags name one department per organisation: Liuzhou's bureau and centre, Guangxi's centre; an
+    untagged organisation answers None."""
+    directory = YamlDirectory(EXAMPLE)
+    lz_bureau = directory.organisation_department("lz", "bureau") or ""
+    lz_center = directory.organisation_department("lz", "center") or ""
+    gx_center = directory.organisation_department("gx", "center") or ""
+    assert directory.department_name(lz_bureau) == "柳州市大数据发展局"
+    assert directory.department_name(lz_center) == "柳州市信息化建设管理中心"
+    assert directory.department_name(gx_center) == "广西壮族自治区信息中心"
+    assert directory.organisation_department("cq", "bureau") is None
+    gx_admins = {p.id for p in directory.people("data_admin", None) if p.id.startswith("gx-")}
+    assert gx_admins == {"gx-gat-admin", "gx-rst-admin"}
+
+
+def test_bad_and_repeated_org_tags_are_reported(tmp_path: Path) -> None:
+    """A tag not of the form <jurisdiction>.bureau|center, and a second department with the same tag, are listed."""
+    text = (
+        "departments:\n"
+        "  - {code: 11450000MB1A832730, name: 甲, org: gx.bureau}\n"
+        "  - {code: 11450200MB1D56243D, name: 乙, org: gx.bureau}\n"
+        "  - {code: 12450200MB0G83912Y, name: 丙, org: liuzhou}\n"
+        "people: []\n"
+        "channels: {}\n"
+    )
+    with pytest.raises(DirectoryError) as err:
+        YamlDirectory(write(tmp_path, text))
+    message = str(err.value)
+    assert "gx.bureau already tags department 11450000MB1A832730" in message
+    assert "expected a tag such as gx.bureau or lz.center, got 'liuzhou'" in message

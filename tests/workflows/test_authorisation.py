@@ -4,7 +4,7 @@ start and against every event; only the declared roles pass (issue 4)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -25,16 +25,40 @@ def department_values(spec: WorkflowSpec) -> dict[str, str]:
     return {n: make_credit_code(500 + i) for i, n in enumerate(names)}
 
 
+class TaggedDirectory:
+    """Only the organisation lookup of a directory: every jurisdiction's bureau and centre have a department."""
+
+    CODES: ClassVar[dict[str, str]] = {"bureau": make_credit_code(801), "center": make_credit_code(802)}
+
+    def organisation_department(self, jurisdiction: str, org: str) -> str | None:
+        return self.CODES.get(org)
+
+
+DIRECTORY = TaggedDirectory()
+
+
 def actor_for(spec: WorkflowSpec, role: RoleSpec, departments: dict[str, str]) -> Actor:
-    """Someone holding exactly the role: its base role, at its department (or at an unrelated one when unbound)."""
-    dept = departments[role.department_variable] if role.department_variable else make_credit_code(999)
+    """Someone holding exactly the role: its base role, at its department or organisation (or at an unrelated
+    department when unbound)."""
+    if role.department_variable:
+        dept = departments[role.department_variable]
+    elif role.org and spec.jurisdiction != "common":
+        dept = TaggedDirectory.CODES[role.org]
+    else:
+        dept = make_credit_code(999)
     return Actor(f"holder of {role.name}", frozenset({role.base}), dept)
 
 
-def fits(holder: RoleSpec, wanted: RoleSpec) -> bool:
+def fits(spec: WorkflowSpec, holder: RoleSpec, wanted: RoleSpec) -> bool:
     """A holder of `holder` also qualifies for `wanted` when the base is the same and `wanted` asks no other
-    department (e.g. an objector's data_admin, bound to no department, may be any department's data_admin)."""
-    return holder.base == wanted.base and wanted.department_variable in (None, holder.department_variable)
+    department or organisation (e.g. an objector's data_admin, bound to nothing, may be any data_admin)."""
+    if holder.base != wanted.base:
+        return False
+    if wanted.department_variable is not None:
+        return wanted.department_variable == holder.department_variable
+    if wanted.org is not None:
+        return wanted.org == holder.org and holder.department_variable is None
+    return True
 
 
 def passes(fn: Any, *args: Any) -> bool:
@@ -64,8 +88,8 @@ def test_only_the_start_roles_may_start(definitions: DefinitionSet, wid: str) ->
     deps = department_values(spec)
     starters = [spec.roles[r] for r in spec.start_roles]
     for role in spec.roles.values():
-        expected = any(fits(role, s) for s in starters)
-        assert passes(authorise_start, spec, actor_for(spec, role, deps), deps) == expected, role.name
+        expected = any(fits(spec, role, s) for s in starters)
+        assert passes(authorise_start, spec, actor_for(spec, role, deps), deps, DIRECTORY) == expected, role.name
     outsider = Actor("outsider", frozenset({"citizen"}), make_credit_code(998))
     assert not passes(authorise_start, spec, outsider, deps)
     assert passes(authorise_start, spec, Actor.system(), deps)
@@ -81,13 +105,18 @@ def test_every_event_is_fired_only_by_its_roles(definitions: DefinitionSet, wid:
         allowed = [spec.roles[r] for r in t.roles]
         for role in spec.roles.values():
             actor = actor_for(spec, role, deps)
-            expected = any(fits(role, a) for a in allowed)
-            ok = passes(authorise, actor, spec, t.roles, deps, f"fire {t.event}")
+            expected = any(fits(spec, role, a) for a in allowed)
+            ok = passes(authorise, actor, spec, t.roles, deps, f"fire {t.event}", DIRECTORY)
             assert ok == expected, f"{t.source}.{t.event} by {role.name}"
             if role.department_variable is not None:
                 foreign = Actor("foreign", frozenset({role.base}), make_credit_code(997))
-                expected_foreign = any(fits(role, a) and a.department_variable is None for a in allowed)
-                assert passes(authorise, foreign, spec, t.roles, deps, t.event) == expected_foreign
+                expected_foreign = any(fits(spec, role, a) and a.department_variable is None and a.org is None
+                                       for a in allowed)
+                assert passes(authorise, foreign, spec, t.roles, deps, t.event, DIRECTORY) == expected_foreign
+            if role.org is not None:
+                foreign = Actor("foreign", frozenset({role.base}), make_credit_code(997))
+                expected_foreign = any(fits(spec, role, a) and a.org is None for a in allowed)
+                assert passes(authorise, foreign, spec, t.roles, deps, t.event, DIRECTORY) == expected_foreign
 
 
 def test_engine_refuses_a_start_by_a_provider_and_names_who_may(h: Harness) -> None:
