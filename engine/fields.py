@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from engine.credit_code import is_credit_code, make_credit_code
 from engine.errors import PayloadInvalid
 from engine.spec import FieldSpec, VariableType, WorkflowSpec
 
@@ -20,34 +21,6 @@ TEXT_MAX = 4000
 LIST_MAX_ITEMS = 100
 #: The JSON size bound of a whole payload or variable set.
 PAYLOAD_MAX_BYTES = 64 * 1024
-
-#: GB 32100-2015: the 31 characters of a unified social credit code (no I, O, Z, S, V) and the weights.
-CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_CODE_CHARS)}
-
-
-def credit_code_check_digit(first17: str) -> str:
-    """The 18th character of a unified social credit code whose first 17 characters are given."""
-    if len(first17) != 17 or any(c not in _CREDIT_VALUE for c in first17):
-        raise ValueError(f"need 17 characters from {CREDIT_CODE_CHARS!r}, got {first17!r}")
-    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
-    return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
-
-
-def make_credit_code(seed: int, prefix: str = "11450000") -> str:
-    """A valid credit code for tests and demos: `prefix` (authority, type, region) + a number + check digit."""
-    body = (prefix + f"{seed:09d}")[:17]
-    body = "".join(c if c in _CREDIT_VALUE else "0" for c in body)
-    return body + credit_code_check_digit(body)
-
-
-def is_credit_code(value: object) -> bool:
-    """True when `value` is an 18-character unified social credit code with a correct check digit."""
-    if not isinstance(value, str) or len(value) != 18 or any(c not in _CREDIT_VALUE for c in value):
-        return False
-    return credit_code_check_digit(value[:17]) == value[17]
-
 
 def _expected(field: FieldSpec) -> str:
     t = field.type
@@ -262,14 +235,12 @@ def decode_values(spec: WorkflowSpec, stored: Mapping[str, Any]) -> dict[str, An
 
 
 __all__ = [
-    "CREDIT_CODE_CHARS",
     "LIST_MAX_ITEMS",
     "PAYLOAD_MAX_BYTES",
     "STRING_MAX",
     "TEXT_MAX",
     "check_identifier",
     "coerce",
-    "credit_code_check_digit",
     "decode_values",
     "encode_value",
     "encode_values",

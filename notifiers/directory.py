@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from engine.clock import Clock, SystemClock
+from engine.credit_code import credit_code_problem
 from engine.ports import Person
 from notifiers.base import Notifier, create_channel
-from notifiers.credit_code import credit_code_problem
 from notifiers.errors import ChannelConfigError, DirectoryError
 
 #: Base roles of the shipped workflows (docs/language.md, "Roles").

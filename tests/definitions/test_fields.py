@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 
 from engine.compiler import CompiledWorkflow
+from engine.credit_code import check_character, is_credit_code
 from engine.errors import PayloadInvalid
 from engine.fields import (
     PAYLOAD_MAX_BYTES,
     coerce,
-    credit_code_check_digit,
     decode_values,
     encode_values,
-    is_credit_code,
     make_credit_code,
     validate_payload,
     validate_variables,
@@ -52,7 +51,7 @@ def test_malformed_credit_codes_are_refused(code: str) -> None:
 def test_check_digit_wants_seventeen_characters() -> None:
     """The check digit helper refuses a body that is not 17 valid characters."""
     with pytest.raises(ValueError):
-        credit_code_check_digit("123")
+        check_character("123")
 
 
 @pytest.mark.parametrize(("field", "value", "expected"), [

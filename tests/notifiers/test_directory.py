@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.credit_code import check_character, credit_code_problem
 from engine.ports import Directory
-from notifiers.credit_code import check_character, credit_code_problem
 from notifiers.directory import YamlDirectory
 from notifiers.errors import DirectoryError
 

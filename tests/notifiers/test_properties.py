@@ -8,7 +8,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifiers.credit_code import ALPHABET, check_character, credit_code_problem
+from engine.credit_code import ALPHABET, check_character, credit_code_problem
 from notifiers.dispatcher import Backoff
 
 bodies = st.text(alphabet=ALPHABET, min_size=17, max_size=17)

@@ -33,4 +33,16 @@ def credit_code_problem(code: str) -> str | None:
     return None
 
 
-__all__ = ["ALPHABET", "WEIGHTS", "check_character", "credit_code_problem"]
+def is_credit_code(value: object) -> bool:
+    """True when `value` is an 18-character unified social credit code with a correct check character."""
+    return isinstance(value, str) and credit_code_problem(value) is None
+
+
+def make_credit_code(seed: int, prefix: str = "11450000") -> str:
+    """A valid credit code for tests and demos: `prefix` (authority, type, region) + a number + check character."""
+    body = (prefix + f"{seed:09d}")[:17]
+    body = "".join(c if c in ALPHABET else "0" for c in body)
+    return body + check_character(body)
+
+
+__all__ = ["ALPHABET", "WEIGHTS", "check_character", "credit_code_problem", "is_credit_code", "make_credit_code"]
