@@ -51,6 +51,8 @@ class CompiledWorkflow:
     def __init__(self, spec: WorkflowSpec) -> None:
         self.spec = spec
         self.version = spec.content_hash
+        #: The exact YAML text of this version when known (stored with it, so a restart can serve it again).
+        self.source = ""
         states = list(spec.states)
         rows: list[dict[str, Any]] = []
         self._guards: dict[tuple[str, str], str] = {}

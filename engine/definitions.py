@@ -98,8 +98,8 @@ class DefinitionSet:
         engine stores so that instances on the version can be served again after a restart.
         """
         compiled = item if isinstance(item, CompiledWorkflow) else compile_workflow(item)
-        if source and not getattr(compiled, "source", None):
-            compiled.source = source  # type: ignore[attr-defined]
+        if source and not compiled.source:
+            compiled.source = source
         versions = self._versions.setdefault(compiled.spec.id, {})
         compiled = versions.setdefault(compiled.version, compiled)
         self._latest[compiled.spec.id] = compiled
