@@ -7,6 +7,8 @@ unit of work costs far more than the statements themselves. Driver errors never 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -44,6 +46,25 @@ def database_url(target: str) -> str:
     return f"sqlite:///{target}"
 
 
+
+def _switch_to_wal(cur: Any, patience: float = 60.0) -> None:
+    """Put the database in WAL mode, waiting out another process that is switching or creating the same file.
+
+    SQLite answers a journal-mode change that races another connection's with "database is locked" at once,
+    without its busy handler, so the wait happens here, bounded by `patience` seconds.
+    """
+    deadline = time.monotonic() + patience
+    delay = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
 class SqlInstanceStore:
     """The `engine.store.InstanceStore` on SQLAlchemy Core; the schema is migrated up to date when opened."""
 
@@ -64,9 +85,9 @@ class SqlInstanceStore:
                 @event.listens_for(self.engine, "connect")
                 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                     cur = dbapi_conn.cursor()
-                    cur.execute("PRAGMA journal_mode=WAL")
-                    cur.execute(f"PRAGMA synchronous={sync}")
                     cur.execute("PRAGMA busy_timeout=60000")
+                    _switch_to_wal(cur)
+                    cur.execute(f"PRAGMA synchronous={sync}")
                     # a page cache big enough for the hot pages of the indexes (16 MB, bounded); the WAL file is
                     # cut back after each checkpoint. Neither a memory map nor in-memory temp tables: both made a
                     # worker's memory grow with the size of the database (a DISTINCT over 1,000,000 instances)
