@@ -8,43 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, and_, func, or_, select, update
+from sqlalchemy import Column, Index, String, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from engine.errors import PayloadInvalid
+from storage.types import UtcDateTime
 
 #: Message kinds the engine writes (`digest` is written by the dispatcher itself).
 KINDS = ("notification", "warning", "breach", "escalation", "digest")
 #: Statuses: pending -> sending -> sent | pending (retry) | dead; pending -> digested (folded into a digest).
 STATUSES = ("pending", "sending", "sent", "dead", "digested")
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware datetime stored as UTC; SQLite hands back naive values, which are UTC by construction."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"outbox times must be timezone-aware, got naive {value.isoformat()}")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 class OutboxMessage(SQLModel, table=True):
