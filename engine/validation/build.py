@@ -447,6 +447,10 @@ class Builder(Reader):
         sla = self.sla("sla", top["sla"], procedure=True) if "sla" in top else None
         recurring = self.recurring("recurring", top["recurring"]) if "recurring" in top else None
         start_roles = self.start("start", top["start"]) if "start" in top else ()
+        if "start" not in top and "recurring" not in top:
+            # without it every declared role could open a procedure: a silent default is not allowed here
+            self.problem("start", "missing required key 'start': say who may start an instance, "
+                                  "e.g. start: {roles: [consumer.data_admin]}")
         description = self.text("description", top.get("description"), "description") or ""
         # placeholders keep the semantic checks running after a broken header; the problems are recorded
         return WorkflowSpec(

@@ -49,6 +49,7 @@ variables:
 hooks:
   count_users: counts the users of the resource
 templates: [task_assigned, procedure_completed]
+start: {roles: [consumer.data_admin]}
 initial: review
 sla:
   due: 6 WD
