@@ -174,49 +174,40 @@ class SqlInstanceStore:
 
     def claim_timers(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[TimerView]:
         """Claim due timers; on PostgreSQL rows another worker holds are skipped (FOR UPDATE SKIP LOCKED)."""
-        token = f"{worker[:40]}:{uuid.uuid4().hex[:16]}"
         c = timer_t.c
         due = (c.status == "pending") & (c.fire_at <= now) & or_(c.claim_expires_at.is_(None), c.claim_expires_at < now)
-
-        def run() -> list[TimerView]:
-            with self.engine.begin() as conn:
-                pick = select(c.id).where(due).order_by(c.fire_at).limit(limit)
-                if self.dialect == "postgresql":
-                    pick = pick.with_for_update(skip_locked=True)
-                ids = list(conn.execute(pick).scalars())
-                if not ids:
-                    return []
-                rows = conn.execute(
-                    update(timer_t)
-                    .where(c.id.in_(ids) & due)
-                    .values(claimed_by=token, claim_expires_at=now + timedelta(seconds=lease_seconds))
-                    .returning(*timer_t.c)
-                ).all()
-                return sorted((timer_view(r) for r in rows), key=lambda t: (t.fire_at, t.id))
-
-        return self._guard(run)
+        rows = self._claim(timer_t, due, c.fire_at, worker, now + timedelta(seconds=lease_seconds), limit)
+        return sorted((timer_view(r) for r in rows), key=lambda t: (t.fire_at, t.id))
 
     def claim_clocks(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[ClockView]:
         """Claim open clocks whose next moment is due, as `claim_timers` does timers."""
-        token = f"{worker[:40]}:{uuid.uuid4().hex[:16]}"
         c = clock_t.c
         due = (c.next_fire_at <= now) & or_(c.claim_expires_at.is_(None), c.claim_expires_at < now)
+        rows = self._claim(clock_t, due, c.next_fire_at, worker, now + timedelta(seconds=lease_seconds), limit)
+        return sorted((clock_view(r) for r in rows), key=lambda k: (k.next_fire_at, k.id))
 
-        def run() -> list[ClockView]:
+    def _claim(self, table: Any, due: Any, order: Any, worker: str, until: datetime, limit: int) -> list[Any]:
+        """Mark up to `limit` due rows of `table` as this worker's until `until`, and return them.
+
+        On PostgreSQL the pick locks its rows and skips those another worker holds (FOR UPDATE SKIP LOCKED); the
+        update repeats the due condition, so a row claimed elsewhere in between is left alone on SQLite too.
+        """
+        token = f"{worker[:40]}:{uuid.uuid4().hex[:16]}"
+
+        def run() -> list[Any]:
             with self.engine.begin() as conn:
-                pick = select(c.id).where(due).order_by(c.next_fire_at).limit(limit)
+                pick = select(table.c.id).where(due).order_by(order).limit(limit)
                 if self.dialect == "postgresql":
                     pick = pick.with_for_update(skip_locked=True)
                 ids = list(conn.execute(pick).scalars())
                 if not ids:
                     return []
-                rows = conn.execute(
-                    update(clock_t)
-                    .where(c.id.in_(ids) & due)
-                    .values(claimed_by=token, claim_expires_at=now + timedelta(seconds=lease_seconds))
-                    .returning(*clock_t.c)
-                ).all()
-                return sorted((clock_view(r) for r in rows), key=lambda k: (k.next_fire_at, k.id))
+                return list(conn.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids) & due)
+                    .values(claimed_by=token, claim_expires_at=until)
+                    .returning(*table.c)
+                ).all())
 
         return self._guard(run)
 
