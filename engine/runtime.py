@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -38,6 +37,7 @@ from engine.events import INSTANCE_STARTED, EngineEvent, EventBus, Subscriber
 from engine.fields import check_identifier, encode_values, may_name_instance, validate_payload, validate_variables
 from engine.history import GENESIS, ChainReport, verify_chain
 from engine.hooks import Hook, HookRegistry
+from engine.ids import new_instance_id
 from engine.loader import load_text, parse_text
 from engine.notify import NoticeWriter
 from engine.ports import Actor, Directory
@@ -194,7 +194,7 @@ class Engine:
             if existing is not None:
                 raise DuplicateBusinessKey(workflow_id, business_key, existing.id)
             inst = InstanceView(
-                id=uuid.uuid4().hex, workflow_id=workflow_id, version=spec.content_hash, business_key=business_key,
+                id=new_instance_id(), workflow_id=workflow_id, version=spec.content_hash, business_key=business_key,
                 state=spec.initial, variables=encode_values(values), status="running", outcome=None, row_version=0,
                 history_seq=0, history_hash=GENESIS, last_error=None, created_at=now, updated_at=now,
             )
