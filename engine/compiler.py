@@ -1,5 +1,6 @@
 """Compiles a WorkflowSpec into one `transitions` machine per definition version (the only module importing
-`transitions`). Instances are never bound to it: each step fires on a throw-away model holding the state.
+`transitions`). Instances are never bound to it: a step reads the machine's transitions for (state, event) and
+evaluates their conditions in order, as the machine's own trigger does, without a model or callbacks.
 """
 
 from __future__ import annotations
@@ -19,13 +20,8 @@ from engine.spec import EVENT_AUTO_DONE, EVENT_DECIDE, EVENT_TIMER, StateKind, W
 _ENGINE_EVENTS = (EVENT_DECIDE, EVENT_AUTO_DONE, EVENT_TIMER)
 
 
-class _Position:
-    """The model a step fires on: just the state, never registered with the machine."""
-
-    __slots__ = ("state",)
-
-    def __init__(self, state: str) -> None:
-        self.state = state
+#: The machine's candidates for one (state, event), in its order: (dest, ((condition, wanted result), ...)).
+_Candidates = tuple[tuple[str, tuple[tuple[Any, bool], ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +78,19 @@ class CompiledWorkflow:
             name: tuple(dict.fromkeys(t.event for t in spec.events_from(name))) for name in states
         }
         self._lock = threading.Lock()
+        self._table = self._decision_table()
+
+    def _decision_table(self) -> dict[tuple[str, str], _Candidates]:
+        """The machine's transitions per (state, event), read once through its public `events` and kept as
+        plain tuples: the machine has no callbacks, so a step is the first transition whose conditions hold."""
+        table: dict[tuple[str, str], _Candidates] = {}
+        for name, ev in self.machine.events.items():
+            for source, transitions in ev.transitions.items():
+                if source in self.spec.states:
+                    table[(source, name)] = tuple(
+                        (source if t.dest is None else t.dest, tuple((c.func, c.target) for c in t.conditions))
+                        for t in transitions)
+        return table
 
     def __repr__(self) -> str:
         return f"<CompiledWorkflow {self.spec.id} {self.spec.version}>"
@@ -96,22 +105,23 @@ class CompiledWorkflow:
         Raises TransitionNotAllowed (no such event here), GuardRejected (its guard is false) or
         ExpressionError (a guard failed to evaluate).
         """
-        ev = self.machine.events.get(event)
-        if ev is None or state not in ev.transitions or state not in self.spec.states:
+        candidates = self._table.get((state, event))
+        if candidates is None:
             raise TransitionNotAllowed(instance_id, state, event, self.allowed_events(state))
-        model = _Position(state)
-        context = guard_context(self.spec, variables)
-        try:
-            moved = ev.trigger(model, context)
-        except MachineError:
-            raise TransitionNotAllowed(instance_id, state, event, self.allowed_events(state)) from None
-        except ExpressionError:
-            raise
-        except Exception as err:  # nothing from transitions escapes unwrapped
-            raise ExpressionError(event, f"{type(err).__name__}: {err}") from None
-        if not moved:
-            raise GuardRejected(instance_id, state, event, self._guards.get((state, event), "(no branch holds)"))
-        return model.state
+        context: dict[str, Any] | None = None
+        for dest, conditions in candidates:
+            if not conditions:
+                return dest
+            if context is None:
+                context = guard_context(self.spec, variables)
+            try:
+                if all(check(context) == wanted for check, wanted in conditions):
+                    return dest
+            except ExpressionError:
+                raise
+            except Exception as err:  # a condition is data: nothing it trips on escapes unwrapped
+                raise ExpressionError(event, f"{type(err).__name__}: {err}") from None
+        raise GuardRejected(instance_id, state, event, self._guards.get((state, event), "(no branch holds)"))
 
     def settle(self, instance_id: object, state: str, variables: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         """Follow decision states from `state` until a non-decision state: [(event, from, to), ...]."""

@@ -235,9 +235,7 @@ class Engine:
             candidate = dict(run.vars)
             candidate.update({k: values[k] for k in t.save if k in values})
             candidate.update(t.set)
-            # the machine decides only where a guard has to be evaluated: an unguarded transition's target is
-            # the definition's, and asking the machine for it cost more than the rest of the decision
-            dest = t.dest if t.guard is None else machine.step(inst.id, inst.state, event, candidate)
+            dest = machine.step(inst.id, inst.state, event, candidate)
             run.vars = candidate
             run.transition(event, dest, actor.id, values)
             row = run.finish()
