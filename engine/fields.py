@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from engine.credit_code import is_credit_code, make_credit_code
@@ -74,13 +76,54 @@ def coerce(field: FieldSpec, value: Any, where: str = "payload") -> Any:
         if field.required:
             raise PayloadInvalid(field.name, _expected(field) + " (required)", None, where)
         return None
-    out = _convert(field, value)
+    out = _checker(field)(value)
     if out is _BAD:
         raise PayloadInvalid(field.name, _expected(field), value, where)
     return out
 
 
 _BAD: Any = object()
+
+#: Per field spec (by identity, the spec kept alive with it): the check of a value, built once.
+_CHECKERS: dict[int, tuple[FieldSpec, Callable[[Any], Any]]] = {}
+#: Caches keyed by spec identity are cleared when they grow past this (definitions are few; tests build many).
+_CACHE_LIMIT = 4096
+
+
+def _checker(field: FieldSpec) -> Callable[[Any], Any]:
+    hit = _CHECKERS.get(id(field))
+    if hit is not None and hit[0] is field:
+        return hit[1]
+    check = _build_checker(field)
+    if len(_CHECKERS) >= _CACHE_LIMIT:
+        _CHECKERS.clear()
+    _CHECKERS[id(field)] = (field, check)
+    return check
+
+
+def _build_checker(field: FieldSpec) -> Callable[[Any], Any]:
+    """The check of the common field types with its limits bound in; the others go through `_convert`."""
+    t = field.type
+    if t is VariableType.STRING or t is VariableType.TEXT:
+        limit = field.max_length or (STRING_MAX if t is VariableType.STRING else TEXT_MAX)
+        if t is VariableType.TEXT:
+            return lambda v: v if isinstance(v, str) and len(v) <= limit else _BAD
+        return lambda v: (v if isinstance(v, str) and len(v) <= limit and "\n" not in v and "\r" not in v
+                          else _BAD)
+    if t is VariableType.BOOL:
+        return lambda v: v if isinstance(v, bool) else _BAD
+    if t is VariableType.ENUM:
+        allowed = frozenset(field.values)
+        return lambda v: v if isinstance(v, str) and v in allowed else _BAD
+    if t is VariableType.DEPARTMENT:
+        return lambda v: v if (_known_credit_code(v) if type(v) is str else is_credit_code(v)) else _BAD
+    return lambda v: _convert(field, v)
+
+
+@lru_cache(maxsize=4096)
+def _known_credit_code(code: str) -> bool:
+    # a handful of departments fill most fields: each code's check digit is computed once
+    return is_credit_code(code)
 
 
 def _convert(field: FieldSpec, value: Any) -> Any:
@@ -134,18 +177,33 @@ def _convert(field: FieldSpec, value: Any) -> Any:
     return list(value)
 
 
-def _json_size(data: Mapping[str, Any]) -> int:
+def _json_size(data: Mapping[str, Any], limit: int) -> int:
+    """The payload's JSON size in UTF-8 bytes; a flat mapping of texts, booleans and nulls that cannot reach
+    `limit` (at most 6 bytes a character, an escape included) answers its bound without being encoded."""
+    bound = 2
+    for k, v in data.items():
+        if type(v) is str:
+            bound += 6 * (len(k) + len(v)) + 8
+        elif v is None or type(v) is bool:
+            bound += 6 * len(k) + 11
+        else:
+            bound = limit + 1
+            break
+    if bound <= limit:
+        return bound
     try:
         return len(json.dumps(encode_values(data), ensure_ascii=False).encode("utf-8"))
     except (TypeError, ValueError, RecursionError):  # nesting too deep to encode is refused as too large
         return PAYLOAD_MAX_BYTES + 1
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def check_identifier(value: object, field: str, max_length: int, where: str) -> str:
     """A key a command is given (business key, actor id, idempotency key): non-empty text of at most
     `max_length` characters (its column's size) without control characters, so every database stores it alike."""
-    if (not isinstance(value, str) or not value or len(value) > max_length
-            or any(ord(c) < 32 or c == "\x7f" for c in value)):
+    if not isinstance(value, str) or not value or len(value) > max_length or _CONTROL.search(value) is not None:
         raise PayloadInvalid(field, f"a non-empty text of at most {max_length} characters without control characters",
                              value, where)
     return value
@@ -162,6 +220,23 @@ def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
     return data
 
 
+_DECLARED: dict[int, tuple[object, dict[str, FieldSpec]]] = {}
+
+
+def _declared(fields: Iterable[FieldSpec]) -> dict[str, FieldSpec]:
+    """The fields by name; for a spec's tuple of fields built once (callers never change the answer)."""
+    if type(fields) is not tuple:
+        return {f.name: f for f in fields}
+    hit = _DECLARED.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    declared = {f.name: f for f in fields}
+    if len(_DECLARED) >= _CACHE_LIMIT:
+        _DECLARED.clear()
+    _DECLARED[id(fields)] = (fields, declared)
+    return declared
+
+
 def validate_payload(
     fields: Iterable[FieldSpec], payload: Mapping[str, Any] | None, where: str = "payload",
     max_bytes: int = PAYLOAD_MAX_BYTES,
@@ -171,12 +246,12 @@ def validate_payload(
     Returns the coerced values of the fields present (absent optional fields are left out).
     """
     data = _check_mapping(payload if payload is not None else {}, where)
-    declared = {f.name: f for f in fields}
+    declared = _declared(fields)
     for name in data:
         if name not in declared:
             allowed = ", ".join(sorted(declared)) or "none"
             raise PayloadInvalid(name, f"no such field (declared fields: {allowed})", data[name], where)
-    size = _json_size(data)
+    size = _json_size(data, max_bytes)
     if size > max_bytes:
         raise PayloadInvalid("(all)", f"at most {max_bytes} bytes of JSON", f"{size} bytes", where)
     out: dict[str, Any] = {}
@@ -187,11 +262,31 @@ def validate_payload(
     return out
 
 
+_VARIABLES: dict[int, tuple[WorkflowSpec, tuple[tuple[FieldSpec, ...], dict[str, FieldSpec],
+                                                  tuple[FieldSpec, ...]]]] = {}
+
+
+def _variables_of(spec: WorkflowSpec) -> tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], tuple[FieldSpec, ...]]:
+    """The spec's variables as (all fields, date and date-time fields by name, fields with a default), once."""
+    hit = _VARIABLES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    fields = tuple(spec.variables.values())
+    dated = {f.name: f for f in fields if f.type in (VariableType.DATE, VariableType.DATETIME)}
+    found = (fields, dated, tuple(f for f in fields if f.default is not None))
+    if len(_VARIABLES) >= _CACHE_LIMIT:
+        _VARIABLES.clear()
+    _VARIABLES[id(spec)] = (spec, found)
+    return found
+
+
 def validate_variables(spec: WorkflowSpec, variables: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check the variables given at `start`: declared names only, required present, defaults applied."""
-    out = validate_payload(spec.variables.values(), variables, where="variable")
-    for name, f in spec.variables.items():
-        if name not in out and f.default is not None:
+    fields, _, defaults = _variables_of(spec)
+    out = validate_payload(fields, variables, where="variable")
+    for f in defaults:
+        name = f.name
+        if name not in out:
             # a list default is copied: instances must never share (and so change) the definition's value
             out[name] = list(f.default) if isinstance(f.default, list | tuple) else f.default
     return out
@@ -222,10 +317,11 @@ def encode_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def decode_values(spec: WorkflowSpec, stored: Mapping[str, Any]) -> dict[str, Any]:
     """Read back a stored variable set: ISO strings of date and datetime variables become values again."""
+    dated = _variables_of(spec)[1]
     out: dict[str, Any] = {}
     for name, value in stored.items():
-        f = spec.variables.get(name)
-        if f is not None and value is not None and f.type in (VariableType.DATE, VariableType.DATETIME):
+        f = dated.get(name)
+        if f is not None and value is not None:
             out[name] = coerce(f, value, where="stored variable")
         elif isinstance(value, list):
             out[name] = list(value)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from engine.store import HistoryEntry
@@ -14,16 +15,41 @@ from engine.store import HistoryEntry
 GENESIS = "0" * 64
 
 
+#: The canonical JSON of a step: compact, keys sorted, text as UTF-8 (one encoder, built once).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_text = encode_basestring  # a JSON string literal exactly as the canonical encoder writes it
+_last_at: tuple[datetime | None, str] = (None, "")  # a command stamps each of its steps with one `now`
+
+
+def _utc_text(at: datetime) -> str:
+    global _last_at
+    last = _last_at
+    if last[0] is at:
+        return last[1]
+    text = at.astimezone(UTC).isoformat(timespec="microseconds")
+    _last_at = (at, text)
+    return text
+
+
 def step_hash(
     prev_hash: str, instance_id: str, seq: int, at: datetime, actor: str, event: str,
     from_state: str | None, to_state: str, payload: Mapping[str, Any],
 ) -> str:
-    """SHA-256 over the canonical JSON of the step and the previous step's hash."""
-    body = json.dumps(
-        [prev_hash, instance_id, seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, event,
-         from_state, to_state, payload],
-        ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-    )
+    """SHA-256 over the canonical JSON of the step and the previous step's hash.
+
+    The JSON is `[prev_hash, instance_id, seq, at (UTC ISO, microseconds), actor, event, from, to, payload]`,
+    compact, keys sorted, not ASCII-escaped. The usual field types are written directly, the same characters the
+    encoder writes; anything else goes through the encoder as a whole.
+    """
+    stamp = _utc_text(at)
+    if (type(prev_hash) is str and type(instance_id) is str and type(seq) is int and type(actor) is str
+            and type(event) is str and (from_state is None or type(from_state) is str) and type(to_state) is str):
+        body = "".join((
+            "[", _text(prev_hash), ",", _text(instance_id), ",", int.__repr__(seq), ",", _text(stamp), ",",
+            _text(actor), ",", _text(event), ",", "null" if from_state is None else _text(from_state), ",",
+            _text(to_state), ",", "{}" if type(payload) is dict and not payload else _CANONICAL.encode(payload), "]"))
+    else:
+        body = _CANONICAL.encode([prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

@@ -130,6 +130,30 @@ def test_payload_size_is_bounded() -> None:
     assert err.value.expected == f"at most {PAYLOAD_MAX_BYTES} bytes of JSON"
 
 
+@pytest.mark.parametrize("char, width", [("x", 1), ("数", 3), ("\x01", 6), ('"', 2)])
+def test_payload_size_is_exact_at_the_bound(char: str, width: int) -> None:
+    """A payload of exactly the bound passes and one byte more is refused, whatever bytes its characters take."""
+    fields = [FieldSpec("a", T.TEXT, max_length=70000), FieldSpec("b", T.STRING, max_length=70000)]
+    overhead = len(json.dumps({"a": "", "b": "y"}, ensure_ascii=False).encode("utf-8"))
+    count, rest = divmod(PAYLOAD_MAX_BYTES - overhead, width)
+    payload = {"a": char * count, "b": "y" * (1 + rest)}
+    assert validate_payload(fields, payload) == payload
+    over = {"a": char * count, "b": "y" * (2 + rest)}
+    with pytest.raises(PayloadInvalid) as err:
+        validate_payload(fields, over)
+    assert err.value.received == f"{PAYLOAD_MAX_BYTES + 1} bytes"
+
+
+def test_identifiers_with_control_characters_are_refused() -> None:
+    """Every control character (and DEL) in a key is refused; other characters, Chinese included, pass."""
+    from engine.fields import check_identifier
+
+    for code in [*range(32), 0x7F]:
+        with pytest.raises(PayloadInvalid):
+            check_identifier(f"key{chr(code)}x", "business_key", 200, "start")
+    assert check_identifier("申请-2026 #1 ~", "business_key", 200, "start") == "申请-2026 #1 ~"
+
+
 def test_payload_must_be_a_mapping() -> None:
     """A list instead of a mapping is refused."""
     with pytest.raises(PayloadInvalid):
