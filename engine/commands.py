@@ -4,7 +4,7 @@ SLA clocks, timers, outbox rows and the events to publish after commit. `runtime
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -318,7 +318,7 @@ class Run:
             self.event(kind, clock_id=clock.id, level=action.level, roles=list(action.roles),
                        due=clock.due_at.isoformat(), late_by_working_days=late)
             done.append(action)
-        at, next_kind, level = _first_after(_ladder(warn, due, levels), self.now)
+        at, next_kind, level = _first_after(calc.ladder(clock.calendar, due, sla), self.now)
         self._replace_clock(dataclasses.replace(clock, next_fire_at=at, next_kind=next_kind, next_level=level))
         return done
 
@@ -332,25 +332,16 @@ class Run:
 def clock_schedule(calc: SlaCalculator, region: str, sla: SlaSpec, due: DueTime) -> list[tuple[datetime, str, int]]:
     """The clock's whole ladder in time order: (moment, kind, level) of each warning before the due time, the due
     time, each escalation level. Computed from the clock, so nothing but the next moment needs storing."""
-    return _ladder(calc.warn_times(region, due, sla), due, calc.level_times(region, due, sla))
+    return list(calc.ladder(region, due, sla))
 
 
 def next_moment(calc: SlaCalculator, region: str, sla: SlaSpec, due: DueTime,
                 now: datetime) -> tuple[datetime | None, str | None, int]:
     """The first moment of the clock's ladder after `now` as (moment, kind, level); (None, None, 0) when none."""
-    return _first_after(clock_schedule(calc, region, sla, due), now)
+    return _first_after(calc.ladder(region, due, sla), now)
 
 
-def _ladder(warn: list[datetime], due: DueTime,
-            levels: list[tuple[int, datetime]]) -> list[tuple[datetime, str, int]]:
-    rungs = [(at, "warn", i) for i, at in enumerate(warn, start=1) if at < due.due]
-    rungs.append((due.due, "due", 0))
-    rungs.extend((at, "escalate", level) for level, at in levels)
-    rungs.sort(key=lambda r: r[0])
-    return rungs
-
-
-def _first_after(rungs: list[tuple[datetime, str, int]], now: datetime) -> tuple[datetime | None, str | None, int]:
+def _first_after(rungs: Iterable[tuple[datetime, str, int]], now: datetime) -> tuple[datetime | None, str | None, int]:
     for at, kind, level in rungs:
         if at > now:
             return at, kind, level

@@ -14,6 +14,11 @@ from engine.spec import DueSpec, DurationSpec, SlaSpec
 
 T = TypeVar("T")
 
+#: A clock's moments in time order: (moment, kind "warn" / "due" / "escalate", warning number or level).
+Ladder = tuple[tuple[datetime, str, int], ...]
+#: The caches of deadlines and ladders are emptied when they grow past this many entries.
+_CACHE_LIMIT = 8192
+
 
 @dataclass(frozen=True, slots=True)
 class DueTime:
@@ -31,6 +36,10 @@ class SlaCalculator:
         self.allow_provisional = allow_provisional
         self._policy = policy
         self._calendars: dict[str, Any] = {}
+        # Day-counted deadlines depend on the day a period starts, not the moment, and a ladder on its due time:
+        # the instances started on one day share them. Keyed by spec identity (the spec kept in the entry).
+        self._dues: dict[tuple[Any, ...], tuple[DueSpec, DueTime]] = {}
+        self._ladders: dict[tuple[Any, ...], tuple[SlaSpec, Ladder]] = {}
 
     @property
     def policy(self) -> Any:
@@ -55,8 +64,29 @@ class SlaCalculator:
 
         reload_data()
         self._calendars.clear()
+        self._dues.clear()
+        self._ladders.clear()
 
     def due(self, region: str, start: datetime, due: DueSpec, variables: Mapping[str, Any]) -> DueTime:
+        d = due.duration
+        if d is None or due.from_variable is not None or d.unit.value == "WH" or start.tzinfo is None:
+            return self._due(region, start, due, variables)
+        local = start.astimezone(SHANGHAI)
+        policy = self.policy
+        # a day-counted period depends on the start's day; under the next-working-day receipt rule also on
+        # whether it came after close of business (calendars.deadlines._received_on)
+        late = local.time() >= policy.hours[1] if policy.receipt == "next_working_day" else None
+        key = (region, id(due), local.date(), late)
+        hit = self._dues.get(key)
+        if hit is not None and hit[0] is due:
+            return hit[1]
+        found = self._due(region, start, due, variables)
+        if len(self._dues) >= _CACHE_LIMIT:
+            self._dues.clear()
+        self._dues[key] = (due, found)
+        return found
+
+    def _due(self, region: str, start: datetime, due: DueSpec, variables: Mapping[str, Any]) -> DueTime:
         from calendars.deadlines import due_after, end_of_day
 
         cal = self.calendar(region)
@@ -78,6 +108,24 @@ class SlaCalculator:
         from calendars import Deadline
 
         return Deadline(due=due.due, last_day=due.last_day, provisional=due.provisional)
+
+    def ladder(self, region: str, due: DueTime, sla: SlaSpec) -> Ladder:
+        """The clock's whole ladder in time order: (moment, kind, level) of each warning before the due time,
+        the due time, each escalation level; computed once per (region, due time, SLA)."""
+        key = (region, due.due, due.last_day, due.provisional, id(sla))
+        hit = self._ladders.get(key)
+        if hit is not None and hit[0] is sla:
+            return hit[1]
+        warn, levels = self.warn_times(region, due, sla), self.level_times(region, due, sla)
+        rungs = [(at, "warn", i) for i, at in enumerate(warn, start=1) if at < due.due]
+        rungs.append((due.due, "due", 0))
+        rungs.extend((at, "escalate", level) for level, at in levels)
+        rungs.sort(key=lambda r: r[0])
+        found = tuple(rungs)
+        if len(self._ladders) >= _CACHE_LIMIT:
+            self._ladders.clear()
+        self._ladders[key] = (sla, found)
+        return found
 
     def warn_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[datetime]:
         from calendars.deadlines import moment_before
