@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.outbox import OutboxMessage  # the outbox table joins this metadata (and so the migrations)
@@ -29,12 +29,16 @@ class DefinitionRow(SQLModel, table=True):
 
 
 class InstanceRow(SQLModel, table=True):
-    """A running or finished procedure instance; `row_version` guards every update (optimistic lock)."""
+    """A running or finished procedure instance; `row_version` guards every update (optimistic lock).
+
+    On SQLite the row lives in its primary key's B-tree (WITHOUT ROWID): one page per command, not two.
+    """
 
     __tablename__ = "instance"
     __table_args__ = (
         UniqueConstraint("workflow_id", "business_key", name="uq_instance_business_key"),
         Index("ix_instance_status_workflow", "status", "workflow_id"),
+        {"sqlite_with_rowid": False},
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -54,14 +58,17 @@ class InstanceRow(SQLModel, table=True):
 
 
 class HistoryRow(SQLModel, table=True):
-    """One step of an instance; `hash` covers the row and the previous row's hash, so edits are detectable."""
+    """One step of an instance; `hash` covers the row and the previous row's hash, so edits are detectable.
+
+    Keyed by (instance, step number): the key that reads it in order and refuses a step written twice. On SQLite
+    the rows live in that key's B-tree (WITHOUT ROWID), so appending a step writes one page.
+    """
 
     __tablename__ = "history"
-    __table_args__ = (UniqueConstraint("instance_id", "seq", name="uq_history_seq"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    id: int | None = Field(default=None, primary_key=True)
-    instance_id: str = Field(max_length=32)
-    seq: int
+    instance_id: str = Field(primary_key=True, max_length=32)
+    seq: int = Field(primary_key=True)
     at: datetime = Field(sa_type=UtcDateTime)
     actor: str = Field(max_length=120)
     event: str = Field(max_length=120)
@@ -77,9 +84,15 @@ class SlaClockRow(SQLModel, table=True):
 
     __tablename__ = "sla_clock"
     __table_args__ = (
-        Index("ix_sla_clock_instance", "instance_id", "status"),
-        Index("ix_sla_clock_open_due", "stopped_at", "due_at"),  # overdue: stopped_at IS NULL AND due_at < now
-        Index("ix_sla_clock_next", "next_fire_at"),  # the worker's claim: next_fire_at <= now
+        # columns a command does not change, so stopping a clock rewrites no entry here
+        Index("ix_sla_clock_instance", "instance_id"),
+        # partial indexes hold only open clocks: a stopped clock leaves them, and they stay as small as the
+        # work that is still open. Overdue: stopped_at IS NULL AND due_at < now
+        Index("ix_sla_clock_open_due", "due_at", sqlite_where=text("stopped_at IS NULL"),
+              postgresql_where=text("stopped_at IS NULL")),
+        # the worker's claim: next_fire_at <= now
+        Index("ix_sla_clock_next", "next_fire_at", sqlite_where=text("next_fire_at IS NOT NULL"),
+              postgresql_where=text("next_fire_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
