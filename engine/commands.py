@@ -167,10 +167,12 @@ class Run:
     def _task_clocks_leaving_pause(self, name: str, dest: str) -> None:
         """A task clock paused in `name` (its `pause_in`) stays paused when `dest` is another pausing state,
         counts on when `dest` is its task, and otherwise stops for good, the paused days not counted."""
-        tasks = {t for t, st in self.spec.states.items()
-                 if st.sla is not None and name in st.sla.pause_in and dest not in st.sla.pause_in}
-        if not tasks:
+        pausers = _pausing_tasks(self.spec).get(name)
+        if not pausers:
             return  # the common case: no clock pauses here, so the clocks are not even read
+        tasks = {task for task, pause_in in pausers if dest not in pause_in}
+        if not tasks:
+            return
         for clock in list(self.open_clocks()):
             if clock.scope != "task" or clock.status != "paused" or clock.state not in tasks:
                 continue
@@ -285,6 +287,8 @@ class Run:
 
     def _notify_state(self, notes: tuple[NotificationSpec, ...], state: str, seq: int,
                       due: datetime | None = None) -> None:
+        if not notes or not self.parts.notices.writes():
+            return
         for n in notes:
             notice = Notice("state", n.template, n.to, state, f"state:{self.inst.id}:{seq}:{n.template}",
                             due=due, outcome=self.outcome)
@@ -346,6 +350,26 @@ def _first_after(rungs: Iterable[tuple[datetime, str, int]], now: datetime) -> t
         if at > now:
             return at, kind, level
     return None, None, 0
+
+
+_PAUSERS: dict[int, tuple[WorkflowSpec, dict[str, tuple[tuple[str, tuple[str, ...]], ...]]]] = {}
+
+
+def _pausing_tasks(spec: WorkflowSpec) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Per state, the tasks whose clock pauses in it, with each one's pausing states; once per spec."""
+    hit = _PAUSERS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for task, st in spec.states.items():
+        if st.sla is not None:
+            for name in st.sla.pause_in:
+                found.setdefault(name, []).append((task, st.sla.pause_in))
+    table = {name: tuple(tasks) for name, tasks in found.items()}
+    if len(_PAUSERS) >= 1024:  # specs are few; tests build many
+        _PAUSERS.clear()
+    _PAUSERS[id(spec)] = (spec, table)
+    return table
 
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})

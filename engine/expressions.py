@@ -128,7 +128,7 @@ def evaluate(expr: str | Guard, variables: Mapping[str, Any]) -> bool:
     except GuardSyntaxError as err:
         raise ExpressionError(str(expr), err.detail) from None
     try:
-        return bool(guard._compiled(dict(variables)))
+        return bool(guard._compiled(variables))  # the compiled expression copies the names into its context
     except ExpressionError as err:
         raise ExpressionError(guard.source, err.detail) from None
     except TemplateError as err:

@@ -220,21 +220,28 @@ def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
     return data
 
 
-_DECLARED: dict[int, tuple[object, dict[str, FieldSpec]]] = {}
+#: A field list's fields by name, and its checking plan (name, field, check) in that order.
+_Plan = tuple[dict[str, FieldSpec], tuple[tuple[str, FieldSpec, Callable[[Any], Any]], ...]]
+_DECLARED: dict[int, tuple[object, _Plan]] = {}
 
 
-def _declared(fields: Iterable[FieldSpec]) -> dict[str, FieldSpec]:
-    """The fields by name; for a spec's tuple of fields built once (callers never change the answer)."""
+def _declared(fields: Iterable[FieldSpec]) -> _Plan:
+    """The fields by name and how to check each; for a spec's tuple of fields built once."""
     if type(fields) is not tuple:
-        return {f.name: f for f in fields}
+        return _plan(fields)
     hit = _DECLARED.get(id(fields))
     if hit is not None and hit[0] is fields:
         return hit[1]
-    declared = {f.name: f for f in fields}
+    plan = _plan(fields)
     if len(_DECLARED) >= _CACHE_LIMIT:
         _DECLARED.clear()
-    _DECLARED[id(fields)] = (fields, declared)
-    return declared
+    _DECLARED[id(fields)] = (fields, plan)
+    return plan
+
+
+def _plan(fields: Iterable[FieldSpec]) -> _Plan:
+    declared = {f.name: f for f in fields}
+    return declared, tuple((name, f, _checker(f)) for name, f in declared.items())
 
 
 def validate_payload(
@@ -245,20 +252,30 @@ def validate_payload(
 
     Returns the coerced values of the fields present (absent optional fields are left out).
     """
-    data = _check_mapping(payload if payload is not None else {}, where)
-    declared = _declared(fields)
-    for name in data:
-        if name not in declared:
-            allowed = ", ".join(sorted(declared)) or "none"
-            raise PayloadInvalid(name, f"no such field (declared fields: {allowed})", data[name], where)
+    data: Any = payload if payload is not None else {}
+    declared, plan = _declared(fields)
+    # a dict whose names are all declared is a mapping of text names with no unknown field: no need to look
+    if type(data) is not dict or not data.keys() <= declared.keys():
+        data = _check_mapping(data, where)
+        for name in data:
+            if name not in declared:
+                allowed = ", ".join(sorted(declared)) or "none"
+                raise PayloadInvalid(name, f"no such field (declared fields: {allowed})", data[name], where)
     size = _json_size(data, max_bytes)
     if size > max_bytes:
         raise PayloadInvalid("(all)", f"at most {max_bytes} bytes of JSON", f"{size} bytes", where)
     out: dict[str, Any] = {}
-    for name, f in declared.items():
-        value = coerce(f, data.get(name), where)
-        if value is not None:
-            out[name] = value
+    for name, f, check in plan:  # what `coerce` does, with each field's check looked up once
+        value = data.get(name)
+        if value is None:
+            if f.required:
+                raise PayloadInvalid(f.name, _expected(f) + " (required)", None, where)
+            continue
+        checked = check(value)
+        if checked is _BAD:
+            raise PayloadInvalid(f.name, _expected(f), value, where)
+        if checked is not None:
+            out[name] = checked
     return out
 
 

@@ -42,13 +42,20 @@ class NoticeWriter:
         self.directory = directory
         self._warned = False
 
-    def items(
-        self, spec: WorkflowSpec, instance_id: str, business_key: str, variables: Mapping[str, Any], notice: Notice
-    ) -> list[OutboxItem]:
+    def writes(self) -> bool:
+        """Whether notices become outbox rows (a Directory is configured); said once in the log when not."""
         if self.directory is None:
             if not self._warned:
                 log.warning("no directory configured: notifications are not written to the outbox")
                 self._warned = True
+            return False
+        return True
+
+    def items(
+        self, spec: WorkflowSpec, instance_id: str, business_key: str, variables: Mapping[str, Any], notice: Notice
+    ) -> list[OutboxItem]:
+        directory = self.directory
+        if not self.writes() or directory is None:
             return []
         out: list[OutboxItem] = []
         seen: set[tuple[str, str]] = set()
@@ -60,7 +67,7 @@ class NoticeWriter:
             data = self._data(spec, instance_id, business_key, variables, notice, role, dept)
             if r.org is not None:  # only that organisation's people (untagged directory: every holder, logged)
                 dept = organisation_department(self.directory, spec, r.org)
-            for person in self.directory.people(r.base, dept):
+            for person in directory.people(r.base, dept):
                 for channel, address in sorted(person.contacts.items()):
                     if not address or (person.id, channel) in seen:
                         continue
