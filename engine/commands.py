@@ -16,7 +16,15 @@ from engine.history import make_entry
 from engine.hooks import HookRegistry
 from engine.notify import Notice, NoticeWriter
 from engine.sla import DueTime, SlaCalculator
-from engine.spec import EVENT_AUTO_DONE, EVENT_DECIDE, NotificationSpec, SlaSpec, StateKind, WorkflowSpec
+from engine.spec import (
+    EVENT_AUTO_DONE,
+    EVENT_DECIDE,
+    NotificationSpec,
+    SlaSpec,
+    StateKind,
+    TransitionSpec,
+    WorkflowSpec,
+)
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, StoreTx
 
 #: A command that walks more automatic steps than this is caught in a loop of decisions and hooks.
@@ -31,6 +39,7 @@ class CompiledMachine(Protocol):
     @property
     def version(self) -> str: ...
     def allowed_events(self, state: str) -> tuple[str, ...]: ...
+    def transition(self, state: str, event: str) -> TransitionSpec | None: ...
     def step(self, instance_id: str, state: str, event: str, variables: Mapping[str, Any]) -> str: ...
 
 

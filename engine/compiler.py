@@ -15,7 +15,7 @@ from transitions import Machine, MachineError
 from engine.errors import ExpressionError, GuardRejected, TransitionNotAllowed, WorkflowError
 from engine.expressions import Guard, GuardSyntaxError, compile_guard, evaluate
 from engine.fields import guard_context
-from engine.spec import EVENT_AUTO_DONE, EVENT_DECIDE, EVENT_TIMER, StateKind, WorkflowSpec
+from engine.spec import EVENT_AUTO_DONE, EVENT_DECIDE, EVENT_TIMER, StateKind, TransitionSpec, WorkflowSpec
 
 _ENGINE_EVENTS = (EVENT_DECIDE, EVENT_AUTO_DONE, EVENT_TIMER)
 
@@ -79,6 +79,9 @@ class CompiledWorkflow:
         }
         self._lock = threading.Lock()
         self._table = self._decision_table()
+        self._transitions: dict[tuple[str, str], TransitionSpec] = {}
+        for t in spec.transitions:  # the first declared wins, as in WorkflowSpec.transition
+            self._transitions.setdefault((t.source, t.event), t)
 
     def _decision_table(self) -> dict[tuple[str, str], _Candidates]:
         """The machine's transitions per (state, event), read once through its public `events` and kept as
@@ -94,6 +97,10 @@ class CompiledWorkflow:
 
     def __repr__(self) -> str:
         return f"<CompiledWorkflow {self.spec.id} {self.spec.version}>"
+
+    def transition(self, state: str, event: str) -> TransitionSpec | None:
+        """The user transition `event` leaves `state` by (its roles, payload, save and set), or None."""
+        return self._transitions.get((state, event))
 
     def allowed_events(self, state: str) -> tuple[str, ...]:
         """The user events leaving `state`, in definition order (guards not evaluated)."""

@@ -279,18 +279,19 @@ def validate_payload(
     return out
 
 
-_VARIABLES: dict[int, tuple[WorkflowSpec, tuple[tuple[FieldSpec, ...], dict[str, FieldSpec],
-                                                  tuple[FieldSpec, ...]]]] = {}
+#: (all fields, date and date-time fields by name, fields with a default, every name mapped to None)
+_VariablesOf = tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], tuple[FieldSpec, ...], dict[str, None]]
+_VARIABLES: dict[int, tuple[WorkflowSpec, _VariablesOf]] = {}
 
 
-def _variables_of(spec: WorkflowSpec) -> tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], tuple[FieldSpec, ...]]:
-    """The spec's variables as (all fields, date and date-time fields by name, fields with a default), once."""
+def _variables_of(spec: WorkflowSpec) -> _VariablesOf:
+    """What the spec's variables declare, worked out once per spec (callers copy what they change)."""
     hit = _VARIABLES.get(id(spec))
     if hit is not None and hit[0] is spec:
         return hit[1]
     fields = tuple(spec.variables.values())
     dated = {f.name: f for f in fields if f.type in (VariableType.DATE, VariableType.DATETIME)}
-    found = (fields, dated, tuple(f for f in fields if f.default is not None))
+    found = (fields, dated, tuple(f for f in fields if f.default is not None), dict.fromkeys(spec.variables))
     if len(_VARIABLES) >= _CACHE_LIMIT:
         _VARIABLES.clear()
     _VARIABLES[id(spec)] = (spec, found)
@@ -299,7 +300,7 @@ def _variables_of(spec: WorkflowSpec) -> tuple[tuple[FieldSpec, ...], dict[str, 
 
 def validate_variables(spec: WorkflowSpec, variables: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check the variables given at `start`: declared names only, required present, defaults applied."""
-    fields, _, defaults = _variables_of(spec)
+    fields, _, defaults, _ = _variables_of(spec)
     out = validate_payload(fields, variables, where="variable")
     for f in defaults:
         name = f.name
@@ -311,13 +312,16 @@ def validate_variables(spec: WorkflowSpec, variables: Mapping[str, Any] | None) 
 
 def guard_context(spec: WorkflowSpec, variables: Mapping[str, Any]) -> dict[str, Any]:
     """The names a guard sees: every declared variable (None when unset), so only undeclared names are undefined."""
-    ctx: dict[str, Any] = dict.fromkeys(spec.variables)
+    ctx: dict[str, Any] = _variables_of(spec)[3].copy()
     ctx.update(variables)
     return ctx
 
 
 def encode_value(value: Any) -> Any:
     """A JSON-safe form of one variable value: dates and date-times as ISO strings, tuples as lists."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value  # most values: checked by type alone, without the abstract Mapping check below
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, tuple | list):
@@ -335,6 +339,8 @@ def encode_values(values: Mapping[str, Any]) -> dict[str, Any]:
 def decode_values(spec: WorkflowSpec, stored: Mapping[str, Any]) -> dict[str, Any]:
     """Read back a stored variable set: ISO strings of date and datetime variables become values again."""
     dated = _variables_of(spec)[1]
+    if not dated:
+        return {name: list(value) if isinstance(value, list) else value for name, value in stored.items()}
     out: dict[str, Any] = {}
     for name, value in stored.items():
         f = dated.get(name)

@@ -225,7 +225,7 @@ class Engine:
             inst = self._load(tx, instance_id, f"fire {event!r} on")
             machine = self._machine(inst.workflow_id, inst.version)
             spec = machine.spec
-            t = spec.transition(inst.state, event)
+            t = machine.transition(inst.state, event)
             if t is None:
                 raise TransitionNotAllowed(inst.id, inst.state, event, machine.allowed_events(inst.state))
             run = Run(self.parts, tx, machine, inst, now)

@@ -174,3 +174,19 @@ def test_step_answers_what_the_machine_trigger_answers() -> None:
                     assert got == expected, (path.name, state, event, sample)
                     checked += 1
     assert checked > 1000
+
+
+def test_transition_lookup_answers_what_the_spec_answers() -> None:
+    """For every shipped definition, state and event, the compiled lookup is the spec's own first match."""
+    from pathlib import Path
+
+    from engine.loader import load_file
+
+    root = Path(__file__).resolve().parents[2] / "workflows"
+    for path in sorted(root.glob("*/*.yaml")):
+        compiled = compile_workflow(load_file(path))
+        spec = compiled.spec
+        events = {t.event for t in spec.transitions} | {"no_such_event"}
+        for state in [*spec.states, "no_such_state"]:
+            for event in events:
+                assert compiled.transition(state, event) is spec.transition(state, event), (path.name, state, event)
