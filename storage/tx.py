@@ -72,6 +72,8 @@ SQL = {
     "put_idempotency": "INSERT INTO idempotency (key, digest, instance_id, result, created_at) VALUES (?, ?, ?, ?, ?)",
 }
 SQL_PG = {name: text.replace("?", "%s") for name, text in SQL.items()}
+# SQLite tells the new clock's id through the cursor (lastrowid), sparing RETURNING's result row
+SQL["insert_clock"] = SQL["insert_clock"].removesuffix(" RETURNING id")
 
 
 def dumps(value: Any) -> str:
@@ -164,12 +166,13 @@ class SqlStoreTx:
             raise ConcurrentUpdate(inst.id, expected_version)
 
     def append_history(self, entries: Sequence[HistoryEntry]) -> None:
-        if not entries:
-            return
         p = self.t.put
-        self.cur.executemany(self.sql["insert_history"], [
-            (e.instance_id, e.seq, p(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
-             e.prev_hash, e.hash) for e in entries])
+        rows = [(e.instance_id, e.seq, p(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
+                 e.prev_hash, e.hash) for e in entries]
+        if len(rows) == 1:
+            self.cur.execute(self.sql["insert_history"], rows[0])  # most commands: one step, no executemany setup
+        elif rows:
+            self.cur.executemany(self.sql["insert_history"], rows)
 
     # -- clocks ---------------------------------------------------------------------------------------------
 
@@ -180,11 +183,11 @@ class SqlStoreTx:
 
     def insert_clock(self, clock: NewClock) -> int:
         p = self.t.put
-        r = self._one("insert_clock", (clock.instance_id, clock.scope, clock.state, clock.calendar,
-                                       p(clock.started_at), p(clock.due_at), p(clock.due_at), clock.last_day,
-                                       False, clock.provisional, p(clock.next_fire_at), clock.next_kind,
-                                       clock.next_level))
-        return int(r[0])
+        self.cur.execute(self.sql["insert_clock"], (
+            clock.instance_id, clock.scope, clock.state, clock.calendar, p(clock.started_at), p(clock.due_at),
+            p(clock.due_at), clock.last_day, False, clock.provisional, p(clock.next_fire_at), clock.next_kind,
+            clock.next_level))
+        return int(self.cur.fetchone()[0] if self.dialect == "postgresql" else self.cur.lastrowid)
 
     def update_clock(self, clock: ClockView) -> None:
         p = self.t.put
