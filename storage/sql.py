@@ -93,6 +93,11 @@ class SqlInstanceStore:
                     # worker's memory grow with the size of the database (a DISTINCT over 1,000,000 instances)
                     cur.execute("PRAGMA cache_size=-16000")
                     cur.execute("PRAGMA journal_size_limit=67108864")
+                    # a checkpoint every 4,000 pages (16 MB of WAL) rather than 1,000: each one costs two fsyncs
+                    # and a copy of every page changed since the last, and the hot pages of the indexes are
+                    # changed again and again, so fewer checkpoints copy far fewer pages in all (the commits'
+                    # mean time fell by about a third, measured on the approval workload)
+                    cur.execute("PRAGMA wal_autocheckpoint=4000")
                     cur.close()
             else:
                 self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
