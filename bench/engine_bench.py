@@ -117,6 +117,85 @@ def durable(target: str, label: str, n: int, repeats: int, synchronous: str = "N
     return statistics.median(r)
 
 
+class _RecordingCursor:
+    """A DBAPI cursor that notes every statement a command runs (for the SQL-only replay)."""
+
+    def __init__(self, cursor: Any, log: list[tuple[str, str, Any]]) -> None:
+        self._cursor, self._log = cursor, log
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        self._log.append(("execute", sql, params))
+        return self._cursor.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        rows = list(rows)
+        self._log.append(("executemany", sql, rows))
+        return self._cursor.executemany(sql, rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+def record_case(target: str) -> tuple[list[list[tuple[str, str, Any]]], str, str]:
+    """The statements of one case, command by command, as the engine ran them: (commands, instance id, key)."""
+    from storage import tx as tx_module
+
+    engine = make_engine(target)
+    commands: list[list[tuple[str, str, Any]]] = []
+    real_init = tx_module.SqlStoreTx.__init__
+
+    def recording_init(self: Any, cursor: Any, *args: Any, **kwargs: Any) -> None:
+        commands.append([])
+        real_init(self, _RecordingCursor(cursor, commands[-1]), *args, **kwargs)
+
+    tx_module.SqlStoreTx.__init__ = recording_init  # type: ignore[method-assign]
+    try:
+        iid = approval(engine)
+    finally:
+        tx_module.SqlStoreTx.__init__ = real_init  # type: ignore[method-assign]
+    key = engine.get(iid).business_key
+    engine.close()
+    return commands, iid, key
+
+
+def sql_only(tmp: Path, n: int, repeats: int) -> float:
+    """The floor under the engine: one case's own statements replayed on the same schema, connection and pragmas,
+    each command's statements in one transaction, with no engine work between them."""
+    from engine.ids import new_instance_id
+    from storage.sql import SqlInstanceStore
+
+    commands, iid, key = record_case(str(tmp / "record.db"))
+    store = SqlInstanceStore(str(tmp / "sql_only.db"))
+    raw = store.engine.raw_connection()
+
+    def swap(params: Any, new_id: str, new_key: str) -> Any:
+        return tuple(new_id if v == iid else new_key if v == key else v for v in params)
+
+    def batch(k: int) -> None:
+        for _ in range(k):
+            new_id, new_key = new_instance_id(), uuid.uuid4().hex
+            for statements in commands:
+                cur = raw.cursor()
+                for how, sql, params in statements:
+                    if how == "execute":
+                        cur.execute(sql, swap(params, new_id, new_key))
+                        if cur.description is not None:
+                            cur.fetchall()
+                    else:
+                        cur.executemany(sql, [swap(p, new_id, new_key) for p in params])
+                raw.commit()
+                cur.close()
+
+    r = rates(batch, n, repeats)
+    emit_stat("approval3_sql_only_sqlite_wal_normal", "throughput", "inst/s", r, "higher",
+              {"batch": n, "tx_per_instance": len(commands),
+               "statements_per_instance": sum(len(c) for c in commands),
+               "what": "the engine's own statements of one case replayed without the engine: the storage floor"})
+    raw.close()
+    store.close()
+    return statistics.median(r)
+
+
 def instance_rows_json(engine: Engine, instance_id: str) -> int:
     """Bytes of the JSON of every row stored for one instance (instance, history, clocks, timers, outbox)."""
     import sqlalchemy as sa
@@ -342,6 +421,7 @@ def main() -> None:
         durable(str(tmp / "reload.db"), "approval3_durable_sqlite_wal_normal_reload_each_step", a.batch, a.repeats,
                 extra={"note": "every command reads the instance from the database; there is no other mode"})
         durable(str(tmp / "full.db"), "approval3_durable_sqlite_wal_full", a.batch, a.repeats, "FULL")
+        sql_only(tmp, a.batch, a.repeats)
         url, server = postgres_url(a)
         if url:
             try:
