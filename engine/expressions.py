@@ -64,7 +64,11 @@ class GuardSyntaxError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """A parsed, checked and compiled guard: evaluate it with `evaluate`."""
+    """A parsed, checked and compiled guard: evaluate it with `evaluate`.
+
+    `_compiled` is the root render function of a template that assigns the expression to `result` (what
+    jinja2's `compile_expression` builds); it runs on a context of the sandboxed environment.
+    """
 
     source: str
     names: frozenset[str]
@@ -107,7 +111,12 @@ def compile_guard(expr: str) -> Guard:
         template = nodes.Template([nodes.Output([tree])], lineno=1)
         template.set_environment(_ENV)
         names = frozenset(meta.find_undeclared_variables(template))
-        compiled = _ENV.compile_expression(expr, undefined_to_none=False)
+        # what Environment.compile_expression builds, kept as the template so that a guard runs on a bare
+        # context: the environment has no globals, so jinja2's copy of them into each context is nothing
+        assign = nodes.Template([nodes.Assign(nodes.Name("result", "store"), tree, lineno=1)], lineno=1)
+        compiled = _ENV.from_string(assign)
+        if compiled.globals:
+            raise GuardSyntaxError(expr, "the guard environment must have no globals")
     except TemplateError as err:
         raise GuardSyntaxError(expr, f"does not parse: {err.message or err}") from None
     except (RecursionError, MemoryError):
@@ -128,7 +137,10 @@ def evaluate(expr: str | Guard, variables: Mapping[str, Any]) -> bool:
     except GuardSyntaxError as err:
         raise ExpressionError(str(expr), err.detail) from None
     try:
-        return bool(guard._compiled(variables))  # the compiled expression copies the names into its context
+        context = _ENV.context_class(_ENV, dict(variables), None, {}, None)
+        for _ in guard._compiled.root_render_func(context):
+            pass
+        return bool(context.vars["result"])
     except ExpressionError as err:
         raise ExpressionError(guard.source, err.detail) from None
     except TemplateError as err:

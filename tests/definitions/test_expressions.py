@@ -79,3 +79,31 @@ def test_evaluate_refuses_a_disallowed_guard_as_expression_error() -> None:
     """evaluate() of an unsafe text raises ExpressionError too (never runs it)."""
     with pytest.raises(ExpressionError):
         evaluate("x.__class__", {"x": 1})
+
+
+GUARDS = ["sharing_type == 'conditional' and not control_params", "approved", "rating >= 3 or tags | length > 1",
+          "'x' in tags", "note is none", "(rating * 2) | int > 5", "missing_name", "tags[5] == 1", "note.upper",
+          "rating + note", "tags | sort | first == 'a'"]
+VALUES = [{"sharing_type": "conditional", "control_params": False, "approved": True, "rating": 3, "tags": ["x", "a"],
+           "note": None},
+          {"sharing_type": "unconditional", "control_params": True, "approved": False, "rating": 1, "tags": [],
+           "note": "n"}]
+
+
+@pytest.mark.parametrize("expr", GUARDS)
+@pytest.mark.parametrize("variables", VALUES)
+def test_guards_answer_what_the_sandboxed_compiled_expression_answers(expr: str, variables: dict[str, object]) -> None:
+    """A guard's truth, or its failure, is that of jinja2's compiled expression in the same sandboxed environment."""
+    from engine.expressions import _ENV
+
+    reference = _ENV.compile_expression(expr, undefined_to_none=False)
+    try:
+        expected: object = bool(reference(dict(variables)))
+    except Exception:  # the reference fails: the guard must fail as an ExpressionError naming it
+        expected = ExpressionError
+    if expected is ExpressionError:
+        with pytest.raises(ExpressionError) as err:
+            evaluate(expr, variables)
+        assert err.value.expression == expr
+    else:
+        assert evaluate(expr, variables) is expected
