@@ -322,6 +322,8 @@ def encode_value(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is bool or kind is float or value is None:
         return value  # most values: checked by type alone, without the abstract Mapping check below
+    if kind is dict:
+        return {str(k): encode_value(v) for k, v in value.items()}
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, tuple | list):

@@ -199,7 +199,8 @@ class Engine:
                 history_seq=0, history_hash=GENESIS, last_error=None, created_at=now, updated_at=now,
             )
             run = Run(self.parts, tx, machine, inst, now)
-            run.event(INSTANCE_STARTED, actor=actor.id)
+            if self.parts.events_wanted:
+                run.event(INSTANCE_STARTED, actor=actor.id)
             run.begin(actor.id, {"variables": values})
             row = run.finish()
             tx.insert_instance(row)
