@@ -376,7 +376,7 @@ def _pausing_tasks(spec: WorkflowSpec) -> dict[str, tuple[tuple[str, tuple[str, 
             for name in st.sla.pause_in:
                 found.setdefault(name, []).append((task, st.sla.pause_in))
     table = {name: tuple(tasks) for name, tasks in found.items()}
-    if len(_PAUSERS) >= 1024:  # specs are few; tests build many
+    if len(_PAUSERS) >= 256:  # a process serves a few versions; tests build many
         _PAUSERS.clear()
     _PAUSERS[id(spec)] = (spec, table)
     return table

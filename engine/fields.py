@@ -88,6 +88,8 @@ _BAD: Any = object()
 _CHECKERS: dict[int, tuple[FieldSpec, Callable[[Any], Any]]] = {}
 #: Caches keyed by spec identity are cleared when they grow past this (definitions are few; tests build many).
 _CACHE_LIMIT = 4096
+#: Entries that hold a whole definition are fewer: a process serves a few versions, tests build many.
+_SPEC_CACHE_LIMIT = 256
 
 
 def _checker(field: FieldSpec) -> Callable[[Any], Any]:
@@ -292,7 +294,7 @@ def _variables_of(spec: WorkflowSpec) -> _VariablesOf:
     fields = tuple(spec.variables.values())
     dated = {f.name: f for f in fields if f.type in (VariableType.DATE, VariableType.DATETIME)}
     found = (fields, dated, tuple(f for f in fields if f.default is not None), dict.fromkeys(spec.variables))
-    if len(_VARIABLES) >= _CACHE_LIMIT:
+    if len(_VARIABLES) >= _SPEC_CACHE_LIMIT:
         _VARIABLES.clear()
     _VARIABLES[id(spec)] = (spec, found)
     return found
