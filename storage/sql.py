@@ -31,7 +31,7 @@ from engine.store import (
 )
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
 from storage.tables import clock_t, definition_t, history_t, instance_t, pause_t, timer_t
-from storage.tx import SqlStoreTx
+from storage.tx import Moments, SqlStoreTx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,6 +104,7 @@ class SqlInstanceStore:
         except (SQLAlchemyError, ImportError, ValueError) as err:
             raise StorageUnavailable(f"cannot open {self.url}: {err}") from err
         self._spare: list[Any] = []  # at most one connection kept out of the pool, for the next command
+        self._moments = Moments(self.dialect)
         self._closed = False
         if migrate:
             from storage.migrate import upgrade
@@ -131,7 +132,7 @@ class SqlInstanceStore:
         # a fresh cursor each time: closing it ends its statements, so no read snapshot outlives the command
         cursor = raw.cursor()
         try:
-            yield SqlStoreTx(cursor, self.dialect, dbapi.IntegrityError, self.find_instance)
+            yield SqlStoreTx(cursor, self.dialect, dbapi.IntegrityError, self.find_instance, self._moments)
             raw.commit()
         except BaseException as err:
             broken = isinstance(err, dbapi.OperationalError | dbapi.InterfaceError)

@@ -76,25 +76,40 @@ SQL_PG = {name: text.replace("?", "%s") for name, text in SQL.items()}
 SQL["insert_clock"] = SQL["insert_clock"].removesuffix(" RETURNING id")
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """Compact JSON with sorted keys, text as UTF-8 (one encoder for all: `json.dumps` with options builds one
+    per call); an empty object, what most steps carry, without the encoder."""
+    if type(value) is dict and not value:
+        return "{}"
+    return _ENCODE(value)  # type: ignore[no-any-return]
 
 
 class Moments:
-    """How a dialect stores a moment: SQLite as UTC text in SQLAlchemy's format, PostgreSQL as timestamptz."""
+    """How a dialect stores a moment: SQLite as UTC text in SQLAlchemy's format, PostgreSQL as timestamptz.
+
+    One per store: the texts of recent moments are kept, since a command writes its `now` many times and the
+    clocks of cases started on one day share their due times and warnings.
+    """
+
+    KEEP = 512  # moments remembered; the memory stays flat however many instances there are
 
     def __init__(self, dialect: str) -> None:
         self.text = dialect == "sqlite"
-        self._last: tuple[datetime | None, Any] = (None, None)  # a command writes its `now` many times
+        self._texts: dict[datetime, str] = {}
 
     def put(self, value: datetime | None) -> Any:
         if value is None or not self.text:
             return value
-        if value is self._last[0]:
-            return self._last[1]
-        # SQLAlchemy's SQLite format, so that its reads parse these and text order is time order
-        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        self._last = (value, text)
+        text = self._texts.get(value)  # equal moments (the same instant) have equal texts
+        if text is None:
+            # SQLAlchemy's SQLite format, so that its reads parse these and text order is time order
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if len(self._texts) >= self.KEEP:
+                self._texts.clear()  # each dict operation is atomic: threads sharing the store see no torn state
+            self._texts[value] = text
         return text
 
     def get(self, value: Any) -> datetime | None:
@@ -111,12 +126,13 @@ class SqlStoreTx:
     """One command's rows (see `engine.store.StoreTx` for the contract of each method)."""
 
     def __init__(self, cursor: Any, dialect: str, integrity_error: type[Exception],
-                 lookup: Callable[[str, str], InstanceView | None] | None = None) -> None:
+                 lookup: Callable[[str, str], InstanceView | None] | None = None,
+                 moments: Moments | None = None) -> None:
         self.cur = cursor
         self._lookup = lookup
         self.dialect = dialect
         self.sql = SQL_PG if dialect == "postgresql" else SQL
-        self.t = Moments(dialect)
+        self.t = moments if moments is not None else Moments(dialect)
         self._integrity_error = integrity_error
         self._status: dict[str, str] = {}  # the status each instance read in this command had
 
