@@ -14,17 +14,16 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine import sweep
 from engine.authz import authorise, authorise_base, authorise_start, may_act
 from engine.clock import Clock, SystemClock
-from engine.commands import CompiledMachine, Parts, Run, clock_schedule, next_moment
+from engine.commands import CompiledMachine, Parts, Run, clock_schedule
 from engine.errors import (
-    ConcurrentUpdate,
     DuplicateBusinessKey,
     IdempotencyConflict,
     InstanceNotRunning,
@@ -42,7 +41,6 @@ from engine.loader import load_text, parse_text
 from engine.notify import NoticeWriter
 from engine.ports import Actor, Directory
 from engine.sla import DueTime, SlaCalculator
-from engine.spec import EVENT_TIMER
 from engine.store import (
     ClockView,
     HistoryEntry,
@@ -138,7 +136,8 @@ class Engine:
             added += 1
         return added
 
-    def _machine(self, workflow_id: str, version: str | None = None) -> CompiledMachine:
+    def machine(self, workflow_id: str, version: str | None = None) -> CompiledMachine:
+        """The compiled definition: the newest version of `workflow_id`, or the given one (an instance's)."""
         if version is None:
             machine: CompiledMachine = self.definitions.get(workflow_id)
         else:
@@ -178,7 +177,7 @@ class Engine:
     ) -> InstanceView:
         """Start an instance on the newest version; refuses a business key already used for the workflow."""
         _check_keys("start", actor, idempotency_key, business_key)
-        machine = self._machine(workflow_id)
+        machine = self.machine(workflow_id)
         spec = machine.spec
         values = validate_variables(spec, variables)
         authorise_start(spec, actor, values, self.parts.notices.directory)
@@ -224,7 +223,7 @@ class Engine:
             if replay is not None:
                 return replay
             inst = self._load(tx, instance_id, f"fire {event!r} on")
-            machine = self._machine(inst.workflow_id, inst.version)
+            machine = self.machine(inst.workflow_id, inst.version)
             spec = machine.spec
             t = machine.transition(inst.state, event)
             if t is None:
@@ -277,7 +276,7 @@ class Engine:
             wanted = "suspended" if action == "resume" else "running"
             if inst.status != wanted and not (action == "cancel" and inst.status == "suspended"):
                 raise InstanceNotRunning(inst.id, inst.status, action)
-            run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
+            run = Run(self.parts, tx, self.machine(inst.workflow_id, inst.version), inst, now)
             run.status = {"cancel": "cancelled", "suspend": "suspended", "resume": "running"}[action]
             psla = run.spec.sla
             paused_by_state = psla is not None and inst.state in psla.pause_in
@@ -325,116 +324,16 @@ class Engine:
         if key is not None:
             tx.put_idempotency(key, digest, row.id, view_to_json(row), now)
 
-    # -- timers -------------------------------------------------------------------------------------------
+    # -- the worker's sweep ---------------------------------------------------------------------------------
 
     def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None) -> TickReport:
         """Fire every due SLA moment and timer (claimed in the database, each once), then dispatch the outbox."""
         now = _aware(now, "tick") if now is not None else self.clock.now()
-        counts = {"fired": 0, "skipped": 0, "failed": 0, "lost": 0}
-        lease = self.claim_lease.total_seconds()
-        batches = 0
-        while max_batches is None or batches < max_batches:
-            clocks = self.store.claim_clocks(now, self.worker_id, lease, batch)
-            timers = self.store.claim_timers(now, self.worker_id, lease, batch)
-            batches += 1
-            for clock in clocks:
-                self._attempt(counts, f"SLA clock {clock.id}", clock.instance_id, 0,
-                              partial(self._fire_clock, clock, now),
-                              partial(self._release_clock, clock.id, now))
-            for timer in timers:
-                self._attempt(counts, f"timer {timer.id} ({timer.kind})", timer.instance_id, timer.attempts,
-                              partial(self._fire_timer, timer, now),
-                              partial(self._release_timer, timer, now))
-            if len(clocks) < batch and len(timers) < batch:
-                break
-        dispatched = self.dispatcher.dispatch(now) if self.dispatcher is not None else 0
-        return TickReport(dispatched=dispatched, **counts)
-
-    @staticmethod
-    def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
-                 fire: Callable[[], bool | None], release: Callable[[timedelta, int, str], None]) -> None:
-        """Fire one claimed moment, counting the outcome; a failure puts it back for a later try."""
-        try:
-            outcome = fire()
-        except ConcurrentUpdate as err:
-            # a command moved the instance meanwhile: try again on the next tick, not in this one
-            counts["failed"] += 1
-            release(timedelta(seconds=1), attempts, str(err))
-            return
-        except WorkflowError as err:
-            counts["failed"] += 1
-            log.warning("%s of instance %s failed: %s", what, instance_id, err)
-            release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1, str(err))
-            return
-        counts["lost" if outcome is None else "fired" if outcome else "skipped"] += 1
-
-    def _release_clock(self, clock_id: int, now: datetime, delay: timedelta, _attempts: int, _error: str) -> None:
-        self.store.release_clock(clock_id, now + delay)
-
-    def _release_timer(self, timer: TimerView, now: datetime, delay: timedelta, attempts: int, error: str) -> None:
-        self.store.release_timer(timer.id, now + delay, attempts, error)
-
-    def _fire_clock(self, clock: ClockView, now: datetime) -> bool | None:
-        """Act on what a claimed clock has due, in one transaction; None when it moved on meanwhile."""
-        assert clock.next_fire_at is not None
-        with self.store.transaction() as tx:
-            current = tx.take_clock(clock.id, clock.next_fire_at)
-            if current is None:
-                return None  # stopped, paused or fired elsewhere since the claim
-            inst = tx.get_instance(current.instance_id)
-            if inst is None:
-                return False
-            run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
-            done = run.sla_due(current)
-            run.flush()  # its outbox rows
-            events = run.events
-        self.bus.publish(events)
-        return bool(done)
-
-    def _fire_timer(self, timer: TimerView, now: datetime) -> bool | None:
-        """Fire one claimed timer in one transaction with its marking; None when another worker fired it."""
-        with self.store.transaction() as tx:
-            if tx.mark_timer_fired(timer.id, now) is None:
-                return None  # fired elsewhere, cancelled, or held by a suspension meanwhile
-            inst = tx.get_instance(timer.instance_id)
-            if inst is None or inst.status != "running" or inst.state != timer.state:
-                return False
-            run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, now)
-            if timer.kind == "timer":
-                dest = run.machine.step(inst.id, inst.state, EVENT_TIMER, run.vars)
-                run.transition(EVENT_TIMER, dest, "system")
-            else:
-                run.run_hook(inst.state, attempts=timer.attempts)
-            tx.update_instance(run.finish(), inst.row_version)
-            run.flush()
-            events = run.events
-        self.bus.publish(events)
-        return True
+        return sweep.tick(self, now, batch=batch, max_batches=max_batches)
 
     def recompute_provisional(self) -> int:
         """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""
-        self.parts.sla.reload()
-        changed = 0
-        for clock in self.store.provisional_clocks():
-            with self.store.transaction() as tx:
-                current = tx.get_clock(clock.id)
-                inst = tx.get_instance(clock.instance_id)
-                if current is None or current.stopped_at is not None or inst is None:
-                    continue
-                run = Run(self.parts, tx, self._machine(inst.workflow_id, inst.version), inst, self.clock.now())
-                sla, _ = run.clock_sla(current)
-                if sla is None:
-                    continue
-                calc = self.parts.sla
-                due = calc.due(current.calendar, current.started_at, sla.due, run.vars)
-                due = calc.extend(current.calendar, due, current.paused_working_days)
-                at, kind, level = (next_moment(calc, current.calendar, sla, due, run.now)
-                                   if current.status != "paused" else (None, None, 0))
-                tx.update_clock(dataclasses.replace(
-                    current, base_due_at=due.due, due_at=due.due, last_day=due.last_day.isoformat(),
-                    provisional=due.provisional, next_fire_at=at, next_kind=kind, next_level=level))
-                changed += 1
-        return changed
+        return sweep.recompute_provisional(self)
 
     # -- queries ------------------------------------------------------------------------------------------
 
@@ -476,7 +375,7 @@ class Engine:
         `pending` marks the moments still ahead of a running clock: its stored next moment and those after it.
         """
         inst = self.get(instance_id)
-        spec = self._machine(inst.workflow_id, inst.version).spec
+        spec = self.machine(inst.workflow_id, inst.version).spec
         out: list[Moment] = []
         for clock in self.store.clocks(instance_id):
             st = spec.states.get(clock.state or "")
@@ -497,7 +396,7 @@ class Engine:
         inst = self.get(instance_id)
         if inst.status != "running":
             return ()
-        machine = self._machine(inst.workflow_id, inst.version)
+        machine = self.machine(inst.workflow_id, inst.version)
         events = machine.allowed_events(inst.state)
         if actor is None:
             return tuple(events)

@@ -1,0 +1,141 @@
+"""The worker's sweep: every due SLA moment and timer, claimed in the database and fired once each.
+
+`Engine.tick` and `Engine.recompute_provisional` run these. A claim is a lease on the row (`FOR UPDATE SKIP
+LOCKED` on PostgreSQL), so any number of workers can sweep one database; firing re-checks the row inside its own
+transaction, so a moment another worker fired, or a command moved on, is skipped rather than fired twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from engine.commands import Run, next_moment
+from engine.errors import ConcurrentUpdate, WorkflowError
+from engine.spec import EVENT_TIMER
+from engine.store import ClockView, InstanceStore, TimerView
+from engine.views import TickReport
+
+if TYPE_CHECKING:
+    from engine.runtime import Engine
+
+log = logging.getLogger(__name__)
+
+
+def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None) -> TickReport:
+    """Claim and fire due clocks and timers in batches until none is left (or `max_batches`), then dispatch."""
+    counts = {"fired": 0, "skipped": 0, "failed": 0, "lost": 0}
+    lease = engine.claim_lease.total_seconds()
+    store = engine.store
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        clocks = store.claim_clocks(now, engine.worker_id, lease, batch)
+        timers = store.claim_timers(now, engine.worker_id, lease, batch)
+        batches += 1
+        for clock in clocks:
+            _attempt(counts, f"SLA clock {clock.id}", clock.instance_id, 0,
+                     partial(_fire_clock, engine, clock, now), partial(_release_clock, store, clock.id, now))
+        for timer in timers:
+            _attempt(counts, f"timer {timer.id} ({timer.kind})", timer.instance_id, timer.attempts,
+                     partial(_fire_timer, engine, timer, now), partial(_release_timer, store, timer.id, now))
+        if len(clocks) < batch and len(timers) < batch:
+            break
+    dispatched = engine.dispatcher.dispatch(now) if engine.dispatcher is not None else 0
+    return TickReport(dispatched=dispatched, **counts)
+
+
+def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
+             fire: Callable[[], bool | None], release: Callable[[timedelta, int, str], None]) -> None:
+    """Fire one claimed moment, counting the outcome; a failure puts it back for a later try."""
+    try:
+        outcome = fire()
+    except ConcurrentUpdate as err:
+        # a command moved the instance meanwhile: try again on the next tick, not in this one
+        counts["failed"] += 1
+        release(timedelta(seconds=1), attempts, str(err))
+        return
+    except WorkflowError as err:
+        counts["failed"] += 1
+        log.warning("%s of instance %s failed: %s", what, instance_id, err)
+        release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1, str(err))
+        return
+    counts["lost" if outcome is None else "fired" if outcome else "skipped"] += 1
+
+
+def _release_clock(store: InstanceStore, clock_id: int, now: datetime, delay: timedelta, _attempts: int,
+                   _error: str) -> None:
+    store.release_clock(clock_id, now + delay)
+
+
+def _release_timer(store: InstanceStore, timer_id: int, now: datetime, delay: timedelta, attempts: int,
+                   error: str) -> None:
+    store.release_timer(timer_id, now + delay, attempts, error)
+
+
+def _fire_clock(engine: Engine, clock: ClockView, now: datetime) -> bool | None:
+    """Act on what a claimed clock has due, in one transaction; None when it moved on meanwhile."""
+    assert clock.next_fire_at is not None
+    with engine.store.transaction() as tx:
+        current = tx.take_clock(clock.id, clock.next_fire_at)
+        if current is None:
+            return None  # stopped, paused or fired elsewhere since the claim
+        inst = tx.get_instance(current.instance_id)
+        if inst is None:
+            return False
+        run = Run(engine.parts, tx, engine.machine(inst.workflow_id, inst.version), inst, now)
+        done = run.sla_due(current)
+        run.flush()  # its outbox rows
+        events = run.events
+    engine.bus.publish(events)
+    return bool(done)
+
+
+def _fire_timer(engine: Engine, timer: TimerView, now: datetime) -> bool | None:
+    """Fire one claimed timer in one transaction with its marking; None when another worker fired it."""
+    with engine.store.transaction() as tx:
+        if tx.mark_timer_fired(timer.id, now) is None:
+            return None  # fired elsewhere, cancelled, or held by a suspension meanwhile
+        inst = tx.get_instance(timer.instance_id)
+        if inst is None or inst.status != "running" or inst.state != timer.state:
+            return False
+        run = Run(engine.parts, tx, engine.machine(inst.workflow_id, inst.version), inst, now)
+        if timer.kind == "timer":
+            dest = run.machine.step(inst.id, inst.state, EVENT_TIMER, run.vars)
+            run.transition(EVENT_TIMER, dest, "system")
+        else:
+            run.run_hook(inst.state, attempts=timer.attempts)
+        tx.update_instance(run.finish(), inst.row_version)
+        run.flush()
+        events = run.events
+    engine.bus.publish(events)
+    return True
+
+
+def recompute_provisional(engine: Engine) -> int:
+    """Recompute the due time and next moment of every open clock whose due time was provisional."""
+    calc = engine.parts.sla
+    calc.reload()
+    changed = 0
+    for clock in engine.store.provisional_clocks():
+        with engine.store.transaction() as tx:
+            current = tx.get_clock(clock.id)
+            inst = tx.get_instance(clock.instance_id)
+            if current is None or current.stopped_at is not None or inst is None:
+                continue
+            run = Run(engine.parts, tx, engine.machine(inst.workflow_id, inst.version), inst, engine.clock.now())
+            sla, _ = run.clock_sla(current)
+            if sla is None:
+                continue
+            due = calc.due(current.calendar, current.started_at, sla.due, run.vars)
+            due = calc.extend(current.calendar, due, current.paused_working_days)
+            at, kind, level = (next_moment(calc, current.calendar, sla, due, run.now)
+                               if current.status != "paused" else (None, None, 0))
+            tx.update_clock(dataclasses.replace(
+                current, base_due_at=due.due, due_at=due.due, last_day=due.last_day.isoformat(),
+                provisional=due.provisional, next_fire_at=at, next_kind=kind, next_level=level))
+            changed += 1
+    return changed
