@@ -4,6 +4,7 @@ SLA clocks, timers, outbox rows and the events to publish after commit. `runtime
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,6 +27,8 @@ from engine.spec import (
     WorkflowSpec,
 )
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, StoreTx
+
+log = logging.getLogger(__name__)
 
 #: A command that walks more automatic steps than this is caught in a loop of decisions and hooks.
 MAX_AUTOMATIC_STEPS = 64
@@ -64,6 +67,12 @@ class Run:
         self.machine = machine
         self.spec = machine.spec
         self.inst = inst
+        if now < inst.updated_at:
+            # the clock is behind this instance's last step (set back, or another node's clock runs ahead): the
+            # step is recorded at the last step's time, so an instance's history never runs backwards
+            log.warning("clock at %s is behind the last step of instance %s (%s): recorded at the latter",
+                        now.isoformat(), inst.id, inst.updated_at.isoformat())
+            now = inst.updated_at
         self.now = now
         self.state = inst.state
         self.vars: dict[str, Any] = decode_values(self.spec, inst.variables)

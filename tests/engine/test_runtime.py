@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from engine import (
     DuplicateBusinessKey,
     Engine,
     InstanceNotRunning,
+    ManualClock,
     PayloadInvalid,
     PermissionDenied,
     TransitionNotAllowed,
@@ -168,3 +171,17 @@ def test_bad_arguments_are_typed_errors(engine: Engine) -> None:
     with pytest.raises(PayloadInvalid) as unknown:
         engine.list_instances(colour="red")
     assert (naive.value.field, unknown.value.field) == ("now", "colour")
+
+
+def test_a_clock_set_back_never_records_a_step_before_the_last_one(engine: Engine, clock: ManualClock) -> None:
+    """With the clock set back two days, a step is recorded at the previous step's time: the history of an
+    instance never runs backwards, its chain verifies, and its task clock stops at that time, not before it."""
+    inst = engine.start(WF, "K-back", flow_vars(), CONSUMER_ADMIN)
+    started = clock.now()
+    clock.set(started - timedelta(days=2))
+    after = engine.fire(inst.id, "approve", AUDITOR)
+    times = [h.at for h in engine.history(inst.id)]
+    task = next(c for c in engine.clocks(inst.id) if c.scope == "task")
+    assert times == sorted(times) and times[-1] == started
+    assert after.updated_at == started and task.stopped_at == started
+    assert engine.verify_history(inst.id).ok
