@@ -73,10 +73,19 @@ class UnknownWorkflow(WorkflowError):
         super().__init__(f"no {what} is loaded{hint}")
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters: a message names what it got, not a megabyte of it."""
+    try:
+        text = repr(value)
+    except RecursionError:  # a hostile value nested thousands deep must not break its own refusal
+        return f"<a {type(value).__name__} nested too deeply to show>"
+    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text):,} characters)"
+
+
 class UnknownInstance(WorkflowError):
     def __init__(self, instance_id: object) -> None:
         self.instance_id = instance_id
-        super().__init__(f"no instance {instance_id!r}; check the id (list instances with `cli.py show`)")
+        super().__init__(f"no instance {shown(instance_id)}; check the id (list instances with `cli.py show`)")
 
 
 class DuplicateBusinessKey(WorkflowError):
@@ -97,7 +106,8 @@ class TransitionNotAllowed(WorkflowError):
         self.allowed_events = tuple(allowed_events)
         allowed = ", ".join(self.allowed_events) if self.allowed_events else "none (no event leaves this state)"
         super().__init__(
-            f"event {event!r} is not allowed for instance {instance_id!r} in state {state!r}; allowed: {allowed}"
+            f"event {shown(event)} is not allowed for instance {shown(instance_id)} in state {state!r}; "
+            f"allowed: {allowed}"
         )
 
 
@@ -129,13 +139,7 @@ class PayloadInvalid(WorkflowError):
         self.expected = expected
         self.received = received
         self.where = where
-        try:
-            shown = repr(received)
-        except RecursionError:  # a hostile value nested thousands deep must not break its own refusal
-            shown = f"<a {type(received).__name__} nested too deeply to show>"
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        super().__init__(f"{where} field {field!r}: expected {expected}, received {shown}")
+        super().__init__(f"{where} field {field!r}: expected {expected}, received {shown(received)}")
 
 
 class InstanceNotRunning(WorkflowError):

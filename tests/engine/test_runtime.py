@@ -127,6 +127,19 @@ def test_unknown_instance(engine: Engine) -> None:
         engine.fire("nope", "approve", AUDITOR)
 
 
+def test_a_huge_id_or_event_is_named_in_short(engine: Engine) -> None:
+    """A megabyte sent as an id or an event comes back in an error of a line, which says how long it was."""
+    huge = "x" * 1_000_000
+    with pytest.raises(UnknownInstance) as unknown:
+        engine.get(huge)
+    inst = engine.start(WF, "K-huge", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(TransitionNotAllowed) as refused:
+        engine.fire(inst.id, huge, AUDITOR)
+    for err in (unknown.value, refused.value):
+        assert len(str(err)) < 300 and "1,000,002 characters" in str(err)
+    assert refused.value.event == huge and "approve" in str(refused.value)
+
+
 def test_cancel_suspend_resume(engine: Engine) -> None:
     """A suspended instance refuses events until resumed; a cancelled one refuses them for good."""
     inst = engine.start(WF, "K-10", flow_vars(), CONSUMER_ADMIN)
