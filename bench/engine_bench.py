@@ -6,7 +6,8 @@
     python run_all.py --only spiff_approval --extra /work/main/bench/engine_bench.py --baseline SpiffWorkflow
 
 Workloads: durable steps of the Guangxi data-request approval (start + 4 steps, each its own transaction, the
-instance reloaded from the database every step) on SQLite (WAL, NORMAL and FULL) and PostgreSQL; the cost of a
+instance reloaded from the database every step) on SQLite (WAL, NORMAL and FULL) and PostgreSQL; the same case's
+own statements replayed without the engine (the storage floor, docs/performance.md); the cost of a
 timer poll with N waiting instances; the claim sweep of 100,000 due SLA clocks among 1,000,000 armed (each clock
 stores only its next moment); the fire rate of breaches; the worker's memory on databases of 10,000 and 1,000,000
 instances; bytes stored per instance.
