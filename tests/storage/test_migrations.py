@@ -104,3 +104,18 @@ def test_migration_0004_keeps_every_instance_history_and_clock_both_ways(db_url:
     assert after == before
     assert checks == [True, True, True]
     assert moved.state == before[ids[0]][0].state  # the second case takes the step the first took before
+
+
+def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path) -> None:
+    """On SQLite the migrations make instance and history WITHOUT ROWID tables and the clock indexes partial,
+    over open clocks only (what keeps a command to a few pages; autogenerate does not compare these)."""
+    open_store(str(tmp_path / "shape.db")).close()
+    with sa.create_engine(database_url(str(tmp_path / "shape.db"))).connect() as conn:
+        tables = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
+        indexes = dict(conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sla_clock'").all())
+    assert tables["instance"].rstrip().endswith("WITHOUT ROWID")
+    assert tables["history"].rstrip().endswith("WITHOUT ROWID")
+    assert indexes["ix_sla_clock_open_due"].endswith("WHERE stopped_at IS NULL")
+    assert indexes["ix_sla_clock_next"].endswith("WHERE next_fire_at IS NOT NULL")
+    assert indexes["ix_sla_clock_instance"].endswith("(instance_id)")
