@@ -300,8 +300,7 @@ def _collect(sim: Simulation, engine: Any, instance_id: str | None) -> None:
         sim.steps.append(step)
     for c in engine.clocks(instance_id):
         if c.scope == "procedure":
-            sim.clocks.append({"scope": "procedure", **_clock_fields(c, ladder),
-                               "paused_working_days": c.paused_working_days})
+            sim.clocks.append({"scope": "procedure", **_clock_fields(c, ladder)})
     sim.final = {"state": inst.state, "status": inst.status, "outcome": inst.outcome,
                  "variables": dict(inst.variables)}
 
@@ -310,7 +309,7 @@ def _clock_fields(clock: Any, ladder: Sequence[Any]) -> dict[str, Any]:
     mine = [m for m in ladder if m.clock_id == clock.id]
     return {
         "due": _local(clock.due_at), "last_day": clock.last_day, "clock": clock.status,
-        "provisional": clock.provisional,
+        "provisional": clock.provisional, "paused_working_days": clock.paused_working_days,
         "warnings": [_local(m.at) for m in sorted(mine, key=lambda m: m.at) if m.kind == "warn"],
         "escalations": [{"level": m.level, "at": _local(m.at)} for m in sorted(mine, key=lambda m: m.level)
                         if m.kind == "escalate"],
@@ -334,7 +333,8 @@ def as_text(sim: Simulation) -> str:
     for s in sim.steps:
         head = f"{_human(s['entered_at'])}  {s['state']:<24} {s['kind']:<8} via {s['event']}"
         if "due" in s:
-            head += f"  due {_human(s['due'])} ({s['clock']}{', provisional' if s['provisional'] else ''})"
+            paused = f", paused {s['paused_working_days']} WD" if s["paused_working_days"] else ""
+            head += f"  due {_human(s['due'])} ({s['clock']}{', provisional' if s['provisional'] else ''}{paused})"
         if "moves_on_at" in s:
             head += f"  moves on at {_human(s['moves_on_at'])}"
         lines.append(head)

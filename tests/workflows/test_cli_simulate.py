@@ -69,14 +69,18 @@ def test_hook_result_can_be_given(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_paused_review_clock_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     """The dispatch review's task clock, paused by a meeting covering 4 WD, is due at the end of 10-15; it is
-    one clock, shown on the review step where it started."""
-    code, result, _ = simulate(capsys, "lz.dispatch_data_request", "--start", "2026-09-30T10:00", "--var",
-                               "sharing_type=conditional", "--events", "request_coordination@2026-10-09T09:00",
-                               "meeting_held@2026-10-14T15:00", "--json")
+    one clock, shown on the review step where it started, with the working days it stood still."""
+    args = ("lz.dispatch_data_request", "--start", "2026-09-30T10:00", "--var", "sharing_type=conditional",
+            "--events", "request_coordination@2026-10-09T09:00", "meeting_held@2026-10-14T15:00")
+    code, result, _ = simulate(capsys, *args, "--json")
     assert code == 0
     assert result["procedure_clocks"] == []
     reviews = [s for s in result["steps"] if s["state"] == "provider_review"]
     assert [s.get("due") for s in reviews] == ["2026-10-16T00:00+08:00", None]
+    assert reviews[0]["paused_working_days"] == 4
+    code, text, _ = simulate(capsys, *args)
+    review_line = next(line for line in text.splitlines() if "provider_review" in line and "due" in line)
+    assert code == 0 and "paused 4 WD" in review_line
 
 
 def test_notifications_name_who_would_be_told(capsys: pytest.CaptureFixture[str]) -> None:
