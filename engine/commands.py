@@ -15,6 +15,7 @@ from engine.events import BREACH, COMPLETED, ESCALATION, STATE_ENTERED, WARNING,
 from engine.fields import decode_values, encode_value
 from engine.history import make_entry
 from engine.hooks import HookRegistry
+from engine.memo import Derived
 from engine.notify import Notice, NoticeWriter
 from engine.sla import DueTime, SlaCalculator
 from engine.spec import (
@@ -371,24 +372,22 @@ def _first_after(rungs: Iterable[tuple[datetime, str, int]], now: datetime) -> t
     return None, None, 0
 
 
-_PAUSERS: dict[int, tuple[WorkflowSpec, dict[str, tuple[tuple[str, tuple[str, ...]], ...]]]] = {}
+_Pausers = dict[str, tuple[tuple[str, tuple[str, ...]], ...]]
+_PAUSERS: Derived[_Pausers] = Derived(256)
 
 
-def _pausing_tasks(spec: WorkflowSpec) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+def _pausing_tasks(spec: WorkflowSpec) -> _Pausers:
     """Per state, the tasks whose clock pauses in it, with each one's pausing states; once per spec."""
-    hit = _PAUSERS.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
+    return _PAUSERS.get(id(spec), spec, lambda: _work_out_pausers(spec))
+
+
+def _work_out_pausers(spec: WorkflowSpec) -> _Pausers:
     found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for task, st in spec.states.items():
         if st.sla is not None:
             for name in st.sla.pause_in:
                 found.setdefault(name, []).append((task, st.sla.pause_in))
-    table = {name: tuple(tasks) for name, tasks in found.items()}
-    if len(_PAUSERS) >= 256:  # a process serves a few versions; tests build many
-        _PAUSERS.clear()
-    _PAUSERS[id(spec)] = (spec, table)
-    return table
+    return {name: tuple(tasks) for name, tasks in found.items()}
 
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})

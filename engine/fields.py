@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.credit_code import is_credit_code, make_credit_code
 from engine.errors import PayloadInvalid
+from engine.memo import Derived
 from engine.spec import FieldSpec, VariableType, WorkflowSpec
 
 #: Default length limits, in characters, when a field does not set `max_length`.
@@ -84,23 +85,12 @@ def coerce(field: FieldSpec, value: Any, where: str = "payload") -> Any:
 
 _BAD: Any = object()
 
-#: Per field spec (by identity, the spec kept alive with it): the check of a value, built once.
-_CHECKERS: dict[int, tuple[FieldSpec, Callable[[Any], Any]]] = {}
-#: Caches keyed by spec identity are cleared when they grow past this (definitions are few; tests build many).
-_CACHE_LIMIT = 4096
-#: Entries that hold a whole definition are fewer: a process serves a few versions, tests build many.
-_SPEC_CACHE_LIMIT = 256
+#: Per field spec: the check of a value, built once.
+_CHECKERS: Derived[Callable[[Any], Any]] = Derived(4096)
 
 
 def _checker(field: FieldSpec) -> Callable[[Any], Any]:
-    hit = _CHECKERS.get(id(field))
-    if hit is not None and hit[0] is field:
-        return hit[1]
-    check = _build_checker(field)
-    if len(_CHECKERS) >= _CACHE_LIMIT:
-        _CHECKERS.clear()
-    _CHECKERS[id(field)] = (field, check)
-    return check
+    return _CHECKERS.get(id(field), field, lambda: _build_checker(field))
 
 
 def _build_checker(field: FieldSpec) -> Callable[[Any], Any]:
@@ -224,21 +214,14 @@ def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
 
 #: A field list's fields by name, and its checking plan (name, field, check) in that order.
 _Plan = tuple[dict[str, FieldSpec], tuple[tuple[str, FieldSpec, Callable[[Any], Any]], ...]]
-_DECLARED: dict[int, tuple[object, _Plan]] = {}
+_DECLARED: Derived[_Plan] = Derived(4096)
 
 
 def _declared(fields: Iterable[FieldSpec]) -> _Plan:
     """The fields by name and how to check each; for a spec's tuple of fields built once."""
     if type(fields) is not tuple:
         return _plan(fields)
-    hit = _DECLARED.get(id(fields))
-    if hit is not None and hit[0] is fields:
-        return hit[1]
-    plan = _plan(fields)
-    if len(_DECLARED) >= _CACHE_LIMIT:
-        _DECLARED.clear()
-    _DECLARED[id(fields)] = (fields, plan)
-    return plan
+    return _DECLARED.get(id(fields), fields, lambda: _plan(fields))
 
 
 def _plan(fields: Iterable[FieldSpec]) -> _Plan:
@@ -283,21 +266,18 @@ def validate_payload(
 
 #: (all fields, date and date-time fields by name, fields with a default, every name mapped to None)
 _VariablesOf = tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], tuple[FieldSpec, ...], dict[str, None]]
-_VARIABLES: dict[int, tuple[WorkflowSpec, _VariablesOf]] = {}
+_VARIABLES: Derived[_VariablesOf] = Derived(256)  # each holds a whole definition's fields
 
 
 def _variables_of(spec: WorkflowSpec) -> _VariablesOf:
     """What the spec's variables declare, worked out once per spec (callers copy what they change)."""
-    hit = _VARIABLES.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
+    return _VARIABLES.get(id(spec), spec, lambda: _work_out_variables(spec))
+
+
+def _work_out_variables(spec: WorkflowSpec) -> _VariablesOf:
     fields = tuple(spec.variables.values())
     dated = {f.name: f for f in fields if f.type in (VariableType.DATE, VariableType.DATETIME)}
-    found = (fields, dated, tuple(f for f in fields if f.default is not None), dict.fromkeys(spec.variables))
-    if len(_VARIABLES) >= _SPEC_CACHE_LIMIT:
-        _VARIABLES.clear()
-    _VARIABLES[id(spec)] = (spec, found)
-    return found
+    return fields, dated, tuple(f for f in fields if f.default is not None), dict.fromkeys(spec.variables)
 
 
 def validate_variables(spec: WorkflowSpec, variables: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from engine.clock import SHANGHAI
 from engine.errors import CalendarYearMissing, PayloadInvalid
+from engine.memo import Derived
 from engine.spec import DueSpec, DurationSpec, SlaSpec
 
 T = TypeVar("T")
@@ -38,8 +39,8 @@ class SlaCalculator:
         self._calendars: dict[str, Any] = {}
         # Day-counted deadlines depend on the day a period starts, not the moment, and a ladder on its due time:
         # the instances started on one day share them. Keyed by spec identity (the spec kept in the entry).
-        self._dues: dict[tuple[Any, ...], tuple[DueSpec, DueTime]] = {}
-        self._ladders: dict[tuple[Any, ...], tuple[SlaSpec, Ladder]] = {}
+        self._dues: Derived[DueTime] = Derived(_CACHE_LIMIT)
+        self._ladders: Derived[Ladder] = Derived(_CACHE_LIMIT)
 
     @property
     def policy(self) -> Any:
@@ -77,14 +78,7 @@ class SlaCalculator:
         # whether it came after close of business (calendars.deadlines._received_on)
         late = local.time() >= policy.hours[1] if policy.receipt == "next_working_day" else None
         key = (region, id(due), local.date(), late)
-        hit = self._dues.get(key)
-        if hit is not None and hit[0] is due:
-            return hit[1]
-        found = self._due(region, start, due, variables)
-        if len(self._dues) >= _CACHE_LIMIT:
-            self._dues.clear()
-        self._dues[key] = (due, found)
-        return found
+        return self._dues.get(key, due, lambda: self._due(region, start, due, variables))
 
     def _due(self, region: str, start: datetime, due: DueSpec, variables: Mapping[str, Any]) -> DueTime:
         from calendars.deadlines import due_after, end_of_day
@@ -113,19 +107,15 @@ class SlaCalculator:
         """The clock's whole ladder in time order: (moment, kind, level) of each warning before the due time,
         the due time, each escalation level; computed once per (region, due time, SLA)."""
         key = (region, due.due, due.last_day, due.provisional, id(sla))
-        hit = self._ladders.get(key)
-        if hit is not None and hit[0] is sla:
-            return hit[1]
+        return self._ladders.get(key, sla, lambda: self._ladder(region, due, sla))
+
+    def _ladder(self, region: str, due: DueTime, sla: SlaSpec) -> Ladder:
         warn, levels = self.warn_times(region, due, sla), self.level_times(region, due, sla)
         rungs = [(at, "warn", i) for i, at in enumerate(warn, start=1) if at < due.due]
         rungs.append((due.due, "due", 0))
         rungs.extend((at, "escalate", level) for level, at in levels)
         rungs.sort(key=lambda r: r[0])
-        found = tuple(rungs)
-        if len(self._ladders) >= _CACHE_LIMIT:
-            self._ladders.clear()
-        self._ladders[key] = (sla, found)
-        return found
+        return tuple(rungs)
 
     def warn_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[datetime]:
         from calendars.deadlines import moment_before
