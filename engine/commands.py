@@ -140,8 +140,7 @@ class Run:
                                   "the decisions and automatic steps of the definition form a loop")
         st = self.spec.states[name]
         self.state = name
-        if self.parts.events_wanted:  # the event's data is not even gathered when no one listens
-            self.event(STATE_ENTERED, state_kind=st.kind.value)
+        self.event(STATE_ENTERED, state_kind=st.kind.value)
         psla = self.spec.sla
         if psla is not None and name in psla.pause_in:
             self._pause_procedure_clock(name)

@@ -198,8 +198,7 @@ class Engine:
                 history_seq=0, history_hash=GENESIS, last_error=None, created_at=now, updated_at=now,
             )
             run = Run(self.parts, tx, machine, inst, now)
-            if self.parts.events_wanted:
-                run.event(INSTANCE_STARTED, actor=actor.id)
+            run.event(INSTANCE_STARTED, actor=actor.id)
             run.begin(actor.id, {"variables": values})
             row = run.finish()
             tx.insert_instance(row)
