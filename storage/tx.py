@@ -27,7 +27,7 @@ SQL = {
     "get_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE id = ?",
     "find_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE workflow_id = ? AND business_key = ?",
     "insert_instance": f"INSERT INTO instance ({INSTANCE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "update_instance": ("UPDATE instance SET state = ?, variables = ?, status = ?, outcome = ?, row_version = ?, "
+    "update_instance": ("UPDATE instance SET status = ?, state = ?, variables = ?, outcome = ?, row_version = ?, "
                         "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ? "
                         "WHERE id = ? AND row_version = ?"),
     # the same when the status stays: SQLite rewrites the entries of every index on a column the statement
@@ -169,15 +169,12 @@ class SqlStoreTx:
             raise DuplicateBusinessKey(inst.workflow_id, inst.business_key, other.id if other else "?") from err
 
     def update_instance(self, inst: InstanceView, expected_version: int) -> None:
+        row = (inst.state, dumps(inst.variables), inst.outcome, inst.row_version, inst.history_seq,
+               inst.history_hash, inst.last_error, self.t.put(inst.updated_at), inst.id, expected_version)
         if self._status.get(inst.id) == inst.status:  # the row version check covers the status as well
-            self.cur.execute(self.sql["update_instance_same_status"], (
-                inst.state, dumps(inst.variables), inst.outcome, inst.row_version, inst.history_seq,
-                inst.history_hash, inst.last_error, self.t.put(inst.updated_at), inst.id, expected_version,
-                inst.status))
+            self.cur.execute(self.sql["update_instance_same_status"], (*row, inst.status))
         else:
-            self.cur.execute(self.sql["update_instance"], (
-                inst.state, dumps(inst.variables), inst.status, inst.outcome, inst.row_version, inst.history_seq,
-                inst.history_hash, inst.last_error, self.t.put(inst.updated_at), inst.id, expected_version))
+            self.cur.execute(self.sql["update_instance"], (inst.status, *row))
         if self.cur.rowcount != 1:
             raise ConcurrentUpdate(inst.id, expected_version)
 
