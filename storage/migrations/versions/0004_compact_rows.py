@@ -53,12 +53,21 @@ def _instance_columns() -> list[sa.Column]:  # type: ignore[type-arg]
     ]
 
 
+def _instance_constraints() -> list[sa.Constraint]:
+    return [sa.PrimaryKeyConstraint("id"),
+            sa.UniqueConstraint("workflow_id", "business_key", name="uq_instance_business_key")]
+
+
 def _copy_table(name: str, columns: list[sa.Column], constraints: list[sa.Constraint],  # type: ignore[type-arg]
-                with_rowid: bool) -> None:
-    """SQLite: rebuild `name` with the given shape, rows copied over (its indexes go with the old table)."""
-    names = ", ".join(c.name for c in columns)
+                with_rowid: bool, order_by: str = "") -> None:
+    """SQLite: rebuild `name` with the given shape, rows copied over in `order_by` order (its indexes go with the
+    old table). The columns both shapes have are copied; one the old table lacks (a surrogate key) is numbered by
+    the new one."""
+    old = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(name)}
+    names = ", ".join(c.name for c in columns if c.name in old)
+    order = f" ORDER BY {order_by}" if order_by else ""
     op.create_table(f"{name}_new", *columns, *constraints, sqlite_with_rowid=with_rowid)
-    op.execute(f"INSERT INTO {name}_new ({names}) SELECT {names} FROM {name}")
+    op.execute(f"INSERT INTO {name}_new ({names}) SELECT {names} FROM {name}{order}")
     op.drop_table(name)
     op.rename_table(f"{name}_new", name)
 
@@ -83,10 +92,7 @@ def _clock_indexes(open_only: bool) -> None:
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _copy_table("history", _history_columns(False), [sa.PrimaryKeyConstraint("instance_id", "seq")], False)
-        _copy_table("instance", _instance_columns(), [
-            sa.PrimaryKeyConstraint("id"),
-            sa.UniqueConstraint("workflow_id", "business_key", name="uq_instance_business_key"),
-        ], False)
+        _copy_table("instance", _instance_columns(), _instance_constraints(), False)
         op.create_index("ix_instance_status_workflow", "instance", ["status", "workflow_id"])
     else:
         op.drop_constraint("uq_history_seq", "history", type_="unique")
@@ -98,19 +104,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     _clock_indexes(open_only=False)
     if op.get_bind().dialect.name == "sqlite":
-        _copy_table("instance", _instance_columns(), [
-            sa.PrimaryKeyConstraint("id"),
-            sa.UniqueConstraint("workflow_id", "business_key", name="uq_instance_business_key"),
-        ], True)
+        _copy_table("instance", _instance_columns(), _instance_constraints(), True)
         op.create_index("ix_instance_status_workflow", "instance", ["status", "workflow_id"])
-        # the old surrogate key is numbered again in step order
-        cols = _history_columns(True)
-        names = ", ".join(c.name for c in cols[1:])
-        op.create_table("history_new", *cols, sa.PrimaryKeyConstraint("id"),
-                        sa.UniqueConstraint("instance_id", "seq", name="uq_history_seq"))
-        op.execute(f"INSERT INTO history_new ({names}) SELECT {names} FROM history ORDER BY instance_id, seq")
-        op.drop_table("history")
-        op.rename_table("history_new", "history")
+        # the old surrogate key is numbered again, in step order
+        _copy_table("history", _history_columns(True), [
+            sa.PrimaryKeyConstraint("id"), sa.UniqueConstraint("instance_id", "seq", name="uq_history_seq"),
+        ], True, order_by="instance_id, seq")
     else:
         op.drop_constraint("history_pkey", "history", type_="primary")
         op.add_column("history", sa.Column("id", sa.Integer(), sa.Identity(), nullable=False))
