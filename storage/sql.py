@@ -7,6 +7,7 @@ unit of work costs far more than the statements themselves. Driver errors never 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 import uuid
@@ -32,6 +33,7 @@ from engine.store import (
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
 from storage.tables import clock_t, definition_t, history_t, instance_t, pause_t, timer_t
 from storage.tx import Moments, SqlStoreTx
+from storage.walsync import WalFlusher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,12 +106,21 @@ class SqlInstanceStore:
         except (SQLAlchemyError, ImportError, ValueError) as err:
             raise StorageUnavailable(f"cannot open {self.url}: {err}") from err
         self._spare: list[Any] = []  # at most one connection kept out of the pool, for the next command
+        # NORMAL leaves the log unsynced until a checkpoint: sync it in the background as it grows (FULL syncs
+        # at every commit already, OFF never wants a sync)
+        self._wal = (WalFlusher(os.path.abspath(str(url.database)) + "-wal")
+                     if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" else None)
         self._moments = Moments(self.dialect)
         self._closed = False
         if migrate:
             from storage.migrate import upgrade
 
             self._guard(lambda: upgrade(self.engine))
+
+    @property
+    def wal_flusher(self) -> WalFlusher | None:
+        """The thread that syncs a SQLite log in the background (synchronous=NORMAL only), else None."""
+        return self._wal
 
     # -- transactions ---------------------------------------------------------------------------------
 
@@ -134,6 +145,8 @@ class SqlInstanceStore:
         try:
             yield SqlStoreTx(cursor, self.dialect, dbapi.IntegrityError, self.find_instance, self._moments)
             raw.commit()
+            if self._wal is not None:
+                self._wal.committed()
         except BaseException as err:
             broken = isinstance(err, dbapi.OperationalError | dbapi.InterfaceError)
             try:
@@ -375,6 +388,8 @@ class SqlInstanceStore:
 
     def close(self) -> None:
         self._closed = True
+        if self._wal is not None:
+            self._wal.close()
         while self._spare:
             with suppress(Exception):
                 self._spare.pop().close()

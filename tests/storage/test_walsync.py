@@ -1,0 +1,115 @@
+"""The background sync of SQLite's write-ahead log: when it runs, what it syncs, and that it always ends."""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.store import NewTimer
+from storage import SqlInstanceStore
+from storage.walsync import WalFlusher
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+WAIT = 30.0  # seconds a test waits for the thread at most; it normally answers within milliseconds
+
+
+def _wal_database(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (n INTEGER)")
+    return conn
+
+
+def test_the_thread_starts_at_the_nth_commit_and_syncs_the_log(tmp_path: Path) -> None:
+    """No thread and no sync before `every` commits; at the `every`-th the log is synced in the background."""
+    conn = _wal_database(tmp_path / "x.db")
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=3)
+    for n in range(2):
+        conn.execute("INSERT INTO t VALUES (?)", (n,))
+        flusher.committed()
+    started_early, syncs_early = flusher.running, flusher.syncs
+    conn.execute("INSERT INTO t VALUES (2)")
+    flusher.committed()
+    synced = flusher.wait_for_syncs(1, WAIT)
+    flusher.close()
+    conn.close()
+    assert (started_early, syncs_early) == (False, 0)
+    assert synced
+
+
+def test_every_round_of_commits_wakes_one_more_sync(tmp_path: Path) -> None:
+    """Each further `every` commits bring another sync of the log."""
+    conn = _wal_database(tmp_path / "x.db")
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=2)
+    reached = []
+    for round_ in range(1, 4):
+        for _ in range(2):
+            conn.execute("INSERT INTO t VALUES (1)")
+            flusher.committed()
+        reached.append(flusher.wait_for_syncs(round_, WAIT))
+    flusher.close()
+    conn.close()
+    assert reached == [True, True, True]
+
+
+def test_a_missing_log_is_nothing_to_sync(tmp_path: Path) -> None:
+    """SQLite removes the log when its last connection closes: a flush then syncs nothing and raises nothing."""
+    flusher = WalFlusher(str(tmp_path / "gone.db-wal"))
+    assert flusher.flush() is False
+    assert flusher.syncs == 0
+
+
+def test_close_stops_the_thread(tmp_path: Path) -> None:
+    """After close() the thread has ended; commits after it start no new one."""
+    _wal_database(tmp_path / "x.db").close()
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=1)
+    flusher.committed()
+    flusher.close()
+    flusher.committed()
+    assert not flusher.running
+
+
+def test_a_flusher_dropped_without_close_lets_its_thread_end(tmp_path: Path) -> None:
+    """The thread holds the flusher weakly: dropping the flusher ends the thread, so none is left behind."""
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=1)
+    flusher.committed()
+    thread = flusher._thread
+    assert thread is not None
+    del flusher
+    gc.collect()
+    thread.join(WAIT)
+    assert not thread.is_alive()
+
+
+def test_every_must_be_positive(tmp_path: Path) -> None:
+    """A flusher that would never sync is refused when it is made."""
+    with pytest.raises(ValueError, match="at least 1"):
+        WalFlusher(str(tmp_path / "x.db-wal"), every=0)
+
+
+@pytest.mark.parametrize(("synchronous", "has_flusher"), [("NORMAL", True), ("FULL", False), ("OFF", False)])
+def test_only_a_normal_sqlite_store_syncs_in_the_background(
+        tmp_path: Path, synchronous: str, has_flusher: bool) -> None:
+    """FULL syncs at every commit already and OFF asks for no syncs: only NORMAL gets the thread."""
+    store = SqlInstanceStore(str(tmp_path / "x.db"), synchronous=synchronous)
+    flusher = store.wal_flusher
+    store.close()
+    assert (flusher is not None) == has_flusher
+
+
+def test_the_stores_commands_drive_the_sync_and_close_ends_it(tmp_path: Path) -> None:
+    """Commands committed through the store count towards the sync; closing the store stops the thread."""
+    store = SqlInstanceStore(str(tmp_path / "x.db"))
+    flusher = store.wal_flusher
+    assert flusher is not None
+    for n in range(flusher.every):
+        with store.transaction() as tx:
+            tx.insert_timers([NewTimer(f"i{n}", "timer", NOW, state="a")])
+    synced = flusher.wait_for_syncs(1, WAIT)
+    store.close()
+    assert synced
+    assert not flusher.running
