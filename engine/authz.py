@@ -76,8 +76,9 @@ def authorise(
 ) -> None:
     """Raise PermissionDenied naming who may, unless the actor may act in one of `roles`."""
     roles = tuple(roles)
-    if any(may_act(actor, spec, role, variables, directory) for role in roles):
-        return
+    for role in roles:
+        if may_act(actor, spec, role, variables, directory):
+            return
     reason = ""
     held = [r for role in roles if (r := spec.roles.get(role)) is not None and r.base in actor.roles]
     if actor.department is not None and any(r.department_variable for r in held):

@@ -77,6 +77,8 @@ class Run:
         self.now = now
         self.state = inst.state
         self.vars: dict[str, Any] = decode_values(self.spec, inst.variables)
+        # the variables' stored form while they are as read (None once changed): written back without encoding
+        self._stored_vars: Mapping[str, Any] | None = inst.variables
         self.status = inst.status
         self.outcome = inst.outcome
         self.seq = inst.history_seq
@@ -94,15 +96,25 @@ class Run:
     def flush(self) -> None:
         """Write history, timers and outbox; after the instance row, so a lost race fails on the row version."""
         self.tx.append_history(self.history)
-        self.tx.insert_timers(self.timers)
-        self.tx.insert_outbox(self.outbox, self.now)
+        if self.timers:
+            self.tx.insert_timers(self.timers)
+        if self.outbox:
+            self.tx.insert_outbox(self.outbox, self.now)
 
     def finish(self) -> InstanceView:
         """The instance's new row (one row version on)."""
         i = self.inst
-        return InstanceView(i.id, i.workflow_id, i.version, i.business_key, self.state, _encode(self.vars),
-                            self.status, self.outcome, i.row_version + 1, self.seq, self.hash, self.last_error,
-                            i.created_at, self.now)
+        stored = self._stored_vars
+        return InstanceView(i.id, i.workflow_id, i.version, i.business_key, self.state,
+                            stored if stored is not None else _encode(self.vars), self.status, self.outcome,
+                            i.row_version + 1, self.seq, self.hash, self.last_error, i.created_at, self.now)
+
+    def update_vars(self, updates: Mapping[str, Any]) -> None:
+        """Change variables (the values checked already); every change goes through here, so that `finish`
+        knows whether the stored form still holds."""
+        if updates:
+            self.vars.update(updates)
+            self._stored_vars = None
 
     def record(self, actor: str, event: str, from_state: str | None, to_state: str,
                payload: Mapping[str, Any] | None = None) -> None:
@@ -140,7 +152,7 @@ class Run:
                                   "the decisions and automatic steps of the definition form a loop")
         st = self.spec.states[name]
         self.state = name
-        self.event(STATE_ENTERED, state_kind=st.kind.value)
+        self.event(STATE_ENTERED, state_kind=st.kind)  # a StrEnum: the kind's text itself
         psla = self.spec.sla
         if psla is not None and name in psla.pause_in:
             self._pause_procedure_clock(name)
@@ -213,7 +225,7 @@ class Run:
             self.event("hook_failed", hook=st.hook, error=str(err), attempts=attempts + 1)
             return
         self.last_error = None
-        self.vars.update(updates)
+        self.update_vars(updates)
         dest = self.machine.step(self.inst.id, name, EVENT_AUTO_DONE, self.vars)
         self.transition(EVENT_AUTO_DONE, dest, "system", {"hook": st.hook, "updates": updates})
 
@@ -377,7 +389,7 @@ _PAUSERS: Derived[_Pausers] = Derived(256)
 
 def _pausing_tasks(spec: WorkflowSpec) -> _Pausers:
     """Per state, the tasks whose clock pauses in it, with each one's pausing states; once per spec."""
-    return _PAUSERS.get(id(spec), spec, lambda: _work_out_pausers(spec))
+    return _PAUSERS.of(spec, _work_out_pausers)
 
 
 def _work_out_pausers(spec: WorkflowSpec) -> _Pausers:

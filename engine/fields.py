@@ -90,7 +90,7 @@ _CHECKERS: Derived[Callable[[Any], Any]] = Derived(4096)
 
 
 def _checker(field: FieldSpec) -> Callable[[Any], Any]:
-    return _CHECKERS.get(id(field), field, lambda: _build_checker(field))
+    return _CHECKERS.of(field, _build_checker)
 
 
 def _build_checker(field: FieldSpec) -> Callable[[Any], Any]:
@@ -221,7 +221,7 @@ def _declared(fields: Iterable[FieldSpec]) -> _Plan:
     """The fields by name and how to check each; for a spec's tuple of fields built once."""
     if type(fields) is not tuple:
         return _plan(fields)
-    return _DECLARED.get(id(fields), fields, lambda: _plan(fields))
+    return _DECLARED.of(fields, _plan)
 
 
 def _plan(fields: Iterable[FieldSpec]) -> _Plan:
@@ -264,25 +264,28 @@ def validate_payload(
     return out
 
 
-#: (all fields, date and date-time fields by name, fields with a default, every name mapped to None)
-_VariablesOf = tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], tuple[FieldSpec, ...], dict[str, None]]
+#: (all fields, date and date-time fields by name, fields with a default, every name mapped to None, the names
+#: of list fields)
+_VariablesOf = tuple[tuple[FieldSpec, ...], dict[str, FieldSpec], tuple[FieldSpec, ...], dict[str, None],
+                     tuple[str, ...]]
 _VARIABLES: Derived[_VariablesOf] = Derived(256)  # each holds a whole definition's fields
 
 
 def _variables_of(spec: WorkflowSpec) -> _VariablesOf:
     """What the spec's variables declare, worked out once per spec (callers copy what they change)."""
-    return _VARIABLES.get(id(spec), spec, lambda: _work_out_variables(spec))
+    return _VARIABLES.of(spec, _work_out_variables)
 
 
 def _work_out_variables(spec: WorkflowSpec) -> _VariablesOf:
     fields = tuple(spec.variables.values())
     dated = {f.name: f for f in fields if f.type in (VariableType.DATE, VariableType.DATETIME)}
-    return fields, dated, tuple(f for f in fields if f.default is not None), dict.fromkeys(spec.variables)
+    lists = tuple(f.name for f in fields if f.type is VariableType.LIST)
+    return fields, dated, tuple(f for f in fields if f.default is not None), dict.fromkeys(spec.variables), lists
 
 
 def validate_variables(spec: WorkflowSpec, variables: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check the variables given at `start`: declared names only, required present, defaults applied."""
-    fields, _, defaults, _ = _variables_of(spec)
+    fields, _, defaults, _, _ = _variables_of(spec)
     out = validate_payload(fields, variables, where="variable")
     for f in defaults:
         name = f.name
@@ -321,19 +324,21 @@ def encode_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def decode_values(spec: WorkflowSpec, stored: Mapping[str, Any]) -> dict[str, Any]:
-    """Read back a stored variable set: ISO strings of date and datetime variables become values again."""
-    dated = _variables_of(spec)[1]
-    if not dated:
-        return {name: list(value) if isinstance(value, list) else value for name, value in stored.items()}
-    out: dict[str, Any] = {}
-    for name, value in stored.items():
-        f = dated.get(name)
-        if f is not None and value is not None:
-            out[name] = coerce(f, value, where="stored variable")
-        elif isinstance(value, list):
+    """Read back a stored variable set: ISO strings of date and datetime variables become values again.
+
+    A copy: its lists are new lists too. Only declared names are stored (payloads and hooks are checked against
+    the declaration), so the list and date fields the spec declares are the only values that need a look.
+    """
+    _, dated, _, _, lists = _variables_of(spec)
+    out = dict(stored)
+    for name in lists:
+        value = out.get(name)
+        if type(value) is list:
             out[name] = list(value)
-        else:
-            out[name] = value
+    for name, f in dated.items():
+        value = out.get(name)
+        if value is not None:
+            out[name] = coerce(f, value, where="stored variable")
     return out
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+Owner = TypeVar("Owner")
 
 
 class Derived(Generic[V]):
@@ -30,6 +31,17 @@ class Derived(Generic[V]):
         if len(self._entries) >= self.limit:
             self._entries.clear()
         self._entries[key] = (owner, value)
+        return value
+
+    def of(self, owner: Owner, build: Callable[[Owner], V]) -> V:
+        """The value worked out from `owner` alone, by `build(owner)` the first time: the key is its id."""
+        hit = self._entries.get(id(owner))
+        if hit is not None and hit[0] is owner:
+            return hit[1]
+        value = build(owner)
+        if len(self._entries) >= self.limit:
+            self._entries.clear()
+        self._entries[id(owner)] = (owner, value)
         return value
 
     def clear(self) -> None:

@@ -176,7 +176,8 @@ class Engine:
         *, idempotency_key: str | None = None,
     ) -> InstanceView:
         """Start an instance on the newest version; refuses a business key already used for the workflow."""
-        _check_keys("start", actor, idempotency_key, business_key)
+        _check_keys("start", actor, idempotency_key)
+        check_identifier(business_key, "business_key", 200, "start")
         machine = self.machine(workflow_id)
         spec = machine.spec
         values = validate_variables(spec, variables)
@@ -186,8 +187,7 @@ class Engine:
         now = self.clock.now()
         events: list[EngineEvent] = []
         with self.store.transaction() as tx:
-            replay = self._replay(tx, idempotency_key, digest)
-            if replay is not None:
+            if idempotency_key is not None and (replay := self._replay(tx, idempotency_key, digest)) is not None:
                 return replay
             existing = tx.find_instance(workflow_id, business_key)
             if existing is not None:
@@ -203,9 +203,11 @@ class Engine:
             row = run.finish()
             tx.insert_instance(row)
             run.flush()
-            self._remember(tx, idempotency_key, digest, row, now)
+            if idempotency_key is not None:
+                self._remember(tx, idempotency_key, digest, row, now)
             events = run.events
-        self.bus.publish(events)
+        if events:
+            self.bus.publish(events)
         return row
 
     def fire(
@@ -218,8 +220,7 @@ class Engine:
                   if idempotency_key else "")
         now = self.clock.now()
         with self.store.transaction() as tx:
-            replay = self._replay(tx, idempotency_key, digest)
-            if replay is not None:
+            if idempotency_key is not None and (replay := self._replay(tx, idempotency_key, digest)) is not None:
                 return replay
             inst = self._load(tx, instance_id, f"fire {event!r} on")
             machine = self.machine(inst.workflow_id, inst.version)
@@ -231,18 +232,18 @@ class Engine:
             authorise(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}",
                       self.parts.notices.directory)
             values = validate_payload(t.payload, payload)
-            candidate = dict(run.vars)
-            candidate.update({k: values[k] for k in t.save if k in values})
-            candidate.update(t.set)
-            dest = machine.step(inst.id, inst.state, event, candidate)
-            run.vars = candidate
+            # a refused step (guard false) fails the whole command, so the variables may change before it
+            run.update_vars(_saved(values, t.save, t.set))
+            dest = machine.step(inst.id, inst.state, event, run.vars)
             run.transition(event, dest, actor.id, values)
             row = run.finish()
             tx.update_instance(row, inst.row_version)
             run.flush()
-            self._remember(tx, idempotency_key, digest, row, now)
+            if idempotency_key is not None:
+                self._remember(tx, idempotency_key, digest, row, now)
             events = run.events
-        self.bus.publish(events)
+        if events:
+            self.bus.publish(events)
         return row
 
     def cancel(self, instance_id: str, actor: Actor, reason: str = "") -> InstanceView:
@@ -298,7 +299,8 @@ class Engine:
             tx.update_instance(row, inst.row_version)
             run.flush()
             events = run.events
-        self.bus.publish(events)
+        if events:
+            self.bus.publish(events)
         return row
 
     def _load(self, tx: StoreTx, instance_id: str, action: str) -> InstanceView:
@@ -447,12 +449,18 @@ class Engine:
     list = list_instances
 
 
-def _check_keys(where: str, actor: Actor, idempotency_key: str | None, business_key: object = "-") -> None:
+def _check_keys(where: str, actor: Actor, idempotency_key: str | None) -> None:
     """Refuse, before any database sees them, keys that one database would store and another reject."""
     check_identifier(actor.id, "actor.id", 120, where)
     if idempotency_key is not None:
         check_identifier(idempotency_key, "idempotency_key", 200, where)
-    check_identifier(business_key, "business_key", 200, where)
+
+
+def _saved(values: Mapping[str, Any], save: Iterable[str], fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables a transition changes: the payload fields it saves, then its fixed `set` values."""
+    changes = {k: values[k] for k in save if k in values}
+    changes.update(fixed)
+    return changes
 
 
 def _check_query(query: InstanceQuery) -> None:

@@ -134,7 +134,8 @@ class SqlStoreTx:
         self.sql = SQL_PG if dialect == "postgresql" else SQL
         self.t = moments if moments is not None else Moments(dialect)
         self._integrity_error = integrity_error
-        self._status: dict[str, str] = {}  # the status each instance read in this command had
+        # per instance read in this command: its status, and its variables as read with their stored text
+        self._read: dict[str, tuple[str, Any, str]] = {}
 
     def _one(self, name: str, params: Sequence[Any]) -> Any:
         self.cur.execute(self.sql[name], params)
@@ -144,8 +145,9 @@ class SqlStoreTx:
 
     def _instance(self, r: Any) -> InstanceView:
         g = self.t.get
-        self._status[r[0]] = r[6]
-        return InstanceView(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
+        variables = json.loads(r[5])
+        self._read[r[0]] = (r[6], variables, r[5])
+        return InstanceView(r[0], r[1], r[2], r[3], r[4], variables, r[6], r[7], r[8], r[9], r[10], r[11],
                             g(r[12]), g(r[13]))  # type: ignore[arg-type]
 
     def get_instance(self, instance_id: str) -> InstanceView | None:
@@ -169,9 +171,13 @@ class SqlStoreTx:
             raise DuplicateBusinessKey(inst.workflow_id, inst.business_key, other.id if other else "?") from err
 
     def update_instance(self, inst: InstanceView, expected_version: int) -> None:
-        row = (inst.state, dumps(inst.variables), inst.outcome, inst.row_version, inst.history_seq,
+        read = self._read.get(inst.id)
+        # the variables read in this command handed back as they were (the same mapping, which the engine never
+        # changes in place: it works on a copy) are written as the text they were read from
+        text = read[2] if read is not None and read[1] is inst.variables else dumps(inst.variables)
+        row = (inst.state, text, inst.outcome, inst.row_version, inst.history_seq,
                inst.history_hash, inst.last_error, self.t.put(inst.updated_at), inst.id, expected_version)
-        if self._status.get(inst.id) == inst.status:  # the row version check covers the status as well
+        if read is not None and read[0] == inst.status:  # the row version check covers the status as well
             self.cur.execute(self.sql["update_instance_same_status"], (*row, inst.status))
         else:
             self.cur.execute(self.sql["update_instance"], (inst.status, *row))
