@@ -12,7 +12,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -105,6 +105,7 @@ class SqlInstanceStore:
                 self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as err:
             raise StorageUnavailable(f"cannot open {self.url}: {err}") from err
+        self._dbapi: Any = self.engine.dialect.dbapi  # the driver's module: its errors are caught by name
         self._spare: list[Any] = []  # at most one connection kept out of the pool, for the next command
         # NORMAL leaves the log unsynced until a checkpoint: sync it in the background as it grows (FULL syncs
         # at every commit already, OFF never wants a sync)
@@ -124,40 +125,44 @@ class SqlInstanceStore:
 
     # -- transactions ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[SqlStoreTx]:
-        """One command's transaction on a DBAPI connection: committed on success, else rolled back.
+    def transaction(self) -> CommandTransaction:
+        """One command's transaction on a DBAPI connection: committed on success, else rolled back."""
+        return CommandTransaction(self)
 
-        The last connection used waits in a one-place cache in front of the pool: checking a connection out
-        and in (and, on PostgreSQL, pinging it) for every command cost more than a small command's own
-        statements. A connection that fails is invalidated, so the next command takes a fresh one.
+    def _take(self) -> Any:
+        """A DBAPI connection for a command: the one kept from the last command, else one from the pool.
+
+        Checking a connection out of the pool and in again (and, on PostgreSQL, pinging it) for every command
+        cost more than a small command's own statements.
         """
-        dbapi: Any = self.engine.dialect.dbapi
         try:
-            raw = self._spare.pop()  # list.pop is atomic: two threads never get the same connection
+            return self._spare.pop()  # list.pop is atomic: two threads never get the same connection
         except IndexError:
+            dbapi = self._dbapi
             try:
-                raw = self.engine.raw_connection()
+                return self.engine.raw_connection()
             except (SQLAlchemyError, dbapi.Error) as err:  # a refused connection comes from the driver, unwrapped
                 raise StorageUnavailable(str(err).splitlines()[0]) from err
-        # a fresh cursor each time: closing it ends its statements, so no read snapshot outlives the command
-        cursor = raw.cursor()
-        try:
-            yield SqlStoreTx(cursor, self.dialect, dbapi.IntegrityError, self.find_instance, self._moments)
-            raw.commit()
-            if self._wal is not None:
-                self._wal.committed()
-        except BaseException as err:
-            broken = isinstance(err, dbapi.OperationalError | dbapi.InterfaceError)
-            try:
-                raw.rollback()
-            except dbapi.Error:  # a lost connection: the server drops the transaction itself
-                broken = True
-            self._release(raw, cursor, broken)
-            if isinstance(err, dbapi.Error):
-                raise StorageUnavailable(str(err).splitlines()[0]) from err
-            raise
+
+    def _committed(self, raw: Any, cursor: Any) -> None:
+        if self._wal is not None:
+            self._wal.committed()
         self._release(raw, cursor, False)
+
+    def _failed(self, raw: Any, cursor: Any, err: BaseException) -> None:
+        """Roll back after `err`; a connection that failed is invalidated, so the next command takes a fresh one.
+
+        Raises `StorageUnavailable` for a driver error; any other error is the caller's to raise.
+        """
+        dbapi = self._dbapi
+        broken = isinstance(err, dbapi.OperationalError | dbapi.InterfaceError)
+        try:
+            raw.rollback()
+        except dbapi.Error:  # a lost connection: the server drops the transaction itself
+            broken = True
+        self._release(raw, cursor, broken)
+        if isinstance(err, dbapi.Error):
+            raise StorageUnavailable(str(err).splitlines()[0]) from err
 
     def _release(self, raw: Any, cursor: Any, broken: bool) -> None:
         """Close the command's cursor; keep the connection for the next command, or invalidate a broken one."""
@@ -397,6 +402,39 @@ class SqlInstanceStore:
 
     def __repr__(self) -> str:
         return f"SqlInstanceStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+class CommandTransaction:
+    """The context of one command: `with store.transaction() as tx:` commits at the end or rolls back.
+
+    A plain context manager rather than a generator one: it is entered for every command, and a generator's
+    frame and throw-in cost more than the two methods here.
+    """
+
+    __slots__ = ("_cursor", "_raw", "_store")
+
+    def __init__(self, store: SqlInstanceStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> SqlStoreTx:
+        store = self._store
+        self._raw = raw = store._take()
+        # a fresh cursor each time: closing it ends its statements, so no read snapshot outlives the command
+        self._cursor = cursor = raw.cursor()
+        return SqlStoreTx(cursor, store.dialect, store._dbapi.IntegrityError, store.find_instance,
+                          store._moments)
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, _tb: object) -> None:
+        store, raw, cursor = self._store, self._raw, self._cursor
+        if err is not None:
+            store._failed(raw, cursor, err)
+            return  # the body's own error goes on as it was
+        try:
+            raw.commit()
+        except BaseException as commit_err:
+            store._failed(raw, cursor, commit_err)
+            raise
+        store._committed(raw, cursor)
 
 
 def _invalidate(raw: Any) -> None:
