@@ -13,7 +13,7 @@ from engine.errors import ExpressionError, HookError
 from engine.escalation import SlaAction, sla_actions
 from engine.events import BREACH, COMPLETED, ESCALATION, STATE_ENTERED, WARNING, EngineEvent
 from engine.fields import decode_values, encode_value
-from engine.history import make_entry
+from engine.history import step_hash
 from engine.hooks import HookRegistry
 from engine.memo import Derived
 from engine.notify import Notice, NoticeWriter
@@ -90,6 +90,7 @@ class Run:
         self.events: list[EngineEvent] = []
         self._steps = 0
         self._open_clocks: list[ClockView] | None = None
+        self._pausers = _pausing_tasks(self.spec)
 
     # -- the row ------------------------------------------------------------------------------------------
 
@@ -119,10 +120,11 @@ class Run:
     def record(self, actor: str, event: str, from_state: str | None, to_state: str,
                payload: Mapping[str, Any] | None = None) -> None:
         self.seq += 1
-        entry = make_entry(self.hash, self.inst.id, self.seq, self.now, actor, event, from_state, to_state,
-                           _encode(payload) if payload else {})
-        self.hash = entry.hash
-        self.history.append(entry)
+        data = _encode(payload) if payload else {}
+        digest = step_hash(self.hash, self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data)
+        self.history.append(HistoryEntry(self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data,
+                                         self.hash, digest))
+        self.hash = digest
 
     def event(self, kind: str, **data: Any) -> None:
         if not self.parts.events_wanted:
@@ -176,10 +178,13 @@ class Run:
 
     def leave(self, name: str, dest: str) -> None:
         st = self.spec.states[name]
-        self._notify_state(st.on_exit, name, self.seq + 1)  # the step being recorded is the one that leaves
+        if st.on_exit:
+            self._notify_state(st.on_exit, name, self.seq + 1)  # the step being recorded is the one that leaves
         psla = self.spec.sla
         pausing = psla is not None and name in psla.pause_in and dest not in psla.pause_in
-        self._task_clocks_leaving_pause(name, dest)
+        pausers = self._pausers.get(name)
+        if pausers:  # rare: a task clock pauses here (else the clocks are not even read)
+            self._task_clocks_leaving_pause(pausers, dest)
         if (st.kind is StateKind.TASK and st.sla is not None and not pausing and self._open_clocks is None
                 and dest not in st.sla.pause_in and self.tx.stop_task_clock(self.inst.id, name, self.now)):
             pass  # stopped in time (or after its recorded breach) without reading the clocks
@@ -195,12 +200,10 @@ class Run:
         if st.kind in (StateKind.TIMER, StateKind.AUTO):
             self.tx.cancel_timers(self.inst.id, kinds=("timer", "hook"))
 
-    def _task_clocks_leaving_pause(self, name: str, dest: str) -> None:
-        """A task clock paused in `name` (its `pause_in`) stays paused when `dest` is another pausing state,
-        counts on when `dest` is its task, and otherwise stops for good, the paused days not counted."""
-        pausers = _pausing_tasks(self.spec).get(name)
-        if not pausers:
-            return  # the common case: no clock pauses here, so the clocks are not even read
+    def _task_clocks_leaving_pause(self, pausers: tuple[tuple[str, tuple[str, ...]], ...], dest: str) -> None:
+        """A task clock paused in the state left (`pausers`: the tasks whose `pause_in` has it) stays paused when
+        `dest` is another pausing state, counts on when `dest` is its task, and otherwise stops for good, the
+        paused days not counted."""
         tasks = {task for task, pause_in in pausers if dest not in pause_in}
         if not tasks:
             return
@@ -243,13 +246,13 @@ class Run:
                                  if c.id != clock.id or clock.stopped_at is None]
 
     def _start_clock(self, scope: str, state: str | None, sla: SlaSpec) -> datetime:
-        due = self.parts.sla.due(self.spec.calendar, self.now, sla.due, self.vars)
-        at, kind, level = next_moment(self.parts.sla, self.spec.calendar, sla, due, self.now)
+        due, last_day, ladder = self.parts.sla.opening(self.spec.calendar, self.now, sla, self.vars)
+        at, kind, level = _first_after(ladder, self.now)
         clock_id = self.tx.insert_clock(NewClock(self.inst.id, scope, state, self.spec.calendar, self.now, due.due,
-                                                 due.last_day.isoformat(), due.provisional, at, kind, level))
+                                                 last_day, due.provisional, at, kind, level))
         if self._open_clocks is not None:
             self._open_clocks.append(ClockView(clock_id, self.inst.id, scope, state, self.spec.calendar, self.now,
-                                               due.due, due.due, due.last_day.isoformat(), 0, None, "running",
+                                               due.due, due.due, last_day, 0, None, "running",
                                                False, due.provisional, None, at, kind, level))
         return due.due
 

@@ -122,7 +122,10 @@ class CompiledWorkflow:
             if context is None:
                 context = guard_context(self.spec, variables)
             try:
-                if all(check(context) == wanted for check, wanted in conditions):
+                for check, wanted in conditions:
+                    if check(context) != wanted:
+                        break
+                else:
                     return dest
             except ExpressionError:
                 raise

@@ -137,7 +137,9 @@ def evaluate(expr: str | Guard, variables: Mapping[str, Any]) -> bool:
     except GuardSyntaxError as err:
         raise ExpressionError(str(expr), err.detail) from None
     try:
-        context = _ENV.context_class(_ENV, dict(variables), None, {}, None)
+        # jinja2 only reads the parent mapping (and the sandbox is immutable): a dict is used as given
+        parent = variables if type(variables) is dict else dict(variables)
+        context = _ENV.context_class(_ENV, parent, None, {}, None)
         for _ in guard._compiled.root_render_func(context):
             pass
         return bool(context.vars["result"])

@@ -212,8 +212,9 @@ def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
     return data
 
 
-#: A field list's fields by name, and its checking plan (name, field, check) in that order.
-_Plan = tuple[dict[str, FieldSpec], tuple[tuple[str, FieldSpec, Callable[[Any], Any]], ...]]
+#: A field list's fields by name, its checking plan (name, field, check) in that order, and whether a field is
+#: required.
+_Plan = tuple[dict[str, FieldSpec], tuple[tuple[str, FieldSpec, Callable[[Any], Any]], ...], bool]
 _DECLARED: Derived[_Plan] = Derived(4096)
 
 
@@ -226,7 +227,8 @@ def _declared(fields: Iterable[FieldSpec]) -> _Plan:
 
 def _plan(fields: Iterable[FieldSpec]) -> _Plan:
     declared = {f.name: f for f in fields}
-    return declared, tuple((name, f, _checker(f)) for name, f in declared.items())
+    return declared, tuple((name, f, _checker(f)) for name, f in declared.items()), any(
+        f.required for f in declared.values())
 
 
 def validate_payload(
@@ -237,8 +239,10 @@ def validate_payload(
 
     Returns the coerced values of the fields present (absent optional fields are left out).
     """
+    declared, plan, required = _declared(fields)
+    if not required and (payload is None or (type(payload) is dict and not payload)):
+        return {}  # most steps: nothing given, nothing asked for
     data: Any = payload if payload is not None else {}
-    declared, plan = _declared(fields)
     # a dict whose names are all declared is a mapping of text names with no unknown field: no need to look
     if type(data) is not dict or not data.keys() <= declared.keys():
         data = _check_mapping(data, where)

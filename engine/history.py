@@ -53,15 +53,6 @@ def step_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def make_entry(
-    prev_hash: str, instance_id: str, seq: int, at: datetime, actor: str, event: str,
-    from_state: str | None, to_state: str, payload: Mapping[str, Any],
-) -> HistoryEntry:
-    """The step with its hash; `payload` is kept as given (the caller hands over a mapping of its own)."""
-    digest = step_hash(prev_hash, instance_id, seq, at, actor, event, from_state, to_state, payload)
-    return HistoryEntry(instance_id, seq, at, actor, event, from_state, to_state, payload, prev_hash, digest)
-
-
 @dataclass(frozen=True, slots=True)
 class ChainReport:
     """The result of checking a history chain: `ok`, or the first broken step and why."""

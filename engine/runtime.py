@@ -232,8 +232,9 @@ class Engine:
             authorise(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}",
                       self.parts.notices.directory)
             values = validate_payload(t.payload, payload)
-            # a refused step (guard false) fails the whole command, so the variables may change before it
-            run.update_vars(_saved(values, t.save, t.set))
+            if t.save or t.set:
+                # a refused step (guard false) fails the whole command, so the variables may change before it
+                run.update_vars(_saved(values, t.save, t.set))
             dest = machine.step(inst.id, inst.state, event, run.vars)
             run.transition(event, dest, actor.id, values)
             row = run.finish()

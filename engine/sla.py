@@ -17,6 +17,8 @@ T = TypeVar("T")
 
 #: A clock's moments in time order: (moment, kind "warn" / "due" / "escalate", warning number or level).
 Ladder = tuple[tuple[datetime, str, int], ...]
+#: What a new clock stores: its due time, its last working day as ISO text, its ladder.
+Opening = tuple["DueTime", str, Ladder]
 #: The caches of deadlines and ladders are emptied when they grow past this many entries.
 _CACHE_LIMIT = 8192
 
@@ -41,6 +43,7 @@ class SlaCalculator:
         # the instances started on one day share them. Keyed by spec identity (the spec kept in the entry).
         self._dues: Derived[DueTime] = Derived(_CACHE_LIMIT)
         self._ladders: Derived[Ladder] = Derived(_CACHE_LIMIT)
+        self._openings: Derived[Opening] = Derived(_CACHE_LIMIT)
 
     @property
     def policy(self) -> Any:
@@ -67,18 +70,37 @@ class SlaCalculator:
         self._calendars.clear()
         self._dues.clear()
         self._ladders.clear()
+        self._openings.clear()
 
     def due(self, region: str, start: datetime, due: DueSpec, variables: Mapping[str, Any]) -> DueTime:
+        day = self._start_day(start, due)
+        if day is None:
+            return self._due(region, start, due, variables)
+        return self._dues.get((region, id(due), *day), due, lambda: self._due(region, start, due, variables))
+
+    def opening(self, region: str, start: datetime, sla: SlaSpec, variables: Mapping[str, Any]) -> Opening:
+        """What a clock of `sla` starting at `start` stores: its due time, its last working day as ISO text,
+        and its ladder; shared, like `due`, by the clocks started on one day."""
+        day = self._start_day(start, sla.due)
+        if day is None:
+            return self._opening(region, start, sla, variables)
+        return self._openings.get((region, id(sla), *day), sla,
+                                  lambda: self._opening(region, start, sla, variables))
+
+    def _opening(self, region: str, start: datetime, sla: SlaSpec, variables: Mapping[str, Any]) -> Opening:
+        due = self.due(region, start, sla.due, variables)
+        return due, due.last_day.isoformat(), self.ladder(region, due, sla)
+
+    def _start_day(self, start: datetime, due: DueSpec) -> tuple[date, bool | None] | None:
+        """What a day-counted period's deadline depends on besides the spec: the start's day and, under the
+        next-working-day receipt rule, whether it came after close of business (calendars.deadlines._received_on).
+        None when the deadline depends on more (working hours, a date variable) and is not shared."""
         d = due.duration
         if d is None or due.from_variable is not None or d.unit.value == "WH" or start.tzinfo is None:
-            return self._due(region, start, due, variables)
+            return None
         local = start.astimezone(SHANGHAI)
         policy = self.policy
-        # a day-counted period depends on the start's day; under the next-working-day receipt rule also on
-        # whether it came after close of business (calendars.deadlines._received_on)
-        late = local.time() >= policy.hours[1] if policy.receipt == "next_working_day" else None
-        key = (region, id(due), local.date(), late)
-        return self._dues.get(key, due, lambda: self._due(region, start, due, variables))
+        return local.date(), local.time() >= policy.hours[1] if policy.receipt == "next_working_day" else None
 
     def _due(self, region: str, start: datetime, due: DueSpec, variables: Mapping[str, Any]) -> DueTime:
         from calendars.deadlines import due_after, end_of_day

@@ -189,13 +189,14 @@ class SqlStoreTx:
             raise ConcurrentUpdate(inst.id, expected_version)
 
     def append_history(self, entries: Sequence[HistoryEntry]) -> None:
-        p = self.t.put
-        rows = [(e.instance_id, e.seq, p(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
-                 e.prev_hash, e.hash) for e in entries]
-        if len(rows) == 1:
-            self.cur.execute(self.sql["insert_history"], rows[0])  # most commands: one step, no executemany setup
-        elif rows:
-            self.cur.executemany(self.sql["insert_history"], rows)
+        if len(entries) == 1:  # most commands: one step, no executemany setup
+            self.cur.execute(self.sql["insert_history"], self._history_row(entries[0]))
+        elif entries:
+            self.cur.executemany(self.sql["insert_history"], [self._history_row(e) for e in entries])
+
+    def _history_row(self, e: HistoryEntry) -> tuple[Any, ...]:
+        return (e.instance_id, e.seq, self.t.put(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
+                e.prev_hash, e.hash)
 
     # -- clocks ---------------------------------------------------------------------------------------------
 
@@ -206,10 +207,10 @@ class SqlStoreTx:
 
     def insert_clock(self, clock: NewClock) -> int:
         p = self.t.put
+        due = p(clock.due_at)  # also the base due time: a new clock has not been extended
         self.cur.execute(self.sql["insert_clock"], (
-            clock.instance_id, clock.scope, clock.state, clock.calendar, p(clock.started_at), p(clock.due_at),
-            p(clock.due_at), clock.last_day, False, clock.provisional, p(clock.next_fire_at), clock.next_kind,
-            clock.next_level))
+            clock.instance_id, clock.scope, clock.state, clock.calendar, p(clock.started_at), due, due,
+            clock.last_day, False, clock.provisional, p(clock.next_fire_at), clock.next_kind, clock.next_level))
         return int(self.cur.fetchone()[0] if self.dialect == "postgresql" else self.cur.lastrowid)
 
     def update_clock(self, clock: ClockView) -> None:
