@@ -67,6 +67,17 @@ def test_fire_saves_payload_fields(engine: Engine) -> None:
     assert engine.history(inst.id)[-1].payload == {"reason": "依法不予共享"}
 
 
+def test_a_step_that_changes_no_variable_keeps_them_as_stored(engine: Engine) -> None:
+    """A step with nothing to save writes the variables back as they were, the hook's updates included."""
+    inst = engine.start(WF, "K-keep", flow_vars(), CONSUMER_ADMIN)
+    hooked = engine.fire(inst.id, "approve", AUDITOR)
+    objected = engine.fire(inst.id, "object", CONSUMER_ADMIN)
+    stored = engine.get(inst.id)
+    assert (objected.state, objected.row_version) == ("meeting", hooked.row_version + 1)
+    assert stored.variables == objected.variables == hooked.variables and "users" in stored.variables
+    assert engine.verify_history(inst.id).ok
+
+
 def test_event_not_allowed_lists_the_allowed_ones(engine: Engine) -> None:
     """An event that does not leave the state is refused with the events that do."""
     inst = engine.start(WF, "K-4", flow_vars(), CONSUMER_ADMIN)

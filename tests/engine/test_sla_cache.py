@@ -44,3 +44,16 @@ def test_ladder_is_the_warnings_due_time_and_levels_in_time_order() -> None:
     assert list(calc.ladder("CN-GX", due, sla)) == expected
     assert list(calc.ladder("CN-GX", due, sla)) == expected  # answered from the cache
     assert [kind for _, kind, _ in expected].count("warn") == 1  # a warning 0 WD before is the due time: no rung
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("period", ["2 WD", "10 CD", "3 WH"])
+def test_cached_openings_equal_computed_ones(policy: DeadlinePolicy, period: str) -> None:
+    """A new clock's opening (due time, last day text, ladder), shared by the starts of one day, is the computed one."""
+    cached, fresh = SlaCalculator(policy=policy), SlaCalculator(policy=policy)
+    sla = SlaSpec(due=DueSpec(duration=DurationSpec.parse(period)), warn_before=(DurationSpec.parse("1 WD"),),
+                  escalations=(EscalationLevelSpec(1, DurationSpec.parse("1 WD"), ()),))
+    for start in STARTS:
+        due = fresh._due("CN-GX", start, sla.due, {})
+        expected = (due, due.last_day.isoformat(), fresh._ladder("CN-GX", due, sla))
+        assert cached.opening("CN-GX", start, sla, {}) == expected, start
