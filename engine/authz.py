@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.errors import PermissionDenied
 from engine.ports import Actor
@@ -70,15 +70,28 @@ def describe_role(spec: WorkflowSpec, role: str, variables: Mapping[str, Any], d
     return f"{role} ({r.base}{where})"
 
 
+def may_act_in(actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any],
+               directory: Any = None) -> bool:
+    """Whether the actor may act in one of `roles`."""
+    return any(may_act(actor, spec, role, variables, directory) for role in roles)
+
+
 def authorise(
     actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any], action: str,
     directory: Any = None,
 ) -> None:
     """Raise PermissionDenied naming who may, unless the actor may act in one of `roles`."""
     roles = tuple(roles)
-    for role in roles:
-        if may_act(actor, spec, role, variables, directory):
-            return
+    if not may_act_in(actor, spec, roles, variables, directory):
+        refuse(actor, spec, roles, variables, action, directory)
+
+
+def refuse(
+    actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any], action: str,
+    directory: Any = None,
+) -> NoReturn:
+    """Raise PermissionDenied for `action`, naming the roles that may and why the actor does not hold one."""
+    roles = tuple(roles)
     reason = ""
     held = [r for role in roles if (r := spec.roles.get(role)) is not None and r.base in actor.roles]
     if actor.department is not None and any(r.department_variable for r in held):

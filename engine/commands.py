@@ -62,6 +62,10 @@ class Parts:
 class Run:
     """One instance's changes within one command; `finish()` gives the row to write."""
 
+    __slots__ = ("_open_clocks", "_pausers", "_steps", "_stored_vars", "events", "hash", "history", "inst",
+                 "last_error", "machine", "now", "outbox", "outcome", "parts", "seq", "spec", "state", "status",
+                 "timers", "tx", "vars")
+
     def __init__(self, parts: Parts, tx: StoreTx, machine: CompiledMachine, inst: InstanceView, now: datetime) -> None:
         self.parts = parts
         self.tx = tx

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import sweep
-from engine.authz import authorise, authorise_base, authorise_start, may_act
+from engine.authz import authorise_base, authorise_start, may_act, may_act_in, refuse
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
 from engine.errors import (
@@ -222,15 +222,16 @@ class Engine:
         with self.store.transaction() as tx:
             if idempotency_key is not None and (replay := self._replay(tx, idempotency_key, digest)) is not None:
                 return replay
-            inst = self._load(tx, instance_id, f"fire {event!r} on")
+            inst = self._load(tx, instance_id, event)
             machine = self.machine(inst.workflow_id, inst.version)
             spec = machine.spec
             t = machine.transition(inst.state, event)
             if t is None:
                 raise TransitionNotAllowed(inst.id, inst.state, event, machine.allowed_events(inst.state))
             run = Run(self.parts, tx, machine, inst, now)
-            authorise(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}",
-                      self.parts.notices.directory)
+            directory = self.parts.notices.directory
+            if not may_act_in(actor, spec, t.roles, run.vars, directory):
+                refuse(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}", directory)
             values = validate_payload(t.payload, payload)
             if t.save or t.set:
                 # a refused step (guard false) fails the whole command, so the variables may change before it
@@ -304,12 +305,13 @@ class Engine:
             self.bus.publish(events)
         return row
 
-    def _load(self, tx: StoreTx, instance_id: str, action: str) -> InstanceView:
+    def _load(self, tx: StoreTx, instance_id: str, event: str) -> InstanceView:
+        """The running instance an event is fired on."""
         inst = tx.get_instance(instance_id) if may_name_instance(instance_id) else None
         if inst is None:
             raise UnknownInstance(instance_id)
         if inst.status != "running":
-            raise InstanceNotRunning(inst.id, inst.status, action)
+            raise InstanceNotRunning(inst.id, inst.status, f"fire {event!r} on")
         return inst
 
     def _replay(self, tx: StoreTx, key: str | None, digest: str) -> InstanceView | None:

@@ -155,7 +155,8 @@ class SqlStoreTx:
                             g(r[12]), g(r[13]))  # type: ignore[arg-type]
 
     def get_instance(self, instance_id: str) -> InstanceView | None:
-        r = self._one("get_instance", (instance_id,))
+        self.cur.execute(self.sql["get_instance"], (instance_id,))  # every command's first read: no helper between
+        r = self.cur.fetchone()
         return self._instance(r) if r is not None else None
 
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None:
