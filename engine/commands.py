@@ -123,8 +123,12 @@ class Run:
 
     def record(self, actor: str, event: str, from_state: str | None, to_state: str,
                payload: Mapping[str, Any] | None = None) -> None:
+        self._append_step(actor, event, from_state, to_state, _encode(payload) if payload else {})
+
+    def _append_step(self, actor: str, event: str, from_state: str | None, to_state: str,
+                     data: dict[str, Any]) -> None:
+        """Chain a step to the history; `data` is the payload's JSON form, kept by the entry."""
         self.seq += 1
-        data = _encode(payload) if payload else {}
         digest = step_hash(self.hash, self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data)
         self.history.append(HistoryEntry(self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data,
                                          self.hash, digest))
@@ -144,9 +148,10 @@ class Run:
         self.record(actor, event, source, dest, payload)
         self.enter(dest)
 
-    def begin(self, actor: str, payload: Mapping[str, Any]) -> None:
-        """A new instance: record its start, start the procedure clock, enter the initial state."""
-        self.record(actor, "start", None, self.spec.initial, payload)
+    def begin(self, actor: str) -> None:
+        """A new instance: record its start with its variables, start the procedure clock, enter the initial
+        state."""
+        self._append_step(actor, "start", None, self.spec.initial, {"variables": dict(self.inst.variables)})
         if self.spec.sla is not None:
             self._start_clock("procedure", None, self.spec.sla)
         self.enter(self.spec.initial)
@@ -170,8 +175,8 @@ class Run:
             due = kept.due_at if kept is not None else self._start_clock("task", name, st.sla)
         elif st.kind is StateKind.END:
             self._complete(st.outcome)
-        # after the clock started and the outcome is known, so that the message can tell them
-        self._notify_state(st.on_enter, name, self.seq, due)
+        if st.on_enter:  # after the clock started and the outcome is known, so that the message can tell them
+            self._notify_state(st.on_enter, name, self.seq, due)
         if st.kind is StateKind.TIMER:
             self._arm_timer(name)
         elif st.kind is StateKind.DECISION:

@@ -199,7 +199,7 @@ class Engine:
             )
             run = Run(self.parts, tx, machine, inst, now)
             run.event(INSTANCE_STARTED, actor=actor.id)
-            run.begin(actor.id, {"variables": values})
+            run.begin(actor.id)
             row = run.finish()
             tx.insert_instance(row)
             run.flush()

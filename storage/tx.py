@@ -77,6 +77,7 @@ SQL["insert_clock"] = SQL["insert_clock"].removesuffix(" RETURNING id")
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_DECODE = json.JSONDecoder().decode  # what json.loads does with a text, without its checks of other types
 
 
 def dumps(value: Any) -> str:
@@ -149,7 +150,7 @@ class SqlStoreTx:
 
     def _instance(self, r: Any) -> InstanceView:
         g = self.t.get
-        variables = json.loads(r[5])
+        variables = _DECODE(r[5])
         self._read[r[0]] = (r[6], variables, r[5])
         return InstanceView(r[0], r[1], r[2], r[3], r[4], variables, r[6], r[7], r[8], r[9], r[10], r[11],
                             g(r[12]), g(r[13]))  # type: ignore[arg-type]
