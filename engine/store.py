@@ -173,7 +173,10 @@ class StoreTx(Protocol):
     def insert_instance(self, inst: InstanceView) -> None:
         """Raises DuplicateBusinessKey when the workflow already has that business key."""
     def update_instance(self, inst: InstanceView, expected_version: int) -> None:
-        """Write `inst` only if the stored row version is still `expected_version`; else ConcurrentUpdate."""
+        """Write `inst` only if the stored row version is still `expected_version`; else ConcurrentUpdate.
+
+        Records are never changed in place: `inst.variables` being the very mapping `get_instance` gave in this
+        transaction means the variables are unchanged, and a store may write them back as it read them."""
     def append_history(self, entries: Sequence[HistoryEntry]) -> None: ...
     def insert_clock(self, clock: NewClock) -> int: ...
     def update_clock(self, clock: ClockView) -> None: ...
