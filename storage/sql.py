@@ -144,8 +144,8 @@ class SqlInstanceStore:
             except (SQLAlchemyError, dbapi.Error) as err:  # a refused connection comes from the driver, unwrapped
                 raise StorageUnavailable(str(err).splitlines()[0]) from err
 
-    def _committed(self, raw: Any, cursor: Any) -> None:
-        if self._wal is not None:
+    def _committed(self, raw: Any, cursor: Any, wrote: bool) -> None:
+        if wrote and self._wal is not None:
             self._wal.committed()
         self._release(raw, cursor, False)
 
@@ -426,12 +426,15 @@ class CommandTransaction:
         if err is not None:
             store._failed(raw, cursor, err)
             return  # the body's own error goes on as it was
+        conn = raw.dbapi_connection
+        # sqlite3 opens a transaction at a command's first write: only then has the log grown
+        wrote = store._wal is not None and conn.in_transaction
         try:
-            raw.dbapi_connection.commit()
+            conn.commit()
         except BaseException as commit_err:
             store._failed(raw, cursor, commit_err)
             raise
-        store._committed(raw, cursor)
+        store._committed(raw, cursor, wrote)
 
 
 def _invalidate(raw: Any) -> None:

@@ -2,9 +2,10 @@
 
 With `synchronous=NORMAL` SQLite syncs the log only when it checkpoints, inside whichever commit crosses the
 checkpoint size: that one commit then waits while the whole log (16 MB) reaches the disk, and until it does a
-power cut can take back every commit since the last checkpoint. A thread that syncs the log every few dozen
-commits leaves the checkpoint little to sync, off the command's path, and keeps the window a power cut can
-take back to those few dozen commits. PostgreSQL's WAL writer does the same job for the same reasons.
+power cut can take back every commit since the last checkpoint, however long ago. A thread that syncs the log
+every few dozen commits, and within a second of any commit, leaves the checkpoint little to sync, off the
+command's path, and bounds what a power cut can take back to those commits. PostgreSQL's WAL writer does the
+same job for the same reasons.
 """
 
 from __future__ import annotations
@@ -20,20 +21,24 @@ _sync = getattr(os, "fdatasync", os.fsync)  # fdatasync where the platform has i
 
 
 class WalFlusher:
-    """Syncs `wal_path` after every `every` commits reported by `committed()`, on a thread of its own.
+    """Syncs `wal_path`, on a thread of its own, after every `every` commits reported by `committed()` and at
+    most `delay` seconds after any of them.
 
-    The thread starts with the first commit, so a store that only reads never starts one, and it sleeps until
-    it is woken: an idle engine costs nothing. A missing log (SQLite removes it when the last connection
-    closes) is nothing to sync.
+    The thread starts with the first commit, so a store that only reads never starts one, and once the log is
+    synced it sleeps until the next commit: an idle engine costs nothing. A missing log (SQLite removes it when
+    the last connection closes) is nothing to sync.
     """
 
-    def __init__(self, wal_path: str, every: int = 64) -> None:
+    def __init__(self, wal_path: str, every: int = 64, delay: float = 1.0) -> None:
         if every < 1:
             raise ValueError(f"every must be at least 1 commit, not {every}")
+        if not delay > 0:
+            raise ValueError(f"delay must be a positive number of seconds, not {delay}")
         self.wal_path = wal_path
         self.every = every
+        self.delay = delay
         self.syncs = 0  # logs synced so far, by the thread or by flush()
-        self._pending = 0  # commits since the thread was last woken
+        self._pending = 0  # commits not yet covered by a sync that has started
         self._wake = threading.Event()
         self._done = threading.Condition()
         self._closed = False
@@ -41,14 +46,13 @@ class WalFlusher:
         self._start_lock = threading.Lock()
 
     def committed(self) -> None:
-        """Count one commit; every `every` commits, wake the thread to sync the log.
+        """Count one commit; the first of a round wakes the thread to keep time, the `every`-th to sync now.
 
-        Called by every command, so it only counts: a lost increment between two threads moves a sync by one
-        commit, which harms nothing.
+        Called by every command, so it mostly only counts: a lost increment between two threads moves a sync
+        by one commit, which harms nothing.
         """
         self._pending += 1
-        if self._pending >= self.every:
-            self._pending = 0
+        if self._pending == 1 or self._pending >= self.every:
             if self._thread is None:
                 self._start()
             self._wake.set()
@@ -98,13 +102,23 @@ class WalFlusher:
 
 
 def _run(ref: weakref.ReferenceType[WalFlusher], wake: threading.Event) -> None:
-    """The thread's loop: sleep until woken, sync, and end when the flusher is closed or gone."""
+    """The thread's loop: sleep until a commit, sync after `every` commits or `delay` seconds, and end when the
+    flusher is closed or gone."""
     while True:
-        wake.wait()
+        wake.wait()  # nothing to sync: sleep until the next commit
         wake.clear()
         flusher = ref()
         if flusher is None or flusher._closed:
             return
+        if flusher._pending < flusher.every:  # the first commit of a round: give it company, `delay` at most
+            delay = flusher.delay
+            del flusher
+            wake.wait(delay)
+            wake.clear()
+            flusher = ref()
+            if flusher is None or flusher._closed:
+                return
+        flusher._pending = 0  # commits from here on wait for the next round
         try:
             flusher.flush()
         except OSError as err:  # a failing disk: SQLite's own sync at the next checkpoint reports it to a command

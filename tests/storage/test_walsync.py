@@ -24,27 +24,39 @@ def _wal_database(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def test_the_thread_starts_at_the_nth_commit_and_syncs_the_log(tmp_path: Path) -> None:
-    """No thread and no sync before `every` commits; at the `every`-th the log is synced in the background."""
+def test_the_nth_commit_brings_the_sync_without_waiting_for_the_delay(tmp_path: Path) -> None:
+    """Before `every` commits nothing is synced (the delay is far off); the `every`-th commit syncs at once."""
     conn = _wal_database(tmp_path / "x.db")
-    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=3)
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=3, delay=3600)
     for n in range(2):
         conn.execute("INSERT INTO t VALUES (?)", (n,))
         flusher.committed()
-    started_early, syncs_early = flusher.running, flusher.syncs
+    syncs_early = flusher.syncs
     conn.execute("INSERT INTO t VALUES (2)")
     flusher.committed()
     synced = flusher.wait_for_syncs(1, WAIT)
     flusher.close()
     conn.close()
-    assert (started_early, syncs_early) == (False, 0)
+    assert syncs_early == 0
+    assert synced
+
+
+def test_a_lone_commit_is_synced_after_the_delay(tmp_path: Path) -> None:
+    """One commit and no more: the log is synced once the delay has passed, not left for 63 more commits."""
+    conn = _wal_database(tmp_path / "x.db")
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=1000, delay=0.05)
+    conn.execute("INSERT INTO t VALUES (1)")
+    flusher.committed()
+    synced = flusher.wait_for_syncs(1, WAIT)
+    flusher.close()
+    conn.close()
     assert synced
 
 
 def test_every_round_of_commits_wakes_one_more_sync(tmp_path: Path) -> None:
     """Each further `every` commits bring another sync of the log."""
     conn = _wal_database(tmp_path / "x.db")
-    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=2)
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=2, delay=3600)
     reached = []
     for round_ in range(1, 4):
         for _ in range(2):
@@ -85,10 +97,11 @@ def test_a_flusher_dropped_without_close_lets_its_thread_end(tmp_path: Path) -> 
     assert not thread.is_alive()
 
 
-def test_every_must_be_positive(tmp_path: Path) -> None:
-    """A flusher that would never sync is refused when it is made."""
-    with pytest.raises(ValueError, match="at least 1"):
-        WalFlusher(str(tmp_path / "x.db-wal"), every=0)
+@pytest.mark.parametrize(("every", "delay", "message"), [(0, 1.0, "at least 1"), (64, 0.0, "positive")])
+def test_a_flusher_that_would_never_sync_is_refused(tmp_path: Path, every: int, delay: float, message: str) -> None:
+    """No commit count below one and no delay of zero or less."""
+    with pytest.raises(ValueError, match=message):
+        WalFlusher(str(tmp_path / "x.db-wal"), every=every, delay=delay)
 
 
 @pytest.mark.parametrize(("synchronous", "has_flusher"), [("NORMAL", True), ("FULL", False), ("OFF", False)])
@@ -113,3 +126,15 @@ def test_the_stores_commands_drive_the_sync_and_close_ends_it(tmp_path: Path) ->
     store.close()
     assert synced
     assert not flusher.running
+
+
+def test_reading_through_the_store_starts_no_sync(tmp_path: Path) -> None:
+    """A store that only reads (commands that write nothing) never starts the thread: nothing was logged."""
+    store = SqlInstanceStore(str(tmp_path / "x.db"))
+    flusher = store.wal_flusher
+    assert flusher is not None
+    found = [store.get_instance(f"{n:032x}") for n in range(3)]
+    running = flusher.running
+    store.close()
+    assert found == [None, None, None]
+    assert not running
