@@ -70,7 +70,8 @@ def _switch_to_wal(cur: Any, patience: float = 60.0) -> None:
 class SqlInstanceStore:
     """The `engine.store.InstanceStore` on SQLAlchemy Core; the schema is migrated up to date when opened."""
 
-    def __init__(self, target: str, *, migrate: bool = True, synchronous: str = "NORMAL", pool_size: int = 5) -> None:
+    def __init__(self, target: str, *, migrate: bool = True, synchronous: str = "NORMAL", pool_size: int = 5,
+                 wal_sync_thread: bool = True) -> None:
         self.url = database_url(target)
         try:
             url = make_url(self.url)
@@ -108,9 +109,9 @@ class SqlInstanceStore:
         self._dbapi: Any = self.engine.dialect.dbapi  # the driver's module: its errors are caught by name
         self._spare: list[Any] = []  # at most one connection kept out of the pool, for the next command
         # NORMAL leaves the log unsynced until a checkpoint: sync it in the background as it grows (FULL syncs
-        # at every commit already, OFF never wants a sync)
+        # at every commit already, OFF never wants a sync); `wal_sync_thread=False` leaves it to SQLite alone
         self._wal = (WalFlusher(os.path.abspath(str(url.database)) + "-wal")
-                     if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" else None)
+                     if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" and wal_sync_thread else None)
         self._moments = Moments(self.dialect)
         self._closed = False
         if migrate:
