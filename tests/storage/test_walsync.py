@@ -104,8 +104,8 @@ def test_a_flusher_that_would_never_sync_is_refused(tmp_path: Path, every: int, 
         WalFlusher(str(tmp_path / "x.db-wal"), every=every, delay=delay)
 
 
-@pytest.mark.parametrize(("synchronous", "thread", "has_flusher"),
-                         [("NORMAL", True, True), ("FULL", True, False), ("OFF", True, False), ("NORMAL", False, False)])
+@pytest.mark.parametrize(("synchronous", "thread", "has_flusher"), [
+    ("NORMAL", True, True), ("FULL", True, False), ("OFF", True, False), ("NORMAL", False, False)])
 def test_only_a_normal_sqlite_store_syncs_in_the_background(
         tmp_path: Path, synchronous: str, thread: bool, has_flusher: bool) -> None:
     """FULL syncs at every commit already and OFF asks for no syncs: only NORMAL gets the thread, unless refused."""
