@@ -38,10 +38,16 @@ class WalFlusher:
         self.every = every
         self.delay = delay
         self.syncs = 0  # logs synced so far, by the thread or by flush()
+        self._closed = False
+        self._begin_afresh()
+        _LIVE.add(self)
+
+    def _begin_afresh(self) -> None:
+        """No thread and fresh locks: at creation, and in a forked child, which has no threads and whose copies
+        of the locks may be held by the parent's thread that is not there to release them."""
         self._pending = 0  # commits not yet covered by a sync that has started
         self._wake = threading.Event()
         self._done = threading.Condition()
-        self._closed = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -99,6 +105,18 @@ class WalFlusher:
             self._thread = thread
             weakref.finalize(self, self._wake.set)  # dropped without close(): wake the thread so that it ends
             thread.start()
+
+
+_LIVE: weakref.WeakSet[WalFlusher] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for flusher in list(_LIVE):
+        flusher._begin_afresh()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX: a backend's worker processes forked from a parent that wrote
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _run(ref: weakref.ReferenceType[WalFlusher], wake: threading.Event) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,3 +141,23 @@ def test_reading_through_the_store_starts_no_sync(tmp_path: Path) -> None:
     store.close()
     assert found == [None, None, None]
     assert not running
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_syncs_with_a_thread_and_locks_of_its_own(tmp_path: Path) -> None:
+    """Forked while the parent's thread holds the flusher's lock, the child still syncs: it starts afresh."""
+    conn = _wal_database(tmp_path / "x.db")
+    conn.execute("INSERT INTO t VALUES (1)")
+    flusher = WalFlusher(str(tmp_path / "x.db-wal"), every=1, delay=3600)
+    flusher.committed()
+    assert flusher.wait_for_syncs(1, WAIT)
+    with flusher._done:  # as the parent's thread does while it counts a sync
+        pid = os.fork()
+        if pid == 0:  # the child: a stuck lock would hang it until the alarm kills it
+            signal.alarm(int(WAIT))
+            flusher.committed()
+            os._exit(0 if flusher.wait_for_syncs(2, WAIT) else 1)
+    _, status = os.waitpid(pid, 0)
+    flusher.close()
+    conn.close()
+    assert os.waitstatus_to_exitcode(status) == 0
