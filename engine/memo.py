@@ -22,12 +22,15 @@ class Derived(Generic[V]):
         self.limit = limit
         self._entries: dict[Hashable, tuple[object, V]] = {}
 
-    def get(self, key: Hashable, owner: object, build: Callable[[], V]) -> V:
-        """The value kept for `key` when `owner` is the object it was worked out from, else `build()`, kept."""
+    def get(self, key: Hashable, owner: object, build: Callable[..., V], *args: object) -> V:
+        """The value kept for `key` when `owner` is the object it was worked out from, else `build(*args)`, kept.
+
+        The arguments are passed through so that a caller on a hot path need not make a closure per lookup.
+        """
         hit = self._entries.get(key)
         if hit is not None and hit[0] is owner:
             return hit[1]
-        value = build()
+        value = build(*args)
         if len(self._entries) >= self.limit:
             self._entries.clear()
         self._entries[key] = (owner, value)
@@ -35,14 +38,7 @@ class Derived(Generic[V]):
 
     def of(self, owner: Owner, build: Callable[[Owner], V]) -> V:
         """The value worked out from `owner` alone, by `build(owner)` the first time: the key is its id."""
-        hit = self._entries.get(id(owner))
-        if hit is not None and hit[0] is owner:
-            return hit[1]
-        value = build(owner)
-        if len(self._entries) >= self.limit:
-            self._entries.clear()
-        self._entries[id(owner)] = (owner, value)
-        return value
+        return self.get(id(owner), owner, build, owner)
 
     def clear(self) -> None:
         self._entries.clear()
