@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Would another order or schema lower the storage floor? One case's statements replayed on variants.
+
+    python bench/floor_variants.py [--cases 300] [--rounds 8]
+
+Records the statements the engine runs for one case of the durable approval, then replays them, with no engine
+code between them, on one database per variant, the variants in turn for `--rounds` rounds (the order flips
+every round, since this machine drifts). Prints the peers' JSON lines: cases/s per variant, each variant's ratio
+to the engine's own order (median of the per-round ratios), and the WAL frames each variant writes per commit.
+
+- `as_run`: the statements as the engine runs them. The instance is read before the write transaction begins.
+- `read_in_write_tx`: `BEGIN` first, so the read and the writes share one transaction and one round of locks.
+- `history_rowid`: history as a rowid table with a unique (instance, step) index, instead of `WITHOUT ROWID`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import engine_bench as bench
+import wal_pages
+
+from engine.ids import new_instance_id
+from storage.sql import SqlInstanceStore
+
+HISTORY_ROWID = """CREATE TABLE history (
+    id INTEGER PRIMARY KEY, instance_id VARCHAR(32) NOT NULL, seq INTEGER NOT NULL, at DATETIME NOT NULL,
+    actor VARCHAR(120) NOT NULL, event VARCHAR(120) NOT NULL, from_state VARCHAR(120),
+    to_state VARCHAR(120) NOT NULL, payload TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL,
+    hash VARCHAR(64) NOT NULL, UNIQUE (instance_id, seq))"""
+
+Commands = list[list[tuple[str, str, Any]]]
+
+
+class Replay:
+    """One variant's database and connection, replaying the recorded case under new ids."""
+
+    def __init__(self, path: Path, commands: Commands, iid: str, key: str, *, begin_first: bool,
+                 reshape: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        SqlInstanceStore(str(path)).close()  # the engine's schema, migrated
+        if reshape is not None:
+            con = sqlite3.connect(path)
+            reshape(con)
+            con.commit()
+            con.close()
+        self.path = path
+        self.store = SqlInstanceStore(str(path), wal_sync_thread=False)
+        self.raw: Any = self.store.engine.raw_connection().dbapi_connection
+        self.commands, self.iid, self.key, self.begin_first = commands, iid, key, begin_first
+
+    def run(self, cases: int) -> tuple[float, float]:
+        """Replay `cases` cases; cases per second of wall time and per second of this process's CPU time."""
+        raw, iid, key = self.raw, self.iid, self.key
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(cases):
+            new_id, new_key = new_instance_id(), uuid.uuid4().hex
+            for statements in self.commands:
+                cur = raw.cursor()
+                if self.begin_first:
+                    cur.execute("BEGIN")
+                for how, sql, params in statements:
+                    if how == "execute":
+                        cur.execute(sql, tuple(new_id if v == iid else new_key if v == key else v for v in params))
+                        if cur.description is not None:
+                            cur.fetchall()
+                    else:
+                        cur.executemany(sql, [tuple(new_id if v == iid else new_key if v == key else v for v in p)
+                                              for p in params])
+                raw.commit()
+                cur.close()
+        return cases / (time.perf_counter() - t0), cases / (time.process_time() - c0)
+
+    def frames_per_commit(self, cases: int) -> float:
+        """WAL frames per commit over `cases` cases, with automatic checkpoints off while they run."""
+        self.raw.execute("PRAGMA wal_autocheckpoint=0")
+        self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.run(cases)
+        commits = wal_pages.frames_by_commit(Path(f"{self.path}-wal"), self.raw.execute("PRAGMA page_size")
+                                             .fetchone()[0])
+        self.raw.execute("PRAGMA wal_autocheckpoint=4000")
+        return sum(map(len, commits)) / len(commits)
+
+
+def history_as_rowid_table(con: sqlite3.Connection) -> None:
+    con.execute("DROP TABLE history")
+    con.execute(HISTORY_ROWID)
+
+
+def emit(**kw: Any) -> None:
+    print(json.dumps({"bench": "floor_variants", **kw}, ensure_ascii=False), flush=True)
+
+
+def main() -> None:
+    logging.getLogger("engine.notify").setLevel(logging.ERROR)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=300, help="cases per variant and round")
+    ap.add_argument("--rounds", type=int, default=8)
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="shixian-floor-"))
+    commands, iid, key = bench.record_case(str(tmp / "record.db"))
+    variants = {
+        "as_run": Replay(tmp / "as_run.db", commands, iid, key, begin_first=False),
+        "read_in_write_tx": Replay(tmp / "read_in_tx.db", commands, iid, key, begin_first=True),
+        "history_rowid": Replay(tmp / "history_rowid.db", commands, iid, key, begin_first=False,
+                                reshape=history_as_rowid_table),
+    }
+    for v in variants.values():
+        v.run(a.cases)  # warm-up: each database past its first pages
+    frames = {name: v.frames_per_commit(50) for name, v in variants.items()}
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(a.rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            w, c = variants[name].run(a.cases)
+            wall[name].append(w)
+            cpu[name].append(c)
+    for name in names:
+        # the CPU-time rate is the steadier one when other processes share the machine: the replay never waits
+        for metric, rates in (("throughput", wall), ("throughput_per_cpu_second", cpu)):
+            ratios = [x / base for x, base in zip(rates[name], rates["as_run"], strict=True)]
+            emit(kind="measurement", workload=f"approval3_sql_only_{name}", system=bench.SYSTEM, metric=metric,
+                 unit="inst/s", median=statistics.median(rates[name]), min=min(rates[name]),
+                 max=max(rates[name]), repeats=a.rounds, better="higher",
+                 params={"ratio_to_as_run": round(statistics.median(ratios), 3),
+                         "wal_frames_per_commit": round(frames[name], 2), "cases": a.cases})
+    for v in variants.values():
+        v.raw.close()
+        v.store.close()
+
+
+if __name__ == "__main__":
+    main()
