@@ -71,7 +71,8 @@ def main() -> None:
     for label, metrics in found.items():
         for metric, samples in metrics.items():
             bench.emit_stat(f"approval3_command_latency_{label}", metric, "us", samples, "lower",
-                            {"cases": a.cases, "commands_per_case": 1 + len(bench.STEPS), "synchronous": "NORMAL"})
+                            {"cases": a.cases, "commands_per_case": 1 + len(bench.STEPS), "synchronous": "NORMAL"},
+                            bench="command_latency")
     for engine in engines.values():
         engine.close()
 

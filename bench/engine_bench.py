@@ -57,13 +57,14 @@ STEPS = [("pass", REVIEWER, {}), ("approve", AUDITOR, {"conditions": "限于出�
          ("push", REVIEWER, {}), ("subscribe", ADMIN, {})]
 
 
-def emit(**kw: Any) -> None:
-    print(json.dumps({"bench": BENCH, **kw}, ensure_ascii=False), flush=True)
+def emit(*, bench: str = BENCH, **kw: Any) -> None:
+    """One JSON line; `bench` names the script that prints it (the other bench scripts print through here)."""
+    print(json.dumps({"bench": bench, **kw}, ensure_ascii=False), flush=True)
 
 
 def emit_stat(workload: str, metric: str, unit: str, samples: list[float], better: str,
-              params: dict[str, Any] | None = None) -> None:
-    emit(kind="measurement", workload=workload, system=SYSTEM, metric=metric, unit=unit,
+              params: dict[str, Any] | None = None, *, bench: str = BENCH) -> None:
+    emit(bench=bench, kind="measurement", workload=workload, system=SYSTEM, metric=metric, unit=unit,
          median=statistics.median(samples), min=min(samples), max=max(samples), repeats=len(samples),
          better=better, params=params or {})
 

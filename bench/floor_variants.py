@@ -16,7 +16,6 @@ to the engine's own order (median of the per-round ratios), and the WAL frames e
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sqlite3
 import statistics
@@ -99,10 +98,6 @@ def history_as_rowid_table(con: sqlite3.Connection) -> None:
     con.execute(HISTORY_ROWID)
 
 
-def emit(**kw: Any) -> None:
-    print(json.dumps({"bench": "floor_variants", **kw}, ensure_ascii=False), flush=True)
-
-
 def main() -> None:
     logging.getLogger("engine.notify").setLevel(logging.ERROR)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,11 +127,10 @@ def main() -> None:
         # the CPU-time rate is the steadier one when other processes share the machine: the replay never waits
         for metric, rates in (("throughput", wall), ("throughput_per_cpu_second", cpu)):
             ratios = [x / base for x, base in zip(rates[name], rates["as_run"], strict=True)]
-            emit(kind="measurement", workload=f"approval3_sql_only_{name}", system=bench.SYSTEM, metric=metric,
-                 unit="inst/s", median=statistics.median(rates[name]), min=min(rates[name]),
-                 max=max(rates[name]), repeats=a.rounds, better="higher",
-                 params={"ratio_to_as_run": round(statistics.median(ratios), 3),
-                         "wal_frames_per_commit": round(frames[name], 2), "cases": a.cases})
+            bench.emit_stat(f"approval3_sql_only_{name}", metric, "inst/s", rates[name], "higher",
+                            {"ratio_to_as_run": round(statistics.median(ratios), 3),
+                             "wal_frames_per_commit": round(frames[name], 2), "cases": a.cases},
+                            bench="floor_variants")
     for v in variants.values():
         v.raw.close()
         v.store.close()

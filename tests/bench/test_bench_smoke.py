@@ -1,0 +1,55 @@
+"""The benchmarks the docs cite still run and still print the peer harness's JSON lines (at toy sizes: these
+tests check the scripts, never their figures)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MEASUREMENT_KEYS = {"bench", "kind", "workload", "system", "metric", "unit", "median", "min", "max", "repeats",
+                    "better", "params"}
+
+SMALL_RUNS = {
+    "engine_bench": (["--quick", "--skip-big", "--no-pg", "--batch", "5", "--repeats", "1", "--live", "50"],
+                     {"approval3_durable_sqlite_wal_normal", "approval3_durable_sqlite_wal_full",
+                      "approval3_sql_only_sqlite_wal_normal", "stored_bytes_per_instance"}),
+    "floor_variants": (["--cases", "5", "--rounds", "2"],
+                       {"approval3_sql_only_as_run", "approval3_sql_only_read_in_write_tx",
+                        "approval3_sql_only_history_rowid"}),
+    "driver_share": (["--cases", "5", "--rounds", "1"], {"approval3_durable_sqlite_wal_normal"}),
+    "command_latency": (["--cases", "5", "--rounds", "1"], set()),
+    "calendar_bench": (["--repeats", "1", "--scale", "0.01"], {"add_working_days", "working_days_between"}),
+    "definitions_bench": (["--quick", "--repeats", "1"], set()),
+}
+
+
+def run_bench(name: str, args: list[str]) -> list[dict[str, Any]]:
+    out = subprocess.run([sys.executable, str(REPO / "bench" / f"{name}.py"), *args], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_RUNS))
+def test_bench_prints_peer_json_lines(name: str) -> None:
+    """Each line is the harness's JSON, named after its script; measurements are complete and finite, every
+    check line says ok, and the workloads the docs quote are there."""
+    args, wanted = SMALL_RUNS[name]
+    lines = run_bench(name, args)
+    assert lines
+    assert {line["bench"] for line in lines} == {name}
+    measurements = [line for line in lines if line["kind"] == "measurement"]
+    assert measurements
+    for m in measurements:
+        assert m.keys() >= MEASUREMENT_KEYS, m
+        assert isinstance(m["median"], int | float) and math.isfinite(m["median"]) and m["median"] > 0, m
+    assert wanted <= {m["workload"] for m in measurements}
+    checks = [line for line in lines if line["kind"] == "check"]
+    assert all(check["ok"] for check in checks), checks
