@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.clock import SHANGHAI, SystemClock
-from engine.errors import PayloadInvalid, WorkflowError
+from engine.errors import PayloadInvalid, StorageUnavailable, WorkflowError
 from engine.ports import Actor
 from engine.runtime import Engine
 from engine.store import ClockView, HistoryEntry, InstanceView
@@ -45,10 +45,17 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False) -> None:
         parser.add_argument("--idempotency-key", help="repeat-safe key: the same command again changes nothing")
 
 
-def _engine(args: argparse.Namespace) -> Engine:
+def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
+    """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
+    a mistyped path must not read as an empty database ("0 overdue") to whoever asks."""
     from engine.definitions import DefinitionSet
     from storage import open_store
 
+    if "://" not in args.db and not Path(args.db).is_file():
+        if not create:
+            raise StorageUnavailable(f"no database at {args.db}; give --db PATH (or set SHIXIAN_DB) "
+                                     "of the database the engine writes")
+        print(f"no database at {args.db}: creating a new one", file=sys.stderr)
     directory = None
     if args.directory:
         from notifiers.directory import YamlDirectory
@@ -123,7 +130,7 @@ def _clock(c: ClockView) -> dict[str, Any]:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = _engine(args, create=True)
     variables = _values(args.var, args.vars, "variable")
     inst = engine.start(args.workflow, args.business_key, variables, _actor(args),
                         idempotency_key=args.idempotency_key)
@@ -198,7 +205,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
-    engine = _engine(args)
+    engine = _engine(args, create=True)
     if args.worker_id:
         engine.worker_id = args.worker_id
     if args.directory and not args.no_dispatch:

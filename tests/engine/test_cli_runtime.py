@@ -13,6 +13,7 @@ import pytest
 
 from cli import main
 from engine.fields import make_credit_code
+from storage.sql import SqlInstanceStore
 from tests.engine.conftest import FLOW
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,10 +57,38 @@ def test_start_fire_show_history(tmp_path: Path, flow_dir: Path, capsys: pytest.
 
 def test_errors_are_one_line_and_exit_1(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A refused command prints the engine's message, not a traceback."""
+    SqlInstanceStore(str(tmp_path / "e.db")).close()
     code, _, err = run(capsys, "fire", "nope", "approve", "--db", str(tmp_path / "e.db"), "--workflows",
                        str(flow_dir), "--actor", "bob", "--role", "data_auditor")
     assert code == 1
     assert err.startswith("error: no instance 'nope'")
+
+
+@pytest.mark.parametrize("command", [["show"], ["show", "some-id"], ["history", "some-id"], ["overdue"],
+                                     ["fire", "some-id", "approve", "--actor", "bob"]])
+def test_a_mistyped_database_path_is_an_error_not_an_empty_database(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    """Reading or firing on a path with no database says so and creates nothing (no "0 overdue" from a typo)."""
+    typo = tmp_path / "shixan.db"
+    code, out, err = run(capsys, *command, "--db", str(typo), "--workflows", str(flow_dir))
+    assert code == 1
+    assert f"no database at {typo}" in err and "--db" in err
+    assert out == ""
+    assert not typo.exists()
+
+
+def test_start_creates_a_new_database_and_says_so(tmp_path: Path, flow_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`start` on a new path begins the database there, telling the operator it did."""
+    db = tmp_path / "new.db"
+    code, _, err = run(capsys, "start", "common.test_flow", "CLI-2", "--db", str(db), "--workflows", str(flow_dir),
+                       "--actor", "alice", "--role", "data_admin", "--department", C, "--var", f"consumer_dept={C}",
+                       "--var", f"provider_dept={P}")
+    assert code == 0
+    assert f"no database at {db}: creating a new one" in err
+    assert db.is_file()
+    code, _, err = run(capsys, "show", "--db", str(db), "--workflows", str(flow_dir))
+    assert code == 0 and "creating" not in err
 
 
 def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None:
