@@ -49,8 +49,13 @@ def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None) 
 
 
 def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
-             fire: Callable[[], bool | None], release: Callable[[timedelta, int, str], None]) -> None:
-    """Fire one claimed moment, counting the outcome; a failure puts it back for a later try."""
+             fire: Callable[[], bool | str | None], release: Callable[[timedelta, int, str], None]) -> None:
+    """Fire one claimed moment, counting the outcome; a failure puts it back for a later try.
+
+    `fire` answers True (acted), False (nothing left to do), None (another worker had it), or the error of a
+    hook that failed again: its retry is armed already, inside the committed transaction, so it counts as
+    failed without being released.
+    """
     try:
         outcome = fire()
     except ConcurrentUpdate as err:
@@ -62,6 +67,11 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
         counts["failed"] += 1
         log.warning("%s of instance %s failed: %s", what, instance_id, err)
         release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1, str(err))
+        return
+    if isinstance(outcome, str):
+        counts["failed"] += 1
+        log.warning("%s of instance %s: the hook failed again (attempt %d), retried later: %s", what, instance_id,
+                    attempts + 1, outcome)
         return
     counts["lost" if outcome is None else "fired" if outcome else "skipped"] += 1
 
@@ -94,8 +104,9 @@ def _fire_clock(engine: Engine, clock: ClockView, now: datetime) -> bool | None:
     return bool(done)
 
 
-def _fire_timer(engine: Engine, timer: TimerView, now: datetime) -> bool | None:
-    """Fire one claimed timer in one transaction with its marking; None when another worker fired it."""
+def _fire_timer(engine: Engine, timer: TimerView, now: datetime) -> bool | str | None:
+    """Fire one claimed timer in one transaction with its marking; None when another worker fired it, the
+    error when a hook retry failed again."""
     with engine.store.transaction() as tx:
         if tx.mark_timer_fired(timer.id, now) is None:
             return None  # fired elsewhere, cancelled, or held by a suspension meanwhile
@@ -108,10 +119,13 @@ def _fire_timer(engine: Engine, timer: TimerView, now: datetime) -> bool | None:
             run.transition(EVENT_TIMER, dest, "system")
         else:
             run.run_hook(inst.state, attempts=timer.attempts)
-        tx.update_instance(run.finish(), inst.row_version)
+        row = run.finish()
+        tx.update_instance(row, inst.row_version)
         run.flush()
         events = run.events
     engine.bus.publish(events)
+    if timer.kind == "hook" and row.state == timer.state and row.last_error is not None:
+        return row.last_error  # still at the automatic step: the hook failed again
     return True
 
 
