@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,9 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False) -> None:
                         help="definition file or folder (repeatable; default: the repository's workflows/)")
     parser.add_argument("--directory", default=os.environ.get("SHIXIAN_DIRECTORY"),
                         help="people directory YAML for notifications (default: $SHIXIAN_DIRECTORY; none: no outbox)")
+    parser.add_argument("--hooks", action="append", default=None, metavar="MODULE",
+                        help="a Python module whose HOOKS mapping (hook name -> function) the automatic steps call "
+                             "(repeatable; default: $SHIXIAN_HOOKS, comma-separated)")
     parser.add_argument("--allow-provisional", action="store_true",
                         help="compute provisional deadlines in years without calendar data instead of refusing")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -51,19 +55,41 @@ def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     from engine.definitions import DefinitionSet
     from storage import open_store
 
-    if "://" not in args.db and not Path(args.db).is_file():
-        if not create:
-            raise StorageUnavailable(f"no database at {args.db}; give --db PATH (or set SHIXIAN_DB) "
-                                     "of the database the engine writes")
-        print(f"no database at {args.db}: creating a new one", file=sys.stderr)
+    new_file = "://" not in args.db and not Path(args.db).is_file()
+    if new_file and not create:
+        raise StorageUnavailable(f"no database at {args.db}; give --db PATH (or set SHIXIAN_DB) "
+                                 "of the database the engine writes")
     directory = None
     if args.directory:
         from notifiers.directory import YamlDirectory
 
         directory = YamlDirectory(args.directory)
     defs = DefinitionSet.load(args.workflows or [_default_workflows()])
-    return Engine(open_store(args.db), defs, clock=SystemClock(), directory=directory,
-                  allow_provisional=args.allow_provisional)
+    hooks = _hooks(args.hooks or [m for m in os.environ.get("SHIXIAN_HOOKS", "").split(",") if m.strip()])
+    if new_file:
+        print(f"no database at {args.db}: creating a new one", file=sys.stderr)
+    engine = Engine(open_store(args.db), defs, clock=SystemClock(), directory=directory,
+                    allow_provisional=args.allow_provisional)
+    for name, fn in hooks.items():
+        engine.register_hook(name, fn)
+    return engine
+
+
+def _hooks(modules: list[str]) -> dict[str, Any]:
+    """The hooks of the backend's modules: each names its automatic-step functions in a `HOOKS` mapping."""
+    found: dict[str, Any] = {}
+    for module in modules:
+        module = module.strip()
+        try:
+            mapping = getattr(importlib.import_module(module), "HOOKS", None)
+        except Exception as err:  # any failure of the backend's module is the operator's to see, in one line
+            raise PayloadInvalid("--hooks", f"an importable Python module on PYTHONPATH, but importing it failed "
+                                 f"({type(err).__name__}: {err})", module, where="command line") from err
+        if not isinstance(mapping, Mapping) or not all(isinstance(k, str) and callable(v) for k, v in mapping.items()):
+            raise PayloadInvalid("--hooks", "a module defining HOOKS = {hook name: function}", module,
+                                 where="command line")
+        found.update(mapping)
+    return found
 
 
 def _actor(args: argparse.Namespace) -> Actor:

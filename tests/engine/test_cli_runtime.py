@@ -112,3 +112,41 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None
             proc.kill()
     assert proc.returncode == 0
     assert "worker stopped after" in rest
+
+
+HOOKS_MODULE = '''
+def count_users(variables):
+    return {"users": 0}
+
+
+HOOKS = {"count_users": count_users}
+'''
+
+
+def test_hooks_module_lets_the_command_line_run_automatic_steps(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--hooks MODULE` registers the module's HOOKS, so an automatic step runs instead of failing."""
+    (tmp_path / "backend_hooks.py").write_text(HOOKS_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = ["--db", str(tmp_path / "h.db"), "--workflows", str(flow_dir), "--json"]
+    code, out, _ = run(capsys, "start", "common.test_flow", "CLI-H", *base, "--actor", "alice", "--role",
+                       "data_admin", "--department", C, "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    assert code == 0
+    iid = json.loads(out)["id"]
+    code, out, _ = run(capsys, "fire", iid, "approve", *base, "--actor", "bob", "--role", "data_auditor",
+                       "--department", P, "--hooks", "backend_hooks")
+    moved = json.loads(out)
+    assert (code, moved["state"], moved["last_error"]) == (0, "publicity", None)
+
+
+@pytest.mark.parametrize(("module", "expected"), [("no_such_hooks_module", "importing it failed"),
+                                                   ("json", "HOOKS = {hook name: function}")])
+def test_a_bad_hooks_module_is_a_one_line_error(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                module: str, expected: str) -> None:
+    """A module that does not import, or has no HOOKS mapping, is refused before anything runs."""
+    code, out, err = run(capsys, "start", "common.test_flow", "CLI-X", "--db", str(tmp_path / "x.db"),
+                         "--workflows", str(flow_dir), "--hooks", module, "--actor", "alice", "--role", "data_admin",
+                         "--department", C, "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    assert code == 1 and out == ""
+    assert "--hooks" in err and expected in err and module in err
+    assert not (tmp_path / "x.db").exists()
