@@ -34,7 +34,8 @@ def template_names(folder: str | Path) -> frozenset[str]:
 
 
 class DefinitionSet:
-    """Compiled definitions by id (latest added wins) and by (id, content hash); add-only, versions kept."""
+    """Compiled definitions by id (latest added wins, older versions kept for their instances don't) and by
+    (id, content hash); add-only, versions kept."""
 
     def __init__(self) -> None:
         self._latest: dict[str, CompiledWorkflow] = {}
@@ -91,18 +92,31 @@ class DefinitionSet:
             raise DefinitionError(problems)
         return out
 
-    def add(self, item: WorkflowSpec | CompiledWorkflow, *, source: str | None = None) -> CompiledWorkflow:
+    def add(self, item: WorkflowSpec | CompiledWorkflow, *, source: str | None = None,
+            newest: bool = True) -> CompiledWorkflow:
         """Add a spec (compiled here, once per version) or a compiled workflow; it becomes the latest of its id.
 
         `source`, the exact YAML text of that version, is kept as the compiled workflow's `source`, which the
         engine stores so that instances on the version can be served again after a restart.
+
+        `newest=False` keeps an older version only for the instances that run on it (the engine reloading a
+        stored version): it is served by `get_version`, listed first by `versions`, and never by `get`, so
+        it does not displace the version the files define; an id known only that way starts no instances.
         """
         compiled = item if isinstance(item, CompiledWorkflow) else compile_workflow(item)
         if source and not compiled.source:
             compiled.source = source
-        versions = self._versions.setdefault(compiled.spec.id, {})
-        compiled = versions.setdefault(compiled.version, compiled)
-        self._latest[compiled.spec.id] = compiled
+        wid = compiled.spec.id
+        versions = self._versions.setdefault(wid, {})
+        known = versions.get(compiled.version)
+        if known is not None:
+            compiled = known
+        elif newest:
+            versions[compiled.version] = compiled
+        else:
+            self._versions[wid] = {compiled.version: compiled, **versions}
+        if newest:
+            self._latest[wid] = compiled
         return compiled
 
     def get(self, workflow_id: str) -> CompiledWorkflow:

@@ -68,7 +68,7 @@ class Definitions(Protocol):
 
     def get(self, workflow_id: str) -> Any: ...
     def get_version(self, workflow_id: str, content_hash: str) -> Any: ...
-    def add(self, spec_or_compiled: Any) -> Any: ...
+    def add(self, spec_or_compiled: Any, *, newest: bool = True) -> Any: ...
 
 
 class Dispatcher(Protocol):
@@ -118,7 +118,11 @@ class Engine:
         self.parts.events_wanted = True
 
     def load_versions_in_use(self) -> int:
-        """Load the stored definition versions that unfinished instances run on; answer how many were added."""
+        """Load the stored definition versions that unfinished instances run on; answer how many were added.
+
+        They are kept for those instances only: the newest version of each id stays the one loaded from files
+        (or added with `add_definition`), so an edited file serves new instances after a restart.
+        """
         added = 0
         for d in self.store.definitions_in_use():
             if not d.source:
@@ -131,7 +135,7 @@ class Engine:
             except WorkflowError:
                 pass
             spec = load_text(d.source, d.source_path or f"<stored {d.workflow_id} {d.version[:12]}>")
-            self.definitions.add(spec)
+            self.definitions.add(spec, newest=False)
             self._saved_versions.add((d.workflow_id, d.version))
             added += 1
         return added
