@@ -114,6 +114,10 @@ class SqlInstanceStore:
                      if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" and wal_sync_thread else None)
         self._moments = Moments(self.dialect)
         self._closed = False
+        # the SQLite file this store writes, as (device, inode): a file removed or replaced under an open store
+        # would take every later commit with it, to an inode nobody can open again
+        self._path = os.path.abspath(str(url.database)) if self.dialect == "sqlite" else None
+        self._file_id: tuple[int, int] | None = None
         if migrate:
             from storage.migrate import upgrade
 
@@ -182,7 +186,27 @@ class SqlInstanceStore:
         else:
             self._spare.append(raw)
 
+    def _check_file(self) -> None:
+        """Refuse to go on with a SQLite file that was removed or replaced since this store first used it."""
+        if self._path is None:
+            return
+        try:
+            st = os.stat(self._path)
+        except FileNotFoundError:
+            if self._file_id is None:
+                return  # not created yet: SQLite creates it at the first connection
+            raise StorageUnavailable(f"the database file {self._path} was removed while the engine had it open; "
+                                     "restore it from a backup and restart the engine") from None
+        found = (st.st_dev, st.st_ino)
+        if self._file_id is None:
+            self._file_id = found
+        elif found != self._file_id:
+            raise StorageUnavailable(f"the database file {self._path} was replaced while the engine had it open; "
+                                     "stop every engine process on it, check the file is the one wanted (its -wal "
+                                     "file belongs to the old one), then start them again")
+
     def _guard(self, fn: Callable[[], T]) -> T:
+        self._check_file()
         try:
             return fn()
         except WorkflowError:
@@ -415,6 +439,7 @@ class CommandTransaction:
 
     def __enter__(self) -> SqlStoreTx:
         store = self._store
+        store._check_file()
         self._raw = raw = store._take()
         # a fresh cursor each time, straight from the driver's connection: closing it ends its statements, so
         # no read snapshot outlives the command
