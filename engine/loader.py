@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +257,27 @@ def canonical_hash(data: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+_FULL_WIDTH_KEY = re.compile(r"^[ \t]*(?:- )?([^\s:#'\"{}\[\],][^:#{}\[\],]*?)[ \t]*：")
+
+
+def _syntax_hint(text: str, line: int) -> tuple[int, int, str] | None:
+    """The usual slips behind a YAML syntax error, said plainly: a full-width colon after a key (typed with a
+    Chinese input method), or a tab in the indentation. The parser notices both a line late or in its own
+    words. Looks at the line it stopped on and the two before it; `line` counts from 1."""
+    lines = text.splitlines()
+    for index in range(min(line, len(lines)) - 1, max(line - 4, -1), -1):
+        found = _FULL_WIDTH_KEY.match(lines[index])
+        if found:
+            return (index + 1, found.end(),
+                    f"key {found.group(1)!r} is followed by a full-width colon '：': YAML needs the ASCII ':' "
+                    "and a space after it")
+    if 0 < line <= len(lines):
+        indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip(" \t"))]
+        if "\t" in indent:
+            return (line, indent.index("\t") + 1, "a tab in the indentation: YAML indents with spaces only")
+    return None
+
+
 def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
     """Parse one YAML document into plain data with positions; raise DefinitionError for anything refused."""
     if isinstance(text, bytes):
@@ -270,6 +292,9 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        hint = _syntax_hint(text, line)
+        if hint is not None:
+            raise _one(filename, *hint) from None
         detail = " ".join(str(p) for p in (err.context, err.problem) if p)
         raise _one(filename, line, col, f"YAML syntax: {detail}") from None
     except yaml.reader.ReaderError as err:

@@ -129,3 +129,22 @@ def test_unreadable_file_is_a_definition_error(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError) as err:
         load_file(tmp_path / "missing.yaml")
     assert err.value.problems[0].file.endswith("missing.yaml")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("id: x\nstates:\n  kept:\n    kind: end\n    outcome：kept\n    title: t\n",
+     "f.yaml:5:12: key 'outcome' is followed by a full-width colon '：': YAML needs the ASCII ':' and a space "
+     "after it"),
+    ("a:\n\tb: 1\n", "f.yaml:2:1: a tab in the indentation: YAML indents with spaces only"),
+    ("a:\n  b: 1\n  \tc: 2\n", "f.yaml:3:3: a tab in the indentation: YAML indents with spaces only"),
+])
+def test_common_slips_are_named_where_they_are(text: str, expected: str) -> None:
+    """A full-width colon typed with a Chinese input method, and a tab in the indentation, are named on their
+    own line and column rather than in the parser's words a line later."""
+    assert problems_of(text) == [expected]
+
+
+def test_a_full_width_colon_inside_a_value_is_no_slip() -> None:
+    """'：' inside a quoted or flow value is text: the file parses."""
+    doc = parse_text("a: '审查：通过'\nb: {zh: 说明：无}\n", "f.yaml")
+    assert doc.data == {"a": "审查：通过", "b": {"zh": "说明：无"}}
