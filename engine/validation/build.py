@@ -305,6 +305,10 @@ class Builder(Reader):
         guard = self.text(p("guard"), m.get("guard"), "guard", strict=True)
         payload = tuple(self.fields(p("payload"), m.get("payload"), "payload").values())
         save = self.names(p("save"), m.get("save"), "payload field")
+        # a payload field whose declaration failed is reported there already: `save` naming it is no second fault
+        broken = set(self._raw_names(m.get("payload"))) - {f.name for f in payload}
+        if broken:
+            save = tuple(name for name in save if name not in broken)
         setv = self.mapping(p("set"), m["set"], None, "set") if "set" in m else {}
         title = self.localized(p("title"), m.get("title"), "title")
         raw_from = m.get("from")

@@ -60,3 +60,13 @@ def test_problems_of_one_file_come_together_sorted() -> None:
     assert len(lines) == 3 and lines == sorted(lines)
     assert [p.path for p in err.value.problems] == ["calendar", "states.provider_approval.sla.due",
                                                     "transitions.9.to"]
+
+
+def test_a_mistyped_payload_type_is_one_problem_not_two() -> None:
+    """`save` naming a payload field whose type is mistyped is not reported again as "not a payload field"."""
+    text = GX_REQUEST.read_text(encoding="utf-8").replace(
+        "reason:      {type: text, required: true}", "reason:      {type: txt, required: true}", 1)
+    with pytest.raises(DefinitionError) as err:
+        load_text(text, "gx.yaml")
+    assert [p.message.split(";")[0] for p in err.value.problems] == [
+        "unknown type 'txt' (did you mean 'text'?)"]
