@@ -35,7 +35,7 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
     from engine.demo.run import DemoRun
     from engine.demo.scenario import FIRST_START, plan_cases
     from engine.demo.summary import as_dict, procedure_rows, table, totals
-    from engine.reporting.render import render
+    from engine.reporting.render import save
     from engine.runtime import Engine
     from notifiers.channels.file import FileNotifier
     from notifiers.directory import YamlDirectory
@@ -77,7 +77,7 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
     written = [out / "shixian-demo.db", out / "mail"]
     for fmt in ("html", "md", "csv"):
         path = out / f"report-{REPORT_MONTH}.{fmt}"
-        path.write_text(render(report, fmt), encoding="utf-8")
+        save(report, fmt, path)
         written.append(path)
     files = audit.mail_files(out / "mail")
     told = Counter({"warning": tally.warnings, "breach": tally.breaches,

@@ -17,7 +17,7 @@ from engine.errors import WorkflowError
 from engine.ports import Directory
 from engine.reporting.figures import MonthReport, build_month_report, month_bounds
 from engine.reporting.gather import Specs, StepGatherer
-from engine.reporting.render import FORMATS, render
+from engine.reporting.render import FORMATS, render, save
 
 _REPO = Path(__file__).resolve().parent.parent
 #: The calendar the report counts working days on: the Liuzhou / Guangxi deployment's.
@@ -80,12 +80,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     except WorkflowError as err:  # DirectoryError included: notifier errors are WorkflowErrors
         print(f"error: {err}", file=sys.stderr)
         return 1
-    text = render(report, fmt)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        save(report, fmt, Path(args.out))
         print(f"wrote {args.out} ({report.totals.due} steps due in {args.month})")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(render(report, fmt))
     return 0
 
 

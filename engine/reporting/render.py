@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from html import escape
+from pathlib import Path
 
 from engine.clock import SHANGHAI
 from engine.reporting.figures import Figures, MonthReport
@@ -42,6 +43,12 @@ def render(report: MonthReport, fmt: str) -> str:
     raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
+def save(report: MonthReport, fmt: str, path: Path) -> None:
+    """Write the report to a file; a CSV starts with a byte-order mark, since spreadsheet programs on Chinese
+    Windows read a file as UTF-8 only then."""
+    path.write_text(render(report, fmt), encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+
+
 def _md_table(first: str, rows: Sequence[Figures]) -> list[str]:
     out = [f"| {first} | " + " | ".join(_COLUMNS) + " |", "|---|" + "---:|" * len(_COLUMNS)]
     out += [f"| {fig.title} | " + " | ".join(_cells(fig)) + " |" for fig in rows]
@@ -67,18 +74,32 @@ def render_markdown(report: MonthReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+_CSV_FIGURES = ["section", "key", "title", "due", "on_time", "late", "open_overdue", "warnings", "breaches",
+                "escalations", "average_working_days", "on_time_rate"]
+_CSV_ITEMS = ["business_key", "instance_id", "state", "department", "department_name", "due_at",
+              "late_working_days", "escalation_level"]
+
+
 def render_csv(report: MonthReport) -> str:
+    """One table for a spreadsheet: the figures by department, by procedure and in total, then the open items
+    the supervisors must chase (section `open_item`), under one header so that every row reads alike."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["section", "key", "title", "due", "on_time", "late", "open_overdue", "warnings", "breaches",
-                     "escalations", "average_working_days", "on_time_rate"])
+    writer.writerow(_CSV_FIGURES + _CSV_ITEMS)
+    blank_items = [""] * len(_CSV_ITEMS)
     for section, rows in (("department", report.by_department), ("procedure", report.by_procedure),
                           ("total", (report.totals,))):
         for fig in rows:
             writer.writerow([section, fig.key, fig.title, fig.due, fig.on_time, fig.late, fig.open_overdue,
                              fig.warnings, fig.breaches, fig.escalations,
                              "" if fig.average_working_days is None else fig.average_working_days,
-                             "" if fig.on_time_rate is None else fig.on_time_rate])
+                             "" if fig.on_time_rate is None else fig.on_time_rate, *blank_items])
+    blank_figures = [""] * (len(_CSV_FIGURES) - 3)
+    for item in report.open_items:
+        r = item.record
+        writer.writerow(["open_item", r.workflow_id, r.workflow_name, *blank_figures, r.business_key, r.instance_id,
+                         r.state_title, r.department, r.department_name, moment_text(r.due), item.late_working_days,
+                         r.escalation_level])
     return buf.getvalue()
 
 

@@ -163,3 +163,26 @@ def test_cli_writes_the_report(world: World, tmp_path: Path) -> None:
     total = next(line for line in out.read_text(encoding="utf-8").splitlines() if line.startswith("total,"))
     assert total.split(",")[3:7] == ["5", "2", "3", "1"]
     assert bad == 2
+
+
+def test_the_csv_carries_the_open_items_and_opens_as_utf8_in_a_spreadsheet(world: World, tmp_path: Path) -> None:
+    """The CSV written by `cli.py report` starts with a BOM, and lists the open items to chase under the same
+    header as the figures, with the deadline as the report writes it."""
+    import csv
+
+    from engine.reporting.render import moment_text
+
+    out = tmp_path / "report.csv"
+    db = str(world.store.url).removeprefix("sqlite:///")
+    assert cli_main(["report", "--month", "2026-10", "--db", db, "--out", str(out), "--as-of",
+                     "2026-11-01T00:00"]) == 0
+    raw = out.read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    items = [r for r in rows if r["section"] == "open_item"]
+    report = _build(world, MONTH_END)
+    assert items
+    assert [(r["business_key"], r["due_at"], int(r["late_working_days"]), int(r["escalation_level"]))
+            for r in items] == [(i.record.business_key, moment_text(i.record.due), i.late_working_days,
+                                 i.record.escalation_level) for i in report.open_items]
+    assert {r["section"] for r in rows} == {"department", "procedure", "total", "open_item"}
