@@ -1,5 +1,6 @@
 """Turns notifications of a definition (on_enter / on_exit, SLA warnings, breaches, escalation levels) into
-outbox rows: roles resolved to people with the Directory, one row per (person, channel with a contact)."""
+outbox rows: roles resolved to people with the Directory, one row per (person, channel with a contact). Every
+notice names the department that holds the task (责任部门), whoever it is sent to, and writes deadlines one way."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 
 from engine.authz import organisation_department
 from engine.clock import SHANGHAI
+from engine.deadline_text import deadline_text
 from engine.ports import Directory
-from engine.spec import StateKind, VariableType, WorkflowSpec
+from engine.spec import RoleSpec, StateKind, VariableType, WorkflowSpec
 from engine.store import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -59,15 +61,16 @@ class NoticeWriter:
             return []
         out: list[OutboxItem] = []
         seen: set[tuple[str, str]] = set()
+        holder = responsible_department(directory, spec, notice.state, variables)
         for role in notice.roles:
             r = spec.roles.get(role)
             if r is None:
                 continue
-            dept = variables.get(r.department_variable) if r.department_variable else None
-            data = self._data(spec, instance_id, business_key, variables, notice, role, dept)
-            if r.org is not None:  # only that organisation's people (untagged directory: every holder, logged)
-                dept = organisation_department(self.directory, spec, r.org)
-            for person in directory.people(r.base, dept):
+            dept = bound_department(directory, spec, r, variables)
+            # a state that is no task (an end, a wait) has no holder: the recipients' own department stands in
+            where = holder or _named(directory, dept or _first_department(spec, variables), r)
+            data = self._data(spec, instance_id, business_key, notice, role, where)
+            for person in directory.people(r.base, dept):  # unbound (or untagged org): every holder
                 for channel, address in sorted(person.contacts.items()):
                     if not address or (person.id, channel) in seen:
                         continue
@@ -80,25 +83,63 @@ class NoticeWriter:
         return out
 
     def _data(
-        self, spec: WorkflowSpec, instance_id: str, business_key: str, variables: Mapping[str, Any],
-        notice: Notice, role: str, dept: Any,
+        self, spec: WorkflowSpec, instance_id: str, business_key: str, notice: Notice, role: str,
+        where: tuple[str | None, str],
     ) -> dict[str, Any]:
         st = spec.states.get(notice.state)
         title = st.title.zh if st is not None and st.title is not None else notice.state
         assignee = st.assignee if st is not None and st.kind is StateKind.TASK else None
-        department = dept if isinstance(dept, str) else _first_department(spec, variables)
-        directory = self.directory
-        dept_name = directory.department_name(department) if (department and directory is not None) else ""
+        department, dept_name = where
         due_text = notice.due.astimezone(SHANGHAI).isoformat() if notice.due is not None else None
         return {
             "workflow_id": spec.id, "workflow_name": spec.name.zh, "business_key": business_key,
             "instance_id": instance_id, "state": notice.state, "state_title": title,
             "department": department, "department_name": dept_name, "assignee_role": assignee,
-            "role": role, "due": due_text,
+            "assignee_role_title": role_title(spec, assignee) if assignee else None,
+            "role": role, "role_title": role_title(spec, role), "due": due_text,
+            "due_text": deadline_text(notice.due) if notice.due is not None else None,
             "late_by": _late_text(notice) if notice.kind in ("breach", "escalation") else "",
-            "level": notice.level, "what_to_do": _what_to_do(notice, title, due_text),
+            "level": notice.level, "what_to_do": _what_to_do(notice, title),
             "outcome": notice.outcome, "kind": KIND_OF[notice.kind],
         }
+
+
+def role_title(spec: WorkflowSpec, role: str) -> str:
+    """The role's Chinese title from the definition (`title:`), or its id when it has none."""
+    r = spec.roles.get(role)
+    return r.title if r is not None and r.title else role
+
+
+def bound_department(directory: Directory, spec: WorkflowSpec, role: RoleSpec,
+                     variables: Mapping[str, Any]) -> str | None:
+    """The department a role is bound to in an instance: its department variable's value, or the department
+    the directory tags as its organisation (`org: bureau`); None when unbound, unset or untagged."""
+    if role.department_variable is not None:
+        value = variables.get(role.department_variable)
+        return value if isinstance(value, str) and value else None
+    if role.org is not None:
+        return organisation_department(directory, spec, role.org)
+    return None
+
+
+def responsible_department(directory: Directory, spec: WorkflowSpec, state: str,
+                           variables: Mapping[str, Any]) -> tuple[str | None, str] | None:
+    """(credit code, name) of the department that holds the task in `state` (责任部门): the one its assignee
+    role is bound to; (None, the role's title) when that role names no department the directory knows;
+    None when `state` is not a task."""
+    st = spec.states.get(state)
+    if st is None or st.kind is not StateKind.TASK or st.assignee is None:
+        return None
+    r = spec.roles.get(st.assignee)
+    if r is None:
+        return None
+    return _named(directory, bound_department(directory, spec, r, variables), r)
+
+
+def _named(directory: Directory, code: str | None, role: RoleSpec) -> tuple[str | None, str]:
+    if code is None:
+        return None, role.title or role.name
+    return code, directory.department_name(code)
 
 
 def _first_department(spec: WorkflowSpec, variables: Mapping[str, Any]) -> str | None:
@@ -116,8 +157,8 @@ def _late_text(notice: Notice) -> str:
     return f"{notice.late_by_days} 个工作日" if notice.late_by_days > 0 else "不足 1 个工作日"
 
 
-def _what_to_do(notice: Notice, title: str, due: str | None) -> str:
-    when = f"（期限 {due[:16].replace('T', ' ')}）" if due else ""
+def _what_to_do(notice: Notice, title: str) -> str:
+    when = f"（期限 {deadline_text(notice.due)}）" if notice.due is not None else ""
     if notice.kind == "warning":
         return f"「{title}」即将到期，请在期限前办结{when}"
     if notice.kind == "breach":

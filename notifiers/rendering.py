@@ -9,7 +9,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from engine.clock import SHANGHAI
+from engine.deadline_text import deadline_text
 from notifiers.errors import TemplateRenderError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -61,12 +61,7 @@ def format_time(value: Any) -> str:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(SHANGHAI)
-    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
-        day = moment - timedelta(days=1)
-        return f"{day.year}年{day.month}月{day.day}日 24:00"
-    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+    return deadline_text(moment)  # the engine's own words for a deadline (what_to_do), so a mail reads one way
 
 
 def _syntax_line(err: TemplateError) -> int:
