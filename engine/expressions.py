@@ -73,6 +73,31 @@ class Guard:
     source: str
     names: frozenset[str]
     _compiled: Any
+    #: (variable, text) for each comparison of a variable with a text literal (`==`, `!=`, `in`, `not in` a
+    #: list of texts): what the validator checks against an enum's values
+    literals: tuple[tuple[str, str], ...] = ()
+
+
+def _literal_comparisons(tree: nodes.Node) -> tuple[tuple[str, str], ...]:
+    """The (variable, text literal) pairs a guard compares, either way round."""
+    found: list[tuple[str, str]] = []
+    for node in (tree, *tree.find_all(nodes.Compare)):
+        if not isinstance(node, nodes.Compare):
+            continue
+        left = node.expr
+        for operand in node.ops:
+            right = operand.expr
+            for name_node, other in ((left, right), (right, left)):
+                if not isinstance(name_node, nodes.Name):
+                    continue
+                if operand.op in ("eq", "ne") and isinstance(other, nodes.Const) and isinstance(other.value, str):
+                    found.append((name_node.name, other.value))
+                elif (operand.op in ("in", "notin") and name_node is left
+                      and isinstance(other, nodes.List | nodes.Tuple)):
+                    found += [(name_node.name, item.value) for item in other.items
+                              if isinstance(item, nodes.Const) and isinstance(item.value, str)]
+            left = right
+    return tuple(found)
 
 
 def _check_tree(expr: str, tree: nodes.Node) -> None:
@@ -108,6 +133,7 @@ def compile_guard(expr: str) -> Guard:
         if not parser.stream.eos:
             raise GuardSyntaxError(expr, f"unexpected {parser.stream.current.value!r} after the expression")
         _check_tree(expr, tree)
+        literals = _literal_comparisons(tree)  # before compiling: jinja2's optimizer folds constants in place
         template = nodes.Template([nodes.Output([tree])], lineno=1)
         template.set_environment(_ENV)
         names = frozenset(meta.find_undeclared_variables(template))
@@ -121,7 +147,7 @@ def compile_guard(expr: str) -> Guard:
         raise GuardSyntaxError(expr, f"does not parse: {err.message or err}") from None
     except (RecursionError, MemoryError):
         raise GuardSyntaxError(expr, "too deeply nested") from None
-    return Guard(expr, names, compiled)
+    return Guard(expr, names, compiled, literals)
 
 
 def parse_guard(expr: str) -> frozenset[str]:
@@ -158,6 +184,9 @@ class TextTemplate:
     source: str
     names: frozenset[str]
     _compiled: Any
+    #: (variable, text) for each comparison of a variable with a text literal (`==`, `!=`, `in`, `not in` a
+    #: list of texts): what the validator checks against an enum's values
+    literals: tuple[tuple[str, str], ...] = ()
 
     def render(self, values: Mapping[str, Any]) -> str:
         """The text with the values filled in; a name missing from `values` or any failure is ExpressionError."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.clock import SHANGHAI
 from engine.errors import PayloadInvalid
-from engine.expressions import GuardSyntaxError, compile_text_template, parse_guard
+from engine.expressions import GuardSyntaxError, compile_guard, compile_text_template
 from engine.fields import coerce, expected_description
 from engine.periods import PERIOD_NAMES, is_template, render_period
 from engine.spec import FieldSpec, SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
@@ -57,13 +57,18 @@ class Checker:
         if expr is None:
             return
         try:
-            names = parse_guard(expr)
+            guard = compile_guard(expr)
         except GuardSyntaxError as err:
             self.problem(path, f"guard {expr!r}: {err.detail}")
             return
-        for name in sorted(names - self.d.variables if "variables" not in self.d.unchecked else ()):
+        for name in sorted(guard.names - self.d.variables if "variables" not in self.d.unchecked else ()):
             self.problem(path, f"guard {expr!r} names unknown variable {name!r}"
                                f"{did_you_mean(name, self.d.variables)}; declare it under variables")
+        for name, text in guard.literals:  # a mistyped enum value makes a branch that can never be taken
+            var = self.spec.variables.get(name)
+            if var is not None and var.type is VariableType.ENUM and var.values and text not in var.values:
+                self.problem(path, f"guard {expr!r} compares enum {name!r} with {text!r}, which is not one of its "
+                                   f"values ({', '.join(var.values)}){did_you_mean(text, var.values)}")
 
     def role_list_path(self, path: str, roles: tuple[str, ...]) -> tuple[str, bool]:
         raw = self.b.locations.get(f"{path}.0")

@@ -70,3 +70,16 @@ def test_a_mistyped_payload_type_is_one_problem_not_two() -> None:
         load_text(text, "gx.yaml")
     assert [p.message.split(";")[0] for p in err.value.problems] == [
         "unknown type 'txt' (did you mean 'text'?)"]
+
+
+@pytest.mark.parametrize("guard", ["sharing_type != 'uncondtional' or control_params",
+                                   "sharing_type in ['conditional', 'uncondtional'] or control_params"])
+def test_a_guard_comparing_an_enum_with_a_value_it_cannot_have_is_refused(guard: str) -> None:
+    """A misspelt enum value in a guard would make a branch that is never taken: it is named, with the values."""
+    text = GX_REQUEST.read_text(encoding="utf-8").replace(
+        "guard: \"sharing_type != 'unconditional' or control_params\"", f'guard: "{guard}"', 1)
+    with pytest.raises(DefinitionError) as err:
+        load_text(text, "gx.yaml")
+    assert [p.message.split(", which")[0] for p in err.value.problems] == [
+        f"guard {guard!r} compares enum 'sharing_type' with 'uncondtional'"]
+    assert "(did you mean 'unconditional'?)" in err.value.problems[0].message
