@@ -50,7 +50,12 @@ def may_act(actor: Actor, spec: WorkflowSpec, role: str, variables: Mapping[str,
     if SYSTEM_ROLE in actor.roles:
         return True
     r = spec.roles.get(role)
-    if r is None or r.base not in actor.roles:
+    return r is not None and _holds(actor, r, spec, variables, directory)
+
+
+def _holds(actor: Actor, r: RoleSpec, spec: WorkflowSpec, variables: Mapping[str, Any], directory: Any) -> bool:
+    """Whether the actor holds the role's base role and belongs to the department the role is bound to."""
+    if r.base not in actor.roles:
         return False
     bound, wanted = _department_wanted(r, spec, variables, directory)
     return not bound or (wanted is not None and actor.department == wanted)
@@ -59,8 +64,11 @@ def may_act(actor: Actor, spec: WorkflowSpec, role: str, variables: Mapping[str,
 def describe_role(spec: WorkflowSpec, role: str, variables: Mapping[str, Any], directory: Any = None) -> str:
     """`provider.data_auditor (data_auditor of 1145...)`: what an actor needs to act in the role."""
     r = spec.roles.get(role)
-    if r is None:
-        return role
+    return role if r is None else _describe(spec, r, variables, directory)
+
+
+def _describe(spec: WorkflowSpec, r: RoleSpec, variables: Mapping[str, Any], directory: Any) -> str:
+    role = r.name
     where = ""
     if r.department_variable is not None:
         where = f" of department {variables.get(r.department_variable) or '(' + r.department_variable + ' unset)'}"
@@ -105,11 +113,55 @@ def refuse(
 
 
 def authorise_base(actor: Actor, base_roles: Iterable[str], action: str) -> None:
-    """For commands outside the definition (cancel, suspend, resume): any of these base roles, or the system."""
+    """For commands outside the definition (cancel, suspend, resume): any of these base roles, or the system.
+
+    Only the first check, made before the instance is read; `authorise_admin` then binds the role to the
+    instance's jurisdiction."""
     wanted = frozenset(base_roles) | {SYSTEM_ROLE}
     if actor.roles & wanted:
         return
     raise PermissionDenied(actor.id, action, sorted(wanted), f"holds {', '.join(sorted(actor.roles)) or 'no role'}")
+
+
+#: The organisation of a workflow's jurisdiction that administers its instances when the workflow declares
+#: no role of an administering base role.
+ADMIN_ORG = "bureau"
+
+
+def admin_roles_of(spec: WorkflowSpec, base_roles: Iterable[str]) -> tuple[RoleSpec, ...]:
+    """The roles that may cancel, suspend and resume instances of `spec`.
+
+    Each role of the workflow whose base is one of `base_roles` (e.g. `bureau.reviewer`, `bureau.data_supervisor`,
+    bound to `org: bureau`), bound as it is for the workflow's own transitions; a base role the workflow
+    declares no role of acts as the jurisdiction's bureau (`org: bureau`): a Liuzhou bureau reviewer
+    administers `lz.*` instances, not `gx.*` ones.
+    """
+    declared = [r for r in spec.roles.values() if r.base in base_roles]
+    bases = {r.base for r in declared}
+    extra = [RoleSpec(f"{ADMIN_ORG}.{base}", base, org=ADMIN_ORG) for base in sorted(set(base_roles) - bases)]
+    return (*declared, *extra)
+
+
+def authorise_admin(actor: Actor, spec: WorkflowSpec, base_roles: Iterable[str], variables: Mapping[str, Any],
+                    action: str, directory: Any = None) -> None:
+    """Raise PermissionDenied naming who may, unless the actor is the system or acts in one of the roles
+    `admin_roles_of(spec, base_roles)`: it holds the base role and belongs to the department the role is
+    bound to (for `org: bureau`, the department the directory tags `<jurisdiction>.bureau`; where the
+    directory tags none, any holder, as for the workflow's transitions)."""
+    if SYSTEM_ROLE in actor.roles:
+        return
+    roles = admin_roles_of(spec, base_roles)
+    if any(_holds(actor, r, spec, variables, directory) for r in roles):
+        return
+    held = [r for r in roles if r.base in actor.roles]
+    if held:
+        wanted = sorted({f"{spec.jurisdiction}.{r.org}" if r.org else "the department of this instance"
+                         for r in held})
+        reason = f"department {actor.department or '(none)'} is not {' or '.join(wanted)}"
+    else:
+        reason = f"holds {', '.join(sorted(actor.roles)) or 'no role'}"
+    allowed = [_describe(spec, r, variables, directory) for r in roles] + [f"the engine ({SYSTEM_ROLE})"]
+    raise PermissionDenied(actor.id, action, allowed, reason)
 
 
 def start_roles(spec: WorkflowSpec) -> tuple[str, ...]:

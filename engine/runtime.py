@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import sweep
-from engine.authz import authorise_base, authorise_start, may_act, may_act_in, refuse
+from engine.authz import authorise_admin, authorise_base, authorise_start, may_act, may_act_in, refuse
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
 from engine.errors import (
@@ -59,7 +59,8 @@ log = logging.getLogger(__name__)
 #: The state name a suspension writes into the pause ledger of the clocks it stops.
 SUSPENDED_PAUSE = "_suspended"
 
-#: Base roles that may cancel, suspend and resume any instance (besides the engine itself).
+#: Base roles that may cancel, suspend and resume instances (besides the engine itself), each in the
+#: jurisdiction its role is bound to (engine.authz.authorise_admin).
 ADMIN_ROLES = frozenset({"data_supervisor", "bureau_reviewer"})
 
 
@@ -269,6 +270,12 @@ class Engine:
         suspension paused moves its due time on by the working days suspended (as leaving a pausing state
         does) and re-arms its next moment; held timers go back to pending with their own moments, so one that
         fell due meanwhile fires at the next tick. A procedure clock paused by a pausing state stays paused.
+
+        Who may: the engine (`system`), or a holder of one of `admin_roles` acting in the workflow's role of
+        that base role, bound as for the workflow's own transitions: `bureau.reviewer` and
+        `bureau.data_supervisor` (`org: bureau`) belong to the department the directory tags as the bureau of
+        the workflow's jurisdiction (`gx.bureau` for `gx.*`); a base role the workflow declares no role of is
+        bound to that bureau too (see engine.authz.admin_roles_of). PermissionDenied names who may.
         """
         _check_keys(action, actor, None)
         authorise_base(actor, self.admin_roles, f"{action} instances")
@@ -279,10 +286,13 @@ class Engine:
             inst = tx.get_instance(instance_id)
             if inst is None:
                 raise UnknownInstance(instance_id)
+            machine = self.machine(inst.workflow_id, inst.version)
+            authorise_admin(actor, machine.spec, self.admin_roles, inst.variables,
+                            f"{action} instance {inst.id} of {inst.workflow_id}", self.parts.notices.directory)
             wanted = "suspended" if action == "resume" else "running"
             if inst.status != wanted and not (action == "cancel" and inst.status == "suspended"):
                 raise InstanceNotRunning(inst.id, inst.status, action)
-            run = Run(self.parts, tx, self.machine(inst.workflow_id, inst.version), inst, now)
+            run = Run(self.parts, tx, machine, inst, now)
             run.status = {"cancel": "cancelled", "suspend": "suspended", "resume": "running"}[action]
             psla = run.spec.sla
             paused_by_state = psla is not None and inst.state in psla.pause_in
