@@ -293,14 +293,18 @@ class Run:
         days = self.parts.sla.working_days_between(clock.calendar, clock.paused_since, self.now)
         self.tx.close_pause(clock.id, self.now, days)
         current = DueTime(clock.due_at, _date(clock.last_day), clock.provisional)
-        due = self.parts.sla.extend(clock.calendar, current, days)
+        calc = self.parts.sla
+        due = calc.extend(clock.calendar, current, days)
         sla, _ = self.clock_sla(clock)
-        at, kind, level = (next_moment(self.parts.sla, clock.calendar, sla, due, self.now) if sla is not None
-                           else (None, None, 0))
+        at, kind, level, provisional = None, None, 0, clock.provisional or due.provisional
+        if sla is not None:
+            ladder = calc.ladder(clock.calendar, due, sla)
+            at, kind, level = _first_after(ladder, self.now)
+            provisional = provisional or calc.ladder_provisional(clock.calendar, due, ladder)
         resumed = dataclasses.replace(
             clock, status="breached" if clock.breached else "running", paused_since=None, due_at=due.due,
             last_day=due.last_day.isoformat(), paused_working_days=clock.paused_working_days + days,
-            provisional=clock.provisional or due.provisional, next_fire_at=at, next_kind=kind, next_level=level,
+            provisional=provisional, next_fire_at=at, next_kind=kind, next_level=level,
         )
         self._replace_clock(resumed)
 
@@ -365,8 +369,11 @@ class Run:
             self.event(kind, clock_id=clock.id, level=action.level, roles=list(action.roles),
                        due=clock.due_at.isoformat(), late_by_working_days=late)
             done.append(action)
-        at, next_kind, level = _first_after(calc.ladder(clock.calendar, due, sla), self.now)
-        self._replace_clock(dataclasses.replace(clock, next_fire_at=at, next_kind=next_kind, next_level=level))
+        ladder = calc.ladder(clock.calendar, due, sla)
+        at, next_kind, level = _first_after(ladder, self.now)
+        provisional = clock.provisional or calc.ladder_provisional(clock.calendar, due, ladder)
+        self._replace_clock(dataclasses.replace(clock, next_fire_at=at, next_kind=next_kind, next_level=level,
+                                                provisional=provisional))
         return done
 
     def clock_sla(self, clock: ClockView) -> tuple[SlaSpec | None, str | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from engine.clock import SHANGHAI
@@ -17,10 +17,13 @@ T = TypeVar("T")
 
 #: A clock's moments in time order: (moment, kind "warn" / "due" / "escalate", warning number or level).
 Ladder = tuple[tuple[datetime, str, int], ...]
-#: What a new clock stores: its due time, its last working day as ISO text, its ladder.
+#: What a new clock stores: its due time (provisional also when its ladder is), its last working day as ISO
+#: text, its ladder.
 Opening = tuple["DueTime", str, Ladder]
 #: The caches of deadlines and ladders are emptied when they grow past this many entries.
 _CACHE_LIMIT = 8192
+#: Moments ending a day at 24:00 are 00:00 of the next day: one step back gives the day they end.
+_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class SlaCalculator:
         self.allow_provisional = allow_provisional
         self._policy = policy
         self._calendars: dict[str, Any] = {}
+        self._guessing: dict[str, Any] = {}
         # Day-counted deadlines depend on the day a period starts, not the moment, and a ladder on its due time:
         # the instances started on one day share them. Keyed by spec identity (the spec kept in the entry).
         self._dues: Derived[DueTime] = Derived(_CACHE_LIMIT)
@@ -62,12 +66,25 @@ class SlaCalculator:
             self._calendars[region] = cal
         return cal
 
+    def ladder_calendar(self, region: str) -> Any:
+        """The calendar warnings, escalation levels and lateness are counted on: the region's, answering for a
+        year without data from weekends and fixed-date holidays (`touches_provisional` says where). A moment
+        after the deadline must not stop a command that a deadline in a known year allows."""
+        cal = self._guessing.get(region)
+        if cal is None:
+            from calendars import get_calendar
+
+            cal = _wrapped(lambda: get_calendar(region, allow_provisional=True))
+            self._guessing[region] = cal
+        return cal
+
     def reload(self) -> None:
         """Forget the calendars so that newly added year files are used."""
         from calendars import reload_data
 
         reload_data()
         self._calendars.clear()
+        self._guessing.clear()
         self._dues.clear()
         self._ladders.clear()
         self._openings.clear()
@@ -89,7 +106,11 @@ class SlaCalculator:
 
     def _opening(self, region: str, start: datetime, sla: SlaSpec, variables: Mapping[str, Any]) -> Opening:
         due = self.due(region, start, sla.due, variables)
-        return due, due.last_day.isoformat(), self.ladder(region, due, sla)
+        ladder = self.ladder(region, due, sla)
+        if not due.provisional and self.ladder_provisional(region, due, ladder):
+            # stored as provisional, so that adding the year's file recomputes the clock and its ladder
+            due = dataclasses.replace(due, provisional=True)
+        return due, due.last_day.isoformat(), ladder
 
     def _start_day(self, start: datetime, due: DueSpec) -> tuple[date, bool | None] | None:
         """What a day-counted period's deadline depends on besides the spec: the start's day and, under the
@@ -139,10 +160,19 @@ class SlaCalculator:
         rungs.sort(key=lambda r: r[0])
         return tuple(rungs)
 
+    def ladder_provisional(self, region: str, due: DueTime, ladder: Ladder) -> bool:
+        """True when a moment of `ladder` (a clock's with `due`) rests on a year without data: the clock is then
+        marked provisional, to be recomputed with the ladder when the year's file is added."""
+        if not ladder:
+            return False
+        first = min(due.last_day, ladder[0][0].astimezone(SHANGHAI).date())
+        last = max(due.last_day, (ladder[-1][0] - _INSTANT).astimezone(SHANGHAI).date())
+        return bool(self.ladder_calendar(region).touches_provisional(first, last))
+
     def warn_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[datetime]:
         from calendars.deadlines import moment_before
 
-        cal, dl, policy = self.calendar(region), self._deadline(due), self.policy
+        cal, dl, policy = self.ladder_calendar(region), self._deadline(due), self.policy
         out: list[datetime] = []
         for w in sla.warn_before:
             out.append(_wrapped(lambda: moment_before(cal, dl, w.amount, w.unit.value, policy)))  # noqa: B023
@@ -151,7 +181,7 @@ class SlaCalculator:
     def level_times(self, region: str, due: DueTime, sla: SlaSpec) -> list[tuple[int, datetime]]:
         from calendars.deadlines import moment_after
 
-        cal, dl, policy = self.calendar(region), self._deadline(due), self.policy
+        cal, dl, policy = self.ladder_calendar(region), self._deadline(due), self.policy
         out: list[tuple[int, datetime]] = []
         for e in sla.escalations:
             at = _wrapped(lambda: moment_after(cal, dl, e.after.amount, e.after.unit.value, policy))  # noqa: B023
@@ -173,8 +203,19 @@ class SlaCalculator:
         return int(_wrapped(lambda: cal.working_days_between(a, b))) if b > a else 0
 
     def late_by(self, region: str, due: datetime, now: datetime) -> int:
-        """Whole working days past the due time (0 on the due day itself)."""
-        return self.working_days_between(region, due, now) if now > due else 0
+        """Whole working days elapsed after the due time: the working days after the deadline's last day that
+        have ended by `now`. A day ends at 24:00, or at close of business where business hours are set: the end
+        the ladder's "k WD after" counts to, so a level `after: k WD` is told "k working days late". A day that
+        has only begun does not count. Past the last year with data the count is provisional, not refused."""
+        if now <= due:
+            return 0
+        cal, hours = self.ladder_calendar(region), self.policy.business_hours
+        last_day = (due - _INSTANT).astimezone(SHANGHAI).date()
+        local = now.astimezone(SHANGHAI)
+        ended = local.date() - timedelta(days=1)
+        if hours is not None and local.time() >= hours[1] and _wrapped(lambda: cal.is_working_day(local.date())):
+            ended = local.date()  # today's working day closed already
+        return int(_wrapped(lambda: cal.working_days_between(last_day, ended))) if ended > last_day else 0
 
 
 def _date_value(variables: Mapping[str, Any], name: str, expected: str) -> date:

@@ -56,10 +56,11 @@ def test_recompute_replaces_provisional_due_times(make_engine: MakeEngine, clock
     inst = engine.start(WF, "PV-1", flow_vars(), CONSUMER_ADMIN)
     clocks = {c.scope: c for c in engine.clocks(inst.id)}
     assert (clocks["procedure"].provisional, clocks["procedure"].last_day) == (True, "2027-01-08")
-    assert clocks["task"].provisional is False  # 5 WD end on 31 December
+    # 5 WD end on 31 December, but the task's level 2 (2 WD after) lands in 2027: the clock is provisional too
+    assert (clocks["task"].provisional, clocks["task"].last_day) == (True, "2026-12-31")
 
     (data_copy / "cn" / "2027.yaml").write_text(TEST_2027, encoding="utf-8")
-    assert engine.recompute_provisional() == 1
+    assert engine.recompute_provisional() == 2
     proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
     assert (proc.provisional, proc.last_day) == (False, "2027-01-12")
     assert proc.due_at == datetime(2027, 1, 13, 0, 0, tzinfo=SHANGHAI)
