@@ -70,6 +70,11 @@ class NoticeWriter:
             # a state that is no task (an end, a wait) has no holder: the recipients' own department stands in
             where = holder or _named(directory, dept or _first_department(spec, variables), r)
             data = self._data(spec, instance_id, business_key, notice, role, where)
+            if r.department_variable is not None and dept is None:
+                # as nobody may act in the role (engine.authz), nobody is told: never every holder in the land
+                log.warning("%s %s: %s is unset, so no one in role %s is told", spec.id, business_key,
+                            r.department_variable, role)
+                continue
             for person in directory.people(r.base, dept):  # unbound (or untagged org): every holder
                 for channel, address in sorted(person.contacts.items()):
                     if not address or (person.id, channel) in seen:

@@ -142,3 +142,14 @@ def test_engine_breach_and_digest_name_the_bureau(db_url: str, tmp_path: Path) -
     digest = TemplateRenderer().render("supervisor_digest", {"count": len(sla), "items": sla})
     assert digest.text.count(f"｜{NAMES[bureau]}｜") == len(sla)
     assert police not in digest.text and NAMES[police] not in digest.text
+
+
+def test_unset_department_variable_tells_no_one() -> None:
+    """A department role whose variable is unset reaches no one (nobody may act in it), not every holder."""
+    spec = next(c.spec for c in SPECS if c.spec.id == "gx.data_request")
+    notice = Notice("breach", "sla_breach", ("provider.data_auditor", "bureau.data_supervisor"), "provider_approval",
+                    "sla:1:breach:0", due=DUE, late_by_days=1)
+    variables = {k: v for k, v in _variables(spec).items() if k != "provider_dept"}
+    items = NoticeWriter(YamlDirectory(EXAMPLE)).items(spec, "inst-1", "BK-1", variables, notice)
+    supervisors = {p.id for p in YamlDirectory(EXAMPLE).people("data_supervisor", ORGS["gx.bureau"])}
+    assert supervisors and {i.recipient for i in items} == supervisors
