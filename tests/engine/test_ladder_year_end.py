@@ -161,3 +161,56 @@ def test_a_ladder_ending_at_24_00_of_31_december_rests_on_december_only() -> Non
     assert calc.ladder_provisional("CN-GX", due, ladder) is False
     later, _, ladder = calc.opening("CN-GX", at(2026, 12, 29, 10), _sla("2 WD", "0 WD", "1 CD"), {})
     assert (later.provisional, ladder[-1][0]) == (True, at(2027, 1, 1) + timedelta(days=1))
+
+
+#: A review whose clock stands still in a meeting, with a level 2 two working days after its due time.
+PAUSING_FLOW = """\
+id: common.pausing_review
+name: {zh: 暂停审查, en: Pausing review}
+jurisdiction: common
+calendar: CN-GX
+sources: [{document: 测试, articles: ["1"]}]
+roles:
+  provider.data_auditor:  {base: data_auditor, department: provider_dept, title: 提供部门数据审核员}
+  bureau.data_supervisor: {base: data_supervisor, title: 数据监督员}
+variables:
+  provider_dept: {type: department, required: true}
+start: {roles: [provider.data_auditor]}
+initial: review
+states:
+  review:
+    kind: task
+    assignee: provider.data_auditor
+    sla:
+      due: 2 WD
+      pause_in: [meeting]
+      escalate:
+        - {level: 1, after: 0 WD, notify: [bureau.data_supervisor]}
+        - {level: 2, after: 2 WD, notify: [bureau.data_supervisor]}
+  meeting: {kind: task, assignee: provider.data_auditor}
+  approved: {kind: end, outcome: granted}
+transitions:
+  - {event: approve, from: review, to: approved, role: provider.data_auditor}
+  - {event: meet, from: review, to: meeting, role: provider.data_auditor}
+  - {event: back, from: meeting, to: review, role: provider.data_auditor}
+"""
+
+
+def test_a_resumed_clock_whose_ladder_moves_into_2027_is_marked(make_engine: MakeEngine, clock: ManualClock) -> None:
+    """Started 12-21 (due 24:00 12-23, level 2 at 24:00 12-25: known days), paused 12-22 and resumed 12-29 (12-23
+    .. 12-29: 5 WD): due 24:00 12-30, level 2 after 12-31 and 2027-01-04, so the resumed clock is provisional."""
+    engine = make_engine(flow=PAUSING_FLOW)
+    auditor = Actor("bob", frozenset({"data_auditor"}), POLICE)
+    clock.set(at(2026, 12, 21, 10))
+    inst = engine.start("common.pausing_review", "YE-P", {"provider_dept": POLICE}, auditor)
+    before = engine.clocks(inst.id)[0]
+    assert (before.due_at, before.provisional) == (at(2026, 12, 24), False)
+    clock.set(at(2026, 12, 22, 10))
+    engine.fire(inst.id, "meet", auditor)
+    clock.set(at(2026, 12, 29, 10))
+    engine.fire(inst.id, "back", auditor)
+    after = engine.clocks(inst.id)[0]
+    assert (after.due_at, after.last_day, after.paused_working_days, after.provisional) == (
+        at(2026, 12, 31), "2026-12-30", 5, True)
+    levels = [(m.level, m.at) for m in engine.schedule(inst.id) if m.kind == "escalate"]
+    assert levels == [(1, at(2026, 12, 31)), (2, at(2027, 1, 5))]
