@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.clock import SHANGHAI, SystemClock
+from engine.deadline_text import deadline_plain
 from engine.errors import PayloadInvalid, StorageUnavailable, WorkflowError
 from engine.ports import Actor
 from engine.runtime import Engine
@@ -145,7 +146,8 @@ def _print_instance(inst: InstanceView, as_json: bool, extra: dict[str, Any] | N
     for key, value in (extra or {}).items():
         if key == "clocks":
             for c in value:
-                print(f"  clock {c['id']} {c['scope']} {c['state'] or ''} {c['status']} due {c['due_at']}"
+                print(f"  clock {c['id']} {c['scope']} {c['state'] or ''} {c['status']} "
+                      f"due {deadline_plain(datetime.fromisoformat(c['due_at']))}"
                       + (" (provisional)" if c["provisional"] else ""))
         else:
             print(f"  {key}: {value}")
@@ -221,7 +223,8 @@ def cmd_overdue(args: argparse.Namespace) -> int:
         return 0
     for o in items:
         print(f"{o.instance.id}  {o.instance.workflow_id:28} {o.instance.business_key:24} "
-              f"{o.clock.scope}:{o.clock.state or '-'} due {_when(o.clock.due_at)}  late {o.late_working_days} WD")
+              f"{o.clock.scope}:{o.clock.state or '-'} due {deadline_plain(o.clock.due_at)}  "
+              f"late {o.late_working_days} WD")
     print(f"{len(items)} overdue clock(s)", file=sys.stderr)
     return 0
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.authz import start_roles
 from engine.clock import SHANGHAI, ManualClock
+from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
 from engine.errors import WorkflowError
 from engine.fields import make_credit_code
@@ -187,10 +188,7 @@ def _local(moment: datetime) -> str:
 
 def _human(iso: str) -> str:
     """`2026-10-10T00:00+08:00` -> `2026-10-09 24:00`, the way a deadline is read (the end of its last day)."""
-    moment = datetime.fromisoformat(iso)
-    if moment.time() == time(0):
-        return f"{(moment.date() - timedelta(days=1)).isoformat()} 24:00"
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return deadline_plain(datetime.fromisoformat(iso))
 
 
 def run(

@@ -7,12 +7,13 @@ people holding its base role in the directory, preferring the one in the workflo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from engine.clock import SHANGHAI
 from engine.errors import WorkflowError
+from engine.notify import responsible_department
 from engine.ports import Directory
 from engine.reporting.figures import StepRecord
 from engine.spec import WorkflowSpec
@@ -63,7 +64,6 @@ class StepGatherer:
     def __init__(self, specs: Specs, directory: Directory | None = None) -> None:
         self.specs = specs
         self.directory = directory
-        self._bureaus: dict[tuple[str, str], str | None] = {}
 
     def records(self, rows: Iterable[ClockRow]) -> list[StepRecord]:
         return [self.record(row) for row in rows]
@@ -106,38 +106,20 @@ class StepGatherer:
             return None
 
     def _department(self, spec: WorkflowSpec | None, row: ClockRow) -> tuple[str, str]:
-        """(code, name) of the department answerable for the step; the role's title when no one holds it."""
+        """(code, name) of the department answerable for the step, as the notices name it (责任部门); the
+        role's title when no department is bound to it. Without a directory: the bound department's code."""
         st = spec.states.get(row.state) if spec is not None else None
         role = spec.roles.get(st.assignee) if spec is not None and st is not None and st.assignee else None
         if spec is None or role is None:
             return "unknown", "（未知部门）"
-        code: str | None = None
-        if role.department_variable:
-            value = row.variables.get(role.department_variable)
-            code = value if isinstance(value, str) else None
+        if self.directory is not None:
+            found = responsible_department(self.directory, spec, row.state, row.variables)
+            code, name = found if found is not None else (None, role.title or role.name)
         else:
-            code = self._bureau(role.base, spec.jurisdiction)
-        if code is None:
-            return f"role:{role.name}", role.title or role.name
-        name = self.directory.department_name(code) if self.directory is not None else code
-        return code, name
-
-    def _bureau(self, base_role: str, jurisdiction: str) -> str | None:
-        key = (base_role, jurisdiction)
-        if key not in self._bureaus:
-            people = self.directory.people(base_role, None) if self.directory is not None else ()
-            self._bureaus[key] = _pick_department([p.department for p in people if p.department],
-                                                  REGION_OF_JURISDICTION.get(jurisdiction))
-        return self._bureaus[key]
-
-
-def _pick_department(codes: Sequence[str], region: str | None) -> str | None:
-    """The one department among the role's holders, the one in `region` when several, else the first."""
-    distinct = sorted(set(codes))
-    if not distinct:
-        return None
-    in_region = [c for c in distinct if region is not None and c[2:8] == region]
-    return (in_region or distinct)[0]
+            value = row.variables.get(role.department_variable) if role.department_variable else None
+            code = value if isinstance(value, str) else None
+            name = code or role.title or role.name
+        return (code, name) if code is not None else (f"role:{role.name}", name)
 
 
 __all__ = ["REGION_OF_JURISDICTION", "ClockRow", "StepGatherer"]

@@ -5,24 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
 from html import escape
 from pathlib import Path
 
-from engine.clock import SHANGHAI
+from engine.deadline_text import deadline_plain
 from engine.reporting.figures import Figures, MonthReport
 
 FORMATS = ("md", "csv", "html")
 
 _COLUMNS = ("到期步骤", "按时", "超时", "未办结超时", "预警", "超时告警", "督办", "平均用时(工作日)", "按时率")
-
-
-def moment_text(moment: datetime) -> str:
-    """Beijing time as a supervisor reads a deadline: midnight is 24:00 of the day before."""
-    local = moment.astimezone(SHANGHAI)
-    if local.time() == time(0):
-        return f"{(local.date() - timedelta(days=1)).isoformat()} 24:00"
-    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _cells(fig: Figures) -> list[str]:
@@ -56,7 +47,7 @@ def _md_table(first: str, rows: Sequence[Figures]) -> list[str]:
 
 
 def render_markdown(report: MonthReport) -> str:
-    lines = [f"# 政务数据调度督查月报 {report.month}", "", f"统计截至 {moment_text(report.as_of)}", ""]
+    lines = [f"# 政务数据调度督查月报 {report.month}", "", f"统计截至 {deadline_plain(report.as_of)}", ""]
     lines += ["## 按部门", "", *_md_table("部门", [*report.by_department, report.totals]), ""]
     lines += ["## 按流程", "", *_md_table("流程", [*report.by_procedure, report.totals]), ""]
     lines += ["## 数据监督员待督办事项", ""]
@@ -69,7 +60,7 @@ def render_markdown(report: MonthReport) -> str:
             r = item.record
             lines.append(
                 f"| {r.workflow_name} | {r.business_key} | {r.department_name} | {r.state_title} | "
-                f"{moment_text(r.due)} | {item.late_working_days} | {r.escalation_level} |"
+                f"{deadline_plain(r.due)} | {item.late_working_days} | {r.escalation_level} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -98,7 +89,7 @@ def render_csv(report: MonthReport) -> str:
     for item in report.open_items:
         r = item.record
         writer.writerow(["open_item", r.workflow_id, r.workflow_name, *blank_figures, r.business_key, r.instance_id,
-                         r.state_title, r.department, r.department_name, moment_text(r.due), item.late_working_days,
+                         r.state_title, r.department, r.department_name, deadline_plain(r.due), item.late_working_days,
                          r.escalation_level])
     return buf.getvalue()
 
@@ -147,7 +138,7 @@ def render_html(report: MonthReport) -> str:
     items = "".join(
         f"<tr><td>{escape(i.record.workflow_name)}</td><td>{escape(i.record.business_key)}</td>"
         f"<td>{escape(i.record.department_name)}</td><td>{escape(i.record.state_title)}</td>"
-        f"<td>{escape(moment_text(i.record.due))}</td><td>{i.late_working_days}</td>"
+        f"<td>{escape(deadline_plain(i.record.due))}</td><td>{i.late_working_days}</td>"
         f"<td>{i.record.escalation_level}</td></tr>"
         for i in report.open_items
     ) or '<tr><td colspan="7">无</td></tr>'
@@ -159,7 +150,7 @@ table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px soli
 td {{ text-align: right; }} tr.late th {{ color: #c62828; }} thead th {{ background: #f0f0f0; }}
 </style></head><body>
 <h1>政务数据调度督查月报 {escape(report.month)}</h1>
-<p>统计截至 {escape(moment_text(report.as_of))}（北京时间）。
+<p>统计截至 {escape(deadline_plain(report.as_of))}（北京时间）。
 到期步骤 {report.totals.due} 个，按时 {report.totals.on_time} 个，超时 {report.totals.late} 个，
 未办结超时 {report.totals.open_overdue} 个。</p>
 <h2>按部门</h2>

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engine.reporting.render import moment_text
+from engine.deadline_text import deadline_plain as moment_text
 
 
 def test_midnight_reads_as_24_00_of_the_day_before() -> None:

@@ -170,7 +170,7 @@ def test_the_csv_carries_the_open_items_and_opens_as_utf8_in_a_spreadsheet(world
     header as the figures, with the deadline as the report writes it."""
     import csv
 
-    from engine.reporting.render import moment_text
+    from engine.deadline_text import deadline_plain as moment_text
 
     out = tmp_path / "report.csv"
     db = str(world.store.url).removeprefix("sqlite:///")
@@ -186,3 +186,18 @@ def test_the_csv_carries_the_open_items_and_opens_as_utf8_in_a_spreadsheet(world
             for r in items] == [(i.record.business_key, moment_text(i.record.due), i.late_working_days,
                                  i.record.escalation_level) for i in report.open_items]
     assert {r["section"] for r in rows} == {"department", "procedure", "total", "open_item"}
+
+
+def test_the_report_and_the_breach_notices_name_the_same_departments(world: World) -> None:
+    """Every breach notice of the month names a department the report counts the late step against."""
+    import json
+
+    import sqlalchemy as sa
+
+    from storage.tables import outbox_t
+
+    with world.store.engine.connect() as conn:
+        named = {json.loads(data)["department"] for data in conn.execute(
+            sa.select(outbox_t.c.data).where(outbox_t.c.kind == "breach")).scalars()}
+    late = {f.key for f in _build(world, MONTH_END).by_department if f.late or f.open_overdue}
+    assert named and named == late
