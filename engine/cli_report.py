@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from datetime import datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from engine.ports import Directory
 from engine.reporting.figures import MonthReport, build_month_report, month_bounds
 from engine.reporting.gather import Specs, StepGatherer
 from engine.reporting.render import FORMATS, render, save
+from engine.sla import SlaCalculator
 
 _REPO = Path(__file__).resolve().parent.parent
 #: The calendar the report counts working days on: the Liuzhou / Guangxi deployment's.
@@ -38,7 +40,9 @@ def build_report(db: Any, specs: Specs, directory: Directory | None, month: str,
 
     rows = task_clock_records(db, as_of, month_end(month))
     records = StepGatherer(specs, directory).records(rows)
-    return build_month_report(records, month, as_of, get_calendar(calendar_region).working_days_between)
+    late_by = partial(SlaCalculator().late_by, calendar_region)
+    return build_month_report(records, month, as_of, get_calendar(calendar_region).working_days_between,
+                              late_by=late_by)
 
 
 def _as_of(args: argparse.Namespace) -> datetime:

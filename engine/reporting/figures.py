@@ -98,11 +98,15 @@ def build_month_report(
     month: str,
     as_of: datetime,
     working_days_between: Callable[[date, date], int],
+    *,
+    late_by: Callable[[datetime, datetime], int],
 ) -> MonthReport:
     """Count the steps due in `month`, as things stood at `as_of`.
 
     `working_days_between(a, b)` is the calendar's count of working days in (a, b]; it measures how long a step
-    took and how late an open step is, so the figures are in working days as the regulations count them.
+    took. `late_by(due, now)` is how many working days late an open step is (`SlaCalculator.late_by`: the
+    working days after its last day that have ended), the figure the notices tell, so the report and the mails
+    agree. Both count working days as the regulations do.
     """
     first, nxt = month_bounds(month)
     departments: dict[str, Figures] = {}
@@ -119,8 +123,7 @@ def build_month_report(
         for fig in (dept, proc, totals):
             _count(fig, rec, as_of, due_in_month, working_days_between)
         if rec.finished is None and rec.due <= as_of:
-            late = max(working_days_between(last_day, as_of.date()), 0)
-            open_items.append(OpenItem(rec, late))
+            open_items.append(OpenItem(rec, late_by(rec.due, as_of)))
     open_items.sort(key=lambda item: (-item.late_working_days, item.record.due))
     return MonthReport(
         month=month,

@@ -4,6 +4,7 @@ Mid-Autumn and National Day (09-25..09-27 and 10-01..10-07 off; Sunday 09-20 and
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 import pytest
 
@@ -114,8 +115,9 @@ def test_late_by_agrees_with_the_month_report_on_days_off(as_of: datetime, late_
     dues = [midnight_after(9, day) for day in range(10, 31)] + [midnight_after(10, day) for day in range(1, 31)]
     dues = [d for d in dues if d <= as_of]
     cal = get_calendar(REGION)
+    calc = SlaCalculator()
     report = build_month_report([_open_step(d.isoformat(), d) for d in dues], "2026-10", as_of,
-                                cal.working_days_between)
+                                cal.working_days_between, late_by=partial(calc.late_by, REGION))
     figures = {item.record.due: item.late_working_days for item in report.open_items}
     calc = SlaCalculator()
     assert figures == {d: calc.late_by(REGION, d, as_of) for d in dues}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from functools import partial
 
 import pytest
 
@@ -12,6 +13,7 @@ from calendars import get_calendar
 from engine.clock import SHANGHAI
 from engine.reporting.figures import StepRecord, build_month_report, month_bounds
 from engine.reporting.render import render
+from engine.sla import SlaCalculator
 
 X, Y = "91450200MA5K000001", "11450200MB0000002X"
 
@@ -47,7 +49,8 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def report():
     cal = get_calendar("CN")
-    return build_month_report(RECORDS, "2026-10", at(2026, 10, 31, 12), cal.working_days_between)
+    return build_month_report(RECORDS, "2026-10", at(2026, 10, 31, 12), cal.working_days_between,
+                              late_by=partial(SlaCalculator().late_by, "CN"))
 
 
 def test_totals_count_steps_due_in_the_month(report) -> None:
@@ -82,7 +85,8 @@ def test_html_has_a_chart_and_escapes_names() -> None:
     """The HTML page carries an SVG chart and escapes what departments are called."""
     rec = step("Z", X, "P", at(2026, 10, 9, 16), at(2026, 10, 16), at(2026, 10, 19, 10))
     rec = StepRecord(**{**{f: getattr(rec, f) for f in rec.__slots__}, "department_name": "<b>局</b>"})
-    rep = build_month_report([rec], "2026-10", at(2026, 10, 31), get_calendar("CN").working_days_between)
+    rep = build_month_report([rec], "2026-10", at(2026, 10, 31), get_calendar("CN").working_days_between,
+                             late_by=partial(SlaCalculator().late_by, "CN"))
     page = render(rep, "html")
     assert "<svg" in page and "&lt;b&gt;局&lt;/b&gt;" in page and "<b>局</b>" not in page
 
@@ -93,5 +97,5 @@ def test_bad_month_and_format_are_refused() -> None:
         month_bounds("2026/10")
     assert "YYYY-MM" in str(bad_month.value)
     with pytest.raises(ValueError) as bad_fmt:
-        render(build_month_report([], "2026-10", at(2026, 10, 31), lambda a, b: 0), "pdf")
+        render(build_month_report([], "2026-10", at(2026, 10, 31), lambda a, b: 0, late_by=lambda d, n: 0), "pdf")
     assert "md, csv, html" in str(bad_fmt.value)

@@ -148,9 +148,11 @@ def test_an_earlier_moment_does_not_see_later_answers(world: World) -> None:
     report = _build(world, at(10, 13, 12))
     t = report.totals
     assert (t.due, t.on_time, t.late, t.open_overdue) == (4, 2, 2, 1)
-    # B's last day is 10-12: one working day (10-13) late; its level 2 comes at 24:00 10-13
+    # B's last day is 10-12; at noon on 10-13 it is less than one working day late (the notices say 超时不足1个
+    # 工作日): 10-13 counts once it has ended, at 24:00, when its level 2 is told "1 working day late"
     assert [(i.record.business_key, i.late_working_days, i.record.escalation_level)
-            for i in report.open_items] == [("B", 1, 1)]
+            for i in report.open_items] == [("B", 0, 1)]
+    assert [i.late_working_days for i in _build(world, at(10, 14)).open_items] == [1]
 
 
 def test_cli_writes_the_report(world: World, tmp_path: Path) -> None:
