@@ -421,14 +421,33 @@ class Engine:
         return verify_chain(instance_id, self.store.history(instance_id), inst.history_hash)
 
     def clocks(self, instance_id: str) -> list[ClockView]:
-        return self.store.clocks(instance_id)
+        """The instance's SLA clocks; UnknownInstance for an id no instance has (an instance may have none)."""
+        found = self.store.clocks(instance_id) if may_name_instance(instance_id) else []
+        if not found:
+            self.get(instance_id)  # an empty answer is only an answer for an instance that exists
+        return found
 
     def pauses(self, clock_id: int) -> list[PauseEntry]:
-        return self.store.pauses(clock_id)
+        """The pause ledger of one clock (ids from `clocks`); PayloadInvalid for an id no clock has."""
+        if isinstance(clock_id, bool) or not isinstance(clock_id, int) or not 0 < clock_id < 2**63:
+            raise PayloadInvalid("clock_id", "a clock id (a whole number > 0, see Engine.clocks)", clock_id,
+                                 where="pauses")
+        found = self.store.pauses(clock_id)
+        if not found:
+            with self.store.transaction() as tx:
+                known = tx.get_clock(clock_id) is not None
+            if not known:
+                raise PayloadInvalid("clock_id", "the id of an existing clock (see Engine.clocks)", clock_id,
+                                     where="pauses")
+        return found
 
     def timers(self, instance_id: str) -> list[TimerView]:
-        """The instance's timer rows: timer waits and hook retries (SLA moments: see `schedule`)."""
-        return self.store.timers(instance_id)
+        """The instance's timer rows: timer waits and hook retries (SLA moments: see `schedule`); UnknownInstance
+        for an id no instance has."""
+        found = self.store.timers(instance_id) if may_name_instance(instance_id) else []
+        if not found:
+            self.get(instance_id)
+        return found
 
     def schedule(self, instance_id: str) -> list[Moment]:
         """Every SLA clock's ladder (warnings, due time, escalation levels), computed from the clocks, by time.

@@ -136,3 +136,13 @@ def test_a_failed_command_whose_key_is_unknown_raises_its_own_error(make_engine:
     with pytest.raises(IdempotencyConflict):
         engine.start(WF, "RACE-V", flow_vars(), CONSUMER_ADMIN, idempotency_key="k-u1")
     assert caught.value.instance_id == first.id
+
+
+def test_a_concurrent_start_of_another_business_key_under_the_key_conflicts(make_engine: MakeEngine) -> None:
+    """Same key, two business keys: the key row is taken by one; the other gets IdempotencyConflict, no instance."""
+    engines = _engines(make_engine, 2)
+    results = _race(engines, lambda e, n: e.start(WF, f"RACE-K{n}", flow_vars(), CONSUMER_ADMIN,
+                                                  idempotency_key="k-k"))
+    kinds = sorted(type(r).__name__ for r in results)
+    assert kinds == ["IdempotencyConflict", "InstanceView"], results
+    assert len(engines[0].list_instances(business_key_prefix="RACE-K")) == 1
