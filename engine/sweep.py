@@ -148,8 +148,11 @@ def recompute_provisional(engine: Engine) -> int:
             due = calc.extend(current.calendar, due, current.paused_working_days)
             at, kind, level = (next_moment(calc, current.calendar, sla, due, run.now)
                                if current.status != "paused" else (None, None, 0))
+            # still provisional while the due time, or any moment of its ladder, rests on a year without data
+            provisional = due.provisional or calc.ladder_provisional(
+                current.calendar, due, calc.ladder(current.calendar, due, sla))
             tx.update_clock(dataclasses.replace(
                 current, base_due_at=due.due, due_at=due.due, last_day=due.last_day.isoformat(),
-                provisional=due.provisional, next_fire_at=at, next_kind=kind, next_level=level))
+                provisional=provisional, next_fire_at=at, next_kind=kind, next_level=level))
             changed += 1
     return changed

@@ -147,6 +147,17 @@ def test_adding_the_year_recomputes_the_ladder(strict: Engine, clock: ManualCloc
     assert strict.recompute_provisional() == 0
 
 
+def test_a_recompute_before_the_year_is_added_keeps_the_clock_provisional(strict: Engine,
+                                                                          clock: ManualClock) -> None:
+    """Recomputing while 2027 is still missing leaves the mark, so the recompute after the file still happens."""
+    inst = strict.start(WF, "YE-5", VARS, APPLICANT)
+    clock.set(at(2026, 12, 24, 10))
+    strict.fire(inst.id, "pass", REVIEWER)
+    assert strict.recompute_provisional() == 1
+    assert _approval(strict, inst.id).provisional is True
+    assert strict.recompute_provisional() == 1
+
+
 def _sla(due: str, *levels: str) -> SlaSpec:
     return SlaSpec(due=DueSpec(duration=DurationSpec.parse(due)), warn_before=(DurationSpec.parse("1 WD"),),
                    escalations=tuple(EscalationLevelSpec(i, DurationSpec.parse(after), ())
