@@ -136,9 +136,10 @@ def admin_roles_of(spec: WorkflowSpec, base_roles: Iterable[str]) -> tuple[RoleS
     declares no role of acts as the jurisdiction's bureau (`org: bureau`): a Liuzhou bureau reviewer
     administers `lz.*` instances, not `gx.*` ones.
     """
-    declared = [r for r in spec.roles.values() if r.base in base_roles]
+    wanted = frozenset(base_roles)
+    declared = [r for r in spec.roles.values() if r.base in wanted]
     bases = {r.base for r in declared}
-    extra = [RoleSpec(f"{ADMIN_ORG}.{base}", base, org=ADMIN_ORG) for base in sorted(set(base_roles) - bases)]
+    extra = [RoleSpec(f"{ADMIN_ORG}.{base}", base, org=ADMIN_ORG) for base in sorted(wanted - bases)]
     return (*declared, *extra)
 
 
