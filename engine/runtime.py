@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import logging
@@ -110,8 +111,16 @@ class Engine:
     # -- embedding ----------------------------------------------------------------------------------------
 
     def register_hook(self, name: str, fn: Hook) -> None:
-        """Register the Python function an automatic step names (`fn(variables) -> dict of updates`)."""
+        """Register the Python function an automatic step names (`fn(variables) -> dict of updates`).
+
+        A name no loaded workflow declares is registered still (a definition added later may use it), with a
+        warning: a misspelt hook would otherwise show only when an instance reaches its step."""
         self.hooks.register(name, fn)
+        declared = {hook for machine in self.definitions for hook in machine.spec.hooks}
+        if declared and name not in declared:
+            close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.6)
+            log.warning("hook %r is declared by no loaded workflow%s; declared hooks: %s", name,
+                        f" (did you mean {close[0]!r}?)" if close else "", ", ".join(sorted(declared)))
 
     def subscribe(self, kind: str, callback: Subscriber) -> None:
         """Call `callback(EngineEvent)` after commit for events of `kind` (see engine.events.KINDS, or '*')."""
