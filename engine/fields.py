@@ -258,7 +258,10 @@ def validate_payload(
         value = data.get(name)
         if value is None:
             if f.required:
-                raise PayloadInvalid(f.name, _expected(f) + " (required)", None, where)
+                # name every required field that is missing, so that one answer fixes the whole request
+                more = [g.name for n, g, _ in plan if g.required and g is not f and data.get(n) is None]
+                also = f"; missing as well: {', '.join(more)}" if more else ""
+                raise PayloadInvalid(f.name, f"{_expected(f)} (required{also})", None, where)
             continue
         checked = check(value)
         if checked is _BAD:

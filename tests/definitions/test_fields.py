@@ -121,6 +121,19 @@ def test_payload_enforces_required_and_keeps_only_present_fields() -> None:
     assert err.value.field == "reason"
 
 
+def test_a_payload_missing_several_required_fields_names_them_all() -> None:
+    """The refusal names the first missing field and lists the other missing ones, not those given."""
+    fields = [FieldSpec("reason", T.TEXT, required=True), FieldSpec("basis", T.TEXT, required=True),
+              FieldSpec("note", T.TEXT), FieldSpec("code", T.STRING, required=True)]
+    with pytest.raises(PayloadInvalid) as err:
+        validate_payload(fields, {"basis": "b", "note": "n"})
+    assert err.value.field == "reason"
+    assert err.value.expected.endswith("(required; missing as well: code)")
+    with pytest.raises(PayloadInvalid) as one:
+        validate_payload(fields, {"basis": "b", "code": "c"})
+    assert one.value.expected.endswith("(required)")
+
+
 def test_payload_size_is_bounded() -> None:
     """A payload whose JSON exceeds the bound is refused as a whole."""
     fields = [FieldSpec(f"t{i}", T.TEXT) for i in range(20)]
