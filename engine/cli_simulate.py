@@ -292,9 +292,12 @@ def _collect(sim: Simulation, engine: Any, instance_id: str | None) -> None:
         if clock is not None:
             step.update(_clock_fields(clock, ladder))
         if st.kind is StateKind.TIMER:
-            wait = [t for t in timers if t.kind == "timer" and t.state == h.to_state and t.fire_at > h.at]
-            if wait:
-                step["moves_on_at"] = _local(min(t.fire_at for t in wait))
+            # each entry into a timer state arms one timer, in order: the n-th entry's is the n-th one (an
+            # earlier entry's timer, cancelled when that wait was left, is not this one's)
+            armed = sorted((t for t in timers if t.kind == "timer" and t.state == h.to_state), key=lambda t: t.id)
+            entry = sum(1 for e in history[:i] if e.to_state == h.to_state)
+            if entry < len(armed):
+                step["moves_on_at"] = _local(armed[entry].fire_at)
         sim.steps.append(step)
     for c in engine.clocks(instance_id):
         if c.scope == "procedure":

@@ -57,6 +57,19 @@ def test_timers_move_on_by_themselves_until_the_given_moment(capsys: pytest.Capt
     assert result["final"]["state"] == "offline"
 
 
+def test_a_timer_state_entered_again_reports_its_own_timer(capsys: pytest.CaptureFixture[str]) -> None:
+    """Publicity from 09-30 (ends 10-20) is left for an objection; re-entered 10-12 10:00 it moves on at the end
+    of 10-26 (10 WD from 10-13), not at the first, cancelled, timer's 10-20."""
+    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-28T09:00",
+                               "--var", "resource_kind=data_resource", "--events", "accept@2026-09-28T10:00",
+                               "approve@2026-09-30T10:00", "object@2026-10-09T10:00", "proceed@2026-10-12T10:00",
+                               "--until", "2026-11-10", "--json")
+    assert code == 0
+    publicity = [s for s in result["steps"] if s["state"] == "publicity"]
+    assert [s["moves_on_at"] for s in publicity] == ["2026-10-21T00:00+08:00", "2026-10-27T00:00+08:00"]
+    assert publicity[1]["left_at"] == "2026-10-27T00:00+08:00"
+
+
 def test_hook_result_can_be_given(capsys: pytest.CaptureFixture[str]) -> None:
     """--hook sets what a backend hook answers: a resource in use goes to coordination."""
     code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00",
