@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import PermissionDenied
+from engine.errors import PayloadInvalid, PermissionDenied
 from tests.workflows.conftest import CONSUMER, Harness, at, end_of
 
 FORM = {"user_dept": CONSUMER, "request_form": "YZY-2026-118", "resources": "8 vCPU / 32 GB / 500 GB"}
@@ -67,13 +67,51 @@ def test_late_approval_escalates(h: Harness, wf: str, level1: list[str]) -> None
     assert [e.at for e in h.events_of(inst, "warning")] == [end_of(date(2026, 9, 24))]
 
 
-def test_refusal_at_evaluation_and_return_at_tier_review(make_harness: Any) -> None:
-    """The centre may find a request infeasible; the unit's leader may return a request before it leaves."""
-    h = make_harness()
+def test_refusal_at_evaluation(h: Harness) -> None:
+    """The centre may find a request infeasible: the request ends refused and the applicant is told."""
     inst = _endorsed(h, "gx.cloud_resource")
     inst = h.fire(inst, "approve", "bureau", at(2026, 9, 28, 10))
     inst = h.fire(inst, "refuse", "center", at(2026, 9, 29, 10), {"refusal_reason": "存储资源不足"})
-    assert inst.outcome == "refused"
-    other = h.start("gx.cloud_resource", FORM, "consumer_admin", at(2026, 9, 24, 10), key="K-2")
-    other = h.fire(other, "return_request", "consumer_leader", at(2026, 9, 24, 12), {"review_comment": "规格过大"})
-    assert other.outcome == "withdrawn"
+    assert (inst.outcome, h.variables(inst)["refusal_reason"]) == ("refused", "存储资源不足")
+    assert h.recipients(inst, template="request_refused") == ["consumer_admin"]
+
+
+@pytest.mark.parametrize("wf", sorted(APPROVER))
+def test_return_at_tier_review_goes_back_for_correction(h: Harness, wf: str) -> None:
+    """Indicator A2.4 ①: a leader's return sends the form back to the applicant, who resubmits it to the tier review.
+
+    Returned Thu 09-24, corrected over the Mid-Autumn and National Day holidays, resubmitted and endorsed on
+    Fri 10-09: the 1 WD approval falls on Sat 10-10, the make-up working day after National Day.
+    """
+    inst = h.start(wf, FORM, "consumer_admin", at(2026, 9, 24, 10))
+    inst = h.fire(inst, "return_request", "consumer_leader", at(2026, 9, 24, 12), {"review_comment": "规格过大"})
+    assert (inst.status, inst.state) == ("running", "correction")
+    assert h.variables(inst)["review_comment"] == "规格过大"
+    assert h.recipients(inst, template="returned_for_correction") == ["consumer_admin"]
+    with pytest.raises(PermissionDenied):
+        h.fire(inst, "resubmit", "consumer_leader", at(2026, 10, 9, 9))
+    inst = h.fire(inst, "resubmit", "consumer_admin", at(2026, 10, 9, 9), {"resources": "4 vCPU / 16 GB / 200 GB"})
+    assert inst.state == "tier_review"
+    assert h.variables(inst)["resources"] == "4 vCPU / 16 GB / 200 GB"
+    assert h.variables(inst)["request_form"] == FORM["request_form"]  # unchanged fields stay
+    assert h.recipients(inst, template="task_assigned") == ["consumer_leader", "consumer_leader"]
+    inst = h.fire(inst, "endorse", "consumer_leader", at(2026, 10, 9, 10))
+    assert h.due(inst, "approval") == end_of(date(2026, 10, 10))
+    assert h.path(inst)[-4:] == ["tier_review", "correction", "tier_review", "approval"]
+
+
+def test_return_needs_a_reason(h: Harness) -> None:
+    """A return without its reason is refused and leaves the request with the leader."""
+    inst = h.start("gx.cloud_resource", FORM, "consumer_admin", at(2026, 9, 24, 10))
+    with pytest.raises(PayloadInvalid) as err:
+        h.fire(inst, "return_request", "consumer_leader", at(2026, 9, 24, 12), {})
+    assert "review_comment" in str(err.value)
+    assert h.get(inst).state == "tier_review"
+
+
+def test_returned_request_may_be_withdrawn(h: Harness) -> None:
+    """The applicant may give up a returned request instead of correcting it: only then does it end withdrawn."""
+    inst = h.start("lz.cloud_resource", FORM, "consumer_admin", at(2026, 9, 24, 10))
+    inst = h.fire(inst, "return_request", "consumer_leader", at(2026, 9, 24, 12), {"review_comment": "规格过大"})
+    inst = h.fire(inst, "withdraw", "consumer_admin", at(2026, 9, 28, 9))
+    assert (inst.status, inst.outcome) == ("completed", "withdrawn")
