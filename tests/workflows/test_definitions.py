@@ -20,11 +20,11 @@ TEMPLATES = {
 }
 #: Every procedure the issue asks for, by id.
 EXPECTED_IDS = {
-    "gx.data_request", "lz.data_request", "lz.dispatch_data_request", "common.data_quality",
-    "lz.resource_offlining", "common.network_migration", "gx.cloud_resource", "gx.cloud_resource_2019",
-    "lz.cloud_resource", "common.app_migration", "lz.catalog_registration", "lz.code_set_registration",
-    "lz.platform_account", "lz.catalog_update", "lz.catalog_refresh", "gx.emergency_drill", "lz.emergency_drill",
-    "cq.sharing_report",
+    "gx.data_request", "lz.data_request", "lz.dispatch_data_request", "gx.data_quality", "lz.data_quality",
+    "lz.resource_offlining", "gx.network_migration", "lz.network_migration", "gx.cloud_resource",
+    "gx.cloud_resource_2019", "lz.cloud_resource", "gx.app_migration", "lz.app_migration", "lz.catalog_registration",
+    "lz.code_set_registration", "lz.platform_account", "lz.catalog_update", "lz.catalog_refresh",
+    "gx.emergency_drill", "lz.emergency_drill", "cq.sharing_report",
 }
 
 

@@ -15,6 +15,8 @@ OFFLINE = {"provider_dept": PROVIDER, "resource_kind": "catalog", "resource_id":
            "legal_basis": "机构改革方案", "sealed_form": "XX-2026-01"}
 CLOUD = {"user_dept": CONSUMER, "request_form": "F-1", "resources": "2 vCPU"}
 PLAN = {"scope": "s", "content": "c", "responsible_leader": "l", "responsible_office": "o", "liaison": "x"}
+APP = {"dept": CONSUMER, "has_systems": True, "completion_date": "2026-11-30"}
+APP_PLAN = {"scope": "s", "systems": ["a"], "responsible_leader": "l", "responsible_office": "o", "liaison": "x"}
 
 Step = tuple[str, str, Mapping[str, Any]]
 
@@ -45,7 +47,11 @@ CASES: list[tuple[str, str, dict[str, Any], str, list[Step], str, str | None]] =
                         ("refuse", "bureau", BASIS)], "refused", "refused"),
     ("offlining withdrawn", "lz.resource_offlining", OFFLINE, "provider_admin",
      [("withdraw", "provider_admin", {})], "withdrawn", "withdrawn"),
-    ("migration plan returned by the bureau", "common.network_migration",
+    ("gx migration plan returned by the bureau", "gx.network_migration",
+     {"dept": CONSUMER, "has_private_network": True, "completion_date": "2026-06-30"}, "consumer_admin",
+     [("submit_plan", "consumer_admin", PLAN), ("endorse", "consumer_leader", {}),
+      ("return_plan", "bureau", {"review_comment": "范围不全"})], "self_check", None),
+    ("lz migration plan returned by the bureau", "lz.network_migration",
      {"dept": CONSUMER, "has_private_network": True, "completion_date": "2026-06-30"}, "consumer_admin",
      [("submit_plan", "consumer_admin", PLAN), ("endorse", "consumer_leader", {}),
       ("return_plan", "bureau", {"review_comment": "范围不全"})], "self_check", None),
@@ -53,10 +59,12 @@ CASES: list[tuple[str, str, dict[str, Any], str, list[Step], str, str | None]] =
      [("endorse", "consumer_leader", {}), ("refuse", "bureau", {"refusal_reason": "重复申请"})], "refused", "refused"),
     ("cloud withdrawn", "lz.cloud_resource", CLOUD, "consumer_admin",
      [("endorse", "consumer_leader", {}), ("withdraw", "consumer_admin", {})], "withdrawn", "withdrawn"),
-    ("app plan returned", "common.app_migration", {"dept": CONSUMER, "completion_date": "2026-11-30"},
-     "consumer_admin", [("submit_plan", "consumer_admin", {"scope": "s", "systems": ["a"], "responsible_leader": "l",
-                                          "responsible_office": "o", "liaison": "x"}),
-                        ("return_plan", "bureau", {"review_comment": "补充系统清单"})], "self_check", None),
+    ("gx app plan returned", "gx.app_migration", APP, "consumer_admin",
+     [("submit_plan", "consumer_admin", APP_PLAN), ("return_plan", "bureau", {"review_comment": "补充系统清单"})],
+     "self_check", None),
+    ("lz app plan returned", "lz.app_migration", APP, "consumer_admin",
+     [("submit_plan", "consumer_admin", APP_PLAN), ("return_plan", "bureau", {"review_comment": "补充系统清单"})],
+     "self_check", None),
     ("catalog entry deleted", "lz.catalog_registration",
      {"dept": CONSUMER, "resource_name": "n", "category_code": "101001"}, "consumer_compiler",
      [("refuse", "consumer_section", {"review_comment": "重复"}), ("delete", "consumer_compiler", {})],

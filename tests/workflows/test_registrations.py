@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine.definitions import DefinitionSet
 from engine.errors import PermissionDenied
 from tests.workflows.conftest import CONSUMER, Harness, at, end_of
+from tests.workflows.jurisdictions import act, tagged_harness
+from tests.workflows.jurisdictions import start as start_tagged
 
 ENTRY = {"dept": CONSUMER, "resource_name": "低保对象信息", "category_code": "101001"}
 
@@ -87,17 +91,23 @@ def test_code_set_refused_then_deleted(h: Harness) -> None:
     assert inst.outcome == "withdrawn"
 
 
-def _app(h: Harness) -> Any:
-    inst = h.start("common.app_migration", {"dept": CONSUMER, "completion_date": "2026-11-30"}, "consumer_admin",
-                   at(2026, 3, 2, 10))
-    return h.fire(inst, "submit_plan", "consumer_admin", at(2026, 3, 5, 10), {
-        "scope": "全部非涉密系统", "systems": ["低保管理系统", "救助系统"], "responsible_leader": "张局",
-        "responsible_office": "办公室", "liaison": "赵六"})
+APP_WORKFLOWS = ["gx.app_migration", "lz.app_migration"]
+APP_PLAN = {"scope": "全部非涉密系统", "systems": ["低保管理系统", "救助系统"], "responsible_leader": "张局",
+            "responsible_office": "办公室", "liaison": "赵六"}
 
 
-def test_app_migration_main_path(h: Harness) -> None:
+def _app(h: Harness, wf: str, has_systems: bool = True, completion_date: str = "2026-11-30") -> Any:
+    inst = h.start(wf, {"dept": CONSUMER, "has_systems": has_systems, "completion_date": completion_date},
+                   "consumer_admin", at(2026, 3, 2, 10))
+    if not has_systems:
+        return inst
+    return h.fire(inst, "submit_plan", "consumer_admin", at(2026, 3, 5, 10), APP_PLAN)
+
+
+@pytest.mark.parametrize("wf", APP_WORKFLOWS)
+def test_app_migration_main_path(h: Harness, wf: str) -> None:
     """Plan, bureau acceptance, joint plan with the centre, migration; the procedure is due end of 11-30."""
-    inst = _app(h)
+    inst = _app(h, wf)
     assert h.procedure_clock(inst).due_at == end_of(date(2026, 11, 30))
     assert h.variables(inst)["systems"] == ["低保管理系统", "救助系统"]
     inst = h.fire(inst, "accept", "bureau", at(2026, 3, 6, 10))
@@ -106,13 +116,67 @@ def test_app_migration_main_path(h: Harness) -> None:
     assert (inst.status, inst.outcome) == ("completed", "done")
 
 
-def test_app_kept_in_house_must_open_interfaces(h: Harness) -> None:
-    """Guangxi art. 31 exception: after the bureau's review a system stays in-house but opens sharing interfaces."""
-    inst = _app(h)
+@pytest.mark.parametrize("wf", APP_WORKFLOWS)
+def test_app_kept_in_house_must_open_interfaces(h: Harness, wf: str) -> None:
+    """Guangxi art. 31 / Liuzhou art. 32 exception: after the bureau's review a system stays in-house but opens
+    sharing interfaces."""
+    inst = _app(h, wf)
     inst = h.fire(inst, "keep_in_house", "bureau", at(2026, 3, 6, 10), {"in_house_reason": "数据量大且涉及实时业务"})
     assert inst.state == "open_interfaces"
     inst = h.fire(inst, "interfaces_opened", "consumer_admin", at(2026, 4, 1, 10), {"interfaces": "REST /api/v1"})
     assert (inst.status, inst.outcome) == ("completed", "kept")
+
+
+@pytest.mark.parametrize("wf", APP_WORKFLOWS)
+def test_department_without_systems_is_exempted_and_never_warned(h: Harness, wf: str) -> None:
+    """A2 note 2: a department with no non-classified system files a document and the bureau confirms the
+    exemption; the completion date's clock stands still meanwhile, so passing the date warns nobody."""
+    inst = _app(h, wf, has_systems=False, completion_date="2026-04-30")
+    assert inst.state == "exemption_filing"
+    assert h.procedure_clock(inst).status == "paused"
+    inst = h.fire(inst, "file_exemption", "consumer_admin", at(2026, 4, 1, 10),
+                  {"exemption_document": "X发〔2026〕3号"})
+    h.tick(end_of(date(2026, 5, 6)))
+    inst = h.fire(inst, "confirm_exemption", "bureau", at(2026, 5, 8, 10))
+    assert (inst.status, inst.outcome) == ("completed", "exempted")
+    assert [s for s in h.sent(inst) if s.kind != "notification"] == []
+    assert h.variables(inst)["exemption_document"] == "X发〔2026〕3号"
+
+
+@pytest.mark.parametrize("wf", APP_WORKFLOWS)
+def test_rejected_app_exemption_turns_into_a_migration_plan(h: Harness, wf: str) -> None:
+    """The bureau finds non-classified systems after all: the department plans the migration, the clock counts."""
+    inst = _app(h, wf, has_systems=False)
+    inst = h.fire(inst, "file_exemption", "consumer_admin", at(2026, 3, 3, 10), {"exemption_document": "说明"})
+    inst = h.fire(inst, "reject_exemption", "bureau", at(2026, 3, 4, 10), {"review_comment": "存在门户网站系统"})
+    assert inst.state == "self_check"
+    assert h.variables(inst)["has_systems"] is True
+    assert h.procedure_clock(inst).status == "running"
+
+
+@pytest.mark.parametrize(("workflow", "own", "other"), [
+    ("gx.app_migration", "gx", "lz"), ("lz.app_migration", "lz", "gx")])
+def test_app_migration_is_reviewed_by_its_own_bureau_and_centre(
+        tmp_path: Path, definitions: DefinitionSet, workflow: str, own: str, other: str) -> None:
+    """Guangxi art. 31(2)/(3): the autonomous region's bureau and 信息中心; Liuzhou art. 32(2)/(3): the city's
+    bureau and 信息化建设管理中心. The other jurisdiction's bureau and centre are refused; the breach ladder
+    reaches the own supervisor only (art. 39)."""
+    with tagged_harness(tmp_path, definitions) as h:
+        inst = start_tagged(h, workflow, {"dept": CONSUMER, "has_systems": True, "completion_date": "2026-11-30"},
+                            "consumer_admin", at(2026, 3, 2, 10))
+        inst = act(h, inst, "submit_plan", "consumer_admin", at(2026, 3, 5, 10), APP_PLAN)
+        with pytest.raises(PermissionDenied) as err:
+            act(h, inst, "accept", f"{other}_bureau", at(2026, 3, 6, 10))
+        assert f"{own}.bureau" in str(err.value)
+        inst = act(h, inst, "accept", f"{own}_bureau", at(2026, 3, 6, 11))
+        with pytest.raises(PermissionDenied):
+            act(h, inst, "agree_plan", f"{other}_center", at(2026, 3, 9, 10), {"migration_plan": "x"})
+        assert h.get(inst).state == "joint_plan"
+        for moment in (end_of(date(2026, 11, 30)), end_of(date(2026, 12, 2))):
+            h.tick(moment)
+        supervisors = {s.recipient for s in h.sent(inst) if s.kind in ("breach", "escalation")
+                       and s.recipient.endswith("_supervisor")}
+        assert supervisors == {f"{own}_supervisor"}
 
 
 def test_platform_account_is_done_within_2_wd(h: Harness) -> None:
