@@ -59,7 +59,9 @@ def test_a_late_approval_reaches_the_auditor_and_the_supervisor(db_url: str, tmp
         engine.close()
     auditor = subjects(tmp_path / "mail" / "lz-gaj-auditor")
     supervisor = subjects(tmp_path / "mail" / "lz-dsj-supervisor")
-    assert (first.dispatched, warned.dispatched) == (1, 1)
+    admin = subjects(tmp_path / "mail" / "lz-gaj-admin")
+    assert (first.dispatched, warned.dispatched) == (2, 1)  # the 待办 to the provider's auditor and data admin
+    assert any(s.startswith("【待办】数据需求申请（柳州市）“提供部门审批”") for s in admin)
     assert later.dispatched >= 3
     assert any(s.startswith("【待办】数据需求申请（柳州市）“提供部门审批”") for s in auditor)
     assert any(s.startswith("【预警】") for s in auditor)
