@@ -26,10 +26,10 @@ CHOICES: Mapping[tuple[str, str], Sequence[tuple[str, int]]] = {
     ("gx.data_request", "reply_push"): [("push", 1)],
     ("gx.data_request", "subscription"): [("subscribe", 1)],
     ("gx.data_request", "negotiation"): [("agree", 1)],
-    ("common.data_quality", "objection_window"): [(WAIT, 65), ("object", 35)],
-    ("common.data_quality", "verification"): [("answer", 1)],
-    ("common.data_quality", "confirmation"): [("confirm", 85), ("reopen", 15)],
-    ("common.data_quality", "rating"): [("rate", 1)],
+    ("lz.data_quality", "objection_window"): [("accept", 65), ("object", 35)],
+    ("lz.data_quality", "verification"): [("answer", 1)],
+    ("lz.data_quality", "confirmation"): [("confirm", 85), ("reopen", 15)],
+    ("lz.data_quality", "rating"): [("rate", 1)],
     ("lz.resource_offlining", "attach_form"): [("attach_form", 1)],
     ("lz.resource_offlining", "center_review"): [("accept", 90), ("reject", 10)],
     ("lz.resource_offlining", "coordination"): [("proceed", 70), ("keep", 30)],
@@ -58,6 +58,9 @@ CHOICES: Mapping[tuple[str, str], Sequence[tuple[str, int]]] = {
     ("lz.catalog_registration", "authority_review"): [("approve", 1)],
     ("lz.catalog_registration", "correction"): [("resubmit", 1)],
 }
+
+#: Yes/no fields whose answer a step needs: a quality answer counts only once the data is updated (art. 23(4)).
+FLAGS: Mapping[str, bool] = {"data_updated": True}
 
 #: What people write in the payload fields that carry text.
 TEXTS: Mapping[str, str] = {
@@ -103,7 +106,7 @@ def payload(fields: Sequence[FieldSpec], rng: random.Random) -> dict[str, Any]:
         if f.type is VariableType.ENUM:
             out[f.name] = rng.choice(f.values)
         elif f.type is VariableType.BOOL:
-            out[f.name] = rng.random() < 0.7
+            out[f.name] = FLAGS.get(f.name, rng.random() < 0.7)
         elif f.type is VariableType.INT:
             out[f.name] = rng.randint(3, 5)
         elif f.name in TEXTS:

@@ -20,7 +20,7 @@ LAST_START = date(2026, 11, 15)
 MIX: Sequence[tuple[str, int, date]] = (
     ("lz.data_request", 26, LAST_START),
     ("gx.data_request", 9, LAST_START),
-    ("common.data_quality", 15, LAST_START),
+    ("lz.data_quality", 15, LAST_START),
     ("lz.resource_offlining", 10, date(2026, 10, 31)),
     ("lz.cloud_resource", 12, LAST_START),
     ("lz.platform_account", 13, LAST_START),
@@ -30,7 +30,7 @@ MIX: Sequence[tuple[str, int, date]] = (
 
 _RESOURCES = ("人口基础信息", "企业登记信息", "社会保险参保信息", "不动产登记信息", "机动车驾驶人信息",
               "市场主体年报信息", "就业登记信息", "国土空间规划图斑")
-_PREFIX = {"lz.data_request": "LZSQ", "gx.data_request": "GXSQ", "common.data_quality": "ZLJH",
+_PREFIX = {"lz.data_request": "LZSQ", "gx.data_request": "GXSQ", "lz.data_quality": "ZLJH",
            "lz.resource_offlining": "ZYXX", "lz.cloud_resource": "YZY", "lz.platform_account": "ZH",
            "lz.dispatch_data_request": "DDSQ", "lz.catalog_registration": "MLZC"}
 
@@ -58,12 +58,12 @@ def plan_cases(count: int, seed: int, departments: Sequence[str]) -> list[Case]:
         day = FIRST_START + timedelta(days=rng.randint(0, span))
         moment = datetime.combine(day, time(9), tzinfo=SHANGHAI) + timedelta(minutes=rng.randint(0, 8 * 60))
         key = f"{_PREFIX[wf]}-2026-{n + 1:04d}"
-        cases.append(Case(wf, key, moment, _variables(wf, key, rng, sorted(departments))))
+        cases.append(Case(wf, key, moment, _variables(wf, key, rng, sorted(departments), day)))
     cases.sort(key=lambda c: (c.start, c.business_key))
     return cases
 
 
-def _variables(wf: str, key: str, rng: random.Random, departments: Sequence[str]) -> dict[str, Any]:
+def _variables(wf: str, key: str, rng: random.Random, departments: Sequence[str], day: date) -> dict[str, Any]:
     consumer, provider = rng.sample(list(departments), 2)
     resource = rng.choice(_RESOURCES)
     if wf in ("lz.data_request", "gx.data_request", "lz.dispatch_data_request"):
@@ -75,9 +75,10 @@ def _variables(wf: str, key: str, rng: random.Random, departments: Sequence[str]
         if sharing == "unconditional" and rng.random() < 0.5:
             out["control_params"] = True  # the interface needs control parameters: reviewed like conditional
         return out
-    if wf == "common.data_quality":
+    if wf == "lz.data_quality":
+        # the consumer opens the check the day the data arrives
         return {"consumer_dept": consumer, "provider_dept": provider, "resource_id": f"RES-{key}",
-                "resource_name": resource}
+                "resource_name": resource, "data_received": day.isoformat()}
     if wf == "lz.resource_offlining":
         return {"provider_dept": provider, "resource_kind": rng.choices(["data_resource", "catalog"], [75, 25])[0],
                 "resource_id": f"RES-{key}", "reason": f"{resource}已由新系统替代，原资源停止更新",

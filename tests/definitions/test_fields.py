@@ -240,7 +240,7 @@ def test_shipped_quality_rating_refuses_a_six() -> None:
     from engine.loader import load_file
     from tests.definitions.conftest import REPO
 
-    spec = load_file(REPO / "workflows" / "common" / "data_quality.yaml")
+    spec = load_file(REPO / "workflows" / "gx" / "data_quality.yaml")
     rate = spec.transition("rating", "rate")
     assert rate is not None
     good = validate_payload(rate.payload, {"quality_rating": 5, "responsiveness_rating": 1})
