@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from engine.definitions import DefinitionSet
-from engine.errors import GuardRejected
+from engine.errors import GuardRejected, PermissionDenied
 from tests.workflows.conftest import CONSUMER, PROVIDER, Harness, at, end_of
-from tests.workflows.jurisdictions import act, tagged_harness
+from tests.workflows.jurisdictions import OFFICIALS, act, tagged_harness
 from tests.workflows.jurisdictions import start as start_tagged
 
 WORKFLOWS = ["gx.data_quality", "lz.data_quality"]
@@ -168,3 +168,19 @@ def test_escalations_reach_the_jurisdictions_supervisor_only(
         supervisors = [(s.kind, s.recipient) for s in h.sent(inst) if s.recipient.endswith("_supervisor")]
         assert supervisors == [("escalation", f"{own}_supervisor"), ("escalation", f"{own}_supervisor")]
         assert not any(s.recipient == f"{other}_supervisor" for s in h.sent(inst))
+
+
+@pytest.mark.parametrize(("workflow", "own", "other"), [("gx.data_quality", "gx", "lz"),
+                                                        ("lz.data_quality", "lz", "gx")])
+def test_only_the_jurisdictions_bureau_may_cancel_a_quality_check(
+        tmp_path: Path, definitions: DefinitionSet, workflow: str, own: str, other: str) -> None:
+    """The supervisor role is bound to the workflow's bureau, so the other jurisdiction's supervisor may not
+    cancel the instance; its own may."""
+    with tagged_harness(tmp_path, definitions) as h:
+        inst = start_tagged(h, workflow, RECEIPT, "consumer_admin", at(2026, 6, 18, 10))
+        with pytest.raises(PermissionDenied) as err:
+            h.engine.cancel(inst.id, OFFICIALS[f"{other}_supervisor"], "重复登记")
+        status_after_refusal = h.get(inst).status
+        done = h.engine.cancel(inst.id, OFFICIALS[f"{own}_supervisor"], "重复登记")
+        assert f"{own}.bureau" in err.value.reason
+        assert (status_after_refusal, done.status) == ("running", "cancelled")
