@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,6 +71,7 @@ class Definitions(Protocol):
     def get(self, workflow_id: str) -> Any: ...
     def get_version(self, workflow_id: str, content_hash: str) -> Any: ...
     def add(self, spec_or_compiled: Any, *, newest: bool = True) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...  # the newest version of each workflow
 
 
 class Dispatcher(Protocol):
