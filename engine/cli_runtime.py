@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import json
 import logging
@@ -252,6 +253,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack on stderr, for a worker that hangs
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     scheduler = EngineScheduler(engine, interval=args.interval)
     scheduler.start()
     print(f"worker {engine.worker_id} ticking every {args.interval:g} s on {args.db}; stop with Ctrl-C or SIGTERM",

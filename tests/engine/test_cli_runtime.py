@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -106,7 +107,15 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None
                 break
         assert "ticking every" in line
         proc.send_signal(signal.SIGTERM)
-        _, rest = proc.communicate(timeout=30)
+        try:
+            _, rest = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # the worker prints every thread's stack: say where it hangs
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.communicate(timeout=5)  # (a failure path only) let it write them
+            proc.kill()
+            _, stacks = proc.communicate(timeout=30)
+            pytest.fail(f"the worker did not stop within 30 s of SIGTERM; its threads:\n{stacks}")
     finally:
         if proc.poll() is None:
             proc.kill()
