@@ -251,6 +251,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     def on_signal(signum: int, _frame: Any) -> None:
         logging.getLogger(__name__).info("signal %s: finishing the running tick, then stopping", signum)
         stop.set()
+        if engine.dispatcher is not None:  # the rest of an outbox batch goes back unsent, for another worker
+            engine.dispatcher.request_stop()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack on stderr, for a worker that hangs

@@ -76,6 +76,7 @@ class Definitions(Protocol):
 
 class Dispatcher(Protocol):
     def dispatch(self, now: datetime) -> int: ...
+    def request_stop(self) -> None: ...
 
 
 class Engine:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -112,9 +114,13 @@ class OutboxDispatcher:
         rng: random.Random | None = None,
         worker_id: str | None = None,
         record_every: int = 20,
+        send_budget: timedelta = timedelta(seconds=30),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_attempts < 1 or batch_size < 1 or record_every < 1 or lease <= timedelta(0):
             raise ValueError("max_attempts, batch_size and record_every must be >= 1 and lease positive")
+        if send_budget <= timedelta(0):
+            raise ValueError("send_budget must be positive")
         self._db = db
         self.channels = dict(channels)
         self.renderer = renderer
@@ -128,6 +134,17 @@ class OutboxDispatcher:
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:8]}"
         # outcomes are written every `record_every` sends: keep record_every x channel timeout below the lease
         self.record_every = record_every
+        # a round sends for at most this long, and never past half its lease: what is left of its batch goes
+        # back unsent, so a slow channel neither outlasts the claim (another worker would send the same
+        # messages again) nor holds up the worker's next tick or its stop
+        self.send_budget = min(send_budget, lease / 2)
+        self._monotonic = monotonic
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Finish the message being sent, give the rest of the batch back, and send no more (a worker's
+        SIGTERM); a later `dispatch` sends nothing."""
+        self._stop.set()
 
     def _session(self) -> Session:
         if isinstance(self._db, Engine):
@@ -143,6 +160,8 @@ class OutboxDispatcher:
         (nothing was sent then). An outcome that cannot be written is logged: the claim's lease runs out
         and the message is sent again (at least once; the receiver drops the repeat by its dedupe key).
         """
+        if self._stop.is_set():
+            return 0
         moment = now or self.clock.now()
         claimant = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
         try:
@@ -158,7 +177,14 @@ class OutboxDispatcher:
         except SQLAlchemyError as err:
             raise StorageUnavailable(f"outbox claim failed: {str(err).splitlines()[0]}") from err
         outcomes: list[Callable[[Session], bool]] = []
-        for message in claimed:
+        started, budget = self._monotonic(), self.send_budget.total_seconds()
+        for index, message in enumerate(claimed):
+            if self._stop.is_set() or self._monotonic() - started >= budget:
+                self._record(outcomes)
+                outcomes = []
+                self._release([m.id for m in claimed[index:]], claimant,
+                              "stopping" if self._stop.is_set() else f"over the {budget:g} s budget of a round")
+                break
             outcomes.append(self._deliver(message, claimant))
             handled += 1
             if len(outcomes) >= self.record_every:
@@ -166,6 +192,16 @@ class OutboxDispatcher:
                 outcomes = []
         self._record(outcomes)
         return handled
+
+    def _release(self, ids: list[int], claimant: str, why: str) -> None:
+        try:
+            with self._session() as session:
+                given_back = outbox.release(session, ids, claimant)
+                session.commit()
+        except SQLAlchemyError as err:  # the lease runs out instead, and the messages are claimed again then
+            log.error("could not give back %d unsent outbox messages (%s): %s", len(ids), why, err)
+            return
+        log.info("gave back %d unsent outbox messages for the next round: %s", given_back, why)
 
     def fold_digests(self, now: datetime) -> int:
         """Replace each over-threshold group of pending breach/escalation messages by one digest message."""

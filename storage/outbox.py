@@ -209,6 +209,19 @@ def mark_dead(session: Session, message_id: int, claimant: str, error: str) -> b
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def release(session: Session, message_ids: Sequence[int], claimant: str) -> int:
+    """Give claimed messages back unsent (pending, claimable at once, the claim's attempt not counted); only
+    those `claimant` still holds. How many were given back."""
+    if not message_ids:
+        return 0
+    result = session.execute(
+        update(TABLE)
+        .where(_C.id.in_(list(message_ids)), _C.claimed_by == claimant, _C.status == "sending")
+        .values(status="pending", attempts=_C.attempts - 1, claimed_by=None, claim_expires_at=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def pending_counts(session: Session, kinds: Sequence[str]) -> list[tuple[str, str, str, int]]:
     """(recipient, channel, an address, count) of pending messages of these kinds: the candidates for a digest."""
     rows = session.execute(

@@ -240,6 +240,9 @@ class CountingDispatcher:
         self.calls.append(now)
         return 3
 
+    def request_stop(self) -> None:
+        """Nothing is being sent between calls."""
+
 
 def test_tick_dispatches_the_outbox_after_the_timers(make_engine: MakeEngine) -> None:
     """A configured dispatcher is called once per tick with the tick's moment, and its count is reported."""
