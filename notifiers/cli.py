@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from engine.clock import SHANGHAI, SystemClock
-from engine.errors import StorageUnavailable, WorkflowError
+from engine.errors import PayloadInvalid, StorageUnavailable, WorkflowError
 from notifiers.base import Outgoing, find_channel
 from notifiers.directory import YamlDirectory
 from notifiers.dispatcher import OutboxDispatcher
@@ -36,10 +36,15 @@ def _directory_path(args: argparse.Namespace) -> str:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    """The database engine with its schema migrated (the store owns opening and migrating)."""
+    """The database engine with its schema migrated (the store owns opening and migrating); a path with no
+    database is refused, not created: a mistyped --db must not read as an empty outbox."""
     from storage.sql import SqlInstanceStore
 
-    return SqlInstanceStore(_db_target(args)).engine
+    target = _db_target(args)
+    if "://" not in target and not Path(target).is_file():
+        raise StorageUnavailable(f"no database at {target}; give --db PATH (or set SHIXIAN_DB) of the database "
+                                 "the engine writes")
+    return SqlInstanceStore(target).engine
 
 
 def _row(m: outbox.OutboxMessage) -> dict[str, Any]:
@@ -101,8 +106,14 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    directory = YamlDirectory(_directory_path(args))
-    dispatcher = OutboxDispatcher(_engine(args), directory.channels, TemplateRenderer(), SystemClock())
+    # real messages go out through the deployment's own channels only, never the example directory's
+    path = args.directory or os.environ.get("SHIXIAN_DIRECTORY")
+    if not path:
+        raise PayloadInvalid("--directory", "the directory YAML whose channels deliver the outbox (or set "
+                             "SHIXIAN_DIRECTORY)", None, where="command line")
+    db = _engine(args)
+    directory = YamlDirectory(path)
+    dispatcher = OutboxDispatcher(db, directory.channels, TemplateRenderer(), SystemClock())
     handled = dispatcher.dispatch()
     print(f"{handled} message(s) handled")
     return 0

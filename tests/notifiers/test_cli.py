@@ -125,3 +125,28 @@ def test_example_directory_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp_p
     code, out, _ = run(capsys, "notify", "test", "file", "lz-dsj-supervisor")
     assert code == 0 and "liangjianguo@dsj.liuzhou.example.gov.cn" in out
     assert len(list((tmp_path / "var" / "notifications" / "lz-dsj-supervisor").glob("*.eml"))) == 1
+
+
+@pytest.mark.parametrize("command", [["list"], ["dead"], ["retry", "--all-dead"], ["dispatch", "--directory", "x"]])
+def test_a_mistyped_database_path_is_refused_not_created(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         command: list[str]) -> None:
+    """The outbox commands on a path with no database say so and create nothing (not "(no messages)")."""
+    typo = tmp_path / "shixan.db"
+    code, out, err = run(capsys, "outbox", *command, "--db", str(typo))
+    assert code == 2 and out == ""
+    assert f"no database at {typo}" in err
+    assert not typo.exists()
+
+
+def test_dispatch_needs_the_deployments_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Real messages never go out through the example directory's channels: --directory (or
+    SHIXIAN_DIRECTORY) is required, and nothing is claimed without it."""
+    monkeypatch.delenv("SHIXIAN_DIRECTORY", raising=False)
+    db = str(tmp_path / "s.db")
+    seed_dead(db, 1)
+    run(capsys, "outbox", "retry", "--all-dead", "--db", db)
+    code, _, err = run(capsys, "outbox", "dispatch", "--db", db)
+    _, pending, _ = run(capsys, "outbox", "list", "--status", "pending", "--json", "--db", db)
+    assert code == 2 and "--directory" in err and "SHIXIAN_DIRECTORY" in err
+    assert len(json.loads(pending)) == 1
