@@ -43,6 +43,7 @@ class NoticeWriter:
     def __init__(self, directory: Directory | None) -> None:
         self.directory = directory
         self._warned = False
+        self._unreachable: set[tuple[str, str, str | None]] = set()  # (workflow, role, department) said once
 
     def writes(self) -> bool:
         """Whether notices become outbox rows (a Directory is configured); said once in the log when not."""
@@ -75,9 +76,13 @@ class NoticeWriter:
                 log.warning("%s %s: %s is unset, so no one in role %s is told", spec.id, business_key,
                             r.department_variable, role)
                 continue
+            reached = False
             for person in directory.people(r.base, dept):  # unbound (or untagged org): every holder
                 for channel, address in sorted(person.contacts.items()):
-                    if not address or (person.id, channel) in seen:
+                    if not address:
+                        continue
+                    reached = True
+                    if (person.id, channel) in seen:
                         continue
                     seen.add((person.id, channel))
                     out.append(OutboxItem(
@@ -85,7 +90,20 @@ class NoticeWriter:
                         template=notice.template, data={**data, "recipient_name": person.name},
                         kind=KIND_OF[notice.kind], dedupe_key=f"{notice.dedupe_prefix}:{person.id}:{channel}",
                     ))
+            if not reached:
+                self._tell_unreachable(spec, role, dept)
         return out
+
+    def _tell_unreachable(self, spec: WorkflowSpec, role: str, dept: str | None) -> None:
+        """Say, once per workflow, role and department, that the directory has nobody reachable there: its
+        notices go to no one until a person with a contact is added."""
+        key = (spec.id, role, dept)
+        if key in self._unreachable:
+            return
+        self._unreachable.add(key)
+        where = f" of {self.directory.department_name(dept)} ({dept})" if dept and self.directory else ""
+        log.warning("%s: nobody in role %s%s can be reached (no person with a contact in the directory): its "
+                    "notices go to no one until one is added", spec.id, role, where)
 
     def _data(
         self, spec: WorkflowSpec, instance_id: str, business_key: str, notice: Notice, role: str,
