@@ -177,7 +177,8 @@ def _first_department(spec: WorkflowSpec, variables: Mapping[str, Any]) -> str |
 
 def _late_text(notice: Notice) -> str:
     # on the day after the last day, no whole working day has passed yet, but the deadline has
-    return f"{notice.late_by_days} 个工作日" if notice.late_by_days > 0 else "不足 1 个工作日"
+    # numbers run on in Chinese text, as official notices write them: 超时3个工作日
+    return f"{notice.late_by_days}个工作日" if notice.late_by_days > 0 else "不足1个工作日"
 
 
 def _what_to_do(notice: Notice, title: str) -> str:
@@ -187,7 +188,7 @@ def _what_to_do(notice: Notice, title: str) -> str:
     if notice.kind == "breach":
         return f"「{title}」已超过办理时限，请立即办理并说明原因{when}"
     if notice.kind == "escalation":
-        return f"「{title}」超期未办，第 {notice.level} 级督办：请督促责任人立即办理"
+        return f"「{title}」超期未办，第{notice.level}级督办：请督促责任人立即办理"
     if notice.outcome:
         return f"流程已办结，结果：{notice.outcome}"
     return f"请办理「{title}」{when}"

@@ -221,11 +221,14 @@ class OutboxDispatcher:
                 if result is None:
                     continue
                 digest_id, items = result
+                cases = _one_line_per_case([dict(item.payload(), outbox_id=item.id, kind=item.kind)
+                                            for item in items])
                 data = {
                     "kind": "digest",
-                    "count": len(items),
+                    "count": len(cases),  # cases to chase; a breach and its levels are one case
+                    "messages": len(items),
                     "date": now.astimezone(SHANGHAI).date().isoformat(),
-                    "items": [dict(item.payload(), outbox_id=item.id, kind=item.kind) for item in items],
+                    "items": cases,
                 }
                 key = f"digest:{channel}:{recipient}:{items[0].id}-{items[-1].id}:{len(items)}"
                 outbox.set_data(session, digest_id, data, dedupe_key=key)
@@ -280,6 +283,23 @@ class OutboxDispatcher:
                 session.commit()
         except SQLAlchemyError as err:
             log.error("could not record an outbox outcome (the message is retried after its lease): %s", err)
+
+
+def _one_line_per_case(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The digest's lines: one per step of an instance (its breach and each escalation level of the same late
+    step are one case for the supervisor), as told at the highest level folded, in the order first seen."""
+    cases: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+    for item in items:
+        key = (item.get("instance_id"), item.get("state"), item.get("business_key"))
+        held = cases.get(key)
+        if held is None or _rank(item) > _rank(held):
+            cases[key] = item if held is None else {**item, "outbox_id": held["outbox_id"]}
+    return sorted(cases.values(), key=lambda i: i["outbox_id"])
+
+
+def _rank(item: Mapping[str, Any]) -> tuple[int, int]:
+    level = item.get("level")
+    return (1 if item.get("kind") == "escalation" else 0, level if isinstance(level, int) else 0)
 
 
 __all__ = ["DIGESTED_KINDS", "Backoff", "DigestPolicy", "OutboxDispatcher"]

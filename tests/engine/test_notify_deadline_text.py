@@ -95,7 +95,7 @@ def test_breach_mail_on_real_dates(db_url: str) -> None:
     """The breach after 24:00 10-09, read Monday 10-12, names the same deadline, one working day late (Sat 10-10)."""
     recipient, mail, _ = _mails(db_url)["breach"]
     assert recipient == "gx-dsj-reviewer"
-    assert mail.subject == "【超时】数据需求申请（自治区）“数据需求规范性审查”已超时1 个工作日（SQ-2026-0930）"
+    assert mail.subject == "【超时】数据需求申请（自治区）“数据需求规范性审查”已超时1个工作日（SQ-2026-0930）"
     assert mail.text == (
         "【超时】以下事项已超过办理时限，请立即办理并说明原因。\n"
         "\n"
@@ -104,7 +104,7 @@ def test_breach_mail_on_real_dates(db_url: str) -> None:
         "责任部门：广西壮族自治区大数据发展局（11450000MB1A832730）\n"
         "当前环节：数据需求规范性审查（承办角色：自治区大数据发展局）\n"
         "办理时限：2026年10月9日 24:00\n"
-        "超时：1 个工作日\n"
+        "超时：1个工作日\n"
         "办理要求：「数据需求规范性审查」已超过办理时限，请立即办理并说明原因（期限 2026年10月9日 24:00）"
     )
     for part in (mail.subject, mail.text, mail.html, mail.markdown):

@@ -178,6 +178,30 @@ def test_many_breaches_become_one_digest(outbox_engine: Engine, clock: ManualClo
     assert len(mail_server.inbox) == 3
 
 
+def test_a_digest_lists_each_late_step_once_at_its_highest_level(outbox_engine: Engine, clock: ManualClock,
+                                                                  mail_server: MailServer) -> None:
+    """Four breaches, two of them with level 2 pending as well: the digest counts four cases (six messages
+    folded) and shows the two escalated ones once each, at level 2."""
+    enqueue(outbox_engine, clock, 4, kind="breach", recipient="supervisor")
+    rows = []
+    for i in range(2):
+        rows.append({"created_at": clock.now(), "channel": "email", "recipient": "supervisor",
+                     "recipient_address": "supervisor@example.gov.cn", "template": "sla_escalation",
+                     "data": dict(SAMPLE_DATA, business_key=f"GX-2026-{i:04d}", kind="escalation", level=2),
+                     "kind": "escalation", "dedupe_key": f"esc:{i}", "instance_id": str(i)})
+    with outbox_engine.begin() as conn:
+        insert_outbox_ignore_duplicates(conn, rows)
+    OutboxDispatcher(outbox_engine, smtp(mail_server.port, clock), TemplateRenderer(), clock,
+                     digest=DigestPolicy(threshold=5)).dispatch()
+    [digest] = [m for m in messages(outbox_engine) if m.kind == "digest"]
+    [mail] = mail_server.inbox
+    text = mail.get_body(("plain",)).get_content()
+    assert (digest.payload()["count"], digest.payload()["messages"]) == (4, 6)
+    assert str(mail["Subject"]).startswith("【督办汇总】4项")
+    assert [text.count(f"GX-2026-{i:04d}") for i in range(4)] == [1, 1, 1, 1]
+    assert text.count("督办第2级") == 2
+
+
 def test_digest_threshold_per_recipient_and_channel(outbox_engine: Engine, clock: ManualClock,
                                                     mail_server: MailServer) -> None:
     """A per-recipient threshold overrides the default; None turns digests off for that recipient."""
