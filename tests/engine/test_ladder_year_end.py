@@ -19,6 +19,7 @@ from engine.fields import make_credit_code
 from engine.sla import SlaCalculator
 from engine.spec import DueSpec, DurationSpec, EscalationLevelSpec, SlaSpec
 from notifiers.directory import YamlDirectory
+from tests.engine.calendar_2027 import TEST_2027_CN, TEST_2027_GX
 from tests.engine.conftest import MakeEngine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,39 +29,6 @@ APPLICANT = Actor("zhang.san", frozenset({"data_admin"}), department=HEALTH)
 REVIEWER = Actor("li.si", frozenset({"bureau_reviewer"}), department="11450000MB1A832730")
 VARS = {"consumer_dept": HEALTH, "provider_dept": POLICE, "resource_id": "RK-0001",
         "purpose": "新生儿出生医学证明办理核验", "sharing_type": "conditional"}
-
-#: Made-up 2027 files for these tests only (the 2027 notice is not published): 1-5 January off, so that the
-#: recomputed level 2 visibly differs from the provisional guess; no Guangxi day in January.
-TEST_2027_CN = """\
-region: CN
-year: 2027
-confidence: low
-confidence_note: 'test fixture, not a published schedule'
-notices:
-  - number: 测试〔2026〕1号
-    dated: 2026-11-01
-    title: test schedule
-    url: https://example.org/test
-holidays:
-  - name: 元旦
-    notice: 测试〔2026〕1号
-    off: [2027-01-01..2027-01-05]
-"""
-TEST_2027_GX = """\
-region: CN-GX
-year: 2027
-status: observed
-confidence: low
-confidence_note: 'test fixture, not a published schedule'
-source:
-  title: test overlay
-  number: null
-  basis: test
-  wording: 'test'
-  urls: ['https://example.org/test-gx']
-off: [2027-04-08, 2027-04-09]
-work: []
-"""
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

@@ -14,27 +14,11 @@ import calendars
 from calendars.store import data_dir
 from engine import ManualClock
 from engine.clock import SHANGHAI
+from tests.engine.calendar_2027 import TEST_2027_CN
 from tests.engine.conftest import CONSUMER_ADMIN, MakeEngine, flow_vars
 
 WF = "common.test_flow"
 
-#: A made-up 2027 schedule for this test only: New Year 1-3 January plus two extra days off, 4-5 January,
-#: so that the recomputed deadline visibly differs from the provisional one.
-TEST_2027 = """\
-region: CN
-year: 2027
-confidence: low
-confidence_note: 'test fixture, not a published schedule'
-notices:
-  - number: 测试〔2026〕1号
-    dated: 2026-11-01
-    title: test schedule
-    url: https://example.org/test
-holidays:
-  - name: 元旦
-    notice: 测试〔2026〕1号
-    off: [2027-01-01..2027-01-05]
-"""
 
 
 @pytest.fixture
@@ -59,7 +43,7 @@ def test_recompute_replaces_provisional_due_times(make_engine: MakeEngine, clock
     # 5 WD end on 31 December, but the task's level 2 (2 WD after) lands in 2027: the clock is provisional too
     assert (clocks["task"].provisional, clocks["task"].last_day) == (True, "2026-12-31")
 
-    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027, encoding="utf-8")
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027_CN, encoding="utf-8")
     assert engine.recompute_provisional() == 2
     proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
     assert (proc.provisional, proc.last_day) == (False, "2027-01-12")

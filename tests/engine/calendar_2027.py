@@ -1,0 +1,36 @@
+"""Made-up 2027 holiday files for tests only (the 2027 notice is not published): 1-5 January off, so that a
+deadline or ladder recomputed once the year is added visibly differs from the provisional guess; no Guangxi
+day in January."""
+
+from __future__ import annotations
+
+TEST_2027_CN = """\
+region: CN
+year: 2027
+confidence: low
+confidence_note: 'test fixture, not a published schedule'
+notices:
+  - number: 测试〔2026〕1号
+    dated: 2026-11-01
+    title: test schedule
+    url: https://example.org/test
+holidays:
+  - name: 元旦
+    notice: 测试〔2026〕1号
+    off: [2027-01-01..2027-01-05]
+"""
+TEST_2027_GX = """\
+region: CN-GX
+year: 2027
+status: observed
+confidence: low
+confidence_note: 'test fixture, not a published schedule'
+source:
+  title: test overlay
+  number: null
+  basis: test
+  wording: 'test'
+  urls: ['https://example.org/test-gx']
+off: [2027-04-08, 2027-04-09]
+work: []
+"""
