@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import SHANGHAI
-from engine.errors import DuplicateBusinessKey, WorkflowError
+from engine.errors import DuplicateBusinessKey, StorageUnavailable, WorkflowError
 from engine.periods import recurring_variables
 from engine.ports import Actor
 from engine.runtime import Engine
@@ -50,6 +50,7 @@ class EngineScheduler:
         self.last_report: TickReport | None = None
         self.ticks = 0
         self.errors = 0
+        self._failing = 0  # ticks failed in a row for want of the database
         self._lock = threading.Lock()
         self._scheduler = BackgroundScheduler(timezone=SHANGHAI)
         self._scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
@@ -71,7 +72,19 @@ class EngineScheduler:
 
     def _tick(self) -> None:
         with self._lock:
-            report = self.engine.tick()
+            try:
+                report = self.engine.tick()
+            except StorageUnavailable as err:
+                # an outage fails every tick until the database is back: say so once, not every few seconds
+                self.errors += 1
+                self._failing += 1
+                if self._failing == 1:
+                    log.warning("ticks fail while the database is unavailable (trying again every %g s): %s",
+                                self.interval, err)
+                return
+            if self._failing:
+                log.warning("the database is back after %d failed tick(s)", self._failing)
+                self._failing = 0
             self.last_report = report
             self.ticks += 1
         if report.fired or report.failed or report.dispatched:

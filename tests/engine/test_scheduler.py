@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
-from engine import ManualClock
+import pytest
+
+from engine import Engine, ManualClock
 from engine.clock import SHANGHAI
+from engine.definitions import DefinitionSet
 from engine.scheduler import EngineScheduler, recurring_key
-from tests.engine.conftest import CONSUMER_ADMIN, MakeEngine, flow_vars
+from storage import open_store
+from tests.engine.conftest import CONSUMER_ADMIN, FLOW, MakeEngine, flow_vars
 
 
 def test_the_scheduler_ticks_the_engine_until_stopped(make_engine: MakeEngine, clock: ManualClock) -> None:
@@ -50,3 +56,27 @@ def test_a_recurring_procedure_starts_once_per_period(make_engine: MakeEngine, c
     scheduler.start_recurring("lz.catalog_refresh")
     started = engine.list_instances(workflow_id="lz.catalog_refresh")
     assert [i.business_key for i in started] == ["catalog-refresh-2026-H1"]
+
+
+def test_an_outage_is_said_once_and_its_end_too(tmp_path: Path, clock: ManualClock,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """Ticks failing while the database is away log one warning, not one per tick, and one when it is back."""
+    db = tmp_path / "w.db"
+    engine = Engine(open_store(str(db)), DefinitionSet(), clock=clock)
+    engine.add_definition(FLOW, "test_flow.yaml")
+    scheduler = EngineScheduler(engine, interval=2, recurring=False)
+    away = tmp_path / "away.db"
+    try:
+        with caplog.at_level(logging.WARNING, logger="engine.scheduler"):
+            db.rename(away)  # the file gone: every command and tick refuses (StorageUnavailable)
+            for _ in range(3):
+                scheduler._tick()
+            away.rename(db)
+            scheduler._tick()
+    finally:
+        engine.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "engine.scheduler"]
+    assert len(said) == 2
+    assert said[0].startswith("ticks fail while the database is unavailable (trying again every 2 s)")
+    assert said[1] == "the database is back after 3 failed tick(s)"
+    assert (scheduler.errors, scheduler.ticks) == (3, 1)
