@@ -217,7 +217,7 @@ class OutboxDispatcher:
                     "created_at": now, "channel": channel, "recipient": recipient, "recipient_address": address,
                     "template": "supervisor_digest", "data": {}, "kind": "digest", "dedupe_key": placeholder,
                 }
-                result = outbox.fold_into_digest(session, recipient, channel, DIGESTED_KINDS, row)
+                result = outbox.fold_into_digest(session, recipient, channel, DIGESTED_KINDS, row, minimum=threshold)
                 if result is None:
                     continue
                 digest_id, items = result

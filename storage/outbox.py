@@ -234,13 +234,15 @@ def pending_counts(session: Session, kinds: Sequence[str]) -> list[tuple[str, st
 
 
 def fold_into_digest(
-    session: Session, recipient: str, channel: str, kinds: Sequence[str], digest: Mapping[str, Any]
+    session: Session, recipient: str, channel: str, kinds: Sequence[str], digest: Mapping[str, Any],
+    minimum: int = 1,
 ) -> tuple[int, list[OutboxMessage]] | None:
     """Insert the digest row and mark the recipient's pending messages of `kinds` `digested` under its id.
 
     Only rows still pending are folded (a row claimed meanwhile is sent on its own); the caller then writes
     the digest's data from the returned items. On PostgreSQL the items are locked, skipping locked ones.
-    None (and no digest row) when nothing was left to fold.
+    None (and no digest row) when fewer than `minimum` were left to fold: another worker folding the same
+    burst at the same moment took the rest, and a digest of one or two is no digest.
     """
     chosen = select(_C.id).where(
         _C.status == "pending", _C.kind.in_(list(kinds)), _C.recipient == recipient, _C.channel == channel
@@ -248,7 +250,7 @@ def fold_into_digest(
     if _dialect_name(session) == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     ids = [row[0] for row in session.execute(chosen)]
-    if not ids:
+    if not ids or len(ids) < minimum:
         return None
     inserted = session.execute(TABLE.insert().values(_normalise_row(0, digest)).returning(_C.id))
     digest_id = int(inserted.scalar_one())

@@ -275,3 +275,21 @@ def test_two_dispatchers_never_send_the_same_message(
     assert sum(counts) == 120
     assert received == Counter({f"m:{i}": 1 for i in range(120)})
     assert {m.status for m in messages(outbox_engine)} == {"sent"}
+
+
+def test_no_digest_of_what_another_worker_left_below_the_threshold(outbox_engine: Engine,
+                                                                   clock: ManualClock) -> None:
+    """Six breaches counted, four claimed by another worker before the fold: the two left are no digest."""
+    from storage.outbox import fold_into_digest
+
+    enqueue(outbox_engine, clock, 6, kind="breach", recipient="supervisor")
+    with Session(outbox_engine, expire_on_commit=False) as session:
+        claim_due(session, clock.now(), "other-worker", timedelta(minutes=5), 4)
+        session.commit()
+    digest = {"created_at": clock.now(), "channel": "email", "recipient": "supervisor",
+              "recipient_address": "supervisor@example.gov.cn", "template": "supervisor_digest", "data": {},
+              "kind": "digest", "dedupe_key": "digest:test"}
+    with Session(outbox_engine, expire_on_commit=False) as session:
+        assert fold_into_digest(session, "supervisor", "email", ("breach",), digest, minimum=5) is None
+        session.commit()
+    assert Counter(m.status for m in messages(outbox_engine)) == Counter({"sending": 4, "pending": 2})
