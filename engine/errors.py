@@ -88,6 +88,12 @@ class UnknownInstance(WorkflowError):
         super().__init__(f"no instance {shown(instance_id)}; check the id (list instances with `cli.py show`)")
 
 
+class UnknownClock(WorkflowError):
+    def __init__(self, clock_id: object) -> None:
+        self.clock_id = clock_id
+        super().__init__(f"no SLA clock {shown(clock_id)}; check the id (an instance's clocks: Engine.clocks)")
+
+
 class DuplicateBusinessKey(WorkflowError):
     def __init__(self, workflow_id: str, business_key: str, instance_id: object) -> None:
         self.workflow_id = workflow_id
@@ -210,6 +216,7 @@ __all__ = [
     "PermissionDenied",
     "StorageUnavailable",
     "TransitionNotAllowed",
+    "UnknownClock",
     "UnknownInstance",
     "UnknownWorkflow",
     "WorkflowError",

@@ -30,6 +30,7 @@ from engine.errors import (
     InstanceNotRunning,
     PayloadInvalid,
     TransitionNotAllowed,
+    UnknownClock,
     UnknownInstance,
     WorkflowError,
 )
@@ -439,7 +440,8 @@ class Engine:
         return found
 
     def pauses(self, clock_id: int) -> list[PauseEntry]:
-        """The pause ledger of one clock (ids from `clocks`); PayloadInvalid for an id no clock has."""
+        """The pause ledger of one clock (ids from `clocks`); PayloadInvalid for what is no clock id at all,
+        UnknownClock for an id no clock has."""
         if isinstance(clock_id, bool) or not isinstance(clock_id, int) or not 0 < clock_id < 2**63:
             raise PayloadInvalid("clock_id", "a clock id (a whole number > 0, see Engine.clocks)", clock_id,
                                  where="pauses")
@@ -448,8 +450,7 @@ class Engine:
             with self.store.transaction() as tx:
                 known = tx.get_clock(clock_id) is not None
             if not known:
-                raise PayloadInvalid("clock_id", "the id of an existing clock (see Engine.clocks)", clock_id,
-                                     where="pauses")
+                raise UnknownClock(clock_id)
         return found
 
     def timers(self, instance_id: str) -> list[TimerView]:

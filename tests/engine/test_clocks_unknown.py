@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine import Engine
-from engine.errors import PayloadInvalid, UnknownInstance
+from engine.errors import PayloadInvalid, UnknownClock, UnknownInstance
 from tests.engine.conftest import CONSUMER_ADMIN, flow_vars
 
 WF = "common.test_flow"
@@ -34,14 +34,18 @@ def test_an_instance_without_clocks_or_timers_answers_empty_lists(engine: Engine
 
 
 def test_pauses_refuses_a_clock_id_no_clock_has(engine: Engine) -> None:
-    """`pauses` answers [] for a clock never paused and PayloadInvalid for an unknown or malformed clock id."""
+    """`pauses` answers [] for a clock never paused, UnknownClock for a well-formed id no clock has, and
+    PayloadInvalid for what is no clock id at all."""
     inst = engine.start(WF, "C-2", flow_vars(), CONSUMER_ADMIN)
     clock = engine.clocks(inst.id)[0]
-    bad: list[object] = [clock.id + 1000, 0, -1, True, "1", 2**70]
+    with pytest.raises(UnknownClock) as unknown:
+        engine.pauses(clock.id + 1000)
+    bad: list[object] = [0, -1, True, "1", 2**70]
     refused = []
     for clock_id in bad:
         with pytest.raises(PayloadInvalid) as caught:
             engine.pauses(clock_id)  # type: ignore[arg-type]
         refused.append(caught.value.field)
     assert engine.pauses(clock.id) == []
+    assert unknown.value.clock_id == clock.id + 1000 and "Engine.clocks" in str(unknown.value)
     assert refused == ["clock_id"] * len(bad)
