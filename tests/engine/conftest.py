@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import calendars
+from calendars.store import data_dir
 from engine import Actor, Engine, ManualClock, Person
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
@@ -167,3 +171,14 @@ def make_engine(db_url: str, clock: ManualClock) -> Iterator[MakeEngine]:
 @pytest.fixture
 def engine(make_engine: MakeEngine) -> Engine:
     return make_engine()
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Iterator[Path]:
+    """The shipped calendar data in a temporary folder the test may add to; restored afterwards."""
+    folder = tmp_path / "calendar-data"
+    shutil.copytree(data_dir(), folder)
+    original = data_dir()
+    calendars.reload_data(folder)
+    yield folder
+    calendars.reload_data(original)

@@ -3,15 +3,12 @@ command is accepted, the clock marked provisional, its ladder recomputed when th
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 import calendars
-from calendars.store import data_dir
 from engine import Actor, Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
@@ -33,17 +30,6 @@ VARS = {"consumer_dept": HEALTH, "provider_dept": POLICE, "resource_id": "RK-000
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def data_copy(tmp_path: Path) -> Iterator[Path]:
-    """The shipped calendar data in a temporary folder the test may add to; restored afterwards."""
-    folder = tmp_path / "calendar-data"
-    shutil.copytree(data_dir(), folder)
-    original = data_dir()
-    calendars.reload_data(folder)
-    yield folder
-    calendars.reload_data(original)
 
 
 @pytest.fixture

@@ -3,33 +3,18 @@ recomputed (with their timers) when the year's file is added."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 import calendars
-from calendars.store import data_dir
 from engine import ManualClock
 from engine.clock import SHANGHAI
 from tests.engine.calendar_2027 import TEST_2027_CN
 from tests.engine.conftest import CONSUMER_ADMIN, MakeEngine, flow_vars
 
 WF = "common.test_flow"
-
-
-
-@pytest.fixture
-def data_copy(tmp_path: Path) -> Iterator[Path]:
-    """The shipped calendar data in a temporary folder the test may add to; restored afterwards."""
-    folder = tmp_path / "calendar-data"
-    shutil.copytree(data_dir(), folder)
-    original = data_dir()
-    calendars.reload_data(folder)
-    yield folder
-    calendars.reload_data(original)
 
 
 def test_recompute_replaces_provisional_due_times(make_engine: MakeEngine, clock: ManualClock,
