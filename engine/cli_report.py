@@ -55,7 +55,7 @@ def _as_of(args: argparse.Namespace) -> datetime:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.definitions import DefinitionSet
-    from storage import open_store
+    from storage import database_missing, open_store
 
     try:
         as_of = _as_of(args)
@@ -66,7 +66,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if fmt not in FORMATS:
         print(f"error: unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}", file=sys.stderr)
         return 2
-    if "://" not in args.db and not Path(args.db).is_file():
+    if database_missing(args.db):
         print(f"error: no database at {args.db}; give --db PATH (or set SHIXIAN_DB)", file=sys.stderr)
         return 2
     try:

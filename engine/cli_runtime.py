@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.clock import SHANGHAI, SystemClock
 from engine.deadline_text import deadline_plain
-from engine.errors import PayloadInvalid, StorageUnavailable, WorkflowError
+from engine.errors import PayloadInvalid, WorkflowError
 from engine.ports import Actor
 from engine.runtime import Engine
 from engine.store import ClockView, HistoryEntry, InstanceView
@@ -55,12 +55,11 @@ def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
     a mistyped path must not read as an empty database ("0 overdue") to whoever asks."""
     from engine.definitions import DefinitionSet
-    from storage import open_store
+    from storage import database_missing, open_store, require_database
 
-    new_file = "://" not in args.db and not Path(args.db).is_file()
-    if new_file and not create:
-        raise StorageUnavailable(f"no database at {args.db}; give --db PATH (or set SHIXIAN_DB) "
-                                 "of the database the engine writes")
+    new_file = database_missing(args.db)
+    if not create:
+        require_database(args.db)
     directory = None
     if args.directory:
         from notifiers.directory import YamlDirectory

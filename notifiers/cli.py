@@ -38,12 +38,11 @@ def _directory_path(args: argparse.Namespace) -> str:
 def _engine(args: argparse.Namespace) -> Engine:
     """The database engine with its schema migrated (the store owns opening and migrating); a path with no
     database is refused, not created: a mistyped --db must not read as an empty outbox."""
+    from storage import require_database
     from storage.sql import SqlInstanceStore
 
     target = _db_target(args)
-    if "://" not in target and not Path(target).is_file():
-        raise StorageUnavailable(f"no database at {target}; give --db PATH (or set SHIXIAN_DB) of the database "
-                                 "the engine writes")
+    require_database(target)
     return SqlInstanceStore(target).engine
 
 
