@@ -15,8 +15,9 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -201,13 +202,8 @@ class Engine:
         authorise_start(spec, actor, values, self.parts.notices.directory)
         self._remember_definition(machine)
         digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
-        try:
-            return self._start(machine, business_key, values, actor, idempotency_key, digest)
-        except WorkflowError as err:
-            if idempotency_key is None:
-                raise
-            # a concurrent retry with the same key committed first (the business key or the key row is taken)
-            return self._replay_after(err, idempotency_key, digest)
+        return self._once(idempotency_key, digest,
+                          partial(self._start, machine, business_key, values, actor, idempotency_key, digest))
 
     def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor,
                idempotency_key: str | None, digest: str) -> InstanceView:
@@ -247,14 +243,8 @@ class Engine:
         _check_keys("fire", actor, idempotency_key)
         digest = (_digest("fire", instance_id, event, encode_values(dict(payload or {})), actor.id)
                   if idempotency_key else "")
-        try:
-            return self._fire(instance_id, event, actor, payload, idempotency_key, digest)
-        except WorkflowError as err:
-            if idempotency_key is None:
-                raise
-            # a concurrent retry with the same key committed first (the instance moved on, or the key row is
-            # taken): the command it ran is this one, so its result is this one's
-            return self._replay_after(err, idempotency_key, digest)
+        return self._once(idempotency_key, digest,
+                          partial(self._fire, instance_id, event, actor, payload, idempotency_key, digest))
 
     def _fire(self, instance_id: str, event: str, actor: Actor, payload: Mapping[str, Any] | None,
               idempotency_key: str | None, digest: str) -> InstanceView:
@@ -373,25 +363,29 @@ class Engine:
             raise IdempotencyConflict(key)
         return view_from_json(found[1])
 
-    def _replay_after(self, err: WorkflowError, key: str, digest: str) -> InstanceView:
-        """After a command with an idempotency key failed: the result of the same command that a concurrent
-        retry committed meanwhile (looked up in a fresh transaction), else the failure raised again.
+    def _once(self, key: str | None, digest: str, command: Callable[[], InstanceView]) -> InstanceView:
+        """Run a start or fire; when one with an idempotency key fails, answer the result of the same command
+        that a concurrent retry committed meanwhile (the business key or the key row taken, the instance moved
+        on), looked up in a fresh transaction, else raise the failure.
 
         The lookup runs only on failures, so a plain command pays nothing; a key used for another command
         raises IdempotencyConflict, as a sequential retry would.
         """
-        if isinstance(err, IdempotencyConflict):
-            raise err
         try:
-            with self.store.transaction() as tx:
-                found = tx.get_idempotency(key)
-        except WorkflowError:
-            raise err from None
-        if found is None:
-            raise err
-        if found[0] != digest:
-            raise IdempotencyConflict(key) from err
-        return view_from_json(found[1])
+            return command()
+        except WorkflowError as err:
+            if key is None or isinstance(err, IdempotencyConflict):
+                raise
+            try:
+                with self.store.transaction() as tx:
+                    replay = self._replay(tx, key, digest)
+            except IdempotencyConflict as conflict:
+                raise conflict from err
+            except WorkflowError:
+                raise err from None
+            if replay is None:
+                raise
+            return replay
 
     def _remember(self, tx: StoreTx, key: str | None, digest: str, row: InstanceView, now: datetime) -> None:
         if key is not None:
