@@ -33,7 +33,7 @@ def organisation_department(directory: Any, spec: WorkflowSpec, org: str) -> str
     return None
 
 
-def _department_wanted(r: RoleSpec, spec: WorkflowSpec, variables: Mapping[str, Any],
+def department_wanted(r: RoleSpec, spec: WorkflowSpec, variables: Mapping[str, Any],
                        directory: Any) -> tuple[bool, str | None]:
     """(bound, department): whether the role asks for one department, and which (None: unset variable)."""
     if r.department_variable is not None:
@@ -57,7 +57,7 @@ def _holds(actor: Actor, r: RoleSpec, spec: WorkflowSpec, variables: Mapping[str
     """Whether the actor holds the role's base role and belongs to the department the role is bound to."""
     if r.base not in actor.roles:
         return False
-    bound, wanted = _department_wanted(r, spec, variables, directory)
+    bound, wanted = department_wanted(r, spec, variables, directory)
     return not bound or (wanted is not None and actor.department == wanted)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.authz import organisation_department
+from engine.authz import department_wanted
 from engine.clock import SHANGHAI
 from engine.deadline_text import deadline_text
 from engine.ports import Directory
@@ -136,13 +136,9 @@ def role_title(spec: WorkflowSpec, role: str) -> str:
 def bound_department(directory: Directory, spec: WorkflowSpec, role: RoleSpec,
                      variables: Mapping[str, Any]) -> str | None:
     """The department a role is bound to in an instance: its department variable's value, or the department
-    the directory tags as its organisation (`org: bureau`); None when unbound, unset or untagged."""
-    if role.department_variable is not None:
-        value = variables.get(role.department_variable)
-        return value if isinstance(value, str) and value else None
-    if role.org is not None:
-        return organisation_department(directory, spec, role.org)
-    return None
+    the directory tags as its organisation (`org: bureau`); None when unbound, unset or untagged. The same
+    binding that decides who may act in the role (engine.authz)."""
+    return department_wanted(role, spec, variables, directory)[1] or None
 
 
 def responsible_department(directory: Directory, spec: WorkflowSpec, state: str,
