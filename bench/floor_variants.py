@@ -11,6 +11,11 @@ to the engine's own order (median of the per-round ratios), and the WAL frames e
 - `as_run`: the statements as the engine runs them. The instance is read before the write transaction begins.
 - `read_in_write_tx`: `BEGIN` first, so the read and the writes share one transaction and one round of locks.
 - `history_rowid`: history as a rowid table with a unique (instance, step) index, instead of `WITHOUT ROWID`.
+- `task_clock_on_instance`: the open task clock kept in columns of the instance row, with partial indexes of
+  its next moment (the worker's claim) and of its due time (overdue), and no clock rows: the storage redesign
+  that `docs/performance.md` weighs. A stopped clock is not written anywhere, so this is a bound.
+- `no_clock_rows`: the clock statements left out and nothing in their place: the floor of instance and history.
+- `page_8192`: the engine's statements on 8 KiB pages instead of 4 KiB.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ HISTORY_ROWID = """CREATE TABLE history (
     to_state VARCHAR(120) NOT NULL, payload TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL,
     hash VARCHAR(64) NOT NULL, UNIQUE (instance_id, seq))"""
 
+TASK_CLOCK_COLUMNS = ("task_started_at DATETIME", "task_due_at DATETIME", "task_last_day VARCHAR(10)",
+                      "task_next_at DATETIME", "task_next_kind VARCHAR(12)", "task_next_level INTEGER")
+TASK_CLOCK_NAMES = ", ".join(c.split()[0] for c in TASK_CLOCK_COLUMNS)
+
 Commands = list[list[tuple[str, str, Any]]]
 
 
@@ -48,7 +57,12 @@ class Replay:
     """One variant's database and connection, replaying the recorded case under new ids."""
 
     def __init__(self, path: Path, commands: Commands, iid: str, key: str, *, begin_first: bool,
-                 reshape: Callable[[sqlite3.Connection], None] | None = None) -> None:
+                 reshape: Callable[[sqlite3.Connection], None] | None = None, page_size: int = 0) -> None:
+        if page_size:  # fixed before the first table is written
+            con = sqlite3.connect(path)
+            con.execute(f"PRAGMA page_size={page_size}")
+            con.execute("PRAGMA journal_mode=WAL")
+            con.close()
         SqlInstanceStore(str(path)).close()  # the engine's schema, migrated
         if reshape is not None:
             con = sqlite3.connect(path)
@@ -98,6 +112,37 @@ def history_as_rowid_table(con: sqlite3.Connection) -> None:
     con.execute(HISTORY_ROWID)
 
 
+def task_clock_columns(con: sqlite3.Connection) -> None:
+    for column in TASK_CLOCK_COLUMNS:
+        con.execute(f"ALTER TABLE instance ADD COLUMN {column}")
+    con.execute("CREATE INDEX ix_instance_task_next ON instance (task_next_at) WHERE task_next_at IS NOT NULL")
+    con.execute("CREATE INDEX ix_instance_task_due ON instance (task_due_at) WHERE task_due_at IS NOT NULL")
+
+
+def clock_on_instance(commands: Commands) -> Commands:
+    """The case's commands with each clock insert folded into the command's instance write, clock stops dropped."""
+    folded: Commands = []
+    for statements in commands:
+        opened = next((params for _, sql, params in statements if sql.startswith("INSERT INTO sla_clock")), None)
+        # insert_clock's parameters: instance, scope, state, calendar, started, base due, due, last day, breached,
+        # provisional, next moment, its kind, its level
+        clock = (opened[4], opened[6], opened[7], opened[10], opened[11], opened[12]) if opened else (None,) * 6
+        kept = []
+        for how, sql, params in statements:
+            if "sla_clock" in sql:
+                continue
+            if sql.startswith("INSERT INTO instance"):
+                sql = sql.replace("(id,", f"({TASK_CLOCK_NAMES}, id,").replace("VALUES (", "VALUES (?, ?, ?, ?, ?, ?, ")
+                params = (*clock, *params)
+            elif sql.startswith("UPDATE instance SET"):
+                sets = ", ".join(f"{name} = ?" for name in TASK_CLOCK_NAMES.split(", "))
+                sql = sql.replace("UPDATE instance SET", f"UPDATE instance SET {sets},")
+                params = (*clock, *params)
+            kept.append((how, sql, params))
+        folded.append(kept)
+    return folded
+
+
 def main() -> None:
     logging.getLogger("engine.notify").setLevel(logging.ERROR)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,6 +156,11 @@ def main() -> None:
         "read_in_write_tx": Replay(tmp / "read_in_tx.db", commands, iid, key, begin_first=True),
         "history_rowid": Replay(tmp / "history_rowid.db", commands, iid, key, begin_first=False,
                                 reshape=history_as_rowid_table),
+        "task_clock_on_instance": Replay(tmp / "clock_on_instance.db", clock_on_instance(commands), iid, key,
+                                         begin_first=False, reshape=task_clock_columns),
+        "no_clock_rows": Replay(tmp / "no_clock_rows.db", [[s for s in c if "sla_clock" not in s[1]]
+                                                           for c in commands], iid, key, begin_first=False),
+        "page_8192": Replay(tmp / "page_8192.db", commands, iid, key, begin_first=False, page_size=8192),
     }
     for v in variants.values():
         v.run(a.cases)  # warm-up: each database past its first pages
