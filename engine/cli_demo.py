@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import shutil
 import sys
 from collections import Counter
@@ -23,10 +24,70 @@ from engine.errors import WorkflowError
 
 _REPO = Path(__file__).resolve().parent.parent
 REPORT_MONTH = "2026-10"
+DATABASE = "shixian-demo.db"
+#: What a run writes at the top of its folder besides `mail/`; the database's journal files come and go with it.
+_OWN_FILES = frozenset({"summary.json", DATABASE, *(DATABASE + s for s in ("-wal", "-shm", "-journal"))})
+_REPORT_NAME = re.compile(r"\.?report-\d{4}-\d{2}\.(html|md|csv)(\.[^/]*\.tmp)?")
+
+
+def _is_own_mail(folder: Path) -> bool:
+    """`mail/` as the file channel writes it: one folder per recipient holding `.eml` files (and `.tmp` files of
+    a write cut short), no links, nothing deeper."""
+    for recipient in folder.iterdir():
+        if recipient.is_symlink() or not recipient.is_dir():
+            return False
+        for message in recipient.iterdir():
+            if message.is_symlink() or not message.is_file() or message.suffix not in (".eml", ".tmp"):
+                return False
+    return True
+
+
+def entries_in_the_way(out: Path) -> list[str]:
+    """The names in `out` that an earlier demo run did not write (sorted); `out` itself when it is not a folder.
+
+    The demo clears its folder before a run, and must never clear anything else: `--out .` or `--out ~` would
+    otherwise empty the working or home directory.
+    """
+    if not out.exists() and not out.is_symlink():
+        return []
+    if not out.is_dir():
+        return [str(out)]
+    foreign = []
+    for entry in out.iterdir():
+        if entry.is_symlink():
+            ours = False
+        elif entry.name == "mail":
+            ours = entry.is_dir() and _is_own_mail(entry)
+        else:
+            ours = entry.is_file() and (entry.name in _OWN_FILES or _REPORT_NAME.fullmatch(entry.name) is not None)
+        if not ours:
+            foreign.append(entry.name + ("/" if entry.is_dir() and not entry.is_symlink() else ""))
+    return sorted(foreign)
+
+
+def clear_earlier_output(out: Path) -> None:
+    """Remove an earlier run's files from `out` (kept as a folder, created if missing).
+
+    FileExistsError, naming what is in the way, when `out` holds anything else: nothing is removed then.
+    """
+    foreign = entries_in_the_way(out)
+    if foreign:
+        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        raise FileExistsError(
+            f"--out {out} holds files the demo did not write ({shown}); the demo empties its output folder, "
+            "so pick another --out (a new or empty folder, or one an earlier demo run wrote)")
+    if out.is_dir():
+        for entry in out.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    (out / "mail").mkdir(parents=True)
 
 
 def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progress: Any = None) -> dict[str, Any]:
-    """Run the whole demo into `out` (recreated); answer the summary it also writes as summary.json."""
+    """Run the whole demo into `out` (emptied first, see `clear_earlier_output`); answer the summary it also
+    writes as summary.json."""
     from engine.cli_report import build_report, month_end
     from engine.clock import SHANGHAI, ManualClock
     from engine.definitions import DefinitionSet
@@ -44,16 +105,14 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
     from storage import open_store
     from storage import reports as rows
 
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "mail").mkdir(parents=True)
+    clear_earlier_output(out)
     clock = ManualClock(datetime.combine(FIRST_START, time(0), tzinfo=SHANGHAI))
     directory = YamlDirectory(directory_path, clock=clock)
     line_departments = sorted({p.department for p in directory.people("data_admin", None) if p.department})
     cast = Cast(directory, line_departments, seed)
     definitions = DefinitionSet.load([_REPO / "workflows"])
     # a throw-away database: no fsync per command
-    store = open_store(str(out / "shixian-demo.db"), synchronous="OFF")
+    store = open_store(str(out / DATABASE), synchronous="OFF")
     sender = str(directory.channel_settings.get("file", {}).get("from", "shixian@localhost"))
     mail = FileNotifier("file", out / "mail", clock, sender)
     # every alert its own message, so the delivered files can be counted against the SLA events
@@ -74,7 +133,7 @@ def run_demo(out: Path, instances: int, seed: int, directory_path: Path, progres
         report = build_report(db, definitions, directory, REPORT_MONTH, month_end(REPORT_MONTH))
     finally:
         engine.close()
-    written = [out / "shixian-demo.db", out / "mail"]
+    written = [out / DATABASE, out / "mail"]
     for fmt in ("html", "md", "csv"):
         path = out / f"report-{REPORT_MONTH}.{fmt}"
         save(report, fmt, path)
@@ -117,10 +176,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not directory.is_file():
         print(f"error: no directory file at {directory}; give --directory PATH", file=sys.stderr)
         return 2
+    out = Path(args.out).expanduser()
+    foreign = entries_in_the_way(out)
+    if foreign:
+        print(f"error: --out {out} is not a folder an earlier demo run wrote; in the way: {', '.join(foreign)}. "
+              "The demo empties its output folder: pick another --out (a new or empty folder).", file=sys.stderr)
+        return 2
     began = perf_counter()
     try:
-        summary = run_demo(Path(args.out), args.instances, args.seed, directory,
-                           None if args.quiet else sys.stderr)
+        summary = run_demo(out, args.instances, args.seed, directory, None if args.quiet else sys.stderr)
+    except FileExistsError as err:  # the folder changed since the check above
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except WorkflowError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -153,7 +220,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("demo", help="simulate autumn 2026: deadlines, warnings, escalations, mail, report")
-    p.add_argument("--out", default="demo-out", help="output folder, recreated each run (default demo-out/)")
+    p.add_argument("--out", default="demo-out",
+                   help="output folder, emptied each run; refused when it holds anything an earlier demo run "
+                   "did not write (default demo-out/)")
     p.add_argument("--instances", type=int, default=300, help="how many procedures to start (default 300)")
     p.add_argument("--seed", type=int, default=2026, help="random seed: the same seed gives the same figures")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
