@@ -56,9 +56,9 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
     # -- index management ----------------------------------------------------------------------------------
 
     def _refresh(self, data: CalendarData) -> None:
-        known = data.years(self.region)
+        years = data.years(self.region) | data.partial_years(self.region).keys()
         # With no year at all the index starts empty (first > last) and grows only for provisional calendars.
-        first, last = (min(known), max(known)) if known else (1, 0)
+        first, last = (min(years), max(years)) if years else (1, 0)
         with self._grow_lock:  # a provisional growth in another thread must not install an index of the old data
             self._data = data
             self._install(build_index(data, self.region, first, last))
@@ -86,9 +86,9 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         if not self.allow_provisional:
             # The index spans the known years, so the year just beyond it on the asked side has no data.
             if index.first_year > index.last_year:
-                raise CalendarYearMissing(first_year, self.region)
+                raise self._missing(first_year)
             beyond = index.first_year - 1 if first_year < index.first_year else index.last_year + 1
-            raise CalendarYearMissing(beyond, self.region)
+            raise self._missing(beyond)
         if first_year <= MINYEAR or last_year >= MAXYEAR:
             raise CalendarInputError("date", f"a date between {MINYEAR + 1} and {MAXYEAR - 1}", first_year)
         with self._grow_lock:
@@ -102,32 +102,62 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         return self._index
 
     def _require(self, first: date, last: date) -> None:
-        """Raises CalendarYearMissing if a day of first..last lies in a year without data (strict calendars)."""
+        """Raises CalendarYearMissing if a day of first..last has no data (strict calendars)."""
         if self.allow_provisional or first > last:
             return
-        known = self._index.known
+        index = self._index
         for year in range(first.year, last.year + 1):
-            if year not in known:
-                raise CalendarYearMissing(year, self.region)
+            since = index.unknown_from(year)
+            if since is not None and since <= last:  # the unknown days run from `since` to the end of the year
+                raise self._missing(year)
+
+    def _missing(self, year: int) -> CalendarYearMissing:
+        """The error for a day of `year` without data, naming exactly the files to add."""
+        data = self._data
+        return CalendarYearMissing(
+            year,
+            self.region,
+            missing=data.missing_files(self.region, year),
+            since=data.partial_years(self.region).get(year),
+        )
 
     # -- the project's API ---------------------------------------------------------------------------------
 
     @property
     def covered_years(self) -> tuple[int, ...]:
-        """The years with a published schedule loaded for this region."""
+        """The years with a published schedule loaded for this region, whole (see `partial_years`)."""
         return tuple(sorted(self._index.known))
 
+    @property
+    def partial_years(self) -> dict[int, date]:
+        """The years known only in part (for CN-GX: the national file is loaded, the overlay is not): year -> the
+        first day without data. Days before it are answered and final; days from it on are as in a missing year."""
+        return dict(sorted(self._index.partial.items()))
+
+    def unknown_from(self, year: int) -> date | None:
+        """The first day of `year` without data for this region: None when the whole year is covered."""
+        return self._index.unknown_from(year)
+
     def is_provisional(self, day: date) -> bool:
-        """True when `day` lies in a year with no data and this calendar allows provisional results."""
-        return self.allow_provisional and _as_date(day).year not in self._index.known
+        """True when `day` has no data and this calendar allows provisional results."""
+        if not self.allow_provisional:
+            return False
+        day = _as_date(day)
+        since = self._index.unknown_from(day.year)
+        return since is not None and since <= day
 
     def touches_provisional(self, first: date, last: date) -> bool:
         """True when any day of first..last (either order) is provisional."""
         if not self.allow_provisional:
             return False
-        a, b = (first, last) if first <= last else (last, first)
-        known = self._index.known
-        return any(y not in known for y in range(a.year, b.year + 1))
+        a, b = _as_date(first, "first"), _as_date(last, "last")
+        a, b = (a, b) if a <= b else (b, a)
+        index = self._index
+        for year in range(a.year, b.year + 1):
+            since = index.unknown_from(year)
+            if since is not None and since <= b:  # the unknown days run from `since` to the end of the year
+                return True
+        return False
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""
@@ -173,7 +203,7 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         return day in self._cover(day.year, day.year).days_off
 
     def get_calendar_holidays(self, year: int) -> list[tuple[date, str]]:
-        self._require(date(year, 1, 1), date(year, 1, 1))
+        self._require(date(year, 1, 1), date(year, 12, 31))
         index = self._cover(year, year)
         return sorted((d, label) for d, label in index.days_off.items() if d.year == year)
 

@@ -20,6 +20,13 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
 NATIONAL = "CN"
 #: folder name -> region code; a region other than CN is an overlay on the national schedule.
 REGION_FOLDERS = {"cn": "CN", "cn-gx": "CN-GX"}
+_FOLDERS = {region: folder for folder, region in REGION_FOLDERS.items()}
+#: overlay region -> (month, day) before which its overlay never declares a day. A year with the national file
+#: but no overlay file is known up to the day before: the national schedule alone answers there, and only the
+#: days from this one on wait for the regional notice. Safe for Guangxi: 壮族三月三 is lunar 3/3, which never
+#: falls before about 21 March (2018-2026: days off 03-29..04-23), and its make-up days sit next to it. The
+#: reader refuses an overlay day before this date, so the assumption cannot silently break.
+OVERLAY_FROM: dict[str, tuple[int, int]] = {"CN-GX": (3, 1)}
 CONFIDENCE_LEVELS = ("high", "medium-high", "medium", "medium-low", "low")
 _ONE = timedelta(days=1)
 
@@ -70,6 +77,33 @@ class CalendarData:
         if region == NATIONAL:
             return frozenset(national)
         return frozenset(national & set(self.files.get(region, {})))
+
+    def partial_years(self, region: str) -> dict[int, date]:
+        """The years the region knows only in part (national file, no overlay file): year -> first unknown day."""
+        cutoff = OVERLAY_FROM.get(region)
+        if region == NATIONAL or cutoff is None:
+            return {}
+        overlay = self.files.get(region, {})
+        return {y: date(y, *cutoff) for y in self.files.get(NATIONAL, {}) if y not in overlay}
+
+    def unknown_from(self, region: str, year: int) -> date | None:
+        """The first day of `year` the region has no data for: None when the year is covered, 1 January when
+        the national file is missing, the overlay's cutoff (OVERLAY_FROM) when only the overlay file is."""
+        if year not in self.files.get(NATIONAL, {}):
+            return date(year, 1, 1)
+        if region == NATIONAL or year in self.files.get(region, {}):
+            return None
+        cutoff = OVERLAY_FROM.get(region)
+        return date(year, *cutoff) if cutoff is not None else date(year, 1, 1)
+
+    def missing_files(self, region: str, year: int) -> tuple[str, ...]:
+        """The files to add so that the region covers `year`, as paths to show (national first)."""
+        wanted = [NATIONAL] if region == NATIONAL else [NATIONAL, region]
+        return tuple(
+            shown_path(self.data_dir / _FOLDERS[r] / f"{year}.yaml")
+            for r in wanted
+            if year not in self.files.get(r, {})
+        )
 
     def entries(self, region: str) -> Iterator[DayEntry]:
         """National entries first, then the region's overlay: a later entry for the same day wins."""
@@ -217,14 +251,30 @@ class _FileReader:
         if status_node is not None and status not in ("observed", "cancelled"):
             self.problem(status_node, f"status {status!r} is not 'observed' or 'cancelled'")
         entries: list[DayEntry] = []
+        declared: list[tuple[date, yaml.Node]] = []
         for kind in ("off", "work"):
             for day, node in self.days(top.get(kind)):
                 if day.year != self.year:
                     self.problem(node, f"{day} is outside the year of this file ({self.year})")
                 entries.append(DayEntry(day, kind, label, self.region, self.name, node.start_mark.line + 1))
+                declared.append((day, node))
         if status == "cancelled" and any(e.kind == "off" for e in entries):
             self.problem(top.get("off"), "status is 'cancelled' but days off are listed")
-        overrides = frozenset(d for d, _ in self.days(top.get("overrides_national_work")))
+        overriding = self.days(top.get("overrides_national_work"))
+        cutoff = OVERLAY_FROM.get(self.region)
+        if cutoff is not None:
+            first = date(self.year, *cutoff)
+            reported: set[int] = set()  # one problem per date or span
+            for day, node in declared + overriding:
+                if first.year == day.year and day < first and id(node) not in reported:
+                    reported.add(id(node))
+                    self.problem(
+                        node,
+                        f"{day} is before {first:%m-%d}, the first day a {self.region} overlay may declare: days"
+                        " before it are answered from the national file alone while the overlay file is missing"
+                        " (OVERLAY_FROM in calendars/data_files.py)",
+                    )
+        overrides = frozenset(d for d, _ in overriding)
         self.days(top.get("cancelled_off"))
         return entries, overrides, status
 

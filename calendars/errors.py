@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import PurePath
+
 
 class CalendarError(Exception):
     """Root of the calendar's errors."""
 
 
 class CalendarYearMissing(CalendarError):
-    """A computation needs a year for which no schedule file is loaded for the region."""
+    """A computation needs a day for which no schedule file is loaded for the region.
 
-    def __init__(self, year: int, region: str) -> None:
+    `missing` names the file(s) to add; `since` is set when the year is known in part (an overlay region with the
+    national file but not its own): the days before `since` are answered, the days from it on are not.
+    """
+
+    def __init__(
+        self, year: int, region: str, *, missing: tuple[str, ...] = (), since: date | None = None
+    ) -> None:
         self.year = year
         self.region = region
-        super().__init__(
-            f"no holiday schedule for {year} in region {region}: add calendars/data/cn/{year}.yaml"
-            + (f" (and the Guangxi overlay calendars/data/cn-gx/{year}.yaml)" if region == "CN-GX" else "")
-            + " from the State Council notice, run `cli.py calendar check`, or allow provisional deadlines"
+        self.missing = tuple(missing) or _default_files(year, region)
+        self.since = since
+        files = " and ".join(
+            f"{f} (from the {'State Council' if PurePath(f).parent.name == 'cn' else 'regional government'}'s notice)"
+            for f in self.missing
         )
+        if since is not None:
+            what = f"no {region} schedule from {since} on (the national {year} file is loaded): add {files}"
+        else:
+            what = f"no holiday schedule for {year} in region {region}: add {files}"
+        super().__init__(f"{what}, run `cli.py calendar check`, or allow provisional deadlines")
+
+
+def _default_files(year: int, region: str) -> tuple[str, ...]:
+    # Where the caller does not say (an error rebuilt from year and region alone): the files of the package's folder.
+    national = f"calendars/data/cn/{year}.yaml"
+    return (national,) if region == "CN" else (national, f"calendars/data/{region.lower()}/{year}.yaml")
 
 
 class UnknownRegion(CalendarError):

@@ -21,45 +21,55 @@ _ONE = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class WorkdayIndex:
-    """Working days of the years first_year..last_year; `known` are the years with published data."""
+    """Working days of the years first_year..last_year; `known` are the years with published data, `partial` the
+    years known only up to a day (an overlay region's year with the national file alone: year -> first unknown day)."""
 
     first_year: int
     last_year: int
     known: frozenset[int]
+    partial: dict[int, date]
     days: list[date]
     workset: frozenset[date]
     days_off: dict[date, str]
-    # The largest run of known years: inside it no year check is needed (the fast path of every lookup).
-    safe_lo: date  # the day before the run starts: a count may start there
-    safe_hi: date  # the run's last day
-    safe_first: int  # position in `days` of the run's first working day
-    safe_end: int  # position in `days` just after the run's last working day
+    # The longest stretch of known days: inside it no year check is needed (the fast path of every lookup).
+    safe_lo: date  # the day before the stretch starts: a count may start there
+    safe_hi: date  # the stretch's last day
+    safe_first: int  # position in `days` of the stretch's first working day
+    safe_end: int  # position in `days` just after the stretch's last working day
+
+    def unknown_from(self, year: int) -> date | None:
+        """The first day of `year` without data: None for a known year, 1 January for a year without any."""
+        if year in self.known:
+            return None
+        return self.partial.get(year, date(year, 1, 1))
 
 
-def _longest_run(years: frozenset[int]) -> tuple[int, int] | None:
-    best: tuple[int, int] | None = None
-    for y in sorted(years):
-        if y - 1 in years:
-            continue
-        end = y
-        while end + 1 in years:
-            end += 1
-        if best is None or end - y >= best[1] - best[0]:
-            best = (y, end)
+def _longest_stretch(known: frozenset[int], partial: dict[int, date]) -> tuple[date, date] | None:
+    """The longest run of known days (ties: the later): whole known years, ending early in a partial year."""
+    best: tuple[date, date] | None = None
+    start: date | None = None
+    for y in sorted(known | partial.keys()):
+        if start is None or y - 1 not in known:  # a partial year ends a stretch, so the next one starts anew
+            start = date(y, 1, 1)
+        end = date(y, 12, 31) if y in known else partial[y] - _ONE
+        if end >= start and (best is None or end - start >= best[1] - best[0]):
+            best = (start, end)
     return best
 
 
 def build_index(data: CalendarData, region: str, first_year: int, last_year: int) -> WorkdayIndex:
     """Classifies every day of first_year..last_year: declared entries win, then weekends, then (in a year
-    without data) the fixed-date holidays."""
+    without national data) the fixed-date holidays. A partial year has its national file: no guess is added."""
     known = data.years(region)
+    partial = data.partial_years(region)
     declared: dict[date, tuple[str, str]] = {}
     for entry in data.entries(region):
         declared[entry.day] = (entry.kind, entry.label)
     days: list[date] = []
     days_off: dict[date, str] = {}
     for year in range(first_year, last_year + 1):
-        fixed = {} if year in known else {date(year, m, d): label for m, d, label in FIXED_DATE_HOLIDAYS}
+        national = year in known or year in partial
+        fixed = {} if national else {date(year, m, d): label for m, d, label in FIXED_DATE_HOLIDAYS}
         day = date(year, 1, 1)
         end = date(year, 12, 31)
         while day <= end:
@@ -74,16 +84,20 @@ def build_index(data: CalendarData, region: str, first_year: int, last_year: int
             elif day.weekday() < 5:
                 days.append(day)
             day += _ONE
-    run = _longest_run(frozenset(y for y in known if first_year <= y <= last_year))
-    if run is None:  # nothing known: the fast path never applies
+    stretch = _longest_stretch(
+        frozenset(y for y in known if first_year <= y <= last_year),
+        {y: d for y, d in partial.items() if first_year <= y <= last_year},
+    )
+    if stretch is None:  # nothing known: the fast path never applies
         safe_lo, safe_hi, safe_first, safe_end = date.max, date.min, 0, 0
     else:
-        safe_lo, safe_hi = date(run[0], 1, 1) - _ONE, date(run[1], 12, 31)
+        safe_lo, safe_hi = stretch[0] - _ONE, stretch[1]
         safe_first, safe_end = bisect_left(days, safe_lo + _ONE), bisect_right(days, safe_hi)
     return WorkdayIndex(
         first_year=first_year,
         last_year=last_year,
         known=known,
+        partial=partial,
         days=days,
         workset=frozenset(days),
         days_off=days_off,

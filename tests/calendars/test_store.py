@@ -75,6 +75,6 @@ def test_missing_overlay_year_is_missing_for_guangxi_only(data_copy: Path) -> No
     reload_data(data_copy)
     with pytest.raises(CalendarYearMissing) as err:
         get_calendar("CN-GX").add_working_days(date(2026, 4, 16), 2)
-    assert (err.value.year, err.value.region) == (2026, "CN-GX")
-    assert "calendars/data/cn-gx/2026.yaml" in str(err.value)
+    assert (err.value.year, err.value.region, err.value.since) == (2026, "CN-GX", date(2026, 3, 1))
+    assert str(data_copy / "cn-gx" / "2026.yaml") in str(err.value) and "/cn/2026.yaml" not in str(err.value)
     assert get_calendar("CN").add_working_days(date(2026, 4, 16), 2) == date(2026, 4, 20)
