@@ -12,6 +12,9 @@ from calendars.data_files import CalendarData
 FIXED_DATE_HOLIDAYS: tuple[tuple[int, int, str], ...] = (
     (1, 1, "元旦"),
     (5, 1, "劳动节"),
+    # 劳动节 has two statutory days, 1 and 2 May, since 2025-01-01: 国务院关于修改《全国年节及纪念日放假办法》的决定
+    # (2024); the 2025 and 2026 notices follow it.
+    (5, 2, "劳动节"),
     (10, 1, "国庆节"),
     (10, 2, "国庆节"),
     (10, 3, "国庆节"),

@@ -53,7 +53,7 @@ def test_a_gap_year_is_missing_for_strict_and_provisional_for_loose(data_copy: P
     assert strict.covered_years == (2018, *range(2020, 2027))
     assert strict.add_working_days(date(2026, 9, 30), 2) == date(2026, 10, 9)
     assert strict.add_working_days(date(2018, 3, 1), 5) == date(2018, 3, 8)
-    assert loose.is_provisional(date(2019, 5, 2)) and loose.is_working_day(date(2019, 5, 2))
+    assert loose.is_provisional(date(2019, 5, 6)) and loose.is_working_day(date(2019, 5, 6))
     assert loose.touches_provisional(date(2018, 12, 27), loose.add_working_days(date(2018, 12, 27), 5))
 
 
@@ -69,3 +69,13 @@ def test_no_data_at_all(tmp_path: Path) -> None:
     assert err.value.year == 2026 and strict.covered_years == ()
     assert loose.add_working_days(date(2026, 9, 30), 2) == date(2026, 10, 6)
     assert loose.sub_working_days(date(2026, 10, 6), 2) == date(2026, 9, 30)
+
+
+@pytest.mark.parametrize("region", ["CN", "CN-GX"])
+def test_provisional_labour_day_is_two_days(region: str) -> None:
+    """In a year without data 1 and 2 May (劳动节, two statutory days since 2025) are guessed off."""
+    cal = get_calendar(region, allow_provisional=True)
+    assert cal.is_provisional(date(2028, 5, 2))
+    assert not cal.is_working_day(date(2028, 5, 2)) and cal.is_holiday(date(2028, 5, 2))
+    assert cal.get_holiday_label(date(2028, 5, 2)) == "劳动节"
+    assert cal.add_working_days(date(2028, 4, 28), 1) == date(2028, 5, 3)  # Fri 28 April -> Wed 3 May
