@@ -13,7 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2 import (
+    ChainableUndefined,
+    FileSystemLoader,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
@@ -73,15 +80,23 @@ class TemplateRenderer:
 
     def __init__(self, directory: Path | str = TEMPLATES_DIR) -> None:
         self.directory = Path(directory).resolve()
-        self._env = _StrictSandbox(
+        # Escaping is decided when a template compiles, so the html block (and the macros it calls) is rendered
+        # from its own compilation with autoescape on: every value is escaped there whatever the template says.
+        # Text, subject and markdown come from a compilation without it.
+        self._env = self._sandbox(autoescape=False)
+        self._html_env = self._sandbox(autoescape=True)
+
+    def _sandbox(self, autoescape: bool) -> _StrictSandbox:
+        env = _StrictSandbox(
             loader=FileSystemLoader(str(self.directory), encoding="utf-8"),
             undefined=DashUndefined,
-            autoescape=False,  # the html block turns escaping on itself; text and markdown stay raw
+            autoescape=autoescape,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self._env.filters["when"] = format_time
+        env.filters["when"] = format_time
+        return env
 
     def names(self) -> list[str]:
         """The message templates available (files starting with `_` are shared parts, not messages)."""
@@ -90,40 +105,50 @@ class TemplateRenderer:
     def render(self, name: str, data: Mapping[str, Any]) -> Rendered:
         """Render every part of template `name` over `data`; raise TemplateRenderError (name:line) on failure."""
         filename = f"{name}.j2"
+        template = self._load(self._env, filename)
+        if "subject" not in template.blocks or "text" not in template.blocks:
+            raise TemplateRenderError(filename, 1, "a message template needs the blocks `subject` and `text`")
+        parts: dict[str, str] = {}
+        for part in PARTS:
+            if part not in template.blocks:
+                continue
+            env = self._html_env if part == "html" else self._env
+            compiled = self._load(env, filename) if env is not self._env else template
+            parts[part] = self._block(env, compiled, part, filename, data)
+        text = parts["text"]
+        subject = " ".join(parts["subject"].split())
+        html = parts.get("html") or f"<pre>{escape(text)}</pre>"
+        return Rendered(subject=subject, text=text, html=str(Markup(html)), markdown=parts.get("markdown") or text)
+
+    def _load(self, env: _StrictSandbox, filename: str) -> Template:
         try:
-            template = self._env.get_template(filename)
+            return env.get_template(filename)
         except TemplateNotFound:
             raise TemplateRenderError(filename, 0, f"no such template; known: {', '.join(self.names())}") from None
         except TemplateSyntaxError as err:
             raise TemplateRenderError(err.name or filename, _syntax_line(err), err.message or str(err)) from err
         except TemplateError as err:
             raise TemplateRenderError(filename, 0, str(err)) from err
-        if "subject" not in template.blocks or "text" not in template.blocks:
-            raise TemplateRenderError(filename, 1, "a message template needs the blocks `subject` and `text`")
+
+    def _block(
+        self, env: _StrictSandbox, template: Template, part: str, filename: str, data: Mapping[str, Any]
+    ) -> str:
+        """One block rendered over `data`, with the macros of the same compilation as `m`."""
         try:
-            macros = self._env.get_template("_macros.j2").module
+            macros = env.get_template("_macros.j2").module
         except TemplateError as err:
             raise TemplateRenderError("_macros.j2", _syntax_line(err), str(err)) from err
         values: dict[str, Any] = dict(data)
         values.update({"d": dict(data), "m": macros})
-        parts: dict[str, str] = {}
-        for part in PARTS:
-            if part not in template.blocks:
-                continue
-            try:
-                ctx = template.new_context(values)
-                parts[part] = "".join(template.blocks[part](ctx)).strip()
-            except Exception as err:  # any failure inside a template is the template's, reported by line
-                kind = "not allowed (sandbox)" if isinstance(err, SecurityError) else type(err).__name__
-                where, line = self._locate(err, filename)
-                raise TemplateRenderError(where, line, f"block {part!r}: {kind}: {err}") from err
-        text = parts["text"]
-        subject = " ".join(parts["subject"].split())
-        html = parts.get("html") or f"<pre>{escape(text)}</pre>"
-        return Rendered(subject=subject, text=text, html=str(Markup(html)), markdown=parts.get("markdown") or text)
+        try:
+            ctx = template.new_context(values)
+            return "".join(template.blocks[part](ctx)).strip()
+        except Exception as err:  # any failure inside a template is the template's, reported by line
+            kind = "not allowed (sandbox)" if isinstance(err, SecurityError) else type(err).__name__
+            where, line = self._locate(env, err, filename)
+            raise TemplateRenderError(where, line, f"block {part!r}: {kind}: {err}") from err
 
-
-    def _locate(self, err: BaseException, default: str) -> tuple[str, int]:
+    def _locate(self, env: _StrictSandbox, err: BaseException, default: str) -> tuple[str, int]:
         """The innermost template frame of a rendering error, mapped from compiled code back to the .j2 line."""
         where, line = default, 0
         for frame in traceback.extract_tb(err.__traceback__):
@@ -131,10 +156,10 @@ class TemplateRenderer:
             if path.suffix != ".j2" or path.resolve().parent != self.directory or not frame.lineno:
                 continue
             try:
-                template = self._env.get_template(path.name)
+                compiled = env.get_template(path.name)
             except TemplateError:
                 continue
-            where, line = path.name, template.get_corresponding_lineno(frame.lineno)
+            where, line = path.name, compiled.get_corresponding_lineno(frame.lineno)
         return where, line
 
 
