@@ -18,6 +18,7 @@ from workalendar.registry_tools import iso_register
 
 from calendars import store
 from calendars.data_files import CalendarData
+from calendars.deadlines import SHANGHAI
 from calendars.errors import CalendarInputError, CalendarYearMissing
 from calendars.index import WorkdayIndex, build_index
 
@@ -25,6 +26,22 @@ _ONE = timedelta(days=1)
 
 
 def _as_date(value: object, argument: str = "day") -> date:
+    """The calendar day of `value`: a date as is; an aware datetime's day in Shanghai, whatever its own zone; a
+    naive datetime's own day (its wall-clock time is taken as Shanghai's, as workalendar callers pass it)."""
+    return _local(value, argument).date() if isinstance(value, datetime) else _checked(value, argument)
+
+
+def _local(value: datetime, argument: str) -> datetime:
+    """An aware datetime moved to Shanghai; a naive one unchanged."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value
+    try:
+        return value.astimezone(SHANGHAI)
+    except OverflowError:  # e.g. datetime.max in UTC+14: its Shanghai day does not exist
+        raise CalendarInputError(argument, "a datetime between year 1 and 9999 in Asia/Shanghai", value) from None
+
+
+def _checked(value: object, argument: str) -> date:
     try:
         return cleaned_date(value)  # type: ignore[no-any-return]
     except UnsupportedDateType:
@@ -294,7 +311,8 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         else:
             result = self._backward(plain, -delta)
         if keep_datetime and isinstance(original, datetime):
-            return datetime.combine(result, original.timetz())
+            # the time of day the day was read at: Shanghai's for an aware datetime, so the result is Shanghai's too
+            return datetime.combine(result, _local(original, "day").timetz())
         return result
 
     def _forward(self, day: date, n: int) -> date:
