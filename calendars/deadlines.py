@@ -179,13 +179,18 @@ def end_of_day(cal: WorkingCalendar, day: date, policy: DeadlinePolicy) -> Deadl
 def moment_before(cal: WorkingCalendar, deadline: Deadline, amount: int, unit: str, policy: DeadlinePolicy) -> datetime:
     """When a warning `amount` `unit` before the deadline fires.
 
-    WD: the end of the working day `amount` working days before last_day (0: the end of last_day).
+    WD: the moment from which `amount` working days are left: the end of the working day `amount` working days
+    before last_day where business hours are set; otherwise 00:00 of the working day after it, so a warning
+    lands on a working day, never at midnight on a holiday or a weekend in between (0: the end of last_day).
     WH: `amount` working hours before the due moment, counted within working hours.
     CD: the end of the calendar day `amount` days before last_day.
     """
     _amount(amount, unit)
     if unit == "WD":
-        return _end_of(cal, cal.sub_working_days(deadline.last_day, amount), policy)
+        earlier = cal.sub_working_days(deadline.last_day, amount)
+        if amount == 0 or policy.business_hours is not None:
+            return _end_of(cal, earlier, policy)
+        return _at(cal.add_working_days(earlier, 1), _MIDNIGHT)
     if unit == "WH":
         return _sub_hours(cal, _local(deadline.due, "deadline.due"), amount, policy)
     return _end_of(cal, deadline.last_day - timedelta(days=amount), policy)

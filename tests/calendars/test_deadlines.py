@@ -121,7 +121,7 @@ def test_naive_datetime_and_bad_unit_are_refused() -> None:
 
 
 def test_moment_before_in_working_days_and_hours() -> None:
-    """Due 24:00 of 2026-10-09: 1 WD before is the end of 10-08 (10-09 00:00), or 10-08 17:00 with business hours;
+    """Due 24:00 of 2026-10-09: 1 WD before is the start of 10-09 (00:00), or 10-08 17:00 with business hours;
     4 WH before is 10-09 13:00; 10 WH before is 10-08 15:00; 9 WH before (9-17) crosses the break to 09-30 16:00."""
     cal = get_calendar("CN")
     deadline = due_after(cal, at(2026, 9, 30, 15), 2, "WD", DEFAULT)
@@ -132,6 +132,21 @@ def test_moment_before_in_working_days_and_hours() -> None:
     assert moment_before(cal, deadline, 10, "WH", DEFAULT) == at(2026, 10, 8, 15)
     assert moment_before(cal, deadline, 17, "WH", DEFAULT) == at(2026, 9, 30, 16)
     assert moment_before(cal, deadline, 16, "WH", DEFAULT) == at(2026, 10, 8, 9)
+
+
+def test_a_warning_in_working_days_lands_on_a_working_day() -> None:
+    """Last day Thu 2026-10-08, after National Day: 1 WD before is 00:00 of 10-08, not midnight of the holiday
+    10-01; 2 WD before is 00:00 of 09-30. A 1 WD task received on Saturday 10-17 (last day Mon 10-19) is warned at
+    00:00 of 10-19, after its receipt; before, the warning fell on Saturday midnight and was never armed."""
+    cal = get_calendar("CN")
+    national_day = due_after(cal, at(2026, 9, 29, 10), 2, "WD", DEFAULT)
+    assert national_day.last_day == date(2026, 10, 8)
+    assert moment_before(cal, national_day, 1, "WD", DEFAULT) == at(2026, 10, 8)
+    assert moment_before(cal, national_day, 2, "WD", DEFAULT) == at(2026, 9, 30)
+    assert moment_before(cal, national_day, 1, "WD", OFFICE) == at(2026, 9, 30, 17)  # close of business
+    weekend = due_after(cal, at(2026, 10, 17, 10), 1, "WD", DEFAULT)
+    assert weekend.last_day == date(2026, 10, 19)
+    assert moment_before(cal, weekend, 1, "WD", DEFAULT) == at(2026, 10, 19)
 
 
 def test_moment_after_for_escalation() -> None:

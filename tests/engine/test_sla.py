@@ -121,7 +121,8 @@ def test_schedule_gives_each_clock_its_ladder(engine: Engine) -> None:
     clocks = {c.scope: c for c in engine.clocks(inst.id)}
     ladder = [(m.scope, m.kind, m.level, m.at, m.pending) for m in engine.schedule(inst.id)]
     assert ladder == [
-        ("task", "warn", 1, at(2026, 3, 7, 0, 0), True),  # 1 WD before the end of Mon 9: end of Fri 6
+        # 1 WD before the end of Mon 9: the start of Mon 9, not midnight at the weekend after Fri 6
+        ("task", "warn", 1, at(2026, 3, 9, 0, 0), True),
         ("task", "due", 0, clocks["task"].due_at, True),
         ("task", "escalate", 1, clocks["task"].due_at, True),
         ("task", "escalate", 2, at(2026, 3, 12, 0, 0), True),

@@ -56,15 +56,16 @@ def test_guangxi_approval_is_the_bureaus_and_liuzhou_the_centres(make_harness: A
 def test_late_approval_escalates(h: Harness, wf: str, level1: list[str]) -> None:
     """A late 1 WD approval (due end of 09-28) breaches to the approver; the ladder ends at the supervisor."""
     inst = _endorsed(h, wf)
-    for moment in (end_of(date(2026, 9, 24)), end_of(date(2026, 9, 28)), end_of(date(2026, 9, 29))):
+    for moment in (end_of(date(2026, 9, 24)), end_of(date(2026, 9, 27)), end_of(date(2026, 9, 28)),
+                   end_of(date(2026, 9, 29))):
         h.tick(moment)
         h.tick(moment)
     assert sorted(s.recipient for s in h.sent(inst, kind="breach")) == [APPROVER[wf]]
     by_level = sorted((s.data["level"], s.recipient) for s in h.sent(inst, kind="escalation"))
     assert [r for lvl, r in by_level if lvl == 1] == level1
     assert by_level[-1][1] == "supervisor"
-    # the warning 1 WD before a 1 WD due is the end of the endorsement day
-    assert [e.at for e in h.events_of(inst, "warning")] == [end_of(date(2026, 9, 24))]
+    # the warning 1 WD before a 1 WD due: the start of 09-28, the last day, not midnight on 中秋 (09-25)
+    assert [e.at for e in h.events_of(inst, "warning")] == [end_of(date(2026, 9, 27))]
 
 
 def test_refusal_at_evaluation(h: Harness) -> None:
