@@ -13,7 +13,7 @@ def deadline_day_and_time(moment: datetime) -> tuple[date, str]:
 
     A naive moment is read as Beijing time."""
     local = moment.astimezone(SHANGHAI) if moment.tzinfo is not None else moment
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
         return local.date() - timedelta(days=1), "24:00"
     return local.date(), f"{local:%H:%M}"
 

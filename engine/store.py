@@ -65,7 +65,7 @@ class ClockView:
     last_day: str
     paused_working_days: int
     paused_since: datetime | None
-    status: str  # running / paused / met / breached
+    status: str  # running / paused / met / breached / cancelled (its instance cancelled before it was met)
     breached: bool
     provisional: bool
     stopped_at: datetime | None
@@ -101,6 +101,8 @@ class TimerView:
     status: str
     attempts: int
     last_error: str | None = None
+    provisional: bool = False  # its moment rests on a year without calendar data (timer kind)
+    armed_at: datetime | None = None  # when its period started: what a recompute counts from
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,8 @@ class NewTimer:
     state: str | None = None
     attempts: int = 0
     last_error: str | None = None
+    provisional: bool = False
+    armed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +197,8 @@ class StoreTx(Protocol):
     def cancel_timers(self, instance_id: str, *, kinds: Sequence[str] = ()) -> None: ...
     def hold_timers(self, instance_id: str, held: bool) -> None:
         """Hold the instance's pending timers (held=True: the worker skips them) or put held ones back to pending."""
+    def reschedule_timer(self, timer_id: int, fire_at: datetime, provisional: bool) -> bool:
+        """Move a timer not yet fired or cancelled to a recomputed moment; False when it has fired meanwhile."""
     def mark_timer_fired(self, timer_id: int, now: datetime) -> TimerView | None:
         """Mark a pending timer fired and return it; None when it is no longer pending (fired elsewhere)."""
     def record_sla_event(self, clock_id: int, instance_id: str, kind: str, level: int, at: datetime) -> bool:
@@ -223,6 +229,7 @@ class InstanceStore(Protocol):
     def list_instances(self, query: InstanceQuery) -> list[InstanceView]: ...
     def overdue_clocks(self, now: datetime, limit: int) -> list[ClockView]: ...
     def provisional_clocks(self) -> Iterator[ClockView]: ...
+    def provisional_timers(self) -> list[TimerView]: ...
     def save_definition(self, definition: StoredDefinition) -> None: ...
     def definitions_in_use(self) -> list[StoredDefinition]: ...
     def close(self) -> None: ...

@@ -106,7 +106,7 @@ class SlaClockRow(SQLModel, table=True):
     last_day: str = Field(max_length=10)  # ISO date of the last working day
     paused_working_days: int = 0
     paused_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    status: str = Field(max_length=12)  # running / paused / met / breached
+    status: str = Field(max_length=12)  # running / paused / met / breached / cancelled
     breached: bool = False  # the due time passed while it ran (kept when it is stopped later)
     provisional: bool = False
     stopped_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -154,6 +154,10 @@ class TimerRow(SQLModel, table=True):
     claim_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     fired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # a timer transition's moment counted on a year without calendar data: recomputed, from `armed_at`, when
+    # the year's file is added (`Engine.recompute_provisional`)
+    provisional: bool = False
+    armed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class SlaEventRow(SQLModel, table=True):

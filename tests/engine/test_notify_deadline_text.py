@@ -30,6 +30,11 @@ def test_midnight_is_24_00_of_the_day_before() -> None:
     assert deadline_plain(datetime(2026, 10, 10, 0, 0, tzinfo=SHANGHAI)) == "2026-10-09 24:00"
 
 
+def test_a_moment_just_after_midnight_is_not_the_day_before() -> None:
+    """One microsecond after 00:00 of 10-10 is on 10-10, not 24:00 of 10-09."""
+    assert deadline_plain(datetime(2026, 10, 10, 0, 0, 0, 1, tzinfo=SHANGHAI)) == "2026-10-10 00:00"
+
+
 def test_a_utc_moment_is_written_in_beijing_time() -> None:
     """16:00 UTC on 10-09 is 24:00 of 10-09 in Beijing; 01:30 UTC on 10-09 is 09:30 of 10-09."""
     assert deadline_text(datetime(2026, 10, 9, 16, 0, tzinfo=UTC)) == "2026年10月9日 24:00"

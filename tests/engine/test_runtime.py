@@ -164,6 +164,18 @@ def test_cancel_suspend_resume(engine: Engine) -> None:
     assert err.value.status == "cancelled"
     assert [h.event for h in engine.history(inst.id)][-3:] == ["_suspend", "_resume", "_cancel"]
     assert all(c.stopped_at is not None for c in engine.clocks(inst.id))
+    # a step left unfinished was not met on time: it is neither on time nor late in the figures
+    assert {c.status for c in engine.clocks(inst.id)} == {"cancelled"}
+
+
+def test_a_step_late_before_its_instance_is_cancelled_stays_breached(engine: Engine, clock: ManualClock) -> None:
+    """Cancelling does not wipe out a breach: the late task clock ends breached, the others cancelled."""
+    inst = engine.start(WF, "K-10b", flow_vars(), CONSUMER_ADMIN)
+    task = next(c for c in engine.clocks(inst.id) if c.scope == "task")
+    clock.set(task.due_at + timedelta(hours=1))
+    engine.tick()
+    engine.cancel(inst.id, SUPERVISOR, "撤销")
+    assert {c.scope: c.status for c in engine.clocks(inst.id)} == {"task": "breached", "procedure": "cancelled"}
 
 
 def test_only_supervisors_and_the_bureau_cancel(engine: Engine) -> None:
@@ -195,6 +207,22 @@ def test_bad_arguments_are_typed_errors(engine: Engine) -> None:
     with pytest.raises(PayloadInvalid) as unknown:
         engine.list_instances(colour="red")
     assert (naive.value.field, unknown.value.field) == ("now", "colour")
+
+
+def test_a_clock_answering_naive_moments_is_named(engine: Engine) -> None:
+    """A backend clock that returns a naive datetime gets PayloadInvalid naming the engine's clock, on start, and
+    nothing is written."""
+    from datetime import datetime
+
+    class NaiveClock:
+        def now(self) -> datetime:
+            return datetime(2026, 3, 2, 10, 0)
+
+    engine.clock = NaiveClock()
+    with pytest.raises(PayloadInvalid) as naive:
+        engine.start(WF, "K-naive", flow_vars(), CONSUMER_ADMIN)
+    assert "the engine's clock" in str(naive.value)
+    assert engine.list_instances(workflow_id=WF) == []
 
 
 def test_a_clock_set_back_never_records_a_step_before_the_last_one(engine: Engine, clock: ManualClock) -> None:
