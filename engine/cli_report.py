@@ -1,6 +1,7 @@
 """`cli.py report`: the monthly supervision report (督查月报) from the database, as HTML, Markdown or CSV.
 
-Exit status: 0 when written, 1 when the database or a definition cannot be read, 2 on bad input.
+Exit status: 0 when written, 1 when the database or a definition cannot be read or the file cannot be written,
+2 on bad input (including an --out that must not be written, see `engine.reporting.target`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from engine.ports import Directory
 from engine.reporting.figures import MonthReport, build_month_report, month_bounds
 from engine.reporting.gather import Specs, StepGatherer
 from engine.reporting.render import FORMATS, render, save
+from engine.reporting.target import refusal
 from engine.sla import SlaCalculator
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +71,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if database_missing(args.db):
         print(f"error: no database at {args.db}; give --db PATH (or set SHIXIAN_DB)", file=sys.stderr)
         return 2
+    refused = refusal(Path(args.out), args.db, force=args.force) if args.out else None
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     try:
         directory = None
         if args.directory:
@@ -85,7 +91,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.out:
-        save(report, fmt, Path(args.out))
+        try:
+            save(report, fmt, Path(args.out).expanduser().resolve())
+        except OSError as err:
+            print(f"error: cannot write {args.out}: {err.strerror or err}; nothing was changed there", file=sys.stderr)
+            return 1
         print(f"wrote {args.out} ({report.totals.due} steps due in {args.month})")
     else:
         sys.stdout.write(render(report, fmt))
@@ -98,7 +108,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--format", choices=FORMATS, help="html, md or csv (default: from --out's suffix, else md)")
     p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
                    help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
-    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--out", help="write to this file instead of standard output; replaces an earlier report of that "
+                   "name, never the database or a file that is not a report")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out that is not a report (never a SQLite database)")
     p.add_argument("--directory", default=os.environ.get("SHIXIAN_DIRECTORY", str(_REPO / "notifiers" /
                                                                                 "example_directory.yaml")),
                    help="people directory YAML: department names, bureau departments (default: the example)")

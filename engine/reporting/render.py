@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
+import secrets
+import stat
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -12,6 +16,8 @@ from engine.deadline_text import deadline_plain
 from engine.reporting.figures import Figures, MonthReport
 
 FORMATS = ("md", "csv", "html")
+TITLE = "政务数据调度督查月报"
+_BOM = "\ufeff".encode()
 
 _COLUMNS = ("到期步骤", "按时", "超时", "未办结超时", "预警", "超时告警", "督办", "平均用时(工作日)", "按时率")
 
@@ -36,8 +42,34 @@ def render(report: MonthReport, fmt: str) -> str:
 
 def save(report: MonthReport, fmt: str, path: Path) -> None:
     """Write the report to a file; a CSV starts with a byte-order mark, since spreadsheet programs on Chinese
-    Windows read a file as UTF-8 only then."""
-    path.write_text(render(report, fmt), encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    Windows read a file as UTF-8 only then.
+
+    The text goes to a temporary file beside `path`, which is renamed over it once complete: a failed write
+    (a full disk, an interrupted job) leaves the earlier file as it was and no half report. OSError when the
+    folder is missing or not writable.
+    """
+    data = render(report, fmt).encode("utf-8-sig" if fmt == "csv" else "utf-8")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        # created as an ordinary file would be (the umask applies), not owner-only as mkstemp makes it
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileNotFoundError):  # a replaced report keeps its permissions
+            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def is_report(head: bytes) -> bool:
+    """Whether the first bytes of a file are those of a report `render` writes, in any of its formats."""
+    text = head.removeprefix(_BOM).decode("utf-8", errors="ignore")
+    return (text.startswith(f"# {TITLE}") or text.startswith(",".join(_CSV_FIGURES[:3]) + ",")
+            or (text.lower().startswith("<!doctype html>") and f"<title>{TITLE}" in text))
 
 
 def _md_table(first: str, rows: Sequence[Figures]) -> list[str]:
@@ -47,7 +79,7 @@ def _md_table(first: str, rows: Sequence[Figures]) -> list[str]:
 
 
 def render_markdown(report: MonthReport) -> str:
-    lines = [f"# 政务数据调度督查月报 {report.month}", "", f"统计截至 {deadline_plain(report.as_of)}", ""]
+    lines = [f"# {TITLE} {report.month}", "", f"统计截至 {deadline_plain(report.as_of)}", ""]
     lines += ["## 按部门", "", *_md_table("部门", [*report.by_department, report.totals]), ""]
     lines += ["## 按流程", "", *_md_table("流程", [*report.by_procedure, report.totals]), ""]
     lines += ["## 数据监督员待督办事项", ""]
@@ -143,13 +175,13 @@ def render_html(report: MonthReport) -> str:
         for i in report.open_items
     ) or '<tr><td colspan="7">无</td></tr>'
     return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>政务数据调度督查月报 {escape(report.month)}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{TITLE} {escape(report.month)}</title>
 <style>
 body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: 4px 8px; }}
 td {{ text-align: right; }} tr.late th {{ color: #c62828; }} thead th {{ background: #f0f0f0; }}
 </style></head><body>
-<h1>政务数据调度督查月报 {escape(report.month)}</h1>
+<h1>{TITLE} {escape(report.month)}</h1>
 <p>统计截至 {escape(deadline_plain(report.as_of))}（北京时间）。
 到期步骤 {report.totals.due} 个，按时 {report.totals.on_time} 个，超时 {report.totals.late} 个，
 未办结超时 {report.totals.open_overdue} 个。</p>
