@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from engine.clock import SHANGHAI
 from engine.errors import CalendarYearMissing, PayloadInvalid
 from engine.memo import Derived
-from engine.spec import DueSpec, DurationSpec, SlaSpec
+from engine.spec import DueSpec, SlaSpec
 
 T = TypeVar("T")
 
@@ -48,6 +48,15 @@ class SlaCalculator:
         self._dues: Derived[DueTime] = Derived(_CACHE_LIMIT)
         self._ladders: Derived[Ladder] = Derived(_CACHE_LIMIT)
         self._openings: Derived[Opening] = Derived(_CACHE_LIMIT)
+        from calendars.store import follow
+
+        follow(self)  # a correction of the calendar data (calendars.reload_data) empties the caches above
+
+    def _refresh(self, _data: Any) -> None:
+        """Called by the calendar store after a reload: deadlines cached on the old data are forgotten."""
+        self._dues.clear()
+        self._ladders.clear()
+        self._openings.clear()
 
     @property
     def policy(self) -> Any:
@@ -82,12 +91,9 @@ class SlaCalculator:
         """Forget the calendars so that newly added year files are used."""
         from calendars import reload_data
 
-        reload_data()
+        reload_data()  # the caches are emptied by `_refresh`, which the reload calls
         self._calendars.clear()
         self._guessing.clear()
-        self._dues.clear()
-        self._ladders.clear()
-        self._openings.clear()
 
     def due(self, region: str, start: datetime, due: DueSpec, variables: Mapping[str, Any]) -> DueTime:
         day = self._start_day(start, due)
@@ -137,9 +143,6 @@ class SlaCalculator:
             return _due_time(_wrapped(lambda: due_after(cal, start, d.amount, d.unit.value, policy)))
         day = _date_value(variables, due.date_variable or "", "a date (the deadline is the end of that day)")
         return _due_time(_wrapped(lambda: end_of_day(cal, day, self.policy)))
-
-    def after(self, region: str, start: datetime, duration: DurationSpec) -> datetime:
-        return self.due(region, start, DueSpec(duration=duration), {}).due
 
     def _deadline(self, due: DueTime) -> Any:
         from calendars import Deadline
