@@ -24,6 +24,7 @@ from engine.spec import (
     NotificationSpec,
     SlaSpec,
     StateKind,
+    StateSpec,
     TransitionSpec,
     WorkflowSpec,
 )
@@ -320,15 +321,9 @@ class Run:
         self.event(COMPLETED, outcome=outcome)
 
     def _arm_timer(self, name: str) -> None:
-        st = self.spec.states[name]
-        if st.after is not None:
-            at = self.parts.sla.after(self.spec.calendar, self.now, st.after)
-        else:
-            from engine.spec import DueSpec
-
-            at = self.parts.sla.due(self.spec.calendar, self.now, DueSpec(date_variable=st.at_variable),
-                                    self.vars).due
-        self.timers.append(NewTimer(self.inst.id, "timer", at, state=name))
+        due = timer_moment(self.parts.sla, self.spec.calendar, self.spec.states[name], self.now, self.vars)
+        self.timers.append(NewTimer(self.inst.id, "timer", due.due, state=name, provisional=due.provisional,
+                                    armed_at=self.now))
 
     # -- notifications ------------------------------------------------------------------------------------
 
@@ -432,3 +427,13 @@ def _date(text: str) -> Any:
     from datetime import date
 
     return date.fromisoformat(text)
+
+
+def timer_moment(calc: SlaCalculator, region: str, st: StateSpec, armed_at: datetime,
+                 variables: Mapping[str, Any]) -> DueTime:
+    """When a timer state moves on by itself: its period (`after`, e.g. the 10 WD publicity) counted from when it
+    was armed, or the end of the date its `at` variable holds."""
+    from engine.spec import DueSpec
+
+    due = DueSpec(duration=st.after) if st.after is not None else DueSpec(date_variable=st.at_variable)
+    return calc.due(region, armed_at, due, variables)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.commands import Run, next_moment
+from engine.commands import Run, next_moment, timer_moment
 from engine.errors import ConcurrentUpdate, WorkflowError
 from engine.spec import EVENT_TIMER
 from engine.store import ClockView, InstanceStore, TimerView
@@ -155,4 +155,22 @@ def recompute_provisional(engine: Engine) -> int:
                 current, base_due_at=due.due, due_at=due.due, last_day=due.last_day.isoformat(),
                 provisional=provisional, next_fire_at=at, next_kind=kind, next_level=level))
             changed += 1
+    return changed + _recompute_timers(engine)
+
+
+def _recompute_timers(engine: Engine) -> int:
+    """Recompute the moment of every timer transition (e.g. a publicity's end) counted on a year without data."""
+    changed = 0
+    for timer in engine.store.provisional_timers():
+        if timer.armed_at is None or timer.state is None:
+            continue
+        with engine.store.transaction() as tx:
+            inst = tx.get_instance(timer.instance_id)
+            if inst is None or inst.state != timer.state:
+                continue
+            machine = engine.machine(inst.workflow_id, inst.version)
+            run = Run(engine.parts, tx, machine, inst, engine.clock.now())
+            due = timer_moment(engine.parts.sla, machine.spec.calendar, machine.spec.states[timer.state],
+                               timer.armed_at, run.vars)
+            changed += tx.reschedule_timer(timer.id, due.due, due.provisional)
     return changed

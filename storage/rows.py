@@ -44,4 +44,5 @@ def timer_view(r: Any) -> TimerView:
     return TimerView(
         id=r.id, instance_id=r.instance_id, clock_id=r.clock_id, kind=r.kind, level=r.level, state=r.state,
         fire_at=r.fire_at, status=r.status, attempts=r.attempts, last_error=r.last_error,
+        provisional=bool(r.provisional), armed_at=r.armed_at,
     )

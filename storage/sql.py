@@ -371,6 +371,13 @@ class SqlInstanceStore:
         stmt = select(clock_t).where(c.provisional.is_(True) & c.stopped_at.is_(None)).order_by(c.id)
         return iter(self._read(lambda conn: [clock_view(r) for r in conn.execute(stmt)]))
 
+    def provisional_timers(self) -> list[TimerView]:
+        """Timer transitions not yet fired whose moment was counted on a year without data."""
+        c = timer_t.c
+        stmt = (select(timer_t).where(c.provisional.is_(True) & c.status.in_(("pending", "held")))
+                .order_by(c.id))
+        return self._read(lambda conn: [timer_view(r) for r in conn.execute(stmt)])
+
     # -- definitions ----------------------------------------------------------------------------------
 
     def save_definition(self, definition: StoredDefinition) -> None:

@@ -56,7 +56,9 @@ SQL = {
     "close_pause": ("UPDATE sla_pause SET ended_at = ?, working_days = ? "
                     "WHERE clock_id = ? AND ended_at IS NULL"),
     "insert_timer": ("INSERT INTO timer (instance_id, clock_id, kind, level, state, fire_at, status, attempts, "
-                     "last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)"),
+                     "last_error, provisional, armed_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"),
+    "reschedule_timer": ("UPDATE timer SET fire_at = ?, provisional = ?, claimed_by = NULL, claim_expires_at = NULL "
+                         "WHERE id = ? AND status IN ('pending', 'held')"),
     "cancel_timers": ("UPDATE timer SET status = 'cancelled' WHERE instance_id = ? "
                       "AND status IN ('pending', 'held')"),
     "hold_timers": "UPDATE timer SET status = 'held' WHERE instance_id = ? AND status = 'pending'",
@@ -252,7 +254,8 @@ class SqlStoreTx:
             return
         p = self.t.put
         self.cur.executemany(self.sql["insert_timer"], [
-            (t.instance_id, t.clock_id, t.kind, t.level, t.state, p(t.fire_at), t.attempts, t.last_error)
+            (t.instance_id, t.clock_id, t.kind, t.level, t.state, p(t.fire_at), t.attempts, t.last_error,
+             t.provisional, p(t.armed_at))
             for t in timers])
 
     def cancel_timers(self, instance_id: str, *, kinds: Sequence[str] = ()) -> None:
@@ -265,6 +268,10 @@ class SqlStoreTx:
 
     def hold_timers(self, instance_id: str, held: bool) -> None:
         self.cur.execute(self.sql["hold_timers" if held else "unhold_timers"], (instance_id,))
+
+    def reschedule_timer(self, timer_id: int, fire_at: datetime, provisional: bool) -> bool:
+        self.cur.execute(self.sql["reschedule_timer"], (self.t.put(fire_at), provisional, timer_id))
+        return bool(self.cur.rowcount == 1)
 
     def mark_timer_fired(self, timer_id: int, now: datetime) -> TimerView | None:
         r = self._one("mark_fired", (self.t.put(now), timer_id))

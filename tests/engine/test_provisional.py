@@ -12,7 +12,7 @@ import calendars
 from engine import ManualClock
 from engine.clock import SHANGHAI
 from tests.engine.calendar_2027 import TEST_2027_CN
-from tests.engine.conftest import CONSUMER_ADMIN, MakeEngine, flow_vars
+from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, MakeEngine, flow_vars
 
 WF = "common.test_flow"
 
@@ -35,6 +35,30 @@ def test_recompute_replaces_provisional_due_times(make_engine: MakeEngine, clock
     assert proc.due_at == datetime(2027, 1, 13, 0, 0, tzinfo=SHANGHAI)
     due = [(m.at, m.pending) for m in engine.schedule(inst.id) if m.clock_id == proc.id and m.kind == "due"]
     assert due == [(proc.due_at, True)]
+    assert engine.recompute_provisional() == 0
+
+
+def test_recompute_moves_a_provisional_publicity(make_engine: MakeEngine, clock: ManualClock,
+                                                 data_copy: Path) -> None:
+    """The 10 WD publicity armed on Monday 28 Dec 2026 ends provisionally at 24:00 on 12 Jan 2027 (only 1 Jan off);
+    once the 2027 file (1-5 Jan off) is added it ends at 24:00 on 14 Jan, and the instance moves on then, not
+    two working days early."""
+    engine = make_engine(allow_provisional=True)
+    clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    inst = engine.start(WF, "PV-3", flow_vars(), CONSUMER_ADMIN)
+    clock.set(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI))
+    assert engine.fire(inst.id, "approve", AUDITOR).state == "publicity"
+    [timer] = [t for t in engine.timers(inst.id) if t.status == "pending"]
+    assert (timer.fire_at, timer.provisional) == (datetime(2027, 1, 13, 0, 0, tzinfo=SHANGHAI), True)
+
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027_CN, encoding="utf-8")
+    engine.recompute_provisional()
+    [timer] = [t for t in engine.timers(inst.id) if t.status == "pending"]
+    assert (timer.fire_at, timer.provisional) == (datetime(2027, 1, 15, 0, 0, tzinfo=SHANGHAI), False)
+    engine.tick(datetime(2027, 1, 14, 12, 0, tzinfo=SHANGHAI))
+    assert engine.get(inst.id).state == "publicity"
+    engine.tick(datetime(2027, 1, 15, 0, 0, tzinfo=SHANGHAI))
+    assert engine.get(inst.id).state != "publicity"
     assert engine.recompute_provisional() == 0
 
 
