@@ -6,6 +6,7 @@ fall back to the text); `_macros.j2` is available in every block as `m`. Missing
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ from notifiers.errors import TemplateRenderError
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DASH = "—"
 PARTS = ("subject", "text", "html", "markdown")
+#: What a line break inside one value becomes, so data never starts a line of its own in text or markdown.
+FOLD = "↵"
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+#: Characters markdown (DingTalk, WeCom) reads as markup: links, emphasis, headings, quotes, tables, HTML, code.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()#>|<~])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,20 @@ def format_time(value: Any) -> str:
     return deadline_text(moment)  # the engine's own words for a deadline (what_to_do), so a mail reads one way
 
 
+def _shown(value: Any) -> str:
+    return DASH if isinstance(value, ChainableUndefined) else str(value)
+
+
+def one_line(value: Any) -> str:
+    """Filter `line`: a value for a text part, its line breaks folded into ↵ so it cannot forge lines."""
+    return _LINE_BREAK.sub(FOLD, _shown(value))
+
+
+def markdown_text(value: Any) -> str:
+    """Filter `md`: a value for a markdown part, shown as written: on one line, every markup character escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(value))
+
+
 def _syntax_line(err: TemplateError) -> int:
     return int(getattr(err, "lineno", 0) or 0)
 
@@ -82,7 +102,8 @@ class TemplateRenderer:
         self.directory = Path(directory).resolve()
         # Escaping is decided when a template compiles, so the html block (and the macros it calls) is rendered
         # from its own compilation with autoescape on: every value is escaped there whatever the template says.
-        # Text, subject and markdown come from a compilation without it.
+        # Text, subject and markdown come from a compilation without it; their values go through the filters
+        # `line` (text) and `md` (markdown), which keep data on its line and out of the markup.
         self._env = self._sandbox(autoescape=False)
         self._html_env = self._sandbox(autoescape=True)
 
@@ -96,6 +117,8 @@ class TemplateRenderer:
             keep_trailing_newline=False,
         )
         env.filters["when"] = format_time
+        env.filters["line"] = one_line
+        env.filters["md"] = markdown_text
         return env
 
     def names(self) -> list[str]:
@@ -163,4 +186,7 @@ class TemplateRenderer:
         return where, line
 
 
-__all__ = ["DASH", "TEMPLATES_DIR", "DashUndefined", "Rendered", "TemplateRenderer", "format_time"]
+__all__ = [
+    "DASH", "FOLD", "TEMPLATES_DIR", "DashUndefined", "Rendered", "TemplateRenderer", "format_time", "markdown_text",
+    "one_line",
+]
