@@ -72,9 +72,19 @@ def is_report(head: bytes) -> bool:
             or (text.lower().startswith("<!doctype html>") and f"<title>{TITLE}" in text))
 
 
+_MD_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "`": "\\`",
+                             "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def md_cell(text: object) -> str:
+    """`text` as one Markdown table cell: a `|` cannot open a column, `<...>` is no HTML, `[...](...)` no link, a
+    line break does not end the row (business keys and department names come from users and instance data)."""
+    return " ".join(str(text).translate(_MD_ESCAPES).split())  # split(): any run of spaces or line breaks
+
+
 def _md_table(first: str, rows: Sequence[Figures]) -> list[str]:
     out = [f"| {first} | " + " | ".join(_COLUMNS) + " |", "|---|" + "---:|" * len(_COLUMNS)]
-    out += [f"| {fig.title} | " + " | ".join(_cells(fig)) + " |" for fig in rows]
+    out += ["| " + " | ".join(md_cell(c) for c in (fig.title, *_cells(fig))) + " |" for fig in rows]
     return out
 
 
@@ -90,10 +100,9 @@ def render_markdown(report: MonthReport) -> str:
         lines.append("|---|---|---|---|---|---:|---:|")
         for item in report.open_items:
             r = item.record
-            lines.append(
-                f"| {r.workflow_name} | {r.business_key} | {r.department_name} | {r.state_title} | "
-                f"{deadline_plain(r.due)} | {item.late_working_days} | {r.escalation_level} |"
-            )
+            cells = (r.workflow_name, r.business_key, r.department_name, r.state_title, deadline_plain(r.due),
+                     item.late_working_days, r.escalation_level)
+            lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -101,26 +110,42 @@ _CSV_FIGURES = ["section", "key", "title", "due", "on_time", "late", "open_overd
                 "escalations", "average_working_days", "on_time_rate"]
 _CSV_ITEMS = ["business_key", "instance_id", "state", "department", "department_name", "due_at",
               "late_working_days", "escalation_level"]
+#: A spreadsheet takes a cell starting with one of these for a formula (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(value: object) -> object:
+    """A text that a spreadsheet would run as a formula (`=HYPERLINK(...)`), prefixed with `'` so that it shows
+    as text; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def render_csv(report: MonthReport) -> str:
     """One table for a spreadsheet: the figures by department, by procedure and in total, then the open items
     the supervisors must chase (section `open_item`), under one header so that every row reads alike."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(_CSV_FIGURES + _CSV_ITEMS)
+    # CRLF as RFC 4180 and spreadsheets write it; with it the writer also quotes a cell holding a lone CR, which
+    # a spreadsheet would otherwise take for the end of the row
+    writer = csv.writer(buf, lineterminator="\r\n")
+
+    def row(cells: Sequence[object]) -> None:
+        writer.writerow([csv_cell(c) for c in cells])
+
+    row(_CSV_FIGURES + _CSV_ITEMS)
     blank_items = [""] * len(_CSV_ITEMS)
     for section, rows in (("department", report.by_department), ("procedure", report.by_procedure),
                           ("total", (report.totals,))):
         for fig in rows:
-            writer.writerow([section, fig.key, fig.title, fig.due, fig.on_time, fig.late, fig.open_overdue,
+            row([section, fig.key, fig.title, fig.due, fig.on_time, fig.late, fig.open_overdue,
                              fig.warnings, fig.breaches, fig.escalations,
                              "" if fig.average_working_days is None else fig.average_working_days,
                              "" if fig.on_time_rate is None else fig.on_time_rate, *blank_items])
     blank_figures = [""] * (len(_CSV_FIGURES) - 3)
     for item in report.open_items:
         r = item.record
-        writer.writerow(["open_item", r.workflow_id, r.workflow_name, *blank_figures, r.business_key, r.instance_id,
+        row(["open_item", r.workflow_id, r.workflow_name, *blank_figures, r.business_key, r.instance_id,
                          r.state_title, r.department, r.department_name, deadline_plain(r.due), item.late_working_days,
                          r.escalation_level])
     return buf.getvalue()
