@@ -1,4 +1,8 @@
-"""JSON POST over urllib with a timeout, mapping every failure to DeliveryError (5xx/429/network: transient)."""
+"""JSON POST over urllib with a timeout, mapping every failure to DeliveryError (5xx/429/network: transient).
+
+Redirects are refused, not followed: urllib would re-send the POST as a GET without its body (the alert lost,
+yet a 2xx recorded) and hand the signature header to whatever host the Location names.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,17 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Answers no new request for a 3xx, so urllib raises it as an HTTPError instead of following it."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+#: The opener every POST goes through: the default handlers (proxies from the environment, https), no redirects.
+_OPENER = urllib.request.build_opener(_RefuseRedirects())
+
+
 def post_json(
     channel: str, recipient: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
 ) -> tuple[int, bytes]:
@@ -26,9 +41,14 @@ def post_json(
     for key, value in headers.items():
         request.add_header(key, value)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             return int(response.status), response.read()
     except urllib.error.HTTPError as err:
+        if 300 <= err.code < 400:
+            location = err.headers.get("Location", "") if err.headers is not None else ""
+            detail = (f"HTTP {err.code} redirect to {location or '(no Location)'}: redirects are not followed "
+                      "(the POST would lose its body); configure the final URL")
+            raise DeliveryError(channel, recipient, detail, transient=False) from err
         transient = err.code >= 500 or err.code in (408, 429)
         detail = f"HTTP {err.code} {err.reason}: {_excerpt(err.read())}"
         raise DeliveryError(channel, recipient, detail, transient=transient) from err
