@@ -99,9 +99,9 @@ def _build_checker(field: FieldSpec) -> Callable[[Any], Any]:
     if t is VariableType.STRING or t is VariableType.TEXT:
         limit = field.max_length or (STRING_MAX if t is VariableType.STRING else TEXT_MAX)
         if t is VariableType.TEXT:
-            return lambda v: v if isinstance(v, str) and len(v) <= limit else _BAD
+            return lambda v: v if isinstance(v, str) and len(v) <= limit and is_clean_text(v) else _BAD
         return lambda v: (v if isinstance(v, str) and len(v) <= limit and "\n" not in v and "\r" not in v
-                          else _BAD)
+                          and is_clean_text(v) else _BAD)
     if t is VariableType.BOOL:
         return lambda v: v if isinstance(v, bool) else _BAD
     if t is VariableType.ENUM:
@@ -122,7 +122,7 @@ def _convert(field: FieldSpec, value: Any) -> Any:
     t = field.type
     if t in (VariableType.STRING, VariableType.TEXT):
         limit = field.max_length or (STRING_MAX if t is VariableType.STRING else TEXT_MAX)
-        if not isinstance(value, str) or len(value) > limit:
+        if not isinstance(value, str) or len(value) > limit or not is_clean_text(value):
             return _BAD
         if t is VariableType.STRING and ("\n" in value or "\r" in value):
             return _BAD
@@ -164,9 +164,19 @@ def _convert(field: FieldSpec, value: Any) -> Any:
     limit = field.max_length or LIST_MAX_ITEMS
     if not isinstance(value, list | tuple) or len(value) > limit:
         return _BAD
-    if any(not isinstance(v, str) or len(v) > STRING_MAX for v in value):
+    if any(not isinstance(v, str) or len(v) > STRING_MAX or not is_clean_text(v) for v in value):
         return _BAD
     return list(value)
+
+
+def _not_json(data: Mapping[str, Any]) -> tuple[str, Any]:
+    """The first field whose value JSON cannot hold, and that value."""
+    for k, v in data.items():
+        try:
+            json.dumps(encode_values({k: v}), ensure_ascii=False).encode("utf-8")
+        except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+            return k, v
+    return "(all)", data
 
 
 def _json_size(data: Mapping[str, Any], limit: int) -> int:
@@ -185,25 +195,43 @@ def _json_size(data: Mapping[str, Any], limit: int) -> int:
         return bound
     try:
         return len(json.dumps(encode_values(data), ensure_ascii=False).encode("utf-8"))
-    except (TypeError, ValueError, RecursionError):  # nesting too deep to encode is refused as too large
+    except RecursionError:  # nesting too deep to encode is refused as too large
         return PAYLOAD_MAX_BYTES + 1
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return -1  # a value JSON cannot hold (bytes, an object, a lone surrogate): the caller names the field
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def is_clean_text(value: str) -> bool:
+    """False for text holding a lone surrogate (e.g. a JSON body's `"\\ud800"`), which no UTF-8 column, hash or
+    JSON encoder of the engine can write."""
+    return value.isascii() or _SURROGATE.search(value) is None
 
 
 def check_identifier(value: object, field: str, max_length: int, where: str) -> str:
     """A key a command is given (business key, actor id, idempotency key): non-empty text of at most
-    `max_length` characters (its column's size) without control characters, so every database stores it alike."""
+    `max_length` characters (its column's size) without control characters or lone surrogates, so every database
+    stores it alike."""
     if not isinstance(value, str) or not value or len(value) > max_length or _CONTROL.search(value) is not None:
         raise PayloadInvalid(field, f"a non-empty text of at most {max_length} characters without control characters",
                              value, where)
     return value
 
 
+def check_text(value: object, field: str, max_length: int, where: str) -> str:
+    """A free text a command is given (an admin's reason): text of at most `max_length` characters, no lone
+    surrogate, no NUL."""
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value or not is_clean_text(value):
+        raise PayloadInvalid(field, f"a text of at most {max_length} characters", value, where)
+    return value
+
+
 def may_name_instance(value: object) -> bool:
-    """Whether `value` could be an instance id at all (ids are 32 characters of text); others are unknown at once."""
-    return isinstance(value, str) and 0 < len(value) <= 32 and "\x00" not in value
+    """Whether `value` could be an instance id at all (ids are 32 ASCII characters); others are unknown at once."""
+    return isinstance(value, str) and 0 < len(value) <= 32 and value.isascii() and "\x00" not in value
 
 
 def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
@@ -251,6 +279,10 @@ def validate_payload(
                 allowed = ", ".join(sorted(declared)) or "none"
                 raise PayloadInvalid(name, f"no such field (declared fields: {allowed})", data[name], where)
     size = _json_size(data, max_bytes)
+    if size < 0:
+        name, value = _not_json(data)
+        raise PayloadInvalid(name, "a value JSON can hold: text, a number, true/false, null or a list of texts",
+                             value, where)
     if size > max_bytes:
         raise PayloadInvalid("(all)", f"at most {max_bytes} bytes of JSON", f"{size} bytes", where)
     out: dict[str, Any] = {}

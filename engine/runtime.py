@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
@@ -36,7 +37,15 @@ from engine.errors import (
     WorkflowError,
 )
 from engine.events import INSTANCE_STARTED, EngineEvent, EventBus, Subscriber
-from engine.fields import check_identifier, encode_values, may_name_instance, validate_payload, validate_variables
+from engine.fields import (
+    check_identifier,
+    check_text,
+    encode_values,
+    is_clean_text,
+    may_name_instance,
+    validate_payload,
+    validate_variables,
+)
 from engine.history import GENESIS, ChainReport, verify_chain
 from engine.hooks import Hook, HookRegistry
 from engine.ids import new_instance_id
@@ -303,6 +312,7 @@ class Engine:
         bound to that bureau too (see engine.authz.admin_roles_of). PermissionDenied names who may.
         """
         _check_keys(action, actor, None)
+        check_text(reason, "reason", REASON_MAX, action)
         authorise_base(actor, self.admin_roles, f"{action} instances")
         if not may_name_instance(instance_id):
             raise UnknownInstance(instance_id)
@@ -513,11 +523,21 @@ class Engine:
         _check_query(query)
         return self.store.list_instances(query)
 
-    def search(self, **variables: str) -> list[InstanceView]:
-        """Instances whose variables equal the given values, e.g. `search(provider_dept="1145...")`."""
-        query = InstanceQuery(variable_equals=variables)
+    def search(self, *, workflow_id: str | None = None, **variables: str | int | bool) -> list[InstanceView]:
+        """Instances whose variables equal the given values, e.g. `search(provider_dept="1145...")`; with
+        `workflow_id`, a name the workflow does not declare is refused instead of matching nothing."""
+        query = InstanceQuery(workflow_id=workflow_id, variable_equals=variables)
         _check_query(query)
+        if workflow_id is not None:
+            declared = self._declared_variables(workflow_id)
+            for name in variables:
+                if name not in declared:
+                    raise PayloadInvalid(f"variable name {name!r}", "a variable of " + workflow_id + ": "
+                                         + ", ".join(sorted(declared)), variables[name], where="search")
         return self.store.list_instances(query)
+
+    def _declared_variables(self, workflow_id: str) -> frozenset[str]:
+        return frozenset(self.machine(workflow_id).spec.variables)
 
     def overdue(self, now: datetime | None = None, *, limit: int = 1000,
                 workflow_id: str | None = None) -> list[OverdueItem]:
@@ -554,18 +574,33 @@ def _saved(values: Mapping[str, Any], save: Iterable[str], fixed: Mapping[str, A
     return changes
 
 
+#: the longest reason an administrator may give for cancelling, suspending or resuming (kept in the history)
+REASON_MAX = 2000
+#: the most rows one listing returns; a backend pages with `offset`
+LIST_LIMIT_MAX = 10_000
+_VARIABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # as definitions name variables (engine.validation.keys)
+
+
 def _check_query(query: InstanceQuery) -> None:
-    """Refuse filters a database would choke on (a type or NUL it cannot compare, a negative LIMIT)."""
-    for name in ("limit", "offset"):
+    """Refuse filters a database would choke on or answer wrongly: a type or NUL it cannot compare, a lone
+    surrogate, a LIMIT that is negative or beyond any page, a variable name that is no variable's name."""
+    for name, most in (("limit", LIST_LIMIT_MAX), ("offset", 2**62)):
         value = getattr(query, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise PayloadInvalid(name, "a whole number >= 0", value, where="list_instances")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise PayloadInvalid(name, f"a whole number from 0 to {most}", value, where="list_instances")
     texts = {name: getattr(query, name) for name in ("workflow_id", "status", "state", "business_key_prefix")}
-    texts.update({f"variable {k!r}": v for k, v in query.variable_equals.items()})
-    texts.update({f"variable name {k!r}": k for k in query.variable_equals})
     for name, value in texts.items():
-        if value is not None and (not isinstance(value, str) or "\x00" in value):
+        if value is not None and (not isinstance(value, str) or "\x00" in value or not is_clean_text(value)):
             raise PayloadInvalid(name, "a text without NUL characters", value, where="list_instances")
+    for name, value in query.variable_equals.items():
+        if not isinstance(name, str) or _VARIABLE_NAME.match(name) is None:
+            raise PayloadInvalid(f"variable name {name!r}", "a variable's name: lower-case letters, digits and _",
+                                 value, where="search")
+        if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**53):
+            continue  # compared as the JSON value it is stored as
+        if not isinstance(value, str) or "\x00" in value or not is_clean_text(value):
+            raise PayloadInvalid(f"variable {name!r}", "a text, a whole number or true/false", value,
+                                 where="search")
 
 
 def _aware(moment: datetime, where: str) -> datetime:

@@ -156,7 +156,7 @@ class InstanceQuery:
     status: str | None = None
     state: str | None = None
     business_key_prefix: str | None = None
-    variable_equals: Mapping[str, str] = field(default_factory=dict)
+    variable_equals: Mapping[str, str | int | bool] = field(default_factory=dict)
     limit: int = 100
     offset: int = 0
 

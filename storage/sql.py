@@ -348,10 +348,17 @@ class SqlInstanceStore:
         if query.business_key_prefix:
             stmt = stmt.where(c.business_key.startswith(query.business_key_prefix, autoescape=True))
         for name, value in query.variable_equals.items():
+            # the stored JSON value's type must match too, on both databases alike: `False` finds `false`, not
+            # `0` or the text "false"; `7` finds the number 7, not the text "7"
+            kind, text = _json_kind(value)
             if self.dialect == "postgresql":
-                stmt = stmt.where(func.cast(c.variables, _json_type()).op("->>")(name) == value)
+                doc = func.cast(c.variables, _json_type())
+                stmt = stmt.where((func.json_typeof(doc.op("->")(name)) == kind[1]) & (doc.op("->>")(name) == text))
             else:
-                stmt = stmt.where(func.json_extract(c.variables, f'$."{name}"') == value)
+                path = f'$."{name}"'  # names are checked by the engine: lower-case letters, digits and _
+                stmt = stmt.where((func.json_type(c.variables, path).in_(kind[0]))
+                                  & (func.json_extract(c.variables, path) == (int(value) if kind[1] != "string"
+                                                                              else value)))
         stmt = stmt.order_by(c.created_at, c.id).limit(query.limit).offset(query.offset)
         return self._read(lambda conn: [instance_view(r) for r in conn.execute(stmt)])
 
@@ -474,6 +481,15 @@ def _invalidate(raw: Any) -> None:
     """Close a failed pooled connection for good, so the pool opens a new one."""
     with suppress(Exception):
         raw.invalidate()
+
+
+def _json_kind(value: Any) -> tuple[tuple[tuple[str, ...], str], str]:
+    """((SQLite json_type names, PostgreSQL json_typeof name), text of the value as `->>` gives it)."""
+    if isinstance(value, bool):
+        return ((("true",) if value else ("false",)), "boolean"), "true" if value else "false"
+    if isinstance(value, int):
+        return (("integer",), "number"), str(value)
+    return (("text",), "string"), str(value)
 
 
 def _json_type() -> Any:
