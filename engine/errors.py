@@ -198,7 +198,7 @@ class CalendarYearMissing(WorkflowError, _CalendarYearMissing):
 
     @classmethod
     def wrap(cls, err: _CalendarYearMissing) -> CalendarYearMissing:
-        return cls(err.year, err.region)
+        return cls(err.year, err.region, missing=err.missing, since=err.since)
 
 
 __all__ = [
