@@ -1,12 +1,15 @@
 """JSON POST over urllib with a timeout, mapping every failure to DeliveryError (5xx/429/network: transient).
 
 Redirects are refused, not followed: urllib would re-send the POST as a GET without its body (the alert lost,
-yet a 2xx recorded) and hand the signature header to whatever host the Location names.
+yet a 2xx recorded) and hand the signature header to whatever host the Location names. An answer is read to
+MAX_ANSWER_BYTES at most (the rest is dropped) and within the channel's timeout overall, not only per socket read.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,6 +17,10 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from notifiers.errors import DeliveryError
+
+#: The most of an answer that is read: robots answer a few dozen bytes; the rest of a larger one is dropped.
+MAX_ANSWER_BYTES = 64 * 1024
+_CHUNK = 8192
 
 
 def encode_json(body: Mapping[str, Any]) -> bytes:
@@ -35,14 +42,19 @@ _OPENER = urllib.request.build_opener(_RefuseRedirects())
 def post_json(
     channel: str, recipient: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
 ) -> tuple[int, bytes]:
-    """POST `body` to `url`; answer (status, response body) for a 2xx, raise DeliveryError otherwise."""
+    """POST `body` to `url`; answer (status, first MAX_ANSWER_BYTES of the answer) for a 2xx, else DeliveryError.
+
+    `timeout` bounds each socket operation and the reading of the answer as a whole; the status line and headers
+    are bounded per read (and by http.client's limits on their number and length).
+    """
+    deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "application/json; charset=utf-8")
     for key, value in headers.items():
         request.add_header(key, value)
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            return int(response.status), response.read()
+            return int(response.status), _read_bounded(response, MAX_ANSWER_BYTES, deadline)
     except urllib.error.HTTPError as err:
         if 300 <= err.code < 400:
             location = err.headers.get("Location", "") if err.headers is not None else ""
@@ -50,11 +62,42 @@ def post_json(
                       "(the POST would lose its body); configure the final URL")
             raise DeliveryError(channel, recipient, detail, transient=False) from err
         transient = err.code >= 500 or err.code in (408, 429)
-        detail = f"HTTP {err.code} {err.reason}: {_excerpt(err.read())}"
+        detail = f"HTTP {err.code} {err.reason}: {_error_excerpt(err, deadline)}"
         raise DeliveryError(channel, recipient, detail, transient=transient) from err
-    except (urllib.error.URLError, OSError) as err:  # refused, DNS, timeout: the endpoint may come back
-        reason = getattr(err, "reason", err)
+    except _Late as err:
+        raise DeliveryError(channel, recipient, f"{_host(url)} did not finish its answer within {timeout:g} s",
+                            transient=True) from err
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as err:  # refused, DNS, timeout, cut off
+        reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
         raise DeliveryError(channel, recipient, f"{_host(url)} unreachable: {reason}", transient=True) from err
+
+
+class _Late(Exception):
+    """The answer was still coming in at the deadline."""
+
+
+def _read_bounded(response: Any, limit: int, deadline: float) -> bytes:
+    """At most `limit` bytes of the answer, in chunks as they arrive; _Late when the deadline passes first."""
+    read = getattr(response, "read1", None) or response.read  # read1: what has arrived, not a full chunk
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        if parts and time.monotonic() > deadline:
+            raise _Late()
+        chunk = read(min(_CHUNK, limit - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+def _error_excerpt(err: urllib.error.HTTPError, deadline: float) -> str:
+    """The start of an error answer for the message; whatever could be read of it in time."""
+    try:
+        return _excerpt(_read_bounded(err, 1024, deadline))
+    except (_Late, OSError, http.client.HTTPException):
+        return "(answer not readable)"
 
 
 def check_errcode(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from engine.clock import ManualClock
 from notifiers.base import Outgoing
+from notifiers.channels.http_post import MAX_ANSWER_BYTES, post_json
 from notifiers.channels.webhook import SIGNATURE_HEADER, WebhookNotifier
 from notifiers.errors import DeliveryError
 from notifiers.rendering import Rendered
@@ -108,3 +110,59 @@ def test_a_redirect_is_a_lasting_failure_naming_the_location(
     assert target.seen == []
     assert [(method, path) for method, path, _ in origin.seen] == [("POST", "/hook")]
     assert SIGNATURE_HEADER in origin.seen[0][2]
+
+
+def test_a_huge_answer_is_read_only_to_the_bound(servers: list[Server], clock: ManualClock) -> None:
+    """An endpoint streaming 128 MiB is read for its first MAX_ANSWER_BYTES only, then the connection is dropped."""
+    total = 128 * 1024 * 1024
+    block = b"x" * 65536
+
+    def flood(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(total))
+        handler.end_headers()
+        while server.sent < total:
+            server.write(handler, block)
+
+    server = start(servers, flood)
+    status, answer = post_json("hook", "p1", server.url, b"{}", {}, timeout=5)
+    assert server.done.wait(30)  # the server's writes fail once the client is gone
+    assert status == 200 and len(answer) == MAX_ANSWER_BYTES
+    assert server.sent < total // 4
+
+
+def test_a_slow_drip_answer_ends_at_the_deadline(servers: list[Server]) -> None:
+    """An answer trickling in faster than the socket timeout still ends, as a transient failure, at the deadline."""
+    pause = threading.Event()
+
+    def drip(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(40_000))
+        handler.end_headers()
+        while server.sent < 40_000 and not pause.wait(0.02):  # 100 bytes every 20 ms: 8 s in all
+            server.write(handler, b"y" * 100)
+
+    server = start(servers, drip)
+    began = time.monotonic()
+    with pytest.raises(DeliveryError) as caught:
+        post_json("hook", "p1", server.url, b"{}", {}, timeout=0.5)
+    elapsed = time.monotonic() - began
+    pause.set()
+    assert caught.value.transient is True and "0.5" in caught.value.detail
+    assert elapsed < 3
+
+
+def test_an_answer_cut_short_is_a_transient_delivery_error(servers: list[Server]) -> None:
+    """A chunked answer cut off mid-chunk is a transient DeliveryError, not a raw http.client error."""
+
+    def cut(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        server.write(handler, b'100\r\n{"errcode"')
+        handler.close_connection = True
+
+    server = start(servers, cut)
+    with pytest.raises(DeliveryError) as caught:
+        post_json("hook", "p1", server.url, b"{}", {}, timeout=5)
+    assert caught.value.transient is True and "IncompleteRead" in caught.value.detail
