@@ -10,6 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+_SYSTEM_ID = "system"
+_SYSTEM: Actor | None = None  # built once below; after that no other actor may carry the id or the role
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -30,11 +33,22 @@ class Actor:
 
             raise PayloadInvalid("roles", "a set of base role names, e.g. frozenset({'data_admin'})", self.roles,
                                  where="actor")
+        # the engine's own identity may do anything: a person must not be able to claim it, and the history must
+        # not record a person's step as the engine's
+        if (self.id == _SYSTEM_ID or _SYSTEM_ID in self.roles) and _SYSTEM is not None:
+            from engine.errors import PayloadInvalid
+
+            raise PayloadInvalid("actor", f"a person's id and base roles; {_SYSTEM_ID!r} is the engine's own "
+                                 "identity (Actor.system())", self.id, where="actor")
 
     @classmethod
     def system(cls) -> Actor:
-        """The engine itself (timers, decisions, automatic steps)."""
-        return cls("system", frozenset({"system"}), None)
+        """The engine itself (timers, decisions, automatic steps): the one actor holding the role `system`."""
+        assert _SYSTEM is not None
+        return _SYSTEM
+
+
+_SYSTEM = Actor(_SYSTEM_ID, frozenset({_SYSTEM_ID}), None)
 
 
 @dataclass(frozen=True, slots=True)

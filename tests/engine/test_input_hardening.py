@@ -83,3 +83,15 @@ def test_a_limit_beyond_any_page_is_refused(engine: Engine) -> None:
     with pytest.raises(PayloadInvalid) as err:
         engine.list_instances(limit=10**30)
     assert err.value.field == "limit"
+
+
+@pytest.mark.parametrize(("actor_id", "roles"), [("nobody", {"system"}), ("system", {"bureau_reviewer"}),
+                                                 ("system", set())])
+def test_no_caller_can_claim_the_engines_identity(actor_id: str, roles: set[str]) -> None:
+    """The role and the id `system` belong to Actor.system() alone: a person claiming either is refused."""
+    from engine import Actor
+
+    with pytest.raises(PayloadInvalid) as err:
+        Actor(actor_id, frozenset(roles))
+    assert err.value.field == "actor"
+    assert Actor.system().roles == frozenset({"system"})
