@@ -258,8 +258,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     scheduler = EngineScheduler(engine, interval=args.interval)
     scheduler.start()
-    print(f"worker {engine.worker_id} ticking every {args.interval:g} s on {args.db}; stop with Ctrl-C or SIGTERM",
-          file=sys.stderr, flush=True)
+    from storage.sql import shown_url
+
+    print(f"worker {engine.worker_id} ticking every {args.interval:g} s on {shown_url(args.db)}; "
+          "stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
     try:
         stop.wait()
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import time
 import uuid
@@ -47,6 +48,14 @@ def database_url(target: str) -> str:
         return target
     return f"sqlite:///{target}"
 
+
+
+def shown_url(url: str) -> str:
+    """A database URL as messages and logs may show it: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: hide whatever stands between ':' and '@' after the scheme
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _switch_to_wal(cur: Any, patience: float = 60.0) -> None:
@@ -105,7 +114,8 @@ class SqlInstanceStore:
             else:
                 self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as err:
-            raise StorageUnavailable(f"cannot open {self.url}: {err}") from err
+            shown = shown_url(self.url)
+            raise StorageUnavailable(f"cannot open {shown}: {str(err).replace(self.url, shown)}") from err
         self._dbapi: Any = self.engine.dialect.dbapi  # the driver's module: its errors are caught by name
         self._spare: list[Any] = []  # at most one connection kept out of the pool, for the next command
         # NORMAL leaves the log unsynced until a checkpoint: sync it in the background as it grows (FULL syncs
