@@ -37,13 +37,30 @@ class ClockRecord:
     warnings: int
     breached: bool
     escalation_level: int
+    #: stopped because its instance was cancelled, not because the step was answered (see `stopped_by_cancel`)
+    cancelled: bool = False
+
+
+def stopped_by_cancel(clock_status: str, stopped_at: datetime | None, state: str | None, instance_status: str,
+                      instance_state: str, instance_updated_at: datetime) -> bool:
+    """Whether a stopped task clock was stopped by cancelling its instance.
+
+    Cancelling marks the clocks it stops `cancelled` (or `breached`, when the step was already past due). Rows
+    written before that mark say `met`; they are told apart by their instance: cancelled, last changed at the
+    very moment the clock stopped (the cancel), and waiting in the clock's own state (a cancel moves no state).
+    """
+    if stopped_at is None:
+        return False
+    if clock_status == "cancelled":
+        return True
+    return instance_status == "cancelled" and state == instance_state and stopped_at == instance_updated_at
 
 
 def task_clock_records(db: Engine, as_of: datetime, due_before: datetime) -> list[ClockRecord]:
     """Task clocks started by `as_of` and due before `due_before`, oldest due first.
 
-    A clock stopped after `as_of` reads as still open, and SLA events after `as_of` are left out, so a
-    report for a past month shows what the supervisor saw then.
+    A clock stopped after `as_of` reads as still open (and so not cancelled either), and SLA events after
+    `as_of` are left out, so a report for a past month shows what the supervisor saw then.
     """
     ev = sla_event_t.c
     events = (
@@ -62,6 +79,7 @@ def task_clock_records(db: Engine, as_of: datetime, due_before: datetime) -> lis
         select(
             c.id, c.instance_id, i.workflow_id, i.version, i.business_key, i.variables, c.state, c.calendar,
             c.started_at, c.due_at, c.stopped_at, events.c.warnings, events.c.breaches, events.c.level,
+            c.status, i.status.label("instance_status"), i.state.label("instance_state"), i.updated_at,
         )
         .select_from(clock_t.join(instance_t, i.id == c.instance_id).outerjoin(events, events.c.clock_id == c.id))
         .where(and_(c.scope == "task", c.started_at <= as_of, c.due_at < due_before))
@@ -72,16 +90,18 @@ def task_clock_records(db: Engine, as_of: datetime, due_before: datetime) -> lis
             rows = conn.execute(stmt).all()
     except SQLAlchemyError as err:
         raise StorageUnavailable(f"cannot read the SLA clocks for the report: {str(err).splitlines()[0]}") from err
-    return [
-        ClockRecord(
+    records = []
+    for r in rows:
+        stopped = r.stopped_at if r.stopped_at is not None and r.stopped_at <= as_of else None
+        records.append(ClockRecord(
             clock_id=r.id, instance_id=r.instance_id, workflow_id=r.workflow_id, version=r.version,
             business_key=r.business_key, variables=json.loads(r.variables), state=r.state or "",
-            calendar=r.calendar, started_at=r.started_at, due_at=r.due_at,
-            stopped_at=r.stopped_at if r.stopped_at is not None and r.stopped_at <= as_of else None,
+            calendar=r.calendar, started_at=r.started_at, due_at=r.due_at, stopped_at=stopped,
             warnings=int(r.warnings or 0), breached=bool(r.breaches), escalation_level=int(r.level or 0),
-        )
-        for r in rows
-    ]
+            cancelled=stopped_by_cancel(r.status, stopped, r.state, r.instance_status, r.instance_state,
+                                        r.updated_at),
+        ))
+    return records
 
 
 # -- the demo's audit: everything the engine recorded about deadlines and messages -----------------------------
@@ -187,5 +207,6 @@ def pause_counts(db: Engine) -> dict[str, int]:
 
 __all__ = [
     "ClockAudit", "ClockRecord", "InstanceRecord", "OutboxRecord", "SlaEventRecord", "clock_audits",
-    "instance_records", "outbox_records", "pause_counts", "sla_event_records", "task_clock_records", "timer_moves",
+    "instance_records", "outbox_records", "pause_counts", "sla_event_records", "stopped_by_cancel",
+    "task_clock_records", "timer_moves",
 ]

@@ -2,6 +2,8 @@
 
 A step is one SLA clock of a task: it is *due in the month* when its due time falls inside the month; it is on time
 when it was finished by its due time, late when finished after it or still open past it at the report's moment.
+A step whose instance was cancelled before its due time was never answered and never late: it is counted apart
+(`cancelled`), not as due; one cancelled after its due time had already run late and counts as late.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class StepRecord:
     warnings: int = 0
     breached: bool = False
     escalation_level: int = 0
+    #: its clock stopped because the instance was cancelled; `finished` is then the moment of the cancel
+    cancelled: bool = False
 
 
 @dataclass(slots=True)
@@ -42,6 +46,7 @@ class Figures:
     late: int = 0
     late_finished: int = 0
     open_overdue: int = 0
+    cancelled: int = 0  # cancelled before they fell due: in neither the on-time nor the late figures
     warnings: int = 0
     breaches: int = 0
     escalations: int = 0
@@ -143,17 +148,22 @@ def _count(
     working_days_between: Callable[[date, date], int],
 ) -> None:
     if due_in_month:
-        fig.due += 1
+        # the warnings, breach and escalations a step had are counted even when it was cancelled: they were sent
         fig.warnings += rec.warnings
         fig.breaches += int(rec.breached)
         fig.escalations += rec.escalation_level
+        if rec.cancelled and rec.finished is not None and rec.finished <= rec.due:
+            fig.cancelled += 1
+            return
+        fig.due += 1
         if rec.finished is not None:
             if rec.finished <= rec.due:
                 fig.on_time += 1
             else:
                 fig.late += 1
                 fig.late_finished += 1
-            fig.working_days_taken.append(working_days_between(rec.started.date(), rec.finished.date()))
+            if not rec.cancelled:  # a cancelled step was never answered: it took no time to answer
+                fig.working_days_taken.append(working_days_between(rec.started.date(), rec.finished.date()))
         elif rec.due <= as_of:
             fig.late += 1
     if rec.finished is None and rec.due <= as_of:

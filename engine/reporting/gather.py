@@ -49,6 +49,8 @@ class ClockRow(Protocol):
     def breached(self) -> bool: ...
     @property
     def escalation_level(self) -> int: ...
+    @property
+    def cancelled(self) -> bool: ...
 
 
 class Specs(Protocol):
@@ -89,6 +91,7 @@ class StepGatherer:
             warnings=row.warnings,
             breached=row.breached,
             escalation_level=row.escalation_level,
+            cancelled=row.cancelled,
         )
 
     def _spec(self, workflow_id: str, version: str) -> WorkflowSpec | None:
