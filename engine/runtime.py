@@ -211,11 +211,11 @@ class Engine:
         authorise_start(spec, actor, values, self.parts.notices.directory)
         self._remember_definition(machine)
         digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
-        return self._once(idempotency_key, digest,
-                          partial(self._start, machine, business_key, values, actor, idempotency_key, digest))
+        key = _IdempotencyKey.of(actor.id, idempotency_key)
+        return self._once(key, digest, partial(self._start, machine, business_key, values, actor, key, digest))
 
     def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor,
-               idempotency_key: str | None, digest: str) -> InstanceView:
+               idempotency_key: _IdempotencyKey | None, digest: str) -> InstanceView:
         spec = machine.spec
         workflow_id = spec.id
         now = self._now()
@@ -252,11 +252,11 @@ class Engine:
         _check_keys("fire", actor, idempotency_key)
         digest = (_digest("fire", instance_id, event, encode_values(dict(payload or {})), actor.id)
                   if idempotency_key else "")
-        return self._once(idempotency_key, digest,
-                          partial(self._fire, instance_id, event, actor, payload, idempotency_key, digest))
+        key = _IdempotencyKey.of(actor.id, idempotency_key)
+        return self._once(key, digest, partial(self._fire, instance_id, event, actor, payload, key, digest))
 
     def _fire(self, instance_id: str, event: str, actor: Actor, payload: Mapping[str, Any] | None,
-              idempotency_key: str | None, digest: str) -> InstanceView:
+              idempotency_key: _IdempotencyKey | None, digest: str) -> InstanceView:
         now = self._now()
         with self.store.transaction() as tx:
             if idempotency_key is not None and (replay := self._replay(tx, idempotency_key, digest)) is not None:
@@ -369,17 +369,17 @@ class Engine:
             raise InstanceNotRunning(inst.id, inst.status, f"fire {event!r} on")
         return inst
 
-    def _replay(self, tx: StoreTx, key: str | None, digest: str) -> InstanceView | None:
+    def _replay(self, tx: StoreTx, key: _IdempotencyKey | None, digest: str) -> InstanceView | None:
         if key is None:
             return None
-        found = tx.get_idempotency(key)
+        found = tx.get_idempotency(key.stored)
         if found is None:
             return None
         if found[0] != digest:
-            raise IdempotencyConflict(key)
+            raise IdempotencyConflict(key.given)
         return view_from_json(found[1])
 
-    def _once(self, key: str | None, digest: str, command: Callable[[], InstanceView]) -> InstanceView:
+    def _once(self, key: _IdempotencyKey | None, digest: str, command: Callable[[], InstanceView]) -> InstanceView:
         """Run a start or fire; when one with an idempotency key fails, answer the result of the same command
         that a concurrent retry committed meanwhile (the business key or the key row taken, the instance moved
         on), looked up in a fresh transaction, else raise the failure.
@@ -403,9 +403,10 @@ class Engine:
                 raise
             return replay
 
-    def _remember(self, tx: StoreTx, key: str | None, digest: str, row: InstanceView, now: datetime) -> None:
+    def _remember(self, tx: StoreTx, key: _IdempotencyKey | None, digest: str, row: InstanceView,
+                  now: datetime) -> None:
         if key is not None:
-            tx.put_idempotency(key, digest, row.id, view_to_json(row), now)
+            tx.put_idempotency(key.stored, digest, row.id, view_to_json(row), now)
 
     # -- the worker's sweep ---------------------------------------------------------------------------------
 
@@ -558,6 +559,22 @@ class Engine:
     # `list` as the short name of list_instances, defined last: inside the class body it would shadow the builtin
     # in the annotations of every method after it
     list = list_instances
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _IdempotencyKey:
+    """A command's idempotency key as given, and as stored: scoped to the actor, so that one department's keys
+    neither block nor reveal another's (the README's `req-123` is everybody's first choice)."""
+
+    given: str
+    stored: str
+
+    @classmethod
+    def of(cls, actor_id: str, key: str | None) -> _IdempotencyKey | None:
+        if key is None:
+            return None
+        scoped = hashlib.sha256(f"{actor_id}\x00{key}".encode()).hexdigest()
+        return cls(key, scoped)
 
 
 def _check_keys(where: str, actor: Actor, idempotency_key: str | None) -> None:

@@ -95,3 +95,20 @@ def test_no_caller_can_claim_the_engines_identity(actor_id: str, roles: set[str]
         Actor(actor_id, frozenset(roles))
     assert err.value.field == "actor"
     assert Actor.system().roles == frozenset({"system"})
+
+
+def test_idempotency_keys_belong_to_their_actor(engine: Engine) -> None:
+    """Two departments' data administrators may both use the key `req-123`: each gets its own instance, and a
+    retry by each answers its own first result; the same actor reusing the key for another command conflicts."""
+    from engine import Actor, IdempotencyConflict
+    from tests.engine.conftest import OTHER
+
+    other_admin = Actor("carol", frozenset({"data_admin"}), OTHER)
+    mine = engine.start(WF, "I-1", flow_vars(), CONSUMER_ADMIN, idempotency_key="req-123")
+    theirs = engine.start(WF, "I-2", flow_vars(consumer_dept=OTHER), other_admin, idempotency_key="req-123")
+    assert mine.id != theirs.id
+    again = engine.start(WF, "I-2", flow_vars(consumer_dept=OTHER), other_admin, idempotency_key="req-123")
+    assert again.id == theirs.id
+    with pytest.raises(IdempotencyConflict) as err:
+        engine.start(WF, "I-3", flow_vars(), CONSUMER_ADMIN, idempotency_key="req-123")
+    assert "req-123" in str(err.value)
