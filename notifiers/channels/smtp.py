@@ -1,7 +1,12 @@
-"""SMTP e-mail channel (smtplib): plain text + HTML, optional STARTTLS or implicit TLS, login from env vars."""
+"""SMTP e-mail channel (smtplib): plain text + HTML, optional STARTTLS or implicit TLS, login from env vars.
+
+A login (user / password) needs STARTTLS or implicit TLS, so the password never crosses a network in clear text;
+only a relay on this machine (localhost, 127.0.0.0/8, ::1) may take one without.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
@@ -22,6 +27,17 @@ from notifiers.channels.mail import build_email
 from notifiers.errors import ChannelConfigError, DeliveryError
 
 _SETTINGS = frozenset({"host", "port", "from", "starttls", "ssl", "user", "user_env", "password", "password_env"})
+_LOGIN = ("user", "user_env", "password", "password_env")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine's loopback interface (by name or address), where nothing is on a wire."""
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class SmtpNotifier:
@@ -109,9 +125,17 @@ def _create(name: str, settings: Mapping[str, Any], clock: Clock, environ: Mappi
     implicit = setting_bool(name, settings, "ssl", False)
     if starttls and implicit:
         raise ChannelConfigError(name, "ssl", "choose either starttls (port 587) or ssl (port 465), not both")
+    host = setting_str(name, settings, "host")
+    login = [key for key in _LOGIN if settings.get(key) is not None]
+    if login and not (starttls or implicit) and not is_loopback(host):
+        raise ChannelConfigError(
+            name, "starttls",
+            f"{' and '.join(login)} set but no TLS: the password would go to {host} in clear text; "
+            "set starttls: true (port 587) or ssl: true (port 465), or drop the login",
+        )
     return SmtpNotifier(
         name,
-        setting_str(name, settings, "host"),
+        host,
         setting_int(name, settings, "port", 465 if implicit else 25),
         setting_str(name, settings, "from"),
         clock,
