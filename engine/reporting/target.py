@@ -46,7 +46,7 @@ def refusal(out: Path, db: str, *, force: bool = False) -> str | None:
             own = base.with_name(base.name + suffix)
             if target == own or _same_file(target, own):
                 return (f"--out {out} is the database the report reads ({own.name}); "
-                        "write the report to a file of its own, e.g. --out report-2026-10.html")
+                        "give the report a file of its own, e.g. --out report-YYYY-MM.html")
     if not target.parent.is_dir():
         return (f"--out {out}: there is no folder {target.parent}; create it first or give a path in an existing "
                 "folder (the report does not create folders, so a mistyped path is not taken for a new one)")
