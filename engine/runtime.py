@@ -545,7 +545,7 @@ class Engine:
         """Open clocks past their due time, most overdue first, with how many working days late."""
         now = _aware(now, "overdue") if now is not None else self._now()
         out: list[OverdueItem] = []
-        for clock in self.store.overdue_clocks(now, limit):
+        for clock in self.store.overdue_clocks(now, limit, workflow_id):
             inst = self.store.get_instance(clock.instance_id)
             if inst is None or (workflow_id is not None and inst.workflow_id != workflow_id):
                 continue

@@ -372,15 +372,14 @@ class SqlInstanceStore:
         stmt = stmt.order_by(c.created_at, c.id).limit(query.limit).offset(query.offset)
         return self._read(lambda conn: [instance_view(r) for r in conn.execute(stmt)])
 
-    def overdue_clocks(self, now: datetime, limit: int) -> list[ClockView]:
-        """Clocks still open whose due time has passed, the most overdue first."""
+    def overdue_clocks(self, now: datetime, limit: int, workflow_id: str | None = None) -> list[ClockView]:
+        """Clocks still open whose due time has passed, the most overdue first (of one workflow's instances)."""
         c = clock_t.c
-        stmt = (
-            select(clock_t)
-            .where(c.stopped_at.is_(None) & (c.due_at < now))
-            .order_by(c.due_at)
-            .limit(limit)
-        )
+        stmt = select(clock_t).where(c.stopped_at.is_(None) & (c.due_at < now))
+        if workflow_id is not None:  # filtered before the limit, so that other workflows do not crowd it out
+            i = instance_t.c
+            stmt = stmt.where(select(i.id).where((i.id == c.instance_id) & (i.workflow_id == workflow_id)).exists())
+        stmt = stmt.order_by(c.due_at).limit(limit)
         return self._read(lambda conn: [clock_view(r) for r in conn.execute(stmt)])
 
     def provisional_clocks(self) -> Iterator[ClockView]:

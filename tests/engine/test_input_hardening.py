@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Engine, PayloadInvalid, UnknownInstance
+from engine import Engine, ManualClock, PayloadInvalid, UnknownInstance
 from tests.engine.conftest import CONSUMER_ADMIN, SUPERVISOR, flow_vars
 
 WF = "common.test_flow"
@@ -112,3 +112,20 @@ def test_idempotency_keys_belong_to_their_actor(engine: Engine) -> None:
     with pytest.raises(IdempotencyConflict) as err:
         engine.start(WF, "I-3", flow_vars(), CONSUMER_ADMIN, idempotency_key="req-123")
     assert "req-123" in str(err.value)
+
+
+def test_overdue_of_one_workflow_is_not_crowded_out_by_others(engine: Engine, clock: ManualClock) -> None:
+    """Three cases of another workflow, more overdue, do not take the places of `overdue(limit=1, workflow_id=...)`:
+    the one late case of the workflow asked for is found."""
+    from datetime import timedelta
+
+    from tests.engine.conftest import FLOW
+
+    engine.add_definition(FLOW.replace("common.test_flow", "common.other_flow"), "other_flow.yaml")
+    for n in range(3):
+        engine.start("common.other_flow", f"O-{n}", flow_vars(), CONSUMER_ADMIN)
+    clock.advance(timedelta(days=1))
+    mine = engine.start(WF, "O-mine", flow_vars(), CONSUMER_ADMIN)
+    clock.advance(timedelta(days=60))
+    found = engine.overdue(limit=1, workflow_id=WF)
+    assert [item.instance.id for item in found] == [mine.id]
