@@ -137,11 +137,12 @@ class SlaCalculator:
             d, policy = due.duration, self.policy
             if due.from_variable is not None:
                 # counted from the date, like a start at its first moment whose day is never counted
-                day = _date_value(variables, due.from_variable, "a date (the period counts from that day)")
+                day = _date_value(variables, due.from_variable, "a date (the period counts from that day)", start)
                 start = datetime.combine(day, time(0), SHANGHAI)
                 policy = dataclasses.replace(policy, receipt="never_counted")
             return _due_time(_wrapped(lambda: due_after(cal, start, d.amount, d.unit.value, policy)))
-        day = _date_value(variables, due.date_variable or "", "a date (the deadline is the end of that day)")
+        day = _date_value(variables, due.date_variable or "", "a date (the deadline is the end of that day)",
+                          start)
         return _due_time(_wrapped(lambda: end_of_day(cal, day, self.policy)))
 
     def _deadline(self, due: DueTime) -> Any:
@@ -221,12 +222,21 @@ class SlaCalculator:
         return int(_wrapped(lambda: cal.working_days_between(last_day, ended))) if ended > last_day else 0
 
 
-def _date_value(variables: Mapping[str, Any], name: str, expected: str) -> date:
+#: How far from the moment a clock starts a date variable that sets its deadline may lie: a deadline decades
+#: away (a typo, or a department pushing out its own deadline) is refused, not computed or guessed.
+DATE_VARIABLE_SPAN_YEARS = 5
+
+
+def _date_value(variables: Mapping[str, Any], name: str, expected: str, start: datetime) -> date:
     day = variables.get(name)
     if isinstance(day, datetime):
         day = day.date()
     if not isinstance(day, date):
         raise PayloadInvalid(name, expected, day, where="variable")
+    near = start.astimezone(SHANGHAI).date() if start.tzinfo is not None else start.date()
+    if abs(day.year - near.year) > DATE_VARIABLE_SPAN_YEARS:
+        raise PayloadInvalid(name, f"{expected}, within {DATE_VARIABLE_SPAN_YEARS} years of {near.isoformat()}",
+                             day.isoformat(), where="variable")
     return day
 
 

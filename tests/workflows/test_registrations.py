@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.definitions import DefinitionSet
-from engine.errors import PermissionDenied
+from engine.errors import PayloadInvalid, PermissionDenied
 from tests.workflows.conftest import CONSUMER, Harness, at, end_of
 from tests.workflows.jurisdictions import act, tagged_harness
 from tests.workflows.jurisdictions import start as start_tagged
@@ -197,6 +197,16 @@ def test_catalog_update_counts_from_the_change_date_not_from_the_start(h: Harnes
                                          "change_basis": "机构职能调整", "change_date": "2026-09-27"},
                    "consumer_admin", at(2026, 9, 30, 10))
     assert h.procedure_clock(inst).due_at == end_of(date(2026, 10, 15))
+
+
+@pytest.mark.parametrize("change_date", ["2099-01-01", "9999-12-31"])
+def test_a_change_date_decades_away_is_refused(h: Harness, change_date: str) -> None:
+    """A change date far from today (a typo, or a department pushing out its own deadline) is PayloadInvalid
+    naming change_date, not a deadline in 2099, an OverflowError or a request to add a 2099 calendar."""
+    with pytest.raises(PayloadInvalid) as err:
+        h.start("lz.catalog_update", {"dept": CONSUMER, "change_kind": "law_revised", "change_basis": "修订",
+                                      "change_date": change_date}, "consumer_admin", at(2026, 9, 23, 15))
+    assert err.value.field == "change_date"
 
 
 def test_catalog_update_is_due_10_wd_after_the_change(h: Harness) -> None:
