@@ -5,12 +5,15 @@ Short text templates (`{{ year }}-H{{ half }}`) go through the same sandbox and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
+from numbers import Number
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2 import StrictUndefined, TemplateError, meta, nodes, pass_environment, pass_eval_context
+from jinja2.filters import do_round, do_sort, sync_do_join, sync_do_sum
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -29,28 +32,148 @@ ALLOWED_TESTS = frozenset(
      "in", "eq", "ne", "lt", "le", "gt", "ge", "equalto", "sameas", "odd", "even", "divisibleby", "sequence"}
 )
 
-#: The product of a repetition (`'x' * n`) may not be longer than this.
+#: The product of a repetition (`'x' * n`) may not be larger than this (characters and items, nested ones counted).
 _MAX_REPEAT = 10_000
+#: A text or list built by a filter (`join`, `string`, `list`, `sort`) may not be larger than this.
+_MAX_BUILT = 100_000
+#: A product of two integers may not have more bits than this (about 3,000 decimal digits).
+_MAX_INT_BITS = 10_000
+#: `round` keeps at most this many digits either side of the point.
+_MAX_ROUND_DIGITS = 100
+
+# Why these bounds are enough: a guard is at most MAX_EXPRESSION_LENGTH characters, so its literals and the
+# operators that only add sizes (`+`, `~`, slicing, `lower`...) build values proportional to its text. What can
+# multiply a size is bounded here: repetition (`*`), text formatting (`%`, refused: the `%` of numbers stays),
+# `join` (separator times items), `string`/`list`/`sort` (a text becomes items and back, a few times larger
+# each turn), `sum` of lists (quadratic), integer products and `round` (powers of ten). Calls are refused at
+# parse time, so nothing outside the allowed filters and tests (no `range`, `lipsum`, `format`, `center`...)
+# is reachable.
+
+
+def _size(value: Any, limit: int) -> int:
+    """Characters and items in `value`, nested ones counted (an integer counts its bytes); counting stops once
+    past `limit`, so a huge value costs no more than a small one."""
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, int):
+            total += item.bit_length() // 8
+        elif isinstance(item, dict):
+            total += len(item)
+            room = max(0, limit - total + 1)
+            stack.extend(islice(item.keys(), room))
+            stack.extend(islice(item.values(), room))
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += len(item)
+            stack.extend(islice(item, max(0, limit - total + 1)))
+    return total
+
+
+_MOD_ON_TEXT = ("`%` is the remainder of two numbers here; formatting a text with it is not allowed "
+                "(join the pieces with `~` instead, e.g. `year ~ '-H' ~ half`)")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Number)
+
+
+def _check_repetition(left: Any, right: Any) -> None:
+    for seq, n in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 1 \
+                and n * _size(seq, _MAX_REPEAT // n + 1) > _MAX_REPEAT:
+            raise ExpressionError("*", f"repetition larger than {_MAX_REPEAT} characters or items")
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > _MAX_INT_BITS:
+        raise ExpressionError("*", f"a product of integers larger than {_MAX_INT_BITS} bits")
 
 
 class _GuardEnvironment(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with no globals and a bound on `*` so a guard cannot allocate without limit."""
+    """The immutable sandbox, with no globals and bounds on `*` and `%` so a guard cannot allocate without limit."""
 
-    intercepted_binops = frozenset({"*"})
+    intercepted_binops = frozenset({"*", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > _MAX_REPEAT:
-                    raise ExpressionError("*", f"repetition longer than {_MAX_REPEAT} items")
+            _check_repetition(left, right)
+        elif operator == "%" and not (_is_number(left) and _is_number(right)):
+            raise ExpressionError("%", _MOD_ON_TEXT)
         return super().call_binop(context, operator, left, right)
+
+
+def _items(value: Any, what: str) -> list[Any]:
+    """`value` as a list of its items (a text: its characters), refused when it would hold over _MAX_BUILT."""
+    if isinstance(value, str | list | tuple | dict | set | frozenset) and len(value) > _MAX_BUILT:
+        raise ExpressionError(what, f"more than {_MAX_BUILT} items")
+    items = list(islice(value, _MAX_BUILT + 1))
+    if len(items) > _MAX_BUILT:
+        raise ExpressionError(what, f"more than {_MAX_BUILT} items")
+    return items
+
+
+def _text(value: str, what: str) -> str:
+    if len(value) > _MAX_BUILT:
+        raise ExpressionError(what, f"a text of more than {_MAX_BUILT} characters")
+    return value
+
+
+@pass_eval_context
+def _join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: str | int | None = None) -> str:
+    items = _items(value, "join")
+    if (len(items) > 1 and (len(items) - 1) * len(str(d)) > _MAX_BUILT) \
+            or _size(items, _MAX_BUILT) > _MAX_BUILT:
+        raise ExpressionError("join", f"a text of more than {_MAX_BUILT} characters")
+    return _text(sync_do_join(eval_ctx, items, d, attribute), "join")
+
+
+def _list(value: Iterable[Any]) -> list[Any]:
+    return _items(value, "list")
+
+
+@pass_environment
+def _sort(environment: Any, value: Iterable[Any], reverse: bool = False, case_sensitive: bool = False,
+          attribute: str | int | None = None) -> list[Any]:
+    return do_sort(environment, _items(value, "sort"), reverse, case_sensitive, attribute)
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if _size(value, _MAX_BUILT) > _MAX_BUILT:
+        raise ExpressionError("string", f"a text of more than {_MAX_BUILT} characters")
+    return _text(str(value), "string")
+
+
+@pass_environment
+def _sum(environment: Any, iterable: Iterable[Any], attribute: str | int | None = None, start: Any = 0) -> Any:
+    if not _is_number(start):
+        raise ExpressionError("sum", "sum adds numbers: its start must be a number")
+    return sync_do_sum(environment, iterable, attribute, start)
+
+
+def _round(value: float, precision: int = 0, method: Any = "common") -> float:
+    if not isinstance(precision, int) or abs(precision) > _MAX_ROUND_DIGITS:
+        raise ExpressionError("round", f"the precision must be a whole number from -{_MAX_ROUND_DIGITS} "
+                                       f"to {_MAX_ROUND_DIGITS}")
+    return do_round(value, precision, method)
+
+
+def _numbers_only(name: str, test: Any) -> Callable[..., bool]:
+    """A test computing `value % n` (odd, even, divisibleby), refusing a text before `%` formats it."""
+    def checked(value: Any, *args: Any) -> bool:
+        if not all(_is_number(v) for v in (value, *args)):
+            raise ExpressionError(f"is {name}", f"`{name}` tests numbers only")
+        return bool(test(value, *args))
+    return checked
 
 
 _ENV = _GuardEnvironment(undefined=StrictUndefined, autoescape=False)
 _ENV.globals.clear()
 _ENV.filters = {k: v for k, v in _ENV.filters.items() if k in ALLOWED_FILTERS}
+_ENV.filters.update(bool=bool, join=_join, list=_list, sort=_sort, string=_string, sum=_sum, round=_round)
 _ENV.tests = {k: v for k, v in _ENV.tests.items() if k in ALLOWED_TESTS}
-_ENV.filters["bool"] = bool
+_ENV.tests.update({name: _numbers_only(name, _ENV.tests[name]) for name in ("odd", "even", "divisibleby")})
 
 
 class GuardSyntaxError(ValueError):
@@ -107,6 +230,8 @@ def _check_tree(expr: str, tree: nodes.Node) -> None:
             raise GuardSyntaxError(expr, "calls are not allowed in a guard (use filters such as `x | length`)")
         if isinstance(node, nodes.Pow):
             raise GuardSyntaxError(expr, "`**` is not allowed in a guard")
+        if isinstance(node, nodes.Mod) and isinstance(node.left, nodes.Const) and isinstance(node.left.value, str):
+            raise GuardSyntaxError(expr, _MOD_ON_TEXT)
         if isinstance(node, nodes.Getattr) and (node.attr.startswith("_") or node.attr in {"mro", "format"}):
             raise GuardSyntaxError(expr, f"attribute {node.attr!r} is not allowed in a guard")
         if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
@@ -192,6 +317,8 @@ class TextTemplate:
         """The text with the values filled in; a name missing from `values` or any failure is ExpressionError."""
         try:
             return str(self._compiled.render(dict(values)))
+        except ExpressionError as err:  # a sandbox bound: name this template, not the operator
+            raise ExpressionError(self.source, err.detail) from None
         except Exception as err:  # a template is data: whatever it trips on reaches the caller as ExpressionError
             raise ExpressionError(self.source, f"{type(err).__name__}: {err}") from None
 
