@@ -156,8 +156,14 @@ def _show(args: argparse.Namespace) -> int:
         if week:
             lines.append(week)
         lines_by_month.append(lines)
-    provisional = cal.is_provisional(date(year, 1, 1))
-    out = [f"{year} {cal.region}" + (" (provisional: weekends and fixed-date holidays only)" if provisional else "")]
+    since = cal.unknown_from(year) if cal.allow_provisional else None
+    provisional = since is not None
+    note = ""
+    if since is not None and since == date(year, 1, 1):
+        note = " (provisional: weekends and fixed-date holidays only)"
+    elif since is not None:
+        note = f" (provisional from {since.isoformat()}: the national schedule only, no regional days off)"
+    out = [f"{year} {cal.region}{note}"]
     out.append("* day off by notice   + make-up working day (调休上班)   - weekend")
     for row in range(0, 12, 3):
         block = lines_by_month[row : row + 3]
@@ -183,15 +189,24 @@ def _check(args: argparse.Namespace) -> int:
     folder = Path(args.data) if args.data is not None else data_dir()
     data, problems = read_data(folder)
     years = {region: sorted(data.years(region)) for region in REGIONS}
+    # a year with the national file but not the region's overlay: known up to the overlay's first possible day
+    partial = {region: {y: day.isoformat() for y, day in sorted(data.partial_years(region).items())}
+               for region in REGIONS}
     if args.json:
-        print(json.dumps({"ok": not problems, "problems": problems, "years": years}, ensure_ascii=False))
+        print(json.dumps({"ok": not problems, "problems": problems, "years": years, "partial": partial},
+                         ensure_ascii=False))
     else:
         for problem in problems:
             print(problem)
         if not problems:
             files = sum(len(v) for v in data.files.values())
-            spans = ", ".join(f"{r} {_spans(y)}" for r, y in years.items())
+            spans = ", ".join(f"{r} {_spans(y)}" + "".join(f" ({y} before {d[5:]})" for y, d in partial[r].items())
+                              for r, y in years.items())
             print(f"ok: {files} files, years with complete data: {spans}")
+            for region, known in partial.items():
+                for y, since in known.items():
+                    print(f"note: {region} {y} has the national file only: days from {since} on are unknown "
+                          f"until {', '.join(data.missing_files(region, y))} is added")
     return 1 if problems else 0
 
 

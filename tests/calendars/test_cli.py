@@ -70,3 +70,22 @@ def test_check_ok_and_broken(capsys: pytest.CaptureFixture[str], data_copy: Path
     assert code == 1
     assert out.splitlines()[0].startswith(f"{broken}:")
     assert "make-up working day 2026-10-09 is a Friday" in out
+
+
+def test_check_and_show_a_guangxi_year_known_in_part(capsys: pytest.CaptureFixture[str], data_copy: Path) -> None:
+    """With cn/2027.yaml and no cn-gx/2027.yaml, check says CN-GX 2027 is known before 03-01 and names the file to
+    add (and says so in --json); show --provisional marks the year provisional from 2027-03-01 only."""
+    from tests.engine.calendar_2027 import TEST_2027_CN
+
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027_CN, encoding="utf-8")
+    code, out, _ = run(capsys, "check", "--data", str(data_copy))
+    assert code == 0
+    assert "CN-GX 2018-2026 (2027 before 03-01)" in out
+    assert "CN-GX 2027 has the national file only: days from 2027-03-01 on are unknown" in out
+    assert str(Path("cn-gx") / "2027.yaml") in out
+    code, out, _ = run(capsys, "check", "--data", str(data_copy), "--json")
+    assert json.loads(out)["partial"] == {"CN": {}, "CN-GX": {"2027": "2027-03-01"}}
+    code, out, _ = run(capsys, "show", "2027", "--region", "CN-GX", "--provisional", "--data", str(data_copy))
+    assert code == 0
+    assert out.splitlines()[0] == ("2027 CN-GX (provisional from 2027-03-01: the national schedule only, "
+                                   "no regional days off)")
