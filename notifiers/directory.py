@@ -1,7 +1,9 @@
 """The recipient directory from YAML: departments, people with roles and contacts, and channel settings.
 
 `YamlDirectory` implements `engine.ports.Directory`; every problem of the file is reported at once, as
-`file:line: path: message`. See `notifiers/example_directory.yaml` for the format.
+`file:line: path: message`. The file is read by the workflow loader's reader (engine.loader.parse_text):
+plain YAML only (no aliases, anchors, tags or merge keys), UTF-8, at most 1 MiB. See
+`notifiers/example_directory.yaml` for the format.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from engine.clock import Clock, SystemClock
 from engine.credit_code import credit_code_problem
+from engine.errors import DefinitionError
+from engine.loader import MAX_FILE_BYTES, ParsedDocument, parse_text
 from engine.ports import Person
+from engine.spec import Location
 from notifiers.base import Notifier, create_channel
 from notifiers.errors import ChannelConfigError, DirectoryError
 
@@ -41,31 +44,20 @@ class Department:
 
 
 class _Positions:
-    """Plain Python values from a YAML node tree, remembering the line of every path."""
+    """The line of every path of the parsed file, and the problems found while reading it."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, locations: Mapping[str, Location]) -> None:
         self.file = file
-        self.lines: dict[tuple[Any, ...], int] = {}
+        self.locations = locations  # dotted path as engine.loader writes it ("people.0.id") -> position
         self.problems: list[tuple[int, str]] = []
 
-    def build(self, node: yaml.Node, path: tuple[Any, ...] = ()) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.build(key_node, (*path, "<key>"))
-                if key in out:
-                    self.add(key_node.start_mark.line + 1, _dotted((*path, key)), "duplicate key")
-                out[key] = self.build(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return yaml.SafeLoader(_EMPTY).construct_object(node)  # scalar: int, bool, str... as safe_load would
-
     def line(self, path: tuple[Any, ...]) -> int:
-        while path and path not in self.lines:
+        while path:
+            found = self.locations.get(".".join(str(part) for part in path))
+            if found is not None:
+                return found.line
             path = path[:-1]
-        return self.lines.get(path, 1)
+        return 1
 
     def add(self, line: int, where: str, message: str) -> None:
         self.problems.append((line, f"{where}: {message}" if where else message))
@@ -77,7 +69,31 @@ class _Positions:
         return DirectoryError(f"{self.file}:{line}: {text}" for line, text in sorted(self.problems))
 
 
-_EMPTY = ""
+def _parse(path: Path) -> ParsedDocument:
+    """The file as plain data with positions, through the workflow loader's hardened reader: no aliases, anchors
+    or tags, bounded depth and size, strict UTF-8. Anything it refuses is a DirectoryError at file:line."""
+    name = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise DirectoryError([f"{name}:1: the file is over {MAX_FILE_BYTES} bytes: a directory may hold at most"
+                                  " that"])
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise DirectoryError([f"{name}:1: cannot read the directory file: {err.strerror or err}"]) from err
+    lines = raw.removeprefix(b"\xef\xbb\xbf").splitlines()
+    if all(not line.strip() or line.lstrip().startswith(b"#") for line in lines):
+        raise DirectoryError([f"{name}:1: the directory file is empty: it lists channels, departments and people"])
+    try:
+        return parse_text(raw, name)
+    except DefinitionError as err:
+        raise DirectoryError(
+            f"{p.file}:{p.line}: {_dotted(_split(p.path)) + ': ' if p.path else ''}{p.message}" for p in err.problems
+        ) from None
+
+
+def _split(dotted: str) -> tuple[Any, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in dotted.split("."))
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
@@ -100,18 +116,9 @@ class YamlDirectory:
     ) -> None:
         self.path = Path(path)
         self.clock = clock or SystemClock()
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise DirectoryError([f"{self.path}:1: cannot read the directory file: {err.strerror or err}"]) from err
-        pos = _Positions(str(self.path))
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            raise DirectoryError([f"{self.path}:{line}: not valid YAML: {getattr(err, 'problem', err)}"]) from None
-        data = pos.build(root) if root is not None else {}
+        parsed = _parse(self.path)
+        pos = _Positions(str(self.path), parsed.locations)
+        data = parsed.data
         self.departments: dict[str, Department] = {}
         self._orgs: dict[str, str] = {}  # `gx.bureau` -> credit code
         self._people: dict[str, Person] = {}

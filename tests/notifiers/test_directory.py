@@ -90,8 +90,8 @@ def test_bad_yaml_and_duplicates(tmp_path: Path) -> None:
     dup.write_text("channels: {}\ndepartments: []\nchannels: {}\n", encoding="utf-8")
     with pytest.raises(DirectoryError) as duplicate:
         YamlDirectory(dup)
-    assert syntax.value.problems[0].startswith(f"{broken}:3: not valid YAML")
-    assert duplicate.value.problems == (f"{dup}:3: channels: duplicate key",)
+    assert syntax.value.problems[0].startswith(f"{broken}:3: YAML syntax")
+    assert duplicate.value.problems == (f"{dup}:3: channels: duplicate key 'channels' (first at line 1)",)
 
 
 def test_missing_file_is_a_directory_error(tmp_path: Path) -> None:
