@@ -34,6 +34,8 @@ _DEPARTMENT_KEYS = ("code", "name", "org")
 #: `org:` tags: `<jurisdiction>.<organisation>`, e.g. gx.bureau (the regional big-data bureau), lz.center.
 _ORG_TAG = re.compile(r"^[a-z][a-z0-9_]*\.(bureau|center)$")
 _PERSON_KEYS = ("id", "name", "department", "roles", "contacts", "scope")
+#: What a person id may not hold: it becomes a folder name (file channel) and appears in paths and logs.
+_FOLDER_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]|^\s|\s$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +246,9 @@ class YamlDirectory:
         pid, name, dept = item.get("id"), item.get("name"), item.get("department")
         if not isinstance(pid, str) or not pid:
             pos.at((*path, "id"), "expected a person id")
+        elif _FOLDER_UNSAFE.search(pid) or pid in (".", ".."):
+            pos.at((*path, "id"), f"{pid!r} cannot be a person id: it names a folder for the file channel, so "
+                                  "no '.' or '..', no '/' or '\\', no control characters or spaces at either end")
         if not isinstance(name, str) or not name:
             pos.at((*path, "name"), "expected the person's name")
         if dept is not None and dept not in self.departments:

@@ -1,6 +1,8 @@
 """File channel for development and demos: each message becomes one `.eml` file under a directory.
 
 The file name derives from the dedupe key, so a repeated send overwrites the same file instead of doubling it.
+Every path is checked to resolve to a recipient folder directly under the channel's folder (no `..`, no link
+out), so a recipient id can never make it write elsewhere.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class FileNotifier:
 
     def send(self, message: Outgoing) -> None:
         target = self.path_for(message)
+        root = self.directory.resolve()
+        if target.resolve().parent.parent != root:  # `.` / `..` as the recipient, or its folder linked elsewhere
+            raise DeliveryError(self.name, message.recipient,
+                                f"{target} lies outside a recipient folder of {root}: refusing to write it",
+                                transient=False)
         data = build_email(message, self.sender, self.clock.now()).as_bytes()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
