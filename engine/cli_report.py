@@ -57,7 +57,8 @@ def _as_of(args: argparse.Namespace) -> datetime:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.definitions import DefinitionSet
-    from storage import database_missing, open_store
+    from engine.errors import StorageUnavailable
+    from storage import database_missing, open_store, shown_target
 
     try:
         as_of = _as_of(args)
@@ -68,8 +69,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if fmt not in FORMATS:
         print(f"error: unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}", file=sys.stderr)
         return 2
-    if database_missing(args.db):
-        print(f"error: no database at {args.db}; give --db PATH (or set SHIXIAN_DB)", file=sys.stderr)
+    try:
+        missing = database_missing(args.db)
+    except StorageUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if missing:
+        print(f"error: no database at {shown_target(args.db)} (no engine tables there); give --db PATH or URL "
+              "(or set SHIXIAN_DB)", file=sys.stderr)
         return 2
     refused = refusal(Path(args.out), args.db, force=args.force) if args.out else None
     if refused:

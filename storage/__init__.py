@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import StorageUnavailable
-from storage.sql import SqlInstanceStore, database_url
+from storage.sql import SqlInstanceStore, database_url, shown_url
 
 
 def open_store(target: str, *, synchronous: str = "NORMAL") -> SqlInstanceStore:
@@ -14,16 +14,44 @@ def open_store(target: str, *, synchronous: str = "NORMAL") -> SqlInstanceStore:
 
 
 def database_missing(target: str) -> bool:
-    """Whether `target` is a SQLite path with no file yet, which opening would create (a URL never is)."""
-    return "://" not in target and not Path(target).is_file()
+    """Whether `target` holds no engine database yet, so that opening it would create the schema: a SQLite path
+    with no file, or a file or PostgreSQL database without the engine's tables (an empty one, another
+    application's). Raises StorageUnavailable when the database cannot be reached at all."""
+    if "://" not in target and not Path(target).is_file():
+        return True
+    return not _has_engine_schema(target)
+
+
+def _has_engine_schema(target: str) -> bool:
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = database_url(target)
+    try:
+        engine = create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as err:
+        raise StorageUnavailable(f"cannot open {shown_url(url)}: {err}") from err
+    try:
+        with engine.connect() as conn:  # looks, never writes: no migration, no pragma that changes the file
+            return bool(inspect(conn).has_table("alembic_version"))
+    except SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+        raise StorageUnavailable(f"cannot open {shown_url(url)}: {reason}; check --db (or SHIXIAN_DB)") from err
+    finally:
+        engine.dispose()
 
 
 def require_database(target: str) -> None:
-    """Refuse a SQLite path with no database instead of creating an empty one: a command that only reads or
-    acts on existing rows must not answer a mistyped path as if it were an empty database."""
+    """Refuse a database the engine never wrote instead of creating the schema in it: a command that only reads
+    or acts on existing rows must not answer a mistyped path or database name as if it were an empty database."""
     if database_missing(target):
-        raise StorageUnavailable(f"no database at {target}; give --db PATH (or set SHIXIAN_DB) of the database "
-                                 "the engine writes")
+        raise StorageUnavailable(f"no database at {shown_target(target)} (no engine tables there); give --db PATH "
+                                 "or URL (or set SHIXIAN_DB) of the database the engine writes")
 
 
-__all__ = ["SqlInstanceStore", "database_missing", "database_url", "open_store", "require_database"]
+def shown_target(target: str) -> str:
+    """A --db value as messages show it: a path as given, a URL without its password."""
+    return target if "://" not in target else shown_url(target)
+
+
+__all__ = ["SqlInstanceStore", "database_missing", "database_url", "open_store", "require_database", "shown_target"]
