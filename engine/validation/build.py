@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from engine.base_roles import BASE_ROLES
 from engine.errors import PayloadInvalid
 from engine.fields import coerce, expected_description
 from engine.spec import (
@@ -338,6 +339,11 @@ class Builder(Reader):
             if r is None:
                 continue
             base = self.name(self.child(rpath, "base"), r["base"], "base role") if "base" in r else None
+            if base is not None and base not in BASE_ROLES:
+                # nobody could hold it: the directory refuses people with roles outside the list
+                self.problem(self.child(rpath, "base"), f"unknown base role {base!r}{did_you_mean(base, BASE_ROLES)}; "
+                                                        f"known: {', '.join(sorted(BASE_ROLES))} (a deployment adds "
+                                                        "one in engine/base_roles.py)")
             dept = (self.name(self.child(rpath, "department"), r["department"], "variable")
                     if "department" in r else None)
             title = self.text(self.child(rpath, "title"), r.get("title"), "title") or ""

@@ -1,0 +1,69 @@
+"""Validator messages an author meets first: unknown base roles, broken escalation levels, misspelt templates and
+full-width punctuation are each reported once, at their place, without false follow-on problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.base_roles import BASE_ROLE_MEANINGS, BASE_ROLES
+from engine.definitions import template_names
+from engine.errors import DefinitionError, DefinitionProblem
+from engine.loader import load_file, load_text
+from notifiers.directory import BASE_ROLES as DIRECTORY_BASE_ROLES
+
+REPO = Path(__file__).resolve().parents[2]
+GX_REQUEST = REPO / "tests" / "fixtures" / "valid" / "gx_data_request.yaml"
+TEMPLATES = template_names(REPO / "notifiers" / "templates")
+SHIPPED = sorted((REPO / "workflows").glob("**/*.yaml"))
+
+
+def edited(*replacements: tuple[str, str]) -> str:
+    """The valid Guangxi request with each (old, new) replaced once; old must occur."""
+    text = GX_REQUEST.read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def problems_of(text: str) -> list[DefinitionProblem]:
+    with pytest.raises(DefinitionError) as err:
+        load_text(text, "gx.yaml", known_templates=TEMPLATES)
+    return list(err.value.problems)
+
+
+def line_of(text: str, fragment: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+# -- base roles ------------------------------------------------------------------------------------------------
+
+def test_misspelt_base_role_is_refused_at_its_place_with_the_known_name() -> None:
+    """`base: data_auditr` is one problem at the base value, suggesting data_auditor and naming engine/base_roles.py."""
+    text = edited(("{base: data_auditor,", "{base: data_auditr,"))
+    [p] = problems_of(text)
+    assert (p.line, p.path) == (line_of(text, "data_auditr"), "roles.provider.data_auditor.base")
+    assert p.col == text.splitlines()[p.line - 1].index("data_auditr") + 1
+    assert "unknown base role 'data_auditr'" in p.message and "did you mean 'data_auditor'?" in p.message
+    assert "engine/base_roles.py" in p.message
+
+
+def test_new_base_role_is_refused_and_the_known_ones_are_listed() -> None:
+    """A base role outside the list gets no suggestion but the list of known ones."""
+    [p] = problems_of(edited(("{base: data_auditor,", "{base: quality_officer,")))
+    assert "unknown base role 'quality_officer'" in p.message and "did you mean" not in p.message
+    assert all(role in p.message for role in BASE_ROLES)
+
+
+def test_every_base_role_has_a_meaning_and_the_directory_uses_the_same_list() -> None:
+    """Each base role says what its holder does, and the recipient directory accepts exactly these."""
+    assert all(meaning.strip() for meaning in BASE_ROLE_MEANINGS.values())
+    assert DIRECTORY_BASE_ROLES == BASE_ROLES
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[str(p.relative_to(REPO)) for p in SHIPPED])
+def test_every_shipped_workflow_names_known_base_roles_only(path: Path) -> None:
+    """Each file under workflows/ still validates, so every `base:` in it is in the list."""
+    assert {role.base for role in load_file(path, TEMPLATES).roles.values()} <= BASE_ROLES
