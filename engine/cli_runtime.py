@@ -17,11 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.cli_values import field_values
 from engine.clock import SHANGHAI, SystemClock
 from engine.deadline_text import deadline_plain
-from engine.errors import PayloadInvalid, WorkflowError
+from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError
 from engine.ports import Actor
 from engine.runtime import Engine
+from engine.spec import FieldSpec
 from engine.store import ClockView, HistoryEntry, InstanceView
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -97,8 +99,9 @@ def _actor(args: argparse.Namespace) -> Actor:
     return Actor(args.actor, frozenset(args.role), args.department)
 
 
-def _values(pairs: list[str], text: str | None, what: str) -> dict[str, Any]:
-    """`name=value` pairs (a value that reads as JSON is taken as JSON: true, 3, [..]) over a JSON object."""
+def _values(pairs: list[str], text: str | None, what: str, fields: Mapping[str, FieldSpec]) -> dict[str, Any]:
+    """`name=value` pairs, each read by the declared type of its field (as `simulate --var` reads them: a
+    digits-only credit code or string stays text, an int field's `3` is a number), over a JSON object."""
     out: dict[str, Any] = {}
     if text:
         try:
@@ -108,15 +111,26 @@ def _values(pairs: list[str], text: str | None, what: str) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise PayloadInvalid("(all)", "a JSON object", text, where=what)
         out.update(loaded)
+    given: dict[str, str] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep:
             raise PayloadInvalid(pair, "name=value", pair, where=what)
-        try:
-            out[name] = json.loads(raw)
-        except (ValueError, RecursionError):
-            out[name] = raw
+        given[name] = raw
+    out.update(field_values(fields, given))
     return out
+
+
+def _payload_fields(engine: Engine, instance_id: str, event: str) -> dict[str, FieldSpec]:
+    """The payload fields `event` declares from the instance's current state (none if it has no such event:
+    the engine then refuses the event itself, naming the allowed ones)."""
+    inst = engine.get(instance_id)
+    try:
+        spec = engine.machine(inst.workflow_id, inst.version).spec
+    except UnknownWorkflow:
+        return {}
+    t = spec.transition(inst.state, event)
+    return {f.name: f for f in t.payload} if t is not None else {}
 
 
 def _when(value: datetime | None) -> str | None:
@@ -159,7 +173,7 @@ def _clock(c: ClockView) -> dict[str, Any]:
 
 def cmd_start(args: argparse.Namespace) -> int:
     engine = _engine(args, create=True)
-    variables = _values(args.var, args.vars, "variable")
+    variables = _values(args.var, args.vars, "variable", engine.definitions.get(args.workflow).spec.variables)
     inst = engine.start(args.workflow, args.business_key, variables, _actor(args),
                         idempotency_key=args.idempotency_key)
     _print_instance(inst, args.json)
@@ -168,7 +182,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_fire(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    payload = _values(args.field, args.payload, "payload")
+    payload = _values(args.field, args.payload, "payload", _payload_fields(engine, args.instance, args.event))
     inst = engine.fire(args.instance, args.event, _actor(args), payload, idempotency_key=args.idempotency_key)
     _print_instance(inst, args.json)
     return 0

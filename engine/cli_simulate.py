@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.authz import start_roles
+from engine.cli_values import field_value
 from engine.clock import SHANGHAI, ManualClock
 from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
@@ -128,22 +129,10 @@ def starting_variables(spec: WorkflowSpec, given: Mapping[str, str], start: date
     values: dict[str, Any] = {}
     for seed, (name, f) in enumerate(spec.variables.items()):
         if name in given:
-            values[name] = _typed(f, given[name])
+            values[name] = field_value(f, given[name])
         elif f.required:
             values[name] = example_value(f, start, seed)
     return values
-
-
-def _typed(f: FieldSpec, text: str) -> Any:
-    """Command-line text to the field's JSON form; the engine checks it properly."""
-    if f.type is VariableType.LIST:
-        return [part for part in text.split(",") if part]
-    if f.type in (VariableType.INT, VariableType.FLOAT, VariableType.BOOL):
-        try:
-            return json.loads(text.lower() if f.type is VariableType.BOOL else text)
-        except ValueError:
-            return text  # the engine answers with the expected form
-    return text
 
 
 # -- the run -------------------------------------------------------------------------------------------------------
@@ -176,7 +165,7 @@ def _payload(spec: WorkflowSpec, state: str, event: str, given: Mapping[str, str
     out: dict[str, Any] = {}
     for seed, f in enumerate(t.payload):
         if f.name in given:
-            out[f.name] = _typed(f, given[f.name])
+            out[f.name] = field_value(f, given[f.name])
         elif f.required:
             out[f.name] = example_value(f, start, seed)
     return out

@@ -159,3 +159,39 @@ def test_a_bad_hooks_module_is_a_one_line_error(tmp_path: Path, flow_dir: Path, 
     assert code == 1 and out == ""
     assert "--hooks" in err and expected in err and module in err
     assert not (tmp_path / "x.db").exists()
+
+
+DIGITS_CODE = "114500000000000071"  # a valid credit code of digits only
+
+
+def test_var_and_field_values_are_read_by_their_declared_type(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--var`/`--field` convert by the declared type: a digits-only credit code and a numeric-looking text stay
+    text, an int variable's `3` and a bool's `false` become a number and a boolean."""
+    base = ["--db", str(tmp_path / "t.db"), "--workflows", str(flow_dir), "--json"]
+    code, out, err = run(capsys, "start", "common.test_flow", "CLI-T", *base, "--actor", "alice", "--role",
+                         "data_admin", "--department", C, "--var", f"consumer_dept={C}",
+                         "--var", f"provider_dept={DIGITS_CODE}", "--var", "reason=123", "--var", "users=3",
+                         "--var", "fast=false")
+    assert (code, err.count("error")) == (0, 0), err
+    variables = json.loads(out)["variables"]
+    assert (variables["provider_dept"], variables["reason"], variables["users"], variables["fast"]) == (
+        DIGITS_CODE, "123", 3, False)
+    code, out, err = run(capsys, "fire", json.loads(out)["id"], "refuse", *base, "--actor", "bob", "--role",
+                         "data_auditor", "--department", DIGITS_CODE, "--field", "reason=456")
+    assert code == 0, err
+    assert json.loads(out)["variables"]["reason"] == "456"
+
+
+def test_var_and_vars_agree(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same values given as `--var NAME=VALUE` and as `--vars JSON` start identical variables."""
+    base = ["--db", str(tmp_path / "v.db"), "--workflows", str(flow_dir), "--json", "--actor", "alice", "--role",
+            "data_admin", "--department", C]
+    values = {"consumer_dept": C, "provider_dept": DIGITS_CODE, "reason": "007", "users": 2}
+    code, out, _ = run(capsys, "start", "common.test_flow", "V-1", *base, "--vars", json.dumps(values))
+    assert code == 0
+    by_json = json.loads(out)["variables"]
+    code, out, _ = run(capsys, "start", "common.test_flow", "V-2", *base,
+                       *[a for k, v in values.items() for a in ("--var", f"{k}={v}")])
+    assert code == 0
+    assert json.loads(out)["variables"] == by_json
