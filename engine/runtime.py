@@ -529,16 +529,20 @@ class Engine:
         `workflow_id`, a name the workflow does not declare is refused instead of matching nothing."""
         query = InstanceQuery(workflow_id=workflow_id, variable_equals=variables)
         _check_query(query)
-        if workflow_id is not None:
-            declared = self._declared_variables(workflow_id)
-            for name in variables:
-                if name not in declared:
-                    raise PayloadInvalid(f"variable name {name!r}", "a variable of " + workflow_id + ": "
-                                         + ", ".join(sorted(declared)), variables[name], where="search")
+        declared = self._declared_variables(workflow_id)
+        for name in variables:
+            if name not in declared:
+                whose = f"a variable of {workflow_id}" if workflow_id else "a variable a loaded workflow declares"
+                hint = difflib.get_close_matches(name, declared, n=1)
+                raise PayloadInvalid(f"variable name {name!r}", whose + (f" (did you mean {hint[0]!r}?)" if hint
+                                                                         else ""), variables[name], where="search")
         return self.store.list_instances(query)
 
-    def _declared_variables(self, workflow_id: str) -> frozenset[str]:
-        return frozenset(self.machine(workflow_id).spec.variables)
+    def _declared_variables(self, workflow_id: str | None) -> frozenset[str]:
+        """The variable names one workflow declares (its newest version), or every loaded workflow."""
+        if workflow_id is not None:
+            return frozenset(self.machine(workflow_id).spec.variables)
+        return frozenset(name for machine in self.definitions for name in machine.spec.variables)
 
     def overdue(self, now: datetime | None = None, *, limit: int = 1000,
                 workflow_id: str | None = None) -> list[OverdueItem]:

@@ -69,13 +69,17 @@ def test_search_compares_typed_values(engine: Engine) -> None:
 
 def test_search_refuses_names_that_are_no_variable(engine: Engine) -> None:
     """A name with JSON-path characters is PayloadInvalid (not a database outage); with workflow_id, a name the
-    workflow does not declare is refused with the declared ones listed."""
+    workflow does not declare is refused with the closest declared name; without, one no loaded workflow
+    declares."""
     with pytest.raises(PayloadInvalid) as path:
         engine.search(**{'purpose"[0': "x"})
     with pytest.raises(PayloadInvalid) as undeclared:
-        engine.search(workflow_id=WF, colour="red")
+        engine.search(workflow_id=WF, provider_department="x")
+    with pytest.raises(PayloadInvalid) as anywhere:
+        engine.search(colour="red")
     assert path.value.field == "variable name 'purpose\"[0'"
-    assert "consumer_dept" in str(undeclared.value)
+    assert "did you mean 'provider_dept'?" in str(undeclared.value)
+    assert anywhere.value.field == "variable name 'colour'"
 
 
 def test_a_limit_beyond_any_page_is_refused(engine: Engine) -> None:

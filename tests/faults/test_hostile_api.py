@@ -209,8 +209,10 @@ def test_bad_listing_filters_are_refused(engine: Engine, filters: dict[str, Any]
     refused(engine, lambda: engine.list_instances(**filters), PayloadInvalid)
 
 
-@pytest.mark.parametrize("variables", [{"provider_dept": 5}, {"x\x00": "y"}, {"provider_dept": "a\x00"}])
+@pytest.mark.parametrize("variables", [{"provider_dept": 5.5}, {"provider_dept": [1]}, {"x\x00": "y"},
+                                       {"provider_dept": "a\x00"}])
 def test_bad_search_values_are_refused(engine: Engine, variables: dict[str, Any]) -> None:
-    """Searching variables by values that are not text is PayloadInvalid on both databases."""
+    """Searching variables by values that are not text, a whole number or true/false is PayloadInvalid on both
+    databases."""
     engine.start(WF, "H15", flow_vars(), actor("consumer"))
     refused(engine, lambda: engine.search(**variables), PayloadInvalid)
