@@ -1,7 +1,8 @@
 """Reads workflow YAML with `safe_load` semantics and a position for every value: the only module importing yaml.
 
-Tags, anchors, aliases, merge keys, duplicate keys, files over 1 MiB and non-UTF-8 text are refused, each as a
-DefinitionError with file:line:column. The result is validated (engine.validator) into a WorkflowSpec.
+Tags, anchors, aliases, merge keys, duplicate keys, files over 1 MiB, non-UTF-8 text (lone surrogates too), integers
+over 20 characters and YAML 1.1 base-60 numbers are refused, each as a DefinitionError with file:line:column.
+The result is validated (engine.validator) into a WorkflowSpec.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 from yaml.nodes import ScalarNode
 
-from engine.errors import DefinitionError, DefinitionProblem
+from engine.errors import DefinitionError, DefinitionProblem, shown
 from engine.spec import Location, WorkflowSpec
 from engine.validator import validate_document
 
@@ -26,6 +27,8 @@ from engine.validator import validate_document
 MAX_FILE_BYTES = 1024 * 1024
 #: Deeper nesting than this is refused (the language needs about 8 levels).
 MAX_DEPTH = 32
+#: A plain integer scalar longer than this is refused (2**64 has 20 digits; no definition needs more).
+MAX_INT_CHARS = 20
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -97,7 +100,7 @@ def _resolve(event: Any) -> str:
     tag = _RESOLVED.get(value)
     if tag is None:
         tag = str(_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
-        if len(_RESOLVED) < 10_000:  # plain scalars repeat a lot (names, durations); keep the cache bounded
+        if len(_RESOLVED) < 10_000 and len(value) <= 64:  # names and durations repeat; keep the cache small
             _RESOLVED[value] = tag
     return tag
 
@@ -209,7 +212,7 @@ class _Builder:
             self.problem(event.start_mark, parent.path, "merge keys (<<) are not allowed: write the keys out in full")
             parent.key_mark = None
         elif tag != _STR:
-            self.problem(event.start_mark, parent.path, f"key {key!r} must be a string: quote it")
+            self.problem(event.start_mark, parent.path, f"key {shown(key)} must be a string: quote it")
             parent.key_mark = None
         elif key in parent.first:
             first = parent.first[key]
@@ -234,13 +237,17 @@ class _Builder:
     def scalar(self, event: Any, path: str, skip: bool) -> Any:
         tag = event.tag if event.tag not in (None, "!") else _resolve(event)
         if tag in (_INT, _FLOAT, _BOOL):
-            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
-            if tag == _INT:
-                return _CONSTRUCTOR.construct_yaml_int(node)
-            if tag == _BOOL:
-                return _CONSTRUCTOR.construct_yaml_bool(node)
-            value = _CONSTRUCTOR.construct_yaml_float(node)
-            if not math.isfinite(value):
+            refusal = _number_refusal(tag, event.value)
+            if refusal is None:
+                try:
+                    value = _construct(tag, ScalarNode(tag, event.value, event.start_mark, event.end_mark))
+                except (ValueError, ArithmeticError) as err:  # OverflowError included
+                    refusal = f"{shown(event.value)} is not a number this loader can read ({err}): {_QUOTE_IT}"
+            if refusal is not None:
+                if not skip:
+                    self.problem(event.start_mark, path, refusal)
+                return None
+            if isinstance(value, float) and not math.isfinite(value):
                 if not skip:
                     self.problem(event.start_mark, path, f"{event.value!r} is not a finite number")
                 return None
@@ -251,12 +258,37 @@ class _Builder:
         return str(event.value)
 
 
+_QUOTE_IT = "quote it if it is a text"
+
+
+def _number_refusal(tag: str, text: str) -> str | None:
+    """Why a plain scalar read as a number is refused, or None: YAML 1.1 reads `1:30` as base 60 (90), which
+    no definition means, and a very long integer is a mistake (and costs time to convert)."""
+    if tag != _BOOL and ":" in text:
+        quoted = f" (such as a time: '{text}')" if len(text) <= 40 else ""
+        return f"{shown(text)} reads as a base-60 number in YAML 1.1: {_QUOTE_IT}{quoted}, or write it in decimal"
+    if tag == _INT and len(text) > MAX_INT_CHARS:
+        return (f"an integer of {len(text):,} characters ({text[:MAX_INT_CHARS]}...): write at most {MAX_INT_CHARS}, "
+                f"or {_QUOTE_IT}")
+    return None
+
+
+def _construct(tag: str, node: ScalarNode) -> Any:
+    if tag == _INT:
+        return _CONSTRUCTOR.construct_yaml_int(node)
+    if tag == _BOOL:
+        return _CONSTRUCTOR.construct_yaml_bool(node)
+    return _CONSTRUCTOR.construct_yaml_float(node)
+
+
 def canonical_hash(data: Any) -> str:
     """SHA-256 of the canonical JSON of a parsed document: comments, layout and key order do not count."""
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+#: Half of a UTF-16 pair standing alone: what decoding with errors="surrogateescape" leaves of a bad byte.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FULL_WIDTH_KEY = re.compile(r"^[ \t]*(?:- )?([^\s:#'\"{}\[\],][^:#{}\[\],]*?)[ \t]*：")
 
 
@@ -284,6 +316,12 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
         text = _decode(text, filename)
     elif len(text.encode("utf-8", errors="surrogatepass")) > MAX_FILE_BYTES:
         raise _one(filename, 1, 1, f"the text is over {MAX_FILE_BYTES} bytes; a definition may be at most that")
+    else:
+        surrogate = _SURROGATE.search(text)
+        if surrogate is not None:
+            line, col = _text_position(text, surrogate.start())
+            raise _one(filename, line, col, f"a lone surrogate U+{ord(surrogate.group()):04X} is no character (the "
+                                            "text was decoded wrongly): read the file as UTF-8, or remove it")
     builder = _Builder(filename)
     try:
         data = builder.run(yaml.parse(text, Loader=_EVENT_LOADER))
