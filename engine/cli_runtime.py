@@ -7,6 +7,7 @@ import faulthandler
 import importlib
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -287,6 +288,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The shortest `worker --interval`: a tick every 100 ms is already more than any deadline needs.
+MIN_INTERVAL = 0.1
+
+
+def _interval(text: str) -> float:
+    """`--interval` seconds: a finite number of at least MIN_INTERVAL (argparse exits 2 with the message)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < MIN_INTERVAL:
+        raise argparse.ArgumentTypeError(f"{text} s: give at least {MIN_INTERVAL:g} s between ticks")
+    return value
+
+
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
@@ -337,7 +353,8 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("worker", help="run timers (and the outbox) until stopped")
     _common(p)
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between ticks (default 5)")
+    p.add_argument("--interval", type=_interval, default=5.0,
+                   help=f"seconds between ticks (default 5, at least {MIN_INTERVAL:g})")
     p.add_argument("--worker-id", help="name of this worker in timer claims (default host:pid)")
     p.add_argument("--no-dispatch", action="store_true", help="do not send the outbox from this worker")
     p.set_defaults(func=_guarded(cmd_worker))

@@ -4,6 +4,7 @@ procedures on their cron schedules. The only module that imports apscheduler."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from datetime import datetime
@@ -15,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import SHANGHAI
-from engine.errors import DuplicateBusinessKey, StorageUnavailable, WorkflowError
+from engine.errors import DuplicateBusinessKey, PayloadInvalid, StorageUnavailable, WorkflowError
 from engine.periods import recurring_variables
 from engine.ports import Actor
 from engine.runtime import Engine
@@ -45,6 +46,9 @@ class EngineScheduler:
     """
 
     def __init__(self, engine: Engine, *, interval: float = 5.0, recurring: bool = True) -> None:
+        if not (isinstance(interval, int | float) and math.isfinite(interval) and interval > 0):
+            # a zero or negative interval makes every tick due at once: the scheduler spins and never idles
+            raise PayloadInvalid("interval", "a positive number of seconds", interval, where="EngineScheduler")
         self.engine = engine
         self.interval = interval
         self.last_report: TickReport | None = None

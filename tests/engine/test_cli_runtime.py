@@ -195,3 +195,15 @@ def test_var_and_vars_agree(tmp_path: Path, flow_dir: Path, capsys: pytest.Captu
                        *[a for k, v in values.items() for a in ("--var", f"{k}={v}")])
     assert code == 0
     assert json.loads(out)["variables"] == by_json
+
+
+@pytest.mark.parametrize("interval", ["-1", "0", "0.05", "nan", "inf", "soon"])
+def test_worker_refuses_an_interval_it_cannot_idle_on(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str], interval: str) -> None:
+    """A zero, negative, too short or non-finite `--interval` exits 2 naming the option, before any database."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["worker", "--db", str(tmp_path / "i.db"), "--workflows", str(flow_dir), "--interval", interval])
+    _, err = capsys.readouterr()
+    assert exit_.value.code == 2
+    assert "--interval" in err
+    assert not (tmp_path / "i.db").exists()

@@ -12,6 +12,7 @@ import pytest
 from engine import Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
+from engine.errors import PayloadInvalid
 from engine.scheduler import EngineScheduler, recurring_key
 from storage import open_store
 from tests.engine.conftest import CONSUMER_ADMIN, FLOW, MakeEngine, flow_vars
@@ -80,3 +81,12 @@ def test_an_outage_is_said_once_and_its_end_too(tmp_path: Path, clock: ManualClo
     assert said[0].startswith("ticks fail while the database is unavailable (trying again every 2 s)")
     assert said[1] == "the database is back after 3 failed tick(s)"
     assert (scheduler.errors, scheduler.ticks) == (3, 1)
+
+
+@pytest.mark.parametrize("interval", [0, -1.0, float("nan"), float("inf")])
+def test_the_scheduler_refuses_an_interval_that_would_spin(make_engine: MakeEngine, interval: float) -> None:
+    """A non-positive or non-finite interval is a typed error, not a scheduler busy-looping on due ticks."""
+    engine = make_engine()
+    with pytest.raises(PayloadInvalid) as err:
+        EngineScheduler(engine, interval=interval)
+    assert "interval" in str(err.value)
