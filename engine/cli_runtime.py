@@ -96,6 +96,28 @@ def _hooks(modules: list[str]) -> dict[str, Any]:
     return found
 
 
+def unregistered_hooks(engine: Engine) -> dict[str, list[str]]:
+    """The hooks the loaded workflows declare that no function is registered for: name -> declaring workflows."""
+    registered = set(engine.hooks.names())
+    missing: dict[str, list[str]] = {}
+    for machine in engine.definitions:
+        for name in machine.spec.hooks:
+            if name not in registered:
+                missing.setdefault(name, []).append(machine.spec.id)
+    return dict(sorted(missing.items()))
+
+
+def _warn_unregistered_hooks(engine: Engine) -> None:
+    """One warning at worker start: an automatic step calling an unregistered hook fails only when reached."""
+    missing = unregistered_hooks(engine)
+    if missing:
+        listed = "; ".join(f"{name} ({', '.join(ids)})" for name, ids in missing.items())
+        logging.getLogger(__name__).warning(
+            "no function registered for hook(s) the workflows declare: %s; their automatic steps will fail "
+            "until the worker is started with --hooks MODULE (or $SHIXIAN_HOOKS) naming a module whose HOOKS "
+            "maps them", listed)
+
+
 def _actor(args: argparse.Namespace) -> Actor:
     return Actor(args.actor, frozenset(args.role), args.department)
 
@@ -252,6 +274,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     engine = _engine(args, create=True)
     if args.worker_id:
         engine.worker_id = args.worker_id
+    _warn_unregistered_hooks(engine)
     if args.directory and not args.no_dispatch:
         from notifiers.directory import YamlDirectory
         from notifiers.dispatcher import OutboxDispatcher

@@ -93,7 +93,8 @@ def test_start_creates_a_new_database_and_says_so(tmp_path: Path, flow_dir: Path
 
 
 def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None:
-    """The worker process announces itself, ticks, and exits 0 after SIGTERM."""
+    """The worker process warns of declared hooks nobody registered, announces itself, ticks, and exits 0 after
+    SIGTERM."""
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "cli.py"), "worker", "--db", str(tmp_path / "w.db"), "--workflows",
          str(flow_dir), "--interval", "0.1"],
@@ -101,11 +102,16 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None
     )
     try:
         assert proc.stderr is not None
+        lines: list[str] = []
         for _ in range(200):  # bounded: the announcement comes within a few lines
             line = proc.stderr.readline()
+            lines.append(line)
             if "ticking every" in line or not line:
                 break
         assert "ticking every" in line
+        # the flow declares count_users and no --hooks was given: said once, before the worker ticks
+        warned = [w for w in lines if "WARNING" in w and "count_users (common.test_flow)" in w]
+        assert len(warned) == 1 and "--hooks MODULE" in warned[0]
         proc.send_signal(signal.SIGTERM)
         try:
             _, rest = proc.communicate(timeout=30)
@@ -146,6 +152,27 @@ def test_hooks_module_lets_the_command_line_run_automatic_steps(
                        "--department", P, "--hooks", "backend_hooks")
     moved = json.loads(out)
     assert (code, moved["state"], moved["last_error"]) == (0, "publicity", None)
+
+
+def test_unregistered_hooks_names_the_declaring_workflows(
+        tmp_path: Path, flow_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A declared hook is listed with its workflows until a --hooks module registers it."""
+    from cli import build_parser
+    from engine.cli_runtime import _engine, unregistered_hooks
+
+    (tmp_path / "backend_hooks.py").write_text(HOOKS_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("SHIXIAN_HOOKS", raising=False)
+    argv = ["show", "--db", str(tmp_path / "u.db"), "--workflows", str(flow_dir)]
+    SqlInstanceStore(str(tmp_path / "u.db")).close()
+    bare = _engine(build_parser().parse_args(argv))
+    hooked = _engine(build_parser().parse_args([*argv, "--hooks", "backend_hooks"]))
+    try:
+        assert unregistered_hooks(bare) == {"count_users": ["common.test_flow"]}
+        assert unregistered_hooks(hooked) == {}
+    finally:
+        bare.close()
+        hooked.close()
 
 
 @pytest.mark.parametrize(("module", "expected"), [("no_such_hooks_module", "importing it failed"),
