@@ -251,6 +251,7 @@ class Builder(Reader):
         if kind is StateKind.AUTO:
             hook = self.name(p("hook"), m["hook"], "hook") if "hook" in m else None
             nxt = self.name(p("next"), m["next"], "state") if "next" in m else None
+            self.exit_read(name, "next" not in m or nxt is not None)
             return StateSpec(**common, hook=hook, next=nxt)
         if kind is StateKind.TIMER:
             if ("after" in m) == ("at" in m):
@@ -258,15 +259,22 @@ class Builder(Reader):
             after = self.duration(p("after"), m.get("after"))
             at = self.name(p("at"), m["at"], "variable") if "at" in m else None
             nxt = self.name(p("next"), m["next"], "state") if "next" in m else None
+            self.exit_read(name, "next" not in m or nxt is not None)
             return StateSpec(**common, after=after, at_variable=at, next=nxt)
         if kind is StateKind.DECISION:
             branches = self.many(p("branches"), m.get("branches"), self.branch, "branches", False)
             if "branches" in m and not branches and isinstance(m.get("branches"), list):
                 self.problem(p("branches"), "a decision needs at least one branch")
             default = self.name(p("default"), m["default"], "state") if "default" in m else None
+            self.exit_read(name, not self.partial(p("branches")) and ("default" not in m or default is not None))
             return StateSpec(**common, branches=branches, default=default)
         outcome = self.name(p("outcome"), m["outcome"], "outcome") if "outcome" in m else None
         return StateSpec(**common, outcome=outcome)
+
+    def exit_read(self, state: str, ok: bool) -> None:
+        """Note a state some of whose exits could not be read: the graph checks would misjudge what it reaches."""
+        if not ok:
+            self.declared.broken_exits.add(state)
 
     def branch(self, path: str, value: Any) -> BranchSpec | None:
         m = self.mapping(path, value, BRANCH_KEYS, "a branch")

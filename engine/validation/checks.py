@@ -44,7 +44,7 @@ class Checker:
     def role_refs(self, path: str, roles: Iterable[str], single: bool = False) -> None:
         for i, role in enumerate(roles):
             if role not in self.d.roles and "roles" not in self.d.unchecked:
-                where = path if single else f"{path}.{i}"
+                where = path if single else self.b.item(path, i)
                 self.problem(where, f"unknown role {role!r}{did_you_mean(role, self.d.roles)}; declare it under roles")
 
     def template_ref(self, path: str, template: str) -> None:
@@ -81,8 +81,9 @@ class Checker:
     # -- parts -----------------------------------------------------------------------------------------------
     def notifications(self, path: str, items: Iterable[Any]) -> None:
         for i, n in enumerate(items):
-            self.template_ref(f"{path}.{i}.template", n.template)
-            self.notify(f"{path}.{i}.to", n.to)
+            item = self.b.item(path, i)
+            self.template_ref(f"{item}.template", n.template)
+            self.notify(f"{item}.to", n.to)
 
     def sla(self, path: str, sla: SlaSpec, procedure: bool) -> None:
         if sla.due.date_variable is not None:
@@ -93,29 +94,39 @@ class Checker:
         seen_warnings: set[tuple[int, str]] = set()
         for i, warn in enumerate(sla.warn_before):
             key = (warn.amount, warn.unit.value)
+            wp = self.b.item(f"{path}.warn_before", i)
             if key in seen_warnings:
-                self.problem(f"{path}.warn_before.{i}", f"warning {warn} is listed twice")
+                self.problem(wp, f"warning {warn} is listed twice")
             seen_warnings.add(key)
             # equal is fine: `1 WD` before a `1 WD` deadline is the end of the day the clock started
             if due is not None and warn.unit is due.unit and warn.amount > due.amount:
-                self.problem(f"{path}.warn_before.{i}", f"a warning {warn} before a deadline of {due} would come "
+                self.problem(wp, f"a warning {warn} before a deadline of {due} would come "
                                                         "before the clock starts: make it shorter")
         self.notify(f"{path}.warn_notify", sla.warn_notify)
         self.notify(f"{path}.breach_notify", sla.breach_notify)
         self.template_ref(f"{path}.warn_template", sla.warn_template)
         self.template_ref(f"{path}.breach_template", sla.breach_template)
         for i, s in enumerate(sla.pause_in):
-            self.state_ref(f"{path}.pause_in.{i}", s)
+            pp = self.b.item(f"{path}.pause_in", i)
+            self.state_ref(pp, s)
             if not procedure and path == f"states.{s}.sla":
-                self.problem(f"{path}.pause_in.{i}", f"a task clock does not pause in its own task {s!r}: name the "
-                                                     "states reached from it during which it stands still")
+                self.problem(pp, f"a task clock does not pause in its own task {s!r}: name the states reached "
+                                 "from it during which it stands still")
             elif s in self.spec.states and self.spec.states[s].kind is StateKind.END:
-                self.problem(f"{path}.pause_in.{i}", f"{s!r} is an end state: a clock stops there, it cannot pause")
-        previous = None
+                self.problem(pp, f"{s!r} is an end state: a clock stops there, it cannot pause")
+        self.ladder(f"{path}.escalate", sla)
+
+    def ladder(self, path: str, sla: SlaSpec) -> None:
+        """Each escalation level's references; then, if every level was read, the order of the ladder."""
         for i, level in enumerate(sla.escalations):
-            lp = f"{path}.escalate.{i}"
+            lp = self.b.item(path, i)
             self.notify(f"{lp}.notify", level.notify)
             self.template_ref(f"{lp}.template", level.template)
+        if self.b.partial(path):
+            return  # a level that failed is reported already; the rest, re-counted, would fail the order checks
+        previous = None
+        for i, level in enumerate(sla.escalations):
+            lp = f"{path}.{i}"
             expected = 1 if previous is None else previous.level + 1
             if previous is None and level.level != 1:
                 self.problem(f"{lp}.level", f"escalation levels start at 1, not {level.level}")
@@ -129,7 +140,7 @@ class Checker:
             previous = level
         if sla.escalations and sla.escalations[-1].notify and SUPERVISOR_ROLE not in sla.escalations[-1].notify:
             last = len(sla.escalations) - 1
-            self.problem(f"{path}.escalate.{last}.notify",
+            self.problem(f"{path}.{last}.notify",
                          f"the last escalation level must notify {SUPERVISOR_ROLE} (the ladder ends at the supervisor)")
 
     def date_variable(self, path: str, name: str, what: str) -> None:
@@ -159,8 +170,9 @@ class Checker:
             self.state_ref(f"{path}.next", st.next)
         elif st.kind is StateKind.DECISION:
             for i, br in enumerate(st.branches):
-                self.guard(f"{path}.branches.{i}.when", br.when)
-                self.state_ref(f"{path}.branches.{i}.to", br.to)
+                bp = self.b.item(f"{path}.branches", i)
+                self.guard(f"{bp}.when", br.when)
+                self.state_ref(f"{bp}.to", br.to)
             self.state_ref(f"{path}.default", st.default)
 
     def transitions(self) -> None:
@@ -227,8 +239,10 @@ class Checker:
         if states and not self.spec.end_states() and len(states) == len(self.d.states):
             self.problem("states", "no end state: add a state of kind `end` so the procedure can finish")
         succ = {name: self.successors(st) for name, st in states.items()}
-        # a misspelt target already reported would make its intended state look unreachable: say it once
-        if self.spec.initial in states and not self.dangling and not self.d.broken_exits:
+        # a misspelt target, or a state or exit that could not be read, is reported already; the graph without it
+        # would make the states it leads to look unreachable (or unable to end): say it once
+        whole = not self.dangling and not self.d.broken_exits and set(states) == self.d.states
+        if self.spec.initial in states and whole:
             reached = self._reach([self.spec.initial], succ)
             for name in states:
                 if name not in reached:
@@ -240,7 +254,7 @@ class Checker:
                 continue
             if not succ[name] and not self._has_broken_exit(st):
                 self.problem(f"states.{name}", f"state {name!r} has no way out: add a transition from it", at_key=True)
-        if ends and not self.dangling and not self.d.broken_exits:
+        if ends and whole:
             pred: dict[str, list[str]] = {n: [] for n in states}
             for n, outs in succ.items():
                 for o in outs:

@@ -71,7 +71,7 @@ class Declared:
     variables: set[str] = field(default_factory=set)
     hooks: set[str] = field(default_factory=set)
     templates: set[str] = field(default_factory=set)
-    broken_exits: set[str] = field(default_factory=set)  # states named by transitions that could not be built
+    broken_exits: set[str] = field(default_factory=set)  # states with an exit (transition, branch, next) not read
     unchecked: set[str] = field(default_factory=set)  # sections that are not mappings: references go unchecked
 
 
@@ -87,6 +87,8 @@ class Reader:
         self.declared = Declared()
         #: for each built transition, in order: its index in the YAML list and the path of its source state
         self.transition_meta: list[tuple[int, str]] = []
+        #: lists some of whose items could not be read: path -> the YAML index of each item that was
+        self.kept: dict[str, tuple[int, ...]] = {}
 
     # -- reporting -------------------------------------------------------------------------------------------
     def where(self, path: str, at_key: bool = False) -> Location:
@@ -102,6 +104,15 @@ class Reader:
     def problem(self, path: str, message: str, at_key: bool = False) -> None:
         loc = self.where(path, at_key)
         self.problems.append(DefinitionProblem(self.filename, loc.line, loc.col, path, message))
+
+    def item(self, path: str, i: int) -> str:
+        """The path of the i-th read item of the list at `path`, counting in the file (items that failed included)."""
+        kept = self.kept.get(path)
+        return f"{path}.{kept[i] if kept is not None else i}"
+
+    def partial(self, path: str) -> bool:
+        """Whether some item of the list at `path` could not be read (its problem is reported already)."""
+        return path in self.kept
 
     # -- generic readers -------------------------------------------------------------------------------------
     def mapping(self, path: str, value: Any, keys: Mapping[str, Key] | None, what: str) -> dict[str, Any] | None:
@@ -160,10 +171,14 @@ class Reader:
             self.problem(path, f"{what} must be a list, got {type_name(value)}")
             return ()
         out = []
+        kept = []
         for i, item in enumerate(value):
             got = read(f"{path}.{i}", item)
             if got is not None:
                 out.append(got)
+                kept.append(i)
+        if len(kept) < len(value):
+            self.kept[path] = tuple(kept)
         return tuple(out)
 
     def names(self, path: str, value: Any, what: str = "name") -> tuple[str, ...]:

@@ -67,3 +67,52 @@ def test_every_base_role_has_a_meaning_and_the_directory_uses_the_same_list() ->
 def test_every_shipped_workflow_names_known_base_roles_only(path: Path) -> None:
     """Each file under workflows/ still validates, so every `base:` in it is in the list."""
     assert {role.base for role in load_file(path, TEMPLATES).roles.values()} <= BASE_ROLES
+
+
+# -- one broken item of a list ---------------------------------------------------------------------------------
+
+LADDER = ("- {level: 1, after: 0 WD, notify: [bureau.reviewer]}\n"
+          "        - {level: 2, after: 1 WD, notify: [bureau.data_supervisor]}\n"
+          "    on_enter: [{template: task_assigned, to: [bureau.reviewer]}]")
+
+
+def test_a_level_with_a_bad_duration_is_the_only_problem_of_its_ladder() -> None:
+    """Level 2 `after: 3 days` is reported; the ladder, short of it, is not judged to end without the supervisor."""
+    text = edited((LADDER, LADDER.replace("after: 1 WD", "after: 3 days")))
+    [p] = problems_of(text)
+    assert p.path == "states.normative_review.sla.escalate.1.after" and "bad duration '3 days'" in p.message
+    assert p.line == line_of(text, "3 days")
+
+
+def test_a_broken_first_level_does_not_make_the_second_one_the_first() -> None:
+    """With level 1 unreadable (full-width colon), nothing says the levels start at 2 or end without the supervisor."""
+    text = edited((LADDER, LADDER.replace("{level: 1, after: 0 WD", "{level： 1， after: 0 WD")))
+    messages = [p.message for p in problems_of(text)]
+    assert messages and not any("start at 1" in m or "last escalation level" in m for m in messages)
+
+
+def test_problems_after_a_broken_item_name_the_item_as_written() -> None:
+    """A problem of the second recipient, after an unreadable first one, is placed at `to.1`, not `to.0`."""
+    text = edited(("on_enter: [{template: task_assigned, to: [bureau.reviewer]}]",
+                   "on_enter: [{template: task_assigned, to: [Bad, bureau.reviewr]}]"))
+    paths = [p.path for p in problems_of(text)]
+    assert paths == ["states.normative_review.on_enter.0.to.0", "states.normative_review.on_enter.0.to.1"]
+
+
+def test_a_duplicate_warning_after_a_bad_one_is_placed_where_it_is_written() -> None:
+    """`warn_before: [1 day, 1 WD, 1 WD]`: the bad duration at .0 and the repetition at .2."""
+    text = edited(("warn_before: [1 WD]", "warn_before: [1 day, 1 WD, 1 WD]"))
+    problems = problems_of(text)
+    assert [p.path.rpartition(".")[2] for p in problems] == ["0", "2"]
+    assert "listed twice" in problems[1].message
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("  normative_review:\n    kind: task\n", "  normative_review:\n    kind: tsk\n"),
+    ("to: granted_directly}", "to: Granted}"),
+    ("default: normative_review", "default: Normative_review"),
+], ids=["state kind", "branch target", "decision default"])
+def test_a_state_or_exit_that_cannot_be_read_leaves_no_state_unreachable(old: str, new: str) -> None:
+    """One unreadable state or exit is one problem: the states behind it are not reported unreachable."""
+    problems = problems_of(edited((old, new)))
+    assert len(problems) == 1 and "unreachable" not in problems[0].message
