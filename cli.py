@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+#: The exit status of a command whose reader went away (`| head`): 128 + SIGPIPE, as the shell reports it.
+EXIT_PIPE_CLOSED = 141
 
 #: Modules that each define `register(subparsers)`; their commands set `func(args) -> int`.
 COMMAND_MODULES = (
@@ -43,7 +47,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a pipe closed early shows here, not in the interpreter's own flush at exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_PIPE_CLOSED
+    return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so the flush at exit does not raise a second BrokenPipeError
+    (the Python documentation's "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":
