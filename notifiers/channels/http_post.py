@@ -2,13 +2,18 @@
 
 Redirects are refused, not followed: urllib would re-send the POST as a GET without its body (the alert lost,
 yet a 2xx recorded) and hand the signature header to whatever host the Location names. An answer is read to
-MAX_ANSWER_BYTES at most (the rest is dropped) and within the channel's timeout overall, not only per socket read.
+MAX_ANSWER_BYTES at most (the rest is dropped). The whole exchange ends at the channel's timeout, not only each
+socket read: a timer shuts the connection's socket at the deadline, so a server dripping its status line, headers
+or answer cannot hold a dispatcher (name resolution is the one step it cannot cut short).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -35,8 +40,80 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-#: The opener every POST goes through: the default handlers (proxies from the environment, https), no redirects.
-_OPENER = urllib.request.build_opener(_RefuseRedirects())
+class _Exchange:
+    """The sockets of one POST; `expire()`, run by a timer at the deadline, shuts them, ending any blocked read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already, or the plain socket a TLS one took over
+        # the plain socket's shutdown: an SSL socket's own would drop its TLS state under the thread reading it
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watched(base: type[http.client.HTTPConnection], exchange: _Exchange) -> type[http.client.HTTPConnection]:
+    """`base` with every socket it opens (the TCP one, then the TLS one over it) handed to `exchange`."""
+
+    class Watched(base):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            create = self._create_connection
+
+            def tracked(*a: Any, **kw: Any) -> socket.socket:
+                sock = create(*a, **kw)
+                exchange.track(sock)
+                return sock
+
+            self._create_connection = tracked
+
+        def connect(self) -> None:
+            super().connect()
+            exchange.track(self.sock)
+
+    return Watched
+
+
+class _Watching:
+    exchange: _Exchange
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_watched(http_class, self.exchange), req, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_Watching, urllib.request.HTTPHandler):
+    pass
+
+
+class _WatchedHTTPS(_Watching, urllib.request.HTTPSHandler):
+    pass
+
+
+def _opener(exchange: _Exchange) -> urllib.request.OpenerDirector:
+    """The default handlers (proxies from the environment, https) with watched connections and no redirects."""
+    handlers: list[Any] = [_RefuseRedirects()]
+    for kind in (_WatchedHTTP, _WatchedHTTPS):
+        handler = kind()
+        handler.exchange = exchange
+        handlers.append(handler)
+    return urllib.request.build_opener(*handlers)
 
 
 def post_json(
@@ -44,17 +121,34 @@ def post_json(
 ) -> tuple[int, bytes]:
     """POST `body` to `url`; answer (status, first MAX_ANSWER_BYTES of the answer) for a 2xx, else DeliveryError.
 
-    `timeout` bounds each socket operation and the reading of the answer as a whole; the status line and headers
-    are bounded per read (and by http.client's limits on their number and length).
+    `timeout` bounds each socket operation and the whole exchange (connection, request, status, headers, answer).
     """
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "application/json; charset=utf-8")
     for key, value in headers.items():
         request.add_header(key, value)
+    exchange = _Exchange()
+    watchdog = threading.Timer(timeout, exchange.expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return int(response.status), _read_bounded(response, MAX_ANSWER_BYTES, deadline)
+        return _exchange(channel, recipient, url, request, timeout, deadline, exchange)
+    finally:
+        watchdog.cancel()
+
+
+def _exchange(
+    channel: str, recipient: str, url: str, request: urllib.request.Request, timeout: float, deadline: float,
+    exchange: _Exchange,
+) -> tuple[int, bytes]:
+    late = f"{_host(url)} timed out: no complete answer within {timeout:g} s"
+    try:
+        with _opener(exchange).open(request, timeout=timeout) as response:
+            answer = _read_bounded(response, MAX_ANSWER_BYTES, deadline)
+            if exchange.expired:  # the watchdog shut the socket: what was read ends early, not at the real end
+                raise _Late()
+            return int(response.status), answer
     except urllib.error.HTTPError as err:
         if 300 <= err.code < 400:
             location = err.headers.get("Location", "") if err.headers is not None else ""
@@ -65,9 +159,10 @@ def post_json(
         detail = f"HTTP {err.code} {err.reason}: {_error_excerpt(err, deadline)}"
         raise DeliveryError(channel, recipient, detail, transient=transient) from err
     except _Late as err:
-        raise DeliveryError(channel, recipient, f"{_host(url)} did not finish its answer within {timeout:g} s",
-                            transient=True) from err
+        raise DeliveryError(channel, recipient, late, transient=True) from err
     except (urllib.error.URLError, OSError, http.client.HTTPException) as err:  # refused, DNS, timeout, cut off
+        if exchange.expired:  # the watchdog shut the socket
+            raise DeliveryError(channel, recipient, late, transient=True) from err
         reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
         raise DeliveryError(channel, recipient, f"{_host(url)} unreachable: {reason}", transient=True) from err
 

@@ -148,7 +148,7 @@ def test_a_slow_drip_answer_ends_at_the_deadline(servers: list[Server]) -> None:
         post_json("hook", "p1", server.url, b"{}", {}, timeout=0.5)
     elapsed = time.monotonic() - began
     pause.set()
-    assert caught.value.transient is True and "0.5" in caught.value.detail
+    assert caught.value.transient is True and "within 0.5 s" in caught.value.detail
     assert elapsed < 3
 
 
@@ -166,3 +166,23 @@ def test_an_answer_cut_short_is_a_transient_delivery_error(servers: list[Server]
     with pytest.raises(DeliveryError) as caught:
         post_json("hook", "p1", server.url, b"{}", {}, timeout=5)
     assert caught.value.transient is True and "IncompleteRead" in caught.value.detail
+
+
+def test_headers_dripping_in_end_at_the_deadline(servers: list[Server]) -> None:
+    """A server dripping an endless header, a byte well within the socket timeout each time, is cut off at the
+    channel's timeout as a transient failure."""
+    pause = threading.Event()
+
+    def drip_headers(handler: BaseHTTPRequestHandler) -> None:
+        server.write(handler, b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        while server.sent < 400 and not pause.wait(0.02):  # 8 s at this pace if nothing cut it off
+            server.write(handler, b"a")
+
+    server = start(servers, drip_headers)
+    began = time.monotonic()
+    with pytest.raises(DeliveryError) as caught:
+        post_json("hook", "p1", server.url, b"{}", {}, timeout=0.5)
+    elapsed = time.monotonic() - began
+    pause.set()
+    assert caught.value.transient is True and "within 0.5 s" in caught.value.detail
+    assert elapsed < 3
