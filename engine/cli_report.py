@@ -91,6 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         specs = DefinitionSet.load(args.workflows or [str(_REPO / "workflows")])
         store = open_store(args.db)
         try:
+            _add_stored_versions(specs, store)
             report = build_report(store.engine, specs, directory, args.month, as_of)
         finally:
             store.close()
@@ -107,6 +108,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(report, fmt))
     return 0
+
+
+def _add_stored_versions(specs: Any, store: Any) -> None:
+    """Every version the database holds that the files do not: a step of a workflow whose file is not given (or
+    was changed since) is still counted under its own department and procedure, as the engine serves it."""
+    from engine.errors import UnknownWorkflow
+    from engine.loader import load_text
+
+    for d in store.stored_definitions():
+        try:
+            specs.get_version(d.workflow_id, d.version)
+            continue
+        except UnknownWorkflow:
+            pass
+        if d.source:
+            specs.add(load_text(d.source, d.source_path or f"<stored {d.workflow_id} {d.version[:12]}>"),
+                      newest=False)
 
 
 def register(subparsers: Any) -> None:

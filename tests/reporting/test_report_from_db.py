@@ -203,3 +203,20 @@ def test_the_report_and_the_breach_notices_name_the_same_departments(world: Worl
             sa.select(outbox_t.c.data).where(outbox_t.c.kind == "breach")).scalars()}
     late = {f.key for f in _build(world, MONTH_END).by_department if f.late or f.open_overdue}
     assert named and named == late
+
+
+def test_a_workflow_whose_file_is_not_given_is_counted_from_its_stored_version(world: World, tmp_path: Path) -> None:
+    """With --workflows naming a folder without the Liuzhou files, the report still counts each step under its
+    department, from the versions stored in the database, as the engine serves those instances."""
+    import shutil
+
+    only_cq = tmp_path / "workflows"
+    shutil.copytree(ROOT / "workflows" / "cq", only_cq / "cq")
+    out = tmp_path / "report.csv"
+    db = str(world.store.url).removeprefix("sqlite:///")
+    code = cli_main(["report", "--month", "2026-10", "--db", db, "--out", str(out), "--as-of", "2026-11-01T00:00",
+                     "--workflows", str(only_cq)])
+    assert code == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "柳州市公安局" in text and "柳州市信息化建设管理中心" in text
+    assert "未知部门" not in text
