@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from notifiers.errors import DeliveryError
@@ -75,7 +75,7 @@ def _watched(base: type[http.client.HTTPConnection], exchange: _Exchange) -> typ
     class Watched(base):  # type: ignore[valid-type,misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            create = self._create_connection
+            create: Callable[..., socket.socket] = self._create_connection  # type: ignore[has-type]
 
             def tracked(*a: Any, **kw: Any) -> socket.socket:
                 sock = create(*a, **kw)
