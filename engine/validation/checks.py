@@ -16,7 +16,7 @@ from engine.periods import PERIOD_NAMES, is_template, render_period
 from engine.spec import FieldSpec, SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
 from engine.validation.build import Builder
 from engine.validation.keys import SLA_DEFAULT_TEMPLATES, SUPERVISOR_ROLE
-from engine.validation.reader import Declared, did_you_mean, shown
+from engine.validation.reader import Declared, closest, did_you_mean, shown
 
 #: Fire moments in either half year (one a leap day), at which recurring templates are tried at load time.
 _SAMPLE_MOMENTS = (datetime(2028, 2, 29, 9, tzinfo=SHANGHAI), datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
@@ -49,7 +49,17 @@ class Checker:
 
     def template_ref(self, path: str, template: str) -> None:
         allowed = self.d.templates | set(SLA_DEFAULT_TEMPLATES)
-        if template not in allowed:
+        if template in allowed:
+            return
+        files = self.known_templates or frozenset()  # the notifier's template files, when the caller knows them
+        if template in files:
+            self.problem(path, f"template {template!r} is not listed under templates: add it there")
+            return
+        close = closest(template, allowed | files)
+        if close is not None and close not in allowed:
+            self.problem(path, f"unknown template {template!r} (did you mean {close!r}? it is not listed under "
+                               "templates: add it there)")
+        else:
             self.problem(path, f"unknown template {template!r}{did_you_mean(template, allowed)}; "
                                "list it under templates")
 

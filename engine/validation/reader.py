@@ -24,10 +24,16 @@ _FORMS = {
 }
 
 
+def closest(word: str, candidates: Collection[str]) -> str | None:
+    """The candidate closest to `word`, if one is close enough to be a misspelling of it."""
+    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, candidates: Collection[str]) -> str:
     """` (did you mean 'x'?)` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(word, candidates)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def shown(value: object) -> str:

@@ -116,3 +116,38 @@ def test_a_state_or_exit_that_cannot_be_read_leaves_no_state_unreachable(old: st
     """One unreadable state or exit is one problem: the states behind it are not reported unreachable."""
     problems = problems_of(edited((old, new)))
     assert len(problems) == 1 and "unreachable" not in problems[0].message
+
+
+# -- templates -------------------------------------------------------------------------------------------------
+
+UNLISTED = ("templates: [task_assigned, returned_for_correction, request_granted, request_refused]",
+            "templates: [returned_for_correction, request_granted, request_refused]")
+
+
+def test_a_misspelt_unlisted_template_is_matched_against_the_template_files() -> None:
+    """`task_asigned`, listed nowhere, suggests the file task_assigned and says to list it."""
+    text = edited(UNLISTED, ("{template: task_assigned, to: [bureau.reviewer]}",
+                             "{template: task_asigned, to: [bureau.reviewer]}"))
+    text = text.replace("template: task_assigned", "template: returned_for_correction")  # the other users
+    [p] = problems_of(text)
+    assert p.path == "states.normative_review.on_enter.0.template" and p.line == line_of(text, "task_asigned")
+    assert p.message == ("unknown template 'task_asigned' (did you mean 'task_assigned'? it is not listed under "
+                         "templates: add it there)")
+
+
+def test_a_template_with_a_file_but_not_listed_is_only_asked_to_be_listed() -> None:
+    """A template that has its file but is missing from `templates` gets no misspelling hint."""
+    text = edited(UNLISTED)
+    problems = problems_of(text)
+    assert problems and all(p.message == "template 'task_assigned' is not listed under templates: add it there"
+                            for p in problems)
+
+
+def test_without_the_template_files_a_misspelling_is_matched_against_the_listed_ones() -> None:
+    """With no template folder known, suggestions come from `templates` and the SLA defaults only."""
+    text = edited(("{template: task_assigned, to: [bureau.reviewer]}",
+                   "{template: task_asigned, to: [bureau.reviewer]}"))
+    with pytest.raises(DefinitionError) as err:
+        load_text(text, "gx.yaml")
+    [p] = err.value.problems
+    assert p.message == "unknown template 'task_asigned' (did you mean 'task_assigned'?); list it under templates"
