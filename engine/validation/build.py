@@ -51,7 +51,7 @@ from engine.validation.keys import (
     WORKFLOW_ID_RE,
     Key,
 )
-from engine.validation.reader import Reader, article, did_you_mean, shown, type_name
+from engine.validation.reader import Reader, article, ascii_form, did_you_mean, full_width, shown, type_name
 
 _ID_FORM = "jurisdiction.name in lower case, e.g. gx.data_request"
 _CALENDAR_WHY = {
@@ -80,6 +80,8 @@ class Builder(Reader):
                                  lambda p, v: self.name(p, v, "enum value", re.compile(r"^.+$")), "values", False))
         if vtype is VariableType.ENUM and "values" not in m:
             self.problem(path, "an enum needs `values`: the list of allowed values")
+        if vtype is VariableType.ENUM and self.partial(self.child(path, "values")):
+            vtype = None  # its values are in doubt: guards and defaults checked against them would only echo that
         if vtype is not None and vtype is not VariableType.ENUM and "values" in m:
             self.problem(self.child(path, "values"), f"`values` is for enum fields; this one is {vtype.value}")
         max_length = self.positive_int(self.child(path, "max_length"), m.get("max_length"), "max_length")
@@ -341,6 +343,7 @@ class Builder(Reader):
         for name, raw in (m or {}).items():
             rpath = self.child(path, name)
             if self.role_ref(rpath, name) is None:
+                self.meant(self.declared.roles, name)
                 continue
             self.declared.roles.add(name)
             r = self.mapping(rpath, raw, ROLE_KEYS, f"role {name!r}")
@@ -453,6 +456,7 @@ class Builder(Reader):
         for sname, raw in (raw_states or {}).items():
             spath = self.child("states", sname)
             if self.name(spath, sname, "state name") is None:
+                self.meant(self.declared.states, sname)
                 continue
             self.declared.states.add(sname)
             st = self.state(spath, sname, raw)
@@ -482,4 +486,13 @@ class Builder(Reader):
 
     @staticmethod
     def _raw_names(value: Any) -> list[str]:
-        return [k for k in value if isinstance(k, str)] if isinstance(value, dict) else []
+        """The names a mapping declares, as written and (where they hold full-width separators) as meant."""
+        names = [k for k in value if isinstance(k, str)] if isinstance(value, dict) else []
+        return names + [ascii_form(k) for k in names if full_width(k)]
+
+    @staticmethod
+    def meant(declared: set[str], name: Any) -> None:
+        """Declare the name a refused `name` was meant to be (`review　` -> `review`): references to it are no
+        further fault; its own problem is reported already."""
+        if isinstance(name, str) and full_width(name):
+            declared.add(ascii_form(name))

@@ -24,6 +24,27 @@ _FORMS = {
 }
 
 
+#: Full-width punctuation a Chinese input method types in place of YAML's ASCII separators, and what to write.
+_FULL_WIDTH = {"，": ",", "、": ",", "：": ":", "；": ";", "\u3000": " "}
+_ASCII = str.maketrans(_FULL_WIDTH)
+
+
+def full_width(value: str) -> str:
+    """`: it holds the full-width '，'; write ASCII ',' and spaces instead` for such a value, else ''."""
+    found = [c for c in _FULL_WIDTH if c in value]
+    if not found:
+        return ""
+    names = ", ".join("U+3000 (ideographic space)" if c == "\u3000" else repr(c) for c in found)
+    ascii_ = list(dict.fromkeys(repr(_FULL_WIDTH[c]) for c in found if c != "\u3000"))
+    wanted = f"ASCII {' and '.join(ascii_)} and spaces" if ascii_ else "ASCII spaces"
+    return f": it holds the full-width {names}; write {wanted} instead (YAML separates only with those)"
+
+
+def ascii_form(value: str) -> str:
+    """The value with full-width separators made ASCII and outer spaces dropped: what its author meant."""
+    return value.translate(_ASCII).strip()
+
+
 def closest(word: str, candidates: Collection[str]) -> str | None:
     """The candidate closest to `word`, if one is close enough to be a misspelling of it."""
     close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
@@ -127,13 +148,17 @@ class Reader:
             self.problem(path, f"{what} must be a mapping, got {type_name(value)}")
             return None
         if keys is not None:
+            swallowed: set[str] = set()  # keys run together by a full-width separator: `{level： 1， after: ...}`
             for key in value:
                 if key not in keys:
                     child = f"{path}.{key}" if path else key
-                    hint = did_you_mean(key, keys) or f"; allowed: {', '.join(keys)}"
+                    wide = full_width(key) if isinstance(key, str) else ""
+                    if wide:
+                        swallowed |= {k for k in keys if re.search(rf"(?<![a-z_]){re.escape(k)}(?![a-z_])", key)}
+                    hint = wide or did_you_mean(key, keys) or f"; allowed: {', '.join(keys)}"
                     self.problem(child, f"unknown key {key!r} in {what}{hint}", at_key=True)
             for key, spec in keys.items():
-                if spec.required and key not in value:
+                if spec.required and key not in value and key not in swallowed:
                     self.problem(path, spec.missing or f"{what} needs the key {key!r}")
         return value
 
@@ -155,6 +180,9 @@ class Reader:
         if not isinstance(value, str):
             hint = (": YAML reads yes/no/on/off/true/false as booleans, quote it" if isinstance(value, bool) else "")
             self.problem(path, f"{what} must be a string, got {type_name(value)}{hint}")
+            return None
+        if full_width(value):
+            self.problem(path, f"bad {what} {value!r}{full_width(value)}")
             return None
         if not pattern.match(value):
             form = _FORMS.get(pattern.pattern, f"a value matching {pattern.pattern}")

@@ -151,3 +151,43 @@ def test_without_the_template_files_a_misspelling_is_matched_against_the_listed_
         load_text(text, "gx.yaml")
     [p] = err.value.problems
     assert p.message == "unknown template 'task_asigned' (did you mean 'task_assigned'?); list it under templates"
+
+
+# -- full-width punctuation ------------------------------------------------------------------------------------
+
+def test_a_full_width_comma_in_an_enum_list_is_refused_at_the_value() -> None:
+    """`values: [unconditional， conditional, ...]` is one problem at the joined value, saying to write ASCII ','."""
+    text = edited(("values: [unconditional, conditional,", "values: [unconditional， conditional,"))
+    [p] = problems_of(text)
+    assert (p.path, p.line) == ("variables.sharing_type.values.0", line_of(text, "unconditional，"))
+    assert p.col == text.splitlines()[p.line - 1].index("unconditional，") + 1
+    assert "'unconditional， conditional'" in p.message and "full-width '，'" in p.message
+    assert "ASCII ','" in p.message
+
+
+@pytest.mark.parametrize(("old", "new", "path", "char"), [
+    ("to: [bureau.reviewer]}]", "to: [bureau.reviewer， consumer.data_admin]}]",
+     "states.normative_review.on_enter.0.to.0", "'，'"),
+    ("to: [bureau.reviewer]}]", "to: [bureau.reviewer、consumer.data_admin]}]",
+     "states.normative_review.on_enter.0.to.0", "'、'"),
+    ("  bureau.reviewer:  ", "  bureau.reviewer\u3000:", "roles.bureau.reviewer\u3000", "U+3000"),
+    ("  negotiation:\n", "  negotiation\u3000:\n", "states.negotiation\u3000", "U+3000"),
+    ("{event: pass,", "{event: pass\u3000,", "transitions.2.event", "U+3000"),
+    ("{event: pass,", "{event: pass；x,", "transitions.2.event", "'；'"),
+], ids=["role list comma", "role list enumeration comma", "role name space", "state name space", "event space",
+        "event semicolon"])
+def test_full_width_punctuation_in_a_name_is_refused_once_at_its_place(old: str, new: str, path: str,
+                                                                        char: str) -> None:
+    """Role, state and event names holding full-width punctuation are one problem each, with the ASCII to write;
+    references to the name meant are no further fault."""
+    [p] = problems_of(edited((old, new)))
+    assert p.path == path and f"full-width {char}" in p.message and "write ASCII" in p.message
+
+
+def test_keys_run_together_by_full_width_separators_are_one_problem() -> None:
+    """`{level： 1， after: 0 WD, ...}` is one unknown key naming the full-width characters, not also two missing
+    keys and a ladder that starts at 2."""
+    text = edited((LADDER, LADDER.replace("{level: 1, after: 0 WD", "{level： 1， after: 0 WD")))
+    [p] = problems_of(text)
+    assert p.path == "states.normative_review.sla.escalate.0.level： 1， after"
+    assert "full-width '，', '：'" in p.message and "ASCII ',' and ':'" in p.message
