@@ -1,7 +1,6 @@
 """`cli.py simulate`: a dry run of one workflow on the real Engine, a throw-away SQLite file and a manual clock,
 printing when each step is due, so a definition can be checked against the calendar before it is deployed.
-
-Exit status: 0 when every event was accepted, 1 when the definition or an event was refused, 2 on bad input.
+Exit status: see EXIT_STATUS.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,11 @@ from engine.ports import Actor, Person
 from engine.spec import FieldSpec, StateKind, VariableType, WorkflowSpec
 
 _REPO = Path(__file__).resolve().parent.parent
+EXIT_STATUS = ("exit status: 0 when the workflow started and every event in --events was applied; 1 when the "
+               "workflow, or an event, could not be applied (the steps up to it are printed, then 'refused: ...'); "
+               "2 on bad input (a date without a time of day, events out of time order, an unknown variable), "
+               "nothing run")
+
 #: Timers a simulation follows; past this many the definition is waiting on itself in a loop.
 MAX_TIMER_STEPS = 500
 
@@ -60,30 +64,27 @@ class Simulation:
 # -- input ---------------------------------------------------------------------------------------------------------
 
 def parse_moment(text: str) -> datetime:
-    """An ISO date-time (Asia/Shanghai unless it carries an offset); a bare date means 09:00 that day."""
+    """An ISO date-time (Asia/Shanghai unless it carries an offset). A date without a time of day is refused:
+    a deadline in working hours (WH) counts from the hour, so the run must not pick one for the user."""
     try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(9), tzinfo=SHANGHAI)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadInput(f"{text!r} is not a date-time; write e.g. 2026-09-30T10:00 or 2026-09-30T10:00+08:00") from None
+    if "T" not in text.upper() and " " not in text.strip():
+        raise BadInput(f"{text!r} has no time of day; write e.g. {text}T09:00 (a deadline in working hours "
+                       "counts from the hour)")
     return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
 
 
 def parse_events(items: Sequence[str]) -> list[PlannedEvent]:
-    """`pass@2026-10-09T10:00 approve` -> planned events; moments must not go backwards."""
+    """`pass@2026-10-09T10:00 approve` -> planned events (their order in time is checked by `run`)."""
     out: list[PlannedEvent] = []
-    last: datetime | None = None
     for item in items:
         for word in item.split():
             name, _, when = word.partition("@")
             if not name:
                 raise BadInput(f"event {word!r} has no name; write EVENT or EVENT@DATETIME")
-            moment = parse_moment(when) if when else None
-            if moment is not None and last is not None and moment < last:
-                raise BadInput(f"event {word!r} is earlier than the event before it ({last.isoformat()})")
-            last = moment or last
-            out.append(PlannedEvent(name, moment))
+            out.append(PlannedEvent(name, parse_moment(when) if when else None))
     return out
 
 
@@ -193,6 +194,7 @@ def run(
     from storage.outbox import OutboxMessage
     from storage.sql import SqlInstanceStore
 
+    _in_order(start, events, until)
     spec = definitions.get(spec_id).spec
     sim = Simulation(spec, start, starting_variables(spec, variables, start))
     clock = ManualClock(start)
@@ -214,15 +216,16 @@ def run(
                 _follow_timers(engine, clock, inst.id, target)
                 current = engine.get(inst.id)
                 if current.status != "running":
-                    raise BadInput(f"event {planned.event!r}: the instance already ended in {current.state!r} "
-                                   f"({current.outcome}); set the variables that route it with --var NAME=VALUE")
+                    sim.error = (f"event {planned.event!r}: the instance already ended in {current.state!r} "
+                                 f"({current.outcome}); set the variables that route it with --var NAME=VALUE")
+                    break
                 t = spec.transition(current.state, planned.event)
                 roles = t.roles if t is not None else tuple(spec.roles)
                 clock.set(target)
                 engine.fire(inst.id, planned.event, _actor(spec, roles, current.variables),
                             _payload(spec, current.state, planned.event, payload, start))
                 now = target
-            if until is not None:
+            if until is not None and sim.error is None:
                 _follow_timers(engine, clock, inst.id, until)
         except WorkflowError as err:
             sim.error = str(err)
@@ -234,6 +237,21 @@ def run(
                                   "to": r.recipient} for r in rows]
             engine.close()
     return sim
+
+
+def _in_order(start: datetime, events: Sequence[PlannedEvent], until: datetime | None) -> None:
+    """Refuse an event moment, or `until`, earlier than the start or the last event moment before it: the
+    engine would record the step at the later moment anyway, and the printed times would not be the ones asked."""
+    last, what = start, f"the start ({_local(start)})"
+    for planned in events:
+        if planned.moment is None:
+            continue
+        if planned.moment < last:
+            raise BadInput(f"event {planned.event}@{_local(planned.moment)} is earlier than {what}; "
+                           "events must be in time order, not before the start")
+        last, what = planned.moment, f"the event before it ({_local(planned.moment)})"
+    if until is not None and until < last:
+        raise BadInput(f"--until {_local(until)} is earlier than {what}")
 
 
 def _fixed_hook(result: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
@@ -387,14 +405,18 @@ def _json_object(name: str, text: str) -> dict[str, Any]:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "simulate", help="dry-run a workflow against the calendar and print each step's due time",
+        epilog=EXIT_STATUS,
         description="Run WORKFLOW (an id, or a YAML file) on a throw-away database with a manual clock: start it at "
                     "--start, fire --events at their moments (the actor is assumed to hold the needed role), follow "
                     "timers, and print when every step is due, warned and escalated.",
     )
     p.add_argument("workflow", help="workflow id (e.g. gx.data_request) or a workflow YAML file")
-    p.add_argument("--start", required=True, help="start moment, e.g. 2026-09-30T10:00 (Asia/Shanghai)")
+    p.add_argument("--start", required=True,
+                   help="start moment with its time of day, e.g. 2026-09-30T10:00 (Asia/Shanghai unless an offset "
+                        "is given); a bare date is refused, since deadlines in working hours count from the hour")
     p.add_argument("--events", nargs="*", metavar="EVENT[@DATETIME]",
-                   help="events in order, e.g. pass@2026-10-09T10:00 approve@2026-10-12T09:00")
+                   help="events in time order, none before --start, e.g. pass@2026-10-09T10:00 "
+                        "approve@2026-10-12T09:00 (without @DATETIME: at the moment of the event before)")
     p.add_argument("--var", action="append", metavar="NAME=VALUE",
                    help="a starting variable (repeatable); required ones left out get example values")
     p.add_argument("--payload", action="append", metavar="FIELD=VALUE",

@@ -49,7 +49,7 @@ def test_timers_move_on_by_themselves_until_the_given_moment(capsys: pytest.Capt
     """Offlining publicity approved 09-18 ends at the end of 10-09; --until follows the timer to the offline step."""
     code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00",
                                "--var", "resource_kind=data_resource", "--events",
-                               "accept@2026-09-15T10:00", "approve@2026-09-18T10:00", "--until", "2026-10-12",
+                               "accept@2026-09-15T10:00", "approve@2026-09-18T10:00", "--until", "2026-10-12T09:00",
                                "--json")
     assert code == 0
     publicity = next(s for s in result["steps"] if s["state"] == "publicity")
@@ -63,7 +63,7 @@ def test_a_timer_state_entered_again_reports_its_own_timer(capsys: pytest.Captur
     code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-28T09:00",
                                "--var", "resource_kind=data_resource", "--events", "accept@2026-09-28T10:00",
                                "approve@2026-09-30T10:00", "object@2026-10-09T10:00", "proceed@2026-10-12T10:00",
-                               "--until", "2026-11-10", "--json")
+                               "--until", "2026-11-10T09:00", "--json")
     assert code == 0
     publicity = [s for s in result["steps"] if s["state"] == "publicity"]
     assert [s["moves_on_at"] for s in publicity] == ["2026-10-21T00:00+08:00", "2026-10-27T00:00+08:00"]
@@ -99,7 +99,7 @@ def test_paused_review_clock_is_reported(capsys: pytest.CaptureFixture[str]) -> 
 def test_notifications_name_who_would_be_told(capsys: pytest.CaptureFixture[str]) -> None:
     """The run lists the notifications it would send, by role (and department)."""
     code, result, _ = simulate(capsys, "lz.platform_account", "--start", "2026-04-16T15:00", "--until",
-                               "2026-04-24", "--json")
+                               "2026-04-24T09:00", "--json")
     assert code == 0
     kinds = sorted((n["kind"], n["to"]) for n in result["notifications"] if n["kind"] != "notification")
     assert kinds == [("breach", "center_operator"), ("escalation", "bureau_reviewer"),
@@ -123,11 +123,34 @@ def test_refused_event_exits_1_and_says_what_is_allowed(capsys: pytest.CaptureFi
     assert "pass" in out
 
 
+def test_an_event_after_the_end_exits_1_after_printing_the_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    """An event the ended instance cannot take is a refusal (exit 1), shown after the steps that ended it."""
+    code, result, _ = simulate(capsys, "gx.data_request", "--start", "2026-09-30T10:00", "--var",
+                               "sharing_type=conditional", "--events", "pass", "approve", "push", "subscribe",
+                               "approve", "--json")
+    assert code == 1
+    assert result["final"]["status"] == "completed"
+    assert "already ended" in result["error"]
+
+
+def test_help_names_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    """`simulate --help` says which status a refused event gives."""
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0 when" in out and "1 when the workflow, or an event, could not be applied" in out
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["gx.data_request", "--start", "30/09/2026"], "is not a date-time"),
     (["gx.data_request", "--start", "2026-09-30T10:00", "--var", "colour=red"], "not a variable of gx.data_request"),
-    (["gx.data_request", "--start", "2026-09-30T10:00", "--events", "pass@2026-10-09", "push@2026-10-01"],
-     "earlier than the event before it"),
+    (["gx.data_request", "--start", "2026-09-30T10:00", "--events", "pass@2026-10-09T10:00",
+      "push@2026-10-01T10:00"], "earlier than the event before it"),
+    (["gx.data_request", "--start", "2026-09-30T10:00", "--events", "pass@2026-09-29T10:00"],
+     "earlier than the start (2026-09-30T10:00+08:00)"),
+    (["gx.data_request", "--start", "2026-09-30T10:00", "--until", "2026-09-30T09:59"], "--until"),
+    (["gx.data_request", "--start", "2026-09-30"], "has no time of day; write e.g. 2026-09-30T09:00"),
+    (["gx.data_request", "--start", "2026-09-30T10:00", "--events", "pass@2026-10-09"], "has no time of day"),
     (["gx.data_request", "--start", "2026-09-30T10:00", "--hook", "x=[1]"], "give a JSON object"),
 ])
 def test_bad_input_exits_2_with_the_expected_form(capsys: pytest.CaptureFixture[str], argv: list[str],
