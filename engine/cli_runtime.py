@@ -34,7 +34,7 @@ def _default_workflows() -> str:
     return "workflows" if Path("workflows").is_dir() else str(_REPO / "workflows")
 
 
-def _common(parser: argparse.ArgumentParser, *, actor: bool = False) -> None:
+def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output: bool = True) -> None:
     parser.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
                         help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
     parser.add_argument("--workflows", action="append", default=None,
@@ -46,7 +46,8 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False) -> None:
                              "(repeatable; default: $SHIXIAN_HOOKS, comma-separated)")
     parser.add_argument("--allow-provisional", action="store_true",
                         help="compute provisional deadlines in years without calendar data instead of refusing")
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    if json_output:  # the worker prints no results, only its log: it has no --json to ignore
+        parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     if actor:
         parser.add_argument("--actor", required=True, help="who acts (person id)")
         parser.add_argument("--role", action="append", default=[], help="a base role of the actor (repeatable)")
@@ -375,7 +376,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_guarded(cmd_overdue))
 
     p = subparsers.add_parser("worker", help="run timers (and the outbox) until stopped")
-    _common(p)
+    _common(p, json_output=False)
     p.add_argument("--interval", type=_interval, default=5.0,
                    help=f"seconds between ticks (default 5, at least {MIN_INTERVAL:g})")
     p.add_argument("--worker-id", help="name of this worker in timer claims (default host:pid)")

@@ -234,3 +234,13 @@ def test_worker_refuses_an_interval_it_cannot_idle_on(
     assert exit_.value.code == 2
     assert "--interval" in err
     assert not (tmp_path / "i.db").exists()
+
+
+def test_worker_has_no_json_option_to_ignore(capsys: pytest.CaptureFixture[str]) -> None:
+    """`worker --json` is refused (exit 2) rather than accepted and silently doing nothing."""
+    from cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["worker", "--json"])
+    assert exit_.value.code == 2
+    assert "--json" in capsys.readouterr().err
