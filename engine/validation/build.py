@@ -265,7 +265,7 @@ class Builder(Reader):
             return StateSpec(**common, after=after, at_variable=at, next=nxt)
         if kind is StateKind.DECISION:
             branches = self.many(p("branches"), m.get("branches"), self.branch, "branches", False)
-            if "branches" in m and not branches and isinstance(m.get("branches"), list):
+            if m.get("branches") == []:  # a list whose branches could not be read has its problems already
                 self.problem(p("branches"), "a decision needs at least one branch")
             default = self.name(p("default"), m["default"], "state") if "default" in m else None
             self.exit_read(name, not self.partial(p("branches")) and ("default" not in m or default is not None))
@@ -435,7 +435,7 @@ class Builder(Reader):
                                      f"known: {', '.join(CALENDARS)}")
             cal = None
         sources = self.sources("sources", top.get("sources")) if "sources" in top else ()
-        if "sources" in top and not sources and isinstance(top.get("sources"), list):
+        if top.get("sources") == []:  # a list whose sources could not be read has its problems already
             self.problem("sources", "name at least one source: the regulation and articles the workflow implements")
         roles = self.roles("roles", top["roles"]) if "roles" in top else {}
         for section in ("roles", "variables", "states", "hooks"):

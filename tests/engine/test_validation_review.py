@@ -191,3 +191,30 @@ def test_keys_run_together_by_full_width_separators_are_one_problem() -> None:
     [p] = problems_of(text)
     assert p.path == "states.normative_review.sla.escalate.0.level： 1， after"
     assert "full-width '，', '：'" in p.message and "ASCII ',' and ':'" in p.message
+
+
+SOURCES = ("  - {document: 广西政务数据“聚通用”实施细则（试行）, "
+           "articles: [\"22\", \"22(1)\", \"22(2)\", \"22(3)\", \"22(4)\"]}\n"
+           "  - {document: 2019年推进政务数据“聚通用”工作检查指标解读, articles: [B1]}")
+BRANCHES = ("      - {when: \"sharing_type == 'unconditional' and not control_params\", to: granted_directly}\n"
+            "      - {when: \"sharing_type == 'not_shared'\", to: negotiation}\n")
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    (SOURCES, "  - {articles: [B1]}", "sources.0"),
+    (BRANCHES, "      - {when: [1], to: granted_directly}\n", "states.route.branches.0.when"),
+], ids=["sources", "branches"])
+def test_a_list_whose_only_item_is_broken_is_not_also_called_empty(old: str, new: str, path: str) -> None:
+    """The broken item is the one problem: no "name at least one source" or "needs at least one branch" besides."""
+    [p] = problems_of(edited((old, new)))
+    assert p.path == path
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    (SOURCES, "  []", "name at least one source"),
+    (BRANCHES, "      []\n", "a decision needs at least one branch"),
+], ids=["sources", "branches"])
+def test_a_list_written_empty_is_still_refused(old: str, new: str, message: str) -> None:
+    """`sources: []` and `branches: []` are refused as empty."""
+    messages = [p.message for p in problems_of(edited((old, new)))]
+    assert any(message in m for m in messages)
