@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -17,21 +22,54 @@ _LOCK_KEY = 0x5348495849414E
 #: Alembic keeps the running migration in module globals (`alembic.context`): one upgrade at a time per process.
 _IN_PROCESS = threading.Lock()
 
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _alembic_quiet() -> Iterator[None]:
+    """Alembic's INFO lines (a "setup plugin" line per plugin on import, "Context impl", each revision run) at
+    every process start say nothing to an operator: only its warnings pass, and `upgrade` logs one line of its
+    own when the schema changes. A level someone set on the `alembic` logger is left alone."""
+    alembic_log = logging.getLogger("alembic")
+    if alembic_log.level != logging.NOTSET:
+        yield
+        return
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_log.setLevel(logging.NOTSET)
+
 
 def alembic_config() -> Config:
+    with _alembic_quiet():  # importing alembic's commands sets up its plugins, each logged at INFO
+        from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
+def _revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; several processes opening one database at once upgrade it once."""
-    cfg = alembic_config()
-    with _IN_PROCESS, engine.begin() as conn:
+    with _IN_PROCESS, _alembic_quiet(), engine.begin() as conn:
+        from alembic import command
+
+        cfg = alembic_config()
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         elif conn.dialect.name == "sqlite":
             # the write lock before reading the schema's version: another process migrating a new file waits
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        before = _revision(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        after = _revision(conn)
+    if after != before:
+        log.info("database schema upgraded from %s to %s", before or "an empty database", after)
