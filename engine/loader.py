@@ -294,8 +294,9 @@ _FULL_WIDTH_KEY = re.compile(r"^[ \t]*(?:- )?([^\s:#'\"{}\[\],][^:#{}\[\],]*?)[ 
 
 def _syntax_hint(text: str, line: int) -> tuple[int, int, str] | None:
     """The usual slips behind a YAML syntax error, said plainly: a full-width colon after a key (typed with a
-    Chinese input method), or a tab in the indentation. The parser notices both a line late or in its own
-    words. Looks at the line it stopped on and the two before it; `line` counts from 1."""
+    Chinese input method), a full-width space (U+3000) in the indentation or after a key's colon, or a tab in
+    the indentation. The parser notices them a line late or in its own words. Looks at the line it stopped on
+    and the two before it; `line` counts from 1."""
     lines = text.splitlines()
     for index in range(min(line, len(lines)) - 1, max(line - 4, -1), -1):
         found = _FULL_WIDTH_KEY.match(lines[index])
@@ -303,10 +304,31 @@ def _syntax_hint(text: str, line: int) -> tuple[int, int, str] | None:
             return (index + 1, found.end(),
                     f"key {found.group(1)!r} is followed by a full-width colon '：': YAML needs the ASCII ':' "
                     "and a space after it")
+        wide = _ideographic_space(lines[index])
+        if wide is not None:
+            return (index + 1, *wide)
     if 0 < line <= len(lines):
         indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip(" \t"))]
         if "\t" in indent:
             return (line, indent.index("\t") + 1, "a tab in the indentation: YAML indents with spaces only")
+    return None
+
+
+#: A key, a list entry or nothing after an indentation holding U+3000: a line of text (a paragraph of a folded
+#: description may start with two U+3000 by Chinese custom) has no ASCII ': '.
+_WIDE_INDENT = re.compile(r"^[ \t\u3000]*\u3000[ \t\u3000]*(?:$|-(?:[ \t\u3000]|$)|[^\s#'\"][^#]*?:(?:[ \t]|$))")
+_WIDE_AFTER_COLON = re.compile(r"^[ \t]*(?:- )?([^\s:#'\"{}\[\],][^:#{}\[\],]*?):\u3000")
+
+
+def _ideographic_space(line: str) -> tuple[int, str] | None:
+    """The column of a full-width space (U+3000) where YAML needs an ASCII one, and what to do, or None."""
+    if _WIDE_INDENT.match(line):
+        return (line.index("\u3000") + 1,
+                "a full-width space (U+3000) in the indentation: indent with ASCII spaces only")
+    found = _WIDE_AFTER_COLON.match(line)
+    if found:
+        return (found.end(), f"key {found.group(1)!r} is followed by ':' and a full-width space (U+3000): "
+                             "write an ASCII space after the ':'")
     return None
 
 
