@@ -47,7 +47,7 @@ def _cases(s: dict[str, Any]) -> dict[str, list[str]]:
         "payload_not_json": [*fire, "approve", "--payload", "{not json"],
         "payload_a_list": [*fire, "approve", "--payload", "[1, 2]"],
         "payload_unknown_field": [*fire, "approve", "--payload", '{"drop": "table"}'],
-        "payload_wrong_type": [*fire, "approve", "--field", "note=[1,2]"],
+        "payload_wrong_type": [*fire, "approve", "--payload", '{"note": [1, 2]}'],
         "payload_oversized": [*fire, "approve", "--payload", json.dumps({"note": "x" * 200_000})],
         "payload_deeply_nested": [*fire, "approve", "--payload", '{"note": ' + "[" * 5000 + "]" * 5000 + "}"],
         "field_deeply_nested": [*fire, "approve", "--field", "note=" + "[" * 5000 + "]" * 5000],
