@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.clock import Clock, SystemClock
-from notifiers.errors import ChannelConfigError, UnknownChannel
+from notifiers.errors import ChannelConfigError, DeliveryError, UnknownChannel
 from notifiers.rendering import Rendered
 
 
@@ -132,7 +132,13 @@ def setting_bool(name: str, settings: Mapping[str, Any], key: str, default: bool
 def secret_value(
     name: str, settings: Mapping[str, Any], key: str, environ: Mapping[str, str]
 ) -> Callable[[], str | None]:
-    """A secret given literally (`key`) or by environment variable name (`key_env`), read when sending."""
+    """A secret given literally (`key`) or by environment variable name (`key_env`), read when sending.
+
+    The reader answers None when neither is set. When `key_env` names a variable that is unset or empty it
+    raises ChannelConfigError: sending without the secret (an unsigned webhook, SMTP without its login) must
+    fail, not go out quietly. It is read at send time, not when the directory loads, so a channel nobody's
+    contact uses does not need its variables exported; `read_secret` turns the error into a DeliveryError.
+    """
     literal = settings.get(key)
     env_name = settings.get(f"{key}_env")
     if literal is not None and not isinstance(literal, str):
@@ -144,10 +150,26 @@ def secret_value(
         if literal:
             return literal
         if env_name:
-            return environ.get(env_name) or None
+            value = environ.get(env_name)
+            if not value:
+                state = "empty" if value is not None else "not set"
+                raise ChannelConfigError(
+                    name, f"{key}_env",
+                    f"environment variable {env_name} is {state} ({key}_env names it): set it where the worker "
+                    f"runs and restart it, or remove {key}_env",
+                )
+            return value
         return None
 
     return read
+
+
+def read_secret(channel: str, recipient: str, secret: Callable[[], str | None]) -> str | None:
+    """The secret for one send; a variable named by `*_env` that is not set fails the send for good."""
+    try:
+        return secret()
+    except ChannelConfigError as err:
+        raise DeliveryError(channel, recipient, err.detail, transient=False) from None
 
 
 KNOWN_SETTINGS_COMMON = frozenset({"type", "timeout"})

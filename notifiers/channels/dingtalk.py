@@ -15,7 +15,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.clock import Clock
-from notifiers.base import Outgoing, register_channel_type, reject_unknown, secret_value, setting_float, setting_str
+from notifiers.base import (
+    Outgoing,
+    read_secret,
+    register_channel_type,
+    reject_unknown,
+    secret_value,
+    setting_float,
+    setting_str,
+)
 from notifiers.channels.http_post import check_errcode, check_url, encode_json, post_json
 from notifiers.errors import ChannelConfigError
 
@@ -57,8 +65,10 @@ class DingTalkNotifier:
             text = f"{text}\n\n@{address}"  # DingTalk mentions only numbers that also appear in the text
         return {"msgtype": "markdown", "markdown": {"title": message.rendered.subject, "text": text}, "at": at}
 
-    def signed_url(self) -> str:
-        secret = self._secret()
+    def signed_url(self, recipient: str = "") -> str:
+        """The robot URL, with `timestamp` and `sign` when a secret is set (fails the send for `recipient` when
+        the secret's environment variable is not set)."""
+        secret = read_secret(self.name, recipient, self._secret)
         if not secret:
             return self.webhook
         timestamp = int(self.clock.now().timestamp() * 1000)
@@ -67,8 +77,9 @@ class DingTalkNotifier:
 
     def send(self, message: Outgoing) -> None:
         headers = {"X-Shixian-Dedupe-Key": message.dedupe_key}
-        _, answer = post_json(self.name, message.recipient, self.signed_url(), encode_json(self.body(message)),
-                              headers, self.timeout)
+        url = self.signed_url(message.recipient)
+        _, answer = post_json(self.name, message.recipient, url, encode_json(self.body(message)), headers,
+                              self.timeout)
         check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from engine.clock import Clock
 from notifiers.base import (
     Outgoing,
+    read_secret,
     register_channel_type,
     reject_unknown,
     secret_value,
@@ -78,6 +79,8 @@ class SmtpNotifier:
         problem = self.check_address(message.address)
         if problem:
             raise DeliveryError(self.name, message.recipient, problem, transient=False)
+        user = read_secret(self.name, message.recipient, self._user)
+        password = read_secret(self.name, message.recipient, self._password)
         mail = build_email(message, self.sender, self.clock.now())
         try:
             client: smtplib.SMTP
@@ -89,7 +92,6 @@ class SmtpNotifier:
             with client:
                 if self.starttls:
                     client.starttls(context=ssl.create_default_context())
-                user, password = self._user(), self._password()
                 if user:
                     client.login(user, password or "")
                 refused = client.send_message(mail)

@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.clock import Clock
-from notifiers.base import Outgoing, register_channel_type, reject_unknown, secret_value, setting_float, setting_str
+from notifiers.base import (
+    Outgoing,
+    read_secret,
+    register_channel_type,
+    reject_unknown,
+    secret_value,
+    setting_float,
+    setting_str,
+)
 from notifiers.channels.http_post import check_url, encode_json, post_json
 from notifiers.errors import ChannelConfigError, DeliveryError
 
@@ -60,11 +68,11 @@ class WebhookNotifier:
         problem = self.check_address(message.address)
         if problem:
             raise DeliveryError(self.name, message.recipient, problem, transient=False)
+        secret = read_secret(self.name, message.recipient, self._secret)
         url = message.address if message.address.startswith(("http://", "https://")) else self.url
         timestamp = int(self.clock.now().timestamp())
         body = encode_json(self.body(message, timestamp))
         headers = {DEDUPE_HEADER: message.dedupe_key, TIMESTAMP_HEADER: str(timestamp)}
-        secret = self._secret()
         if secret:
             headers[SIGNATURE_HEADER] = sign_body(secret, body)
         post_json(self.name, message.recipient, url, body, headers, self.timeout)

@@ -11,7 +11,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.clock import Clock
-from notifiers.base import Outgoing, register_channel_type, reject_unknown, secret_value, setting_float, setting_str
+from notifiers.base import (
+    Outgoing,
+    read_secret,
+    register_channel_type,
+    reject_unknown,
+    secret_value,
+    setting_float,
+    setting_str,
+)
 from notifiers.channels.http_post import check_errcode, check_url, encode_json, post_json
 from notifiers.errors import ChannelConfigError, DeliveryError
 
@@ -54,7 +62,7 @@ class WeComNotifier:
         return {"msgtype": "markdown", "markdown": {"content": cut_utf8(content, MAX_CONTENT_BYTES)}}
 
     def send(self, message: Outgoing) -> None:
-        key = self._key()
+        key = read_secret(self.name, message.recipient, self._key)
         if not key:
             raise DeliveryError(self.name, message.recipient, "no robot key: set `key` or `key_env`", transient=False)
         url = f"{self.url}?{urllib.parse.urlencode({'key': key})}"
