@@ -89,6 +89,16 @@ class _Claimed:
     attempts: int
 
 
+@dataclass(slots=True)
+class _ChannelTrouble:
+    """A channel's retryable failures in one round: logged once at the round's end, not once per message."""
+
+    error: str  # the first failure's first line
+    retry_at: datetime
+    messages: int = 0
+    recipients: set[str] = field(default_factory=set)
+
+
 SessionSource = Engine | Callable[[], Session]
 
 
@@ -140,6 +150,8 @@ class OutboxDispatcher:
         self.send_budget = min(send_budget, lease / 2)
         self._monotonic = monotonic
         self._stop = threading.Event()
+        self._trouble: dict[str, _ChannelTrouble] = {}  # this round's retryable failures, by channel
+        self._failing: set[str] = set()  # channels whose last outcome was a retryable failure
 
     def request_stop(self) -> None:
         """Finish the message being sent, give the rest of the batch back, and send no more (a worker's
@@ -177,6 +189,7 @@ class OutboxDispatcher:
         except SQLAlchemyError as err:
             raise StorageUnavailable(f"outbox claim failed: {str(err).splitlines()[0]}") from err
         outcomes: list[Callable[[Session], bool]] = []
+        self._trouble = {}
         started, budget = self._monotonic(), self.send_budget.total_seconds()
         for index, message in enumerate(claimed):
             if self._stop.is_set() or self._monotonic() - started >= budget:
@@ -191,7 +204,19 @@ class OutboxDispatcher:
                 self._record(outcomes)
                 outcomes = []
         self._record(outcomes)
+        self._log_trouble()
         return handled
+
+    def _log_trouble(self) -> None:
+        """One warning per channel that failed retryably this round: with a server down, an operator reads one
+        line a round per channel instead of one per message, and learns when the next try is."""
+        for name, trouble in sorted(self._trouble.items()):
+            log.warning(
+                "channel %r is failing: %d message(s) to %d recipient(s) will be retried, the first at %s: %s",
+                name, trouble.messages, len(trouble.recipients),
+                trouble.retry_at.astimezone(SHANGHAI).isoformat(timespec="seconds"), trouble.error,
+            )
+        self._failing |= set(self._trouble)
 
     def _release(self, ids: list[int], claimant: str, why: str) -> None:
         try:
@@ -253,21 +278,30 @@ class OutboxDispatcher:
             reason = str(err)
             return lambda s: outbox.mark_dead(s, message.id, claimant, reason)
         except DeliveryError as err:
-            return self._failed(message, claimant, str(err), err.transient)
+            return self._failed(message, claimant, str(err), err.transient, err.detail)
         except Exception as err:  # a faulty channel plug-in must not stop the others; treat as transient
             log.exception("channel %r raised unexpectedly for outbox message %d", message.channel, message.id)
-            return self._failed(message, claimant, f"{type(err).__name__}: {err}", transient=True)
+            detail = f"{type(err).__name__}: {err}"
+            return self._failed(message, claimant, detail, True, detail)
+        if message.channel in self._failing:
+            self._failing.discard(message.channel)
+            log.info("channel %r delivers again (outbox message %d sent)", message.channel, message.id)
         sent_at = self.clock.now()
         return lambda s: outbox.mark_sent(s, message.id, claimant, sent_at)
 
     def _failed(
-        self, message: _Claimed, claimant: str, error: str, transient: bool
+        self, message: _Claimed, claimant: str, error: str, transient: bool, detail: str
     ) -> Callable[[Session], bool]:
         if not transient or message.attempts >= self.max_attempts:
             why = "" if not transient else f" (after {message.attempts} attempts)"
             log.warning("outbox message %d is dead%s: %s", message.id, why, error)
             return lambda s: outbox.mark_dead(s, message.id, claimant, error + why)
         retry_at = self.clock.now() + self.backoff.delay(message.attempts, self.rng)
+        trouble = self._trouble.setdefault(
+            message.channel, _ChannelTrouble((detail.strip().splitlines() or [""])[0], retry_at))
+        trouble.messages += 1
+        trouble.recipients.add(message.recipient)
+        trouble.retry_at = min(trouble.retry_at, retry_at)
         return lambda s: outbox.mark_retry(s, message.id, claimant, error, retry_at)
 
     def _record(self, writes: list[Callable[[Session], bool]]) -> None:
