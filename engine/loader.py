@@ -112,12 +112,13 @@ def _shown_tag(tag: str) -> str:
 class _Frame:
     """An open mapping or sequence while the events stream in."""
 
-    __slots__ = ("data", "first", "key", "key_mark", "path", "skip")
+    __slots__ = ("data", "first", "flow", "key", "key_mark", "path", "skip")
 
-    def __init__(self, data: dict[str, Any] | list[Any], path: str, skip: bool) -> None:
+    def __init__(self, data: dict[str, Any] | list[Any], path: str, skip: bool, flow: bool = False) -> None:
         self.data = data
         self.path = path
         self.skip = skip  # a subtree already reported (bad key, duplicate, too deep): built, never stored
+        self.flow = flow  # written [a, b] or {a: b} rather than in indented lines
         self.key: str | None = None
         self.key_mark: Any = None
         self.first: dict[str, Any] = {}
@@ -175,6 +176,8 @@ class _Builder:
         if not skip:
             self.locations[path] = _loc(self.filename, event.start_mark)
         if isinstance(event, yaml.ScalarEvent):
+            if not event.style and not skip:  # plain: None from PyYAML, "" from libyaml
+                self.full_width(event, path, parent)
             self.place(self.scalar(event, path, skip), path, event, skip)
             return
         if len(self.stack) >= 4 * MAX_DEPTH:
@@ -184,7 +187,28 @@ class _Builder:
             self.problem(event.start_mark, path, f"nested deeper than {MAX_DEPTH} levels")
             skip = True
         data: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
-        self.stack.append(_Frame(data, path, skip))
+        self.stack.append(_Frame(data, path, skip, bool(event.flow_style)))
+
+    def full_width(self, event: Any, path: str, parent: _Frame | None) -> None:
+        """Full-width punctuation in a plain scalar where YAML would have needed its ASCII form: curly quotes
+        around the whole of it, or '，'/'、' between items of a flow list that are no names (the validator
+        names the full-width characters in a name, with the name)."""
+        value: str = event.value
+        if not value:
+            return
+        if value[0] in _CURLY_OPEN and value[-1] in _CURLY_CLOSE and len(value) > 1:
+            self.problem(event.start_mark, path, f"{shown(value)} is wrapped in curly quotes {value[0]}{value[-1]}, "
+                                                 "which YAML keeps as part of the text: use ASCII quotes ' or \" "
+                                                 "(or none), or put the whole in ASCII quotes to keep them")
+        elif parent is not None and parent.flow and isinstance(parent.data, list) and _joined_items(value):
+            char = _FULL_WIDTH_COMMA.search(value)
+            assert char is not None  # _joined_items found one
+            mark = event.start_mark
+            offset = char.start() if event.end_mark.line == mark.line else 0
+            self.problems.append(DefinitionProblem(
+                self.filename, mark.line + 1, mark.column + offset + 1, path,
+                f"full-width {char.group()!r} between the list items {shown(value)}: use ASCII ',' to separate "
+                "them"))
 
     def child_path(self, parent: _Frame | None) -> tuple[str, bool]:
         if parent is None:
@@ -203,6 +227,10 @@ class _Builder:
             raise _Refused(event.start_mark, "a key must be a plain string, not a list or mapping")
         tag = event.tag if event.tag not in (None, "!") else _resolve(event)
         key = str(event.value)
+        if not event.style and not parent.skip and len(key) > 1 and key[0] in _CURLY_OPEN \
+                and key[-1] in _CURLY_CLOSE:
+            self.problem(event.start_mark, parent.path, f"key {shown(key)} is wrapped in curly quotes "
+                                                        f"{key[0]}{key[-1]}: use ASCII quotes ' or \" (or none)")
         parent.key = key
         parent.key_mark = event.start_mark
         if parent.skip:
@@ -259,6 +287,23 @@ class _Builder:
 
 
 _QUOTE_IT = "quote it if it is a text"
+_CURLY_OPEN = "‘“"
+_CURLY_CLOSE = "’”"
+_FULL_WIDTH_COMMA = re.compile("[，、]")
+#: An item of a flow list that is no name: a duration (`3 WD`), a number or an article (`22(1)`, `B1`).
+_LIST_TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.()\-]*(?: [A-Za-z]{1,3})?")
+_NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?")
+
+
+def _joined_items(value: str) -> bool:
+    """Whether a flow-list item is list items joined by '，' or '、': every part a short ASCII token, not every
+    part a name. `数据共享申请，审核` is text; `a， b` is a name the validator reports with its place."""
+    if "，" not in value and "、" not in value:
+        return False
+    parts = [part.strip(" \u3000") for part in _FULL_WIDTH_COMMA.split(value)]
+    if not all(_LIST_TOKEN.fullmatch(part) for part in parts if part) or not any(parts):
+        return False
+    return not all(_NAME.fullmatch(part) for part in parts if part)
 
 
 def _number_refusal(tag: str, text: str) -> str | None:
@@ -314,6 +359,34 @@ def _syntax_hint(text: str, line: int) -> tuple[int, int, str] | None:
     return None
 
 
+#: What a full-width character a parser stumbled over should have been, where it stands for YAML structure.
+_STRUCTURE = {**{c: f"full-width {c!r} between items: use ASCII ','" for c in "，、"},
+              "：": "full-width '：' after a key: use ASCII ':' and a space",
+              **{c: f"curly quote {c!r} used as a YAML quote: use ASCII quotes ' or \"" for c in "‘’“”"}}
+
+
+def _structure_hint(text: str, line: int, col: int) -> tuple[int, int, str] | None:
+    """A full-width comma, colon or curly quote standing for YAML structure before the place the parser gave
+    up on, in the same item of a flow collection or the same value: `["22"， "23"]`, `{a: 1， b: 2}`,
+    `title: “a: b”`. A full-width character in the text of an earlier item (`{zh: 申请，审核, en: ...}`) is
+    not blamed: an ASCII ',' '[' or '{' stands between it and the error."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    source = lines[line - 1]
+    for index in range(min(col, len(source)) - 1, -1, -1):
+        char = source[index]
+        if char in ",[]{}":
+            return None
+        if char in _STRUCTURE:
+            before = source[:index]
+            # a comma or colon is structure inside a flow collection only; a quote only where a value starts
+            structure = ("[" in before or "{" in before) if char in "，、：" else \
+                (not before.strip() or before.rstrip()[-1] in ":-[{,")
+            return (line, index + 1, _STRUCTURE[char]) if structure else None
+    return None
+
+
 #: A key, a list entry or nothing after an indentation holding U+3000: a line of text (a paragraph of a folded
 #: description may start with two U+3000 by Chinese custom) has no ASCII ': '.
 _WIDE_INDENT = re.compile(r"^[ \t\u3000]*\u3000[ \t\u3000]*(?:$|-(?:[ \t\u3000]|$)|[^\s#'\"][^#]*?:(?:[ \t]|$))")
@@ -352,7 +425,7 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        hint = _syntax_hint(text, line)
+        hint = _syntax_hint(text, line) or _structure_hint(text, line, col)
         if hint is not None:
             raise _one(filename, *hint) from None
         detail = " ".join(str(p) for p in (err.context, err.problem) if p)
