@@ -69,10 +69,17 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
           "NEXT / SENT  ERROR")
     for r in rows:
         moment = r["sent_at"] or r["next_attempt_at"] or ""
-        error = (r["last_error"] or "").replace("\n", " ")
-        error = error if len(error) <= 60 else error[:57] + "..."
+        error = _error_line(r["last_error"] or "", r["channel"], r["recipient"])
         print(f"{r['id']:>6}  {r['status']:<9} {r['attempts']:>3}  {r['kind']:<12} {r['channel']:<10} "
               f"{r['recipient']:<20} {r['template']:<24} {moment}  {error}")
+
+
+def _error_line(error: str, channel: str, recipient: str) -> str:
+    """The error's first line, whole: the reason (HTTP 403, errcode, ...) comes at its end. The opening naming
+    channel and recipient is dropped, as they have their own columns; --json gives every line."""
+    lines = error.strip().splitlines() or [""]
+    first = lines[0].removeprefix(f"channel {channel!r} could not deliver to {recipient!r}: ")
+    return first + (f" (+{len(lines) - 1} more line(s): --json)" if len(lines) > 1 else "")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -97,8 +104,14 @@ def _retry(args: argparse.Namespace) -> int:
     with Session(_engine(args)) as session:
         count = outbox.retry_dead(session, SystemClock().now(), None if args.all_dead else args.id)
         session.commit()
+        found = session.get(outbox.OutboxMessage, args.id) if count == 0 and args.id is not None else None
     if count == 0 and args.id is not None:
-        print(f"error: message {args.id} is not dead (see `cli.py outbox dead`)", file=sys.stderr)
+        if found is None:
+            print(f"error: no message {args.id} in the outbox (see `cli.py outbox dead` for the dead ones)",
+                  file=sys.stderr)
+        else:
+            print(f"error: message {args.id} is {found.status}, not dead: only dead messages are retried "
+                  "(see `cli.py outbox dead`)", file=sys.stderr)
         return 1
     print(f"{count} message(s) moved from dead to pending; the next dispatch sends them")
     return 0

@@ -69,7 +69,7 @@ def test_dead_messages_are_listed_and_retried(db_url: str, capsys: pytest.Captur
     assert [(d["status"], d["last_error"]) for d in dead] == [("dead", "server gone")] * 3
     assert (one[0], rest[0], again[0]) == (0, 0, 1)
     assert "1 message(s) moved" in one[1] and "2 message(s) moved" in rest[1]
-    assert "is not dead" in again[2]
+    assert "is pending, not dead" in again[2]
     assert sorted(p["attempts"] for p in json.loads(pending_out)) == [0, 0, 0]
     assert table.count("pending") == 3
 
@@ -150,3 +150,49 @@ def test_dispatch_needs_the_deployments_directory(monkeypatch: pytest.MonkeyPatc
     _, pending, _ = run(capsys, "outbox", "list", "--status", "pending", "--json", "--db", db)
     assert code == 2 and "--directory" in err and "SHIXIAN_DIRECTORY" in err
     assert len(json.loads(pending)) == 1
+
+
+def test_retry_of_a_message_that_does_not_exist_says_so(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`outbox retry ID` for an id the outbox does not hold says there is no such message, not that it is not dead."""
+    seed_dead(db_url, 1)
+    _, dead_out, _ = run(capsys, "outbox", "dead", "--json", "--db", db_url)
+    missing = json.loads(dead_out)[0]["id"] + 1000
+    code, out, err = run(capsys, "outbox", "retry", str(missing), "--db", db_url)
+    assert code == 1 and out == ""
+    assert f"no message {missing} in the outbox" in err
+    assert "not dead" not in err
+
+
+def test_retry_of_a_message_that_is_not_dead_names_its_status(db_url: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`outbox retry ID` for a pending message says it is pending, so only dead ones are retried."""
+    seed_dead(db_url, 1)
+    _, dead_out, _ = run(capsys, "outbox", "dead", "--json", "--db", db_url)
+    [dead] = json.loads(dead_out)
+    run(capsys, "outbox", "retry", str(dead["id"]), "--db", db_url)
+    code, _, err = run(capsys, "outbox", "retry", str(dead["id"]), "--db", db_url)
+    assert code == 1
+    assert f"message {dead['id']} is pending, not dead" in err
+
+
+def test_dead_shows_the_reason_at_the_end_of_a_long_error(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`outbox dead` prints the error's first line in full, so a reason at its end (HTTP 403) is visible."""
+    engine = SqlInstanceStore(db_url).engine
+    now = SystemClock().now()
+    error = ("channel 'platform' could not deliver to 'gx-dsj-reviewer': HTTP 403 from gxzw.example.gov.cn: "
+             "signature rejected (retrying will not help: fix the address or channel settings)\nsecond line")
+    with engine.begin() as conn:
+        insert_outbox_ignore_duplicates(conn, [{
+            "created_at": now, "channel": "platform", "recipient": "gx-dsj-reviewer", "recipient_address": "desk",
+            "template": "sla_breach", "data": SAMPLE_DATA, "kind": "breach", "dedupe_key": "k-403"}])
+    with Session(engine) as session:
+        [m] = claim_due(session, now, "w", timedelta(minutes=5), 10)
+        mark_dead(session, m.id or 0, "w", error)
+        session.commit()
+    engine.dispose()
+    code, out, _ = run(capsys, "outbox", "dead", "--db", db_url)
+    [row] = [line for line in out.splitlines() if "gx-dsj-reviewer" in line]
+    assert code == 0
+    assert "HTTP 403 from gxzw.example.gov.cn: signature rejected" in row
+    assert "retrying will not help" in row
+    assert "second line" not in out
