@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.base_roles import BASE_ROLES  # the one list, shared with the validator; re-exported
 from engine.clock import Clock, SystemClock
 from engine.credit_code import credit_code_problem
 from engine.errors import DefinitionError
@@ -24,11 +25,6 @@ from engine.spec import Location
 from notifiers.base import Notifier, create_channel
 from notifiers.errors import ChannelConfigError, DirectoryError
 
-#: Base roles of the shipped workflows (docs/language.md, "Roles").
-BASE_ROLES = frozenset({
-    "data_admin", "data_auditor", "bureau_reviewer", "center_operator", "data_supervisor", "list_compiler",
-    "section_auditor", "department_auditor", "authority_auditor", "department_leader",
-})
 _TOP = ("departments", "people", "channels")
 _DEPARTMENT_KEYS = ("code", "name", "org")
 #: `org:` tags: `<jurisdiction>.<organisation>`, e.g. gx.bureau (the regional big-data bureau), lz.center.

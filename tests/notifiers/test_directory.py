@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.base_roles import BASE_ROLES
 from engine.credit_code import check_character, credit_code_problem
 from engine.ports import Directory
+from notifiers.directory import BASE_ROLES as DIRECTORY_BASE_ROLES
 from notifiers.directory import YamlDirectory
 from notifiers.errors import DirectoryError
 
@@ -150,3 +152,18 @@ def test_bad_and_repeated_org_tags_are_reported(tmp_path: Path) -> None:
     message = str(err.value)
     assert "gx.bureau already tags department 11450000MB1A832730" in message
     assert "expected a tag such as gx.bureau or lz.center, got 'liuzhou'" in message
+
+
+def test_people_may_hold_every_base_role_of_the_one_list(tmp_path: Path) -> None:
+    """The directory checks roles against engine/base_roles.py itself, so a role added there is accepted here."""
+    path = tmp_path / "directory.yaml"
+    roles = ", ".join(sorted(BASE_ROLES))
+    path.write_text(f"""\
+channels: {{file: {{type: file, dir: out}}}}
+departments: [{{code: 11450200007565127X, name: 柳州市公安局}}]
+people:
+  - {{id: all-roles, name: 全员, department: 11450200007565127X, roles: [{roles}], contacts: {{file: a@b.cn}}}}
+""", encoding="utf-8")
+    person = YamlDirectory(path).person("all-roles")
+    assert DIRECTORY_BASE_ROLES is BASE_ROLES
+    assert person is not None and person.roles == BASE_ROLES
