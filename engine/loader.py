@@ -2,7 +2,9 @@
 
 Tags, anchors, aliases, merge keys, duplicate keys, files over 1 MiB, non-UTF-8 text (lone surrogates too), integers
 over 20 characters and YAML 1.1 base-60 numbers are refused, each as a DefinitionError with file:line:column.
-The result is validated (engine.validator) into a WorkflowSpec.
+A syntax error names the usual slip behind it where it is (full-width punctuation or space, a tab, an
+indentation that matches no line above), with what to write. The result is validated (engine.validator) into a
+WorkflowSpec.
 """
 
 from __future__ import annotations
@@ -405,6 +407,102 @@ def _ideographic_space(line: str) -> tuple[int, str] | None:
     return None
 
 
+#: A line opening a key (after any `- `), and a line holding nothing for YAML.
+_KEY_LINE = re.compile(r"(?:-[ ]+)*(?:(?:[^\s#'\"\[{-]|-\S)[^#]*?|'[^']*'|\"[^\"]*\"):(?:[ \t]|$)")
+_BLANK = re.compile(r"[ \t]*(?:#.*)?")
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    """A column an indented line can line up with: the keys of a mapping or the `- ` of a list."""
+
+    col: int
+    line: int  # 1-based
+    is_list: bool
+
+    def __str__(self) -> str:
+        what = "the '- ' items of the list at" if self.is_list else "the keys at"
+        return f"{what} line {self.line} ({_spaces(self.col)})"
+
+
+def _spaces(count: int) -> str:
+    return "1 space" if count == 1 else f"{count} spaces"
+
+
+def _levels(lines: list[str], offending: int) -> list[_Level]:
+    """The columns open above the line of index `offending`: each line's key column and list column, walking
+    up while they go left, nearest first."""
+    levels: list[_Level] = []
+    left = 1 << 30
+    for index in range(offending - 1, -1, -1):
+        line = lines[index]
+        if _BLANK.fullmatch(line):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        content = line[indent:]
+        key_col = indent
+        while content.startswith("- ") or content == "-":
+            key_col += len(content) - len(content[1:].lstrip(" "))
+            content = content[1:].lstrip(" ")
+        if _KEY_LINE.match(content) and key_col < left:
+            levels.append(_Level(key_col, index + 1, False))
+        if key_col != indent and indent < left:
+            levels.append(_Level(indent, index + 1, True))
+        left = min(left, indent)
+        if left == 0:
+            break
+    return levels
+
+
+def _indent_hint(text: str, err: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
+    """What a block mapping or list the parser could not continue says about indentation: the offending
+    line's indentation next to the columns open above it, or a ':' missing on the line above, or a value
+    holding ': ' that needs quotes. None where it is no such error."""
+    mark, problem, context = err.problem_mark, str(err.problem or ""), str(err.context or "")
+    value = "mapping values are not allowed" in problem
+    if mark is None or not (value or context.startswith(("while parsing a block mapping",
+                                                          "while parsing a block collection"))):
+        return None
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return None
+    source = lines[mark.line]
+    indent = len(source) - len(source.lstrip(" "))
+    line, col = mark.line + 1, indent + 1
+    if value and _KEY_LINE.match(source[indent:mark.column]):
+        return line, mark.column + 1, "a plain value may not hold ': ': put the value in quotes"
+    above = next((i for i in range(mark.line - 1, -1, -1) if not _BLANK.fullmatch(lines[i])), None)
+    if value and above is not None:
+        prev = lines[above]
+        prev_indent = len(prev) - len(prev.lstrip(" "))
+        if indent >= prev_indent and not _KEY_LINE.match(prev[prev_indent:]) \
+                and not prev[prev_indent:].startswith(("-", "[", "{", "'", '"')):
+            return (above + 1, prev_indent + 1, f"line {above + 1} has no ':' after its key, so YAML reads it and "
+                                                f"line {line} as one text: add the ':'")
+    levels = _levels(lines, mark.line)
+    above_line = above + 1 if above is not None else 0
+    if not levels:
+        return None
+    deeper = [lv for lv in levels if lv.col > indent]
+    shallower = [lv for lv in levels if lv.col < indent]
+    same = [lv for lv in levels if lv.col == indent]
+    where = f"line {line} is indented {_spaces(indent)}"
+    if same and same[0].is_list and not source[indent:].startswith("-"):
+        others = " or ".join(str(lv) for lv in deeper[-1:] + shallower[:1])
+        return line, col, (f"{where} like {same[0]}, but does not start with '- ': write '- ' for a new item"
+                           + (f", or indent it to match {others}" if others else ""))
+    if deeper and shallower:
+        return line, col, (f"{where}, between {deeper[-1]} and {shallower[0]}: indent it to match the one it "
+                           "belongs to")
+    if shallower and not same:
+        nearest = shallower[0]
+        # right under a key with its value on its line, the line cannot be nested: say why
+        why = "; lines nest only under a key with nothing after its ':'" if nearest.line == above_line else ""
+        return line, col, (f"{where} but the mapping it belongs to uses {nearest.col} (line {nearest.line}): "
+                           f"indent it to match{why}")
+    return None
+
+
 def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
     """Parse one YAML document into plain data with positions; raise DefinitionError for anything refused."""
     if isinstance(text, bytes):
@@ -429,6 +527,10 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
         if hint is not None:
             raise _one(filename, *hint) from None
         detail = " ".join(str(p) for p in (err.context, err.problem) if p)
+        indentation = _indent_hint(text, err)
+        if indentation is not None:
+            line, col, said = indentation
+            detail = f"{detail}: {said}"
         raise _one(filename, line, col, f"YAML syntax: {detail}") from None
     except yaml.reader.ReaderError as err:
         index = err.position

@@ -4,6 +4,7 @@ method where YAML needs ASCII, and indentation that does not match, each named a
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from engine.errors import DefinitionError, DefinitionProblem
 from engine.loader import parse_text
@@ -118,3 +119,85 @@ def test_names_joined_by_a_full_width_comma_are_left_to_the_validator() -> None:
     at hand, so the loader does not."""
     assert parse_text("notify: [bureau.reviewer， bureau.data_supervisor]\n", "f.yaml").data == {
         "notify": ["bureau.reviewer， bureau.data_supervisor"]}
+
+
+# -- indentation ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["libyaml", "python"])
+def either_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each indentation hint holds with libyaml's parser and with PyYAML's own, whose words differ."""
+    if request.param == "python":
+        monkeypatch.setattr("engine.loader._EVENT_LOADER", yaml.SafeLoader)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML is built without libyaml")
+
+
+@pytest.mark.usefixtures("either_parser")
+def test_a_key_indented_between_two_mappings_names_both() -> None:
+    """A key indented less than the line above and more than the mapping the parser closed back to is reported
+    at its own line with its indentation and the two it falls between."""
+    text = edited("    on_enter: [{template: task_assigned, to: [bureau.reviewer]}]",
+                  "     on_enter: [{template: task_assigned, to: [bureau.reviewer]}]")
+    problem = only_problem(text)
+    line = position_of(text, "     on_enter: [{template: task_assigned", "o")[0]
+    escalate = position_of(text, "      escalate:", "e")[0]
+    sla = position_of(text, "    sla:", "s")[0]
+    assert (problem.line, problem.col) == (line, 6)
+    assert problem.message.startswith("YAML syntax: ")
+    assert (f"line {line} is indented 5 spaces, between the keys at line {escalate} (6 spaces) and the keys at "
+            f"line {sla} (4 spaces)") in problem.message
+    assert "indent it to match the one it belongs to" in problem.message
+
+
+@pytest.mark.usefixtures("either_parser")
+def test_a_key_indented_under_a_key_with_a_value_says_which_mapping_it_belongs_to() -> None:
+    """`kind: task` followed by a deeper `title:` is reported at the title, naming the 4 spaces of the mapping
+    it belongs to (not at the ':' where the parser stopped, in its own words only)."""
+    text = edited("    title: {zh: 供需协商", "      title: {zh: 供需协商")
+    problem = only_problem(text)
+    line = position_of(text, "title: {zh: 供需协商", "t")[0]
+    assert (problem.line, problem.col) == (line, 7)
+    assert "mapping values are not allowed" in problem.message
+    assert (f"line {line} is indented 6 spaces but the mapping it belongs to uses 4 (line {line - 1}): indent it "
+            "to match; lines nest only under a key with nothing after its ':'") in problem.message
+
+
+@pytest.mark.usefixtures("either_parser")
+def test_a_missing_colon_is_named_on_its_own_line() -> None:
+    """`kind task` makes the parser stop at the next line's ':'; the hint names the line lacking the ':'."""
+    text = edited("    kind: task\n    title: {zh: 供需协商", "    kind task\n    title: {zh: 供需协商")
+    problem = only_problem(text)
+    line = position_of(text, "kind task", "k")[0]
+    assert (problem.line, problem.col) == (line, 5)
+    assert f"line {line} has no ':' after its key, so YAML reads it and line {line + 1} as one text: add the ':'" \
+        in problem.message
+
+
+@pytest.mark.usefixtures("either_parser")
+def test_a_key_in_line_with_list_items_is_told_to_start_with_a_dash_or_move() -> None:
+    """A key at the column of the '- ' items above it is told to become an item or to line up with a mapping."""
+    text = "sources:\n  - {document: x, articles: [B1]}\n  articles: [B2]\nid: x\n"
+    problem = only_problem(text)
+    assert (problem.line, problem.col) == (3, 3)
+    assert "did not find expected '-' indicator" in problem.message or "'?'" in problem.message
+    assert ("line 3 is indented 2 spaces like the '- ' items of the list at line 2 (2 spaces), but does not "
+            "start with '- ': write '- ' for a new item, or indent it to match the keys at line 1 (0 spaces)"
+            ) in problem.message
+
+
+@pytest.mark.usefixtures("either_parser")
+def test_a_list_item_indented_between_levels_is_located() -> None:
+    """A '- ' item one space left of its list names the list's column and the mapping's."""
+    text = "a:\n  - x\n  - y\n - z\n"
+    problem = only_problem(text)
+    assert (problem.line, problem.col) == (4, 2)
+    assert ("line 4 is indented 1 space, between the '- ' items of the list at line 3 (2 spaces) and the keys at "
+            "line 1 (0 spaces)") in problem.message
+
+
+@pytest.mark.usefixtures("either_parser")
+def test_a_value_holding_colon_space_is_told_to_be_quoted() -> None:
+    """`title: 审查: 通过` is no indentation slip: the hint says to quote the value, at the ':'."""
+    problem = only_problem("a:\n  title: 审查: 通过\n")
+    assert (problem.line, problem.col) == (2, 12)
+    assert problem.message.endswith("a plain value may not hold ': ': put the value in quotes")
