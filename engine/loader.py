@@ -229,7 +229,11 @@ class _Builder:
             raise _Refused(event.start_mark, "a key must be a plain string, not a list or mapping")
         tag = event.tag if event.tag not in (None, "!") else _resolve(event)
         key = str(event.value)
-        if not event.style and not parent.skip and len(key) > 1 and key[0] in _CURLY_OPEN \
+        if not event.style and not parent.skip and not parent.flow and key.startswith("\u3000"):
+            # YAML indents with ASCII spaces only: the U+3000 began the key, which now sits a level too high
+            self.problem(event.start_mark, parent.path,
+                         "a full-width space (U+3000) in the indentation: indent with ASCII spaces only")
+        elif not event.style and not parent.skip and len(key) > 1 and key[0] in _CURLY_OPEN \
                 and key[-1] in _CURLY_CLOSE:
             self.problem(event.start_mark, parent.path, f"key {shown(key)} is wrapped in curly quotes "
                                                         f"{key[0]}{key[-1]}: use ASCII quotes ' or \" (or none)")
@@ -339,11 +343,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _FULL_WIDTH_KEY = re.compile(r"^[ \t]*(?:- )?([^\s:#'\"{}\[\],][^:#{}\[\],]*?)[ \t]*：")
 
 
-def _syntax_hint(text: str, line: int) -> tuple[int, int, str] | None:
+def _syntax_hint(text: str, line: int, opened: int = 0) -> tuple[int, int, str] | None:
     """The usual slips behind a YAML syntax error, said plainly: a full-width colon after a key (typed with a
     Chinese input method), a full-width space (U+3000) in the indentation or after a key's colon, or a tab in
     the indentation. The parser notices them a line late or in its own words. Looks at the line it stopped on
-    and the two before it; `line` counts from 1."""
+    and the two before it, and for a U+3000 back to line `opened`, where the collection it was reading began
+    (a key the U+3000 moved out of a mapping closes it only at the next key); lines count from 1."""
     lines = text.splitlines()
     for index in range(min(line, len(lines)) - 1, max(line - 4, -1), -1):
         found = _FULL_WIDTH_KEY.match(lines[index])
@@ -358,6 +363,10 @@ def _syntax_hint(text: str, line: int) -> tuple[int, int, str] | None:
         indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip(" \t"))]
         if "\t" in indent:
             return (line, indent.index("\t") + 1, "a tab in the indentation: YAML indents with spaces only")
+    for index in range(min(line, len(lines)) - 4, opened - 2 if opened else -1, -1):
+        wide = _ideographic_space(lines[index])
+        if wide is not None:
+            return (index + 1, *wide)
     return None
 
 
@@ -523,7 +532,8 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        hint = _syntax_hint(text, line) or _structure_hint(text, line, col)
+        opened = err.context_mark.line + 1 if err.context_mark is not None else 0
+        hint = _syntax_hint(text, line, opened) or _structure_hint(text, line, col)
         if hint is not None:
             raise _one(filename, *hint) from None
         detail = " ".join(str(p) for p in (err.context, err.problem) if p)

@@ -201,3 +201,17 @@ def test_a_value_holding_colon_space_is_told_to_be_quoted() -> None:
     problem = only_problem("a:\n  title: 审查: 通过\n")
     assert (problem.line, problem.col) == (2, 12)
     assert problem.message.endswith("a plain value may not hold ': ': put the value in quotes")
+
+
+@pytest.mark.usefixtures("either_parser")
+@pytest.mark.parametrize(("old", "new"), [
+    ("    assignee: consumer.data_admin\n", "  \u3000 assignee: consumer.data_admin\n"),
+    ("  negotiation:\n", "\u3000negotiation:\n"),
+], ids=["key read into the mapping above", "error lines further down"])
+def test_a_key_moved_out_of_its_mapping_by_a_full_width_space_is_named(old: str, new: str) -> None:
+    """A U+3000 that makes a key belong to the mapping above (which YAML would accept) or that the parser notices
+    only at a later key is reported at the U+3000, as the only problem."""
+    text = edited(old, new)
+    problem = only_problem(text)
+    assert (problem.line, problem.col) == position_of(text, new.rstrip("\n"), "\u3000")
+    assert "full-width space (U+3000) in the indentation" in problem.message
