@@ -113,18 +113,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _add_stored_versions(specs: Any, store: Any) -> None:
     """Every version the database holds that the files do not: a step of a workflow whose file is not given (or
     was changed since) is still counted under its own department and procedure, as the engine serves it."""
-    from engine.errors import UnknownWorkflow
-    from engine.loader import load_text
+    from engine.definitions import add_stored_version
 
     for d in store.stored_definitions():
-        try:
-            specs.get_version(d.workflow_id, d.version)
-            continue
-        except UnknownWorkflow:
-            pass
         if d.source:
-            specs.add(load_text(d.source, d.source_path or f"<stored {d.workflow_id} {d.version[:12]}>"),
-                      newest=False)
+            add_stored_version(specs, d)
 
 
 def register(subparsers: Any) -> None:

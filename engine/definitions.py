@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine.compiler import CompiledWorkflow, compile_workflow
 from engine.errors import DefinitionError, DefinitionProblem, UnknownWorkflow
 from engine.loader import load_file, load_text, parse_text
 from engine.spec import WorkflowSpec
+from engine.store import StoredDefinition
 
 #: The file names a folder is searched for.
 DEFINITION_GLOBS = ("*.yaml", "*.yml")
@@ -154,7 +156,20 @@ class DefinitionSet:
         return workflow_id in self._latest
 
 
-__all__ = ["CompiledWorkflow", "DefinitionSet", "definition_files", "template_names"]
+def add_stored_version(definitions: Any, stored: StoredDefinition) -> bool:
+    """Serve a version kept in the database (its YAML source) to the instances that run on it, unless that
+    version is loaded already; it never becomes the newest of its id. True when it was added."""
+    try:
+        definitions.get_version(stored.workflow_id, stored.version)
+        return False
+    except UnknownWorkflow:
+        pass
+    name = stored.source_path or f"<stored {stored.workflow_id} {stored.version[:12]}>"
+    definitions.add(load_text(stored.source, name), newest=False)
+    return True
+
+
+__all__ = ["CompiledWorkflow", "DefinitionSet", "add_stored_version", "definition_files", "template_names"]
 
 
 def _source_of(path: Path, spec: WorkflowSpec) -> str:

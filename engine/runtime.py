@@ -26,6 +26,7 @@ from engine import sweep
 from engine.authz import authorise_admin, authorise_base, authorise_start, may_act, may_act_in, refuse
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
+from engine.definitions import add_stored_version
 from engine.errors import (
     DuplicateBusinessKey,
     IdempotencyConflict,
@@ -152,15 +153,9 @@ class Engine:
                 log.warning("stored version %s of %s has no source; its instances need that version loaded",
                             d.version[:12], d.workflow_id)
                 continue
-            try:
-                self.definitions.get_version(d.workflow_id, d.version)
-                continue
-            except WorkflowError:
-                pass
-            spec = load_text(d.source, d.source_path or f"<stored {d.workflow_id} {d.version[:12]}>")
-            self.definitions.add(spec, newest=False)
-            self._saved_versions.add((d.workflow_id, d.version))
-            added += 1
+            if add_stored_version(self.definitions, d):
+                self._saved_versions.add((d.workflow_id, d.version))
+                added += 1
         return added
 
     def machine(self, workflow_id: str, version: str | None = None) -> CompiledMachine:
