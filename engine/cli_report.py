@@ -58,7 +58,7 @@ def _as_of(args: argparse.Namespace) -> datetime:
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.definitions import DefinitionSet
     from engine.errors import StorageUnavailable
-    from storage import database_missing, open_store, shown_target
+    from storage import database_missing, no_database, open_store
 
     try:
         as_of = _as_of(args)
@@ -75,8 +75,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if missing:
-        print(f"error: no database at {shown_target(args.db)} (no engine tables there); give --db PATH or URL "
-              "(or set SHIXIAN_DB)", file=sys.stderr)
+        print(f"error: {no_database(args.db)}", file=sys.stderr)
         return 2
     refused = refusal(Path(args.out), args.db, force=args.force) if args.out else None
     if refused:

@@ -59,11 +59,12 @@ def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
     a mistyped path must not read as an empty database ("0 overdue") to whoever asks."""
     from engine.definitions import DefinitionSet
-    from storage import database_missing, open_store, require_database
+    from storage import database_missing, no_database, open_store
+    from storage.sql import shown_url
 
-    new_file = database_missing(args.db)
-    if not create:
-        require_database(args.db)
+    new_file = database_missing(args.db)  # one look at the database, which may be a server's
+    if new_file and not create:
+        raise no_database(args.db)
     directory = None
     if args.directory:
         from notifiers.directory import YamlDirectory
@@ -72,7 +73,7 @@ def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     defs = DefinitionSet.load(args.workflows or [_default_workflows()])
     hooks = _hooks(args.hooks or [m for m in os.environ.get("SHIXIAN_HOOKS", "").split(",") if m.strip()])
     if new_file:
-        print(f"no database at {args.db}: creating a new one", file=sys.stderr)
+        print(f"no database at {shown_url(args.db)}: creating a new one", file=sys.stderr)
     engine = Engine(open_store(args.db), defs, clock=SystemClock(), directory=directory,
                     allow_provisional=args.allow_provisional)
     for name, fn in hooks.items():

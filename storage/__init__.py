@@ -45,13 +45,14 @@ def require_database(target: str) -> None:
     """Refuse a database the engine never wrote instead of creating the schema in it: a command that only reads
     or acts on existing rows must not answer a mistyped path or database name as if it were an empty database."""
     if database_missing(target):
-        raise StorageUnavailable(f"no database at {shown_target(target)} (no engine tables there); give --db PATH "
-                                 "or URL (or set SHIXIAN_DB) of the database the engine writes")
+        raise no_database(target)
 
 
-def shown_target(target: str) -> str:
-    """A --db value as messages show it: a path as given, a URL without its password."""
-    return target if "://" not in target else shown_url(target)
+def no_database(target: str) -> StorageUnavailable:
+    """The error for a --db that holds no engine database (a path as given, a URL without its password)."""
+    return StorageUnavailable(f"no database at {shown_url(target)} (no engine tables there); give --db PATH or URL "
+                              "(or set SHIXIAN_DB) of the database the engine writes")
 
 
-__all__ = ["SqlInstanceStore", "database_missing", "database_url", "open_store", "require_database", "shown_target"]
+__all__ = ["SqlInstanceStore", "database_missing", "database_url", "no_database", "open_store",
+           "require_database"]
