@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
@@ -65,6 +64,7 @@ from engine.store import (
     StoreTx,
     TimerView,
 )
+from engine.validation.keys import NAME_RE  # the names definitions give variables
 from engine.views import Moment, OverdueItem, TickReport, view_from_json, view_to_json
 
 log = logging.getLogger(__name__)
@@ -546,7 +546,7 @@ class Engine:
         out: list[OverdueItem] = []
         for clock in self.store.overdue_clocks(now, limit, workflow_id):
             inst = self.store.get_instance(clock.instance_id)
-            if inst is None or (workflow_id is not None and inst.workflow_id != workflow_id):
+            if inst is None:
                 continue
             late = self.parts.sla.late_by(clock.calendar, clock.due_at, now)
             out.append(OverdueItem(inst, clock, late))
@@ -594,7 +594,6 @@ def _saved(values: Mapping[str, Any], save: Iterable[str], fixed: Mapping[str, A
 REASON_MAX = 2000
 #: the most rows one listing returns; a backend pages with `offset`
 LIST_LIMIT_MAX = 10_000
-_VARIABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # as definitions name variables (engine.validation.keys)
 
 
 def _check_query(query: InstanceQuery) -> None:
@@ -609,7 +608,7 @@ def _check_query(query: InstanceQuery) -> None:
         if value is not None and (not isinstance(value, str) or "\x00" in value or not is_clean_text(value)):
             raise PayloadInvalid(name, "a text without NUL characters", value, where="list_instances")
     for name, value in query.variable_equals.items():
-        if not isinstance(name, str) or _VARIABLE_NAME.match(name) is None:
+        if not isinstance(name, str) or NAME_RE.match(name) is None:
             raise PayloadInvalid(f"variable name {name!r}", "a variable's name: lower-case letters, digits and _",
                                  value, where="search")
         if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**53):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.commands import Run, next_moment, timer_moment
 from engine.errors import ConcurrentUpdate, WorkflowError
+from engine.fields import decode_values
 from engine.spec import EVENT_TIMER
 from engine.store import ClockView, InstanceStore, TimerView
 from engine.views import TickReport
@@ -168,9 +169,8 @@ def _recompute_timers(engine: Engine) -> int:
             inst = tx.get_instance(timer.instance_id)
             if inst is None or inst.state != timer.state:
                 continue
-            machine = engine.machine(inst.workflow_id, inst.version)
-            run = Run(engine.parts, tx, machine, inst, engine.clock.now())
-            due = timer_moment(engine.parts.sla, machine.spec.calendar, machine.spec.states[timer.state],
-                               timer.armed_at, run.vars)
+            spec = engine.machine(inst.workflow_id, inst.version).spec
+            due = timer_moment(engine.parts.sla, spec.calendar, spec.states[timer.state], timer.armed_at,
+                               decode_values(spec, inst.variables))
             changed += tx.reschedule_timer(timer.id, due.due, due.provisional)
     return changed
