@@ -122,11 +122,18 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         """Raises CalendarYearMissing if a day of first..last has no data (strict calendars)."""
         if self.allow_provisional or first > last:
             return
+        year = self._unknown_year(first, last)
+        if year is not None:
+            raise self._missing(year)
+
+    def _unknown_year(self, first: date, last: date) -> int | None:
+        """The first year of first..last (first <= last) holding a day of that span without data, else None."""
         index = self._index
         for year in range(first.year, last.year + 1):
             since = index.unknown_from(year)
             if since is not None and since <= last:  # the unknown days run from `since` to the end of the year
-                raise self._missing(year)
+                return year
+        return None
 
     def _missing(self, year: int) -> CalendarYearMissing:
         """The error for a day of `year` without data, naming exactly the files to add."""
@@ -168,13 +175,7 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
         if not self.allow_provisional:
             return False
         a, b = _as_date(first, "first"), _as_date(last, "last")
-        a, b = (a, b) if a <= b else (b, a)
-        index = self._index
-        for year in range(a.year, b.year + 1):
-            since = index.unknown_from(year)
-            if since is not None and since <= b:  # the unknown days run from `since` to the end of the year
-                return True
-        return False
+        return self._unknown_year(*((a, b) if a <= b else (b, a))) is not None
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""

@@ -86,16 +86,6 @@ class CalendarData:
         overlay = self.files.get(region, {})
         return {y: date(y, *cutoff) for y in self.files.get(NATIONAL, {}) if y not in overlay}
 
-    def unknown_from(self, region: str, year: int) -> date | None:
-        """The first day of `year` the region has no data for: None when the year is covered, 1 January when
-        the national file is missing, the overlay's cutoff (OVERLAY_FROM) when only the overlay file is."""
-        if year not in self.files.get(NATIONAL, {}):
-            return date(year, 1, 1)
-        if region == NATIONAL or year in self.files.get(region, {}):
-            return None
-        cutoff = OVERLAY_FROM.get(region)
-        return date(year, *cutoff) if cutoff is not None else date(year, 1, 1)
-
     def missing_files(self, region: str, year: int) -> tuple[str, ...]:
         """The files to add so that the region covers `year`, as paths to show (national first)."""
         wanted = [NATIONAL] if region == NATIONAL else [NATIONAL, region]
