@@ -360,15 +360,16 @@ class SqlInstanceStore:
         for name, value in query.variable_equals.items():
             # the stored JSON value's type must match too, on both databases alike: `False` finds `false`, not
             # `0` or the text "false"; `7` finds the number 7, not the text "7"
-            kind, text = _json_kind(value)
+            sqlite_type, pg_type, text = _json_kind(value)
             if self.dialect == "postgresql":
                 doc = func.cast(c.variables, _json_type())
-                stmt = stmt.where((func.json_typeof(doc.op("->")(name)) == kind[1]) & (doc.op("->>")(name) == text))
+                stmt = stmt.where((func.json_typeof(doc.op("->")(name)) == pg_type) & (doc.op("->>")(name) == text))
             else:
                 path = f'$."{name}"'  # names are checked by the engine: lower-case letters, digits and _
-                stmt = stmt.where((func.json_type(c.variables, path).in_(kind[0]))
-                                  & (func.json_extract(c.variables, path) == (int(value) if kind[1] != "string"
-                                                                              else value)))
+                # json_extract gives true/false as 1/0 and numbers as numbers
+                extracted = value if isinstance(value, str) else int(value)
+                stmt = stmt.where((func.json_type(c.variables, path) == sqlite_type)
+                                  & (func.json_extract(c.variables, path) == extracted))
         stmt = stmt.order_by(c.created_at, c.id).limit(query.limit).offset(query.offset)
         return self._read(lambda conn: [instance_view(r) for r in conn.execute(stmt)])
 
@@ -492,13 +493,14 @@ def _invalidate(raw: Any) -> None:
         raw.invalidate()
 
 
-def _json_kind(value: Any) -> tuple[tuple[tuple[str, ...], str], str]:
-    """((SQLite json_type names, PostgreSQL json_typeof name), text of the value as `->>` gives it)."""
+def _json_kind(value: Any) -> tuple[str, str, str]:
+    """(SQLite json_type, PostgreSQL json_typeof, the value's text as `->>` gives it) of a search value."""
     if isinstance(value, bool):
-        return ((("true",) if value else ("false",)), "boolean"), "true" if value else "false"
+        word = "true" if value else "false"
+        return word, "boolean", word
     if isinstance(value, int):
-        return (("integer",), "number"), str(value)
-    return (("text",), "string"), str(value)
+        return "integer", "number", str(value)
+    return "text", "string", str(value)
 
 
 def _json_type() -> Any:
