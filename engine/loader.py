@@ -32,6 +32,8 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 #: A plain integer scalar longer than this is refused (2**64 has 20 digits; no definition needs more).
 MAX_INT_CHARS = 20
+#: Reading stops at this many problems: past it a list helps nobody, and a hostile file costs time and memory.
+MAX_PROBLEMS = 200
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -57,6 +59,10 @@ class _Refused(Exception):
         super().__init__(message)
         self.mark = mark
         self.message = message
+
+
+class _TooMany(Exception):
+    """Raised at the problem that reaches MAX_PROBLEMS: a file that breaks one rule everywhere is not read on."""
 
 
 #: libyaml's event parser when PyYAML was built with it (about 20 times faster), else the pure-Python one.
@@ -139,8 +145,10 @@ class _Builder:
         self.root: Any = None
         self.documents = 0
 
-    def problem(self, mark: Any, path: str, message: str) -> None:
-        self.problems.append(DefinitionProblem(self.filename, mark.line + 1, mark.column + 1, path, message))
+    def problem(self, mark: Any, path: str, message: str, offset: int = 0) -> None:
+        self.problems.append(DefinitionProblem(self.filename, mark.line + 1, mark.column + offset + 1, path, message))
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooMany
 
     def run(self, events: Any) -> Any:
         for event in events:
@@ -208,10 +216,8 @@ class _Builder:
             assert char is not None  # _joined_items found one
             mark = event.start_mark
             offset = char.start() if event.end_mark.line == mark.line else 0
-            self.problems.append(DefinitionProblem(
-                self.filename, mark.line + 1, mark.column + offset + 1, path,
-                f"full-width {char.group()!r} between the list items {shown(value)}: use ASCII ',' to separate "
-                "them"))
+            self.problem(mark, path, f"full-width {char.group()!r} between the list items {shown(value)}: use ASCII "
+                               "',' to separate them", offset)
 
     def child_path(self, parent: _Frame | None) -> tuple[str, bool]:
         if parent is None:
@@ -360,6 +366,12 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
         data = builder.run(yaml.parse(text, Loader=_EVENT_LOADER))
     except _Refused as err:
         raise _one(filename, err.mark.line + 1, err.mark.column + 1, err.message) from None
+    except _TooMany:
+        last = builder.problems[-1]  # the stop is told right after the problem that reached the limit
+        stopped = DefinitionProblem(filename, last.line, last.col, last.path,
+                                    f"reading stopped here after {MAX_PROBLEMS} problems: mend these (they are often "
+                                    "one mistake repeated) and validate again")
+        raise DefinitionError([*builder.problems, stopped]) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import DefinitionError, DefinitionProblem
-from engine.loader import MAX_INT_CHARS, load_file, load_text, parse_text
+from engine.loader import MAX_INT_CHARS, MAX_PROBLEMS, load_file, load_text, parse_text
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_60 = ":".join(["59"] * 100_000)
@@ -99,3 +99,22 @@ def test_cli_validate_lists_the_problems_located_and_exits_1(tmp_path: Path) -> 
     assert "Traceback" not in output
     for name, (_, where) in files.items():
         assert f"{tmp_path / name}:{where}: foo: " in output
+
+
+def test_reading_stops_at_the_problem_limit_and_says_where() -> None:
+    """A file repeating one mistake thousands of times lists the first MAX_PROBLEMS and where reading stopped."""
+    text = "id: x\nitems:\n" + "".join(f"  - “a{i}”\n" for i in range(5000))
+    problems = problems_of(text)
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert all("curly quotes" in p.message for p in problems[:-1])
+    last = problems[-1]
+    assert (last.line, last.path) == (2 + MAX_PROBLEMS, f"items.{MAX_PROBLEMS - 1}")
+    assert f"after {MAX_PROBLEMS} problems" in last.message
+
+
+def test_problems_below_the_limit_are_all_listed() -> None:
+    """Fewer problems than the limit are each listed, with no note that reading stopped."""
+    text = "id: x\nitems:\n" + "".join(f"  - “a{i}”\n" for i in range(MAX_PROBLEMS - 1))
+    problems = problems_of(text)
+    assert len(problems) == MAX_PROBLEMS - 1
+    assert not any("reading stopped" in p.message for p in problems)
