@@ -49,11 +49,17 @@ class DefinitionProblem:
         return f"{self.file}:{self.line}:{self.col}: {where}{self.message}"
 
 
+#: A definition's problems are listed up to this many: past it a list helps nobody, and a hostile file costs
+#: time and memory. The loader stops reading there; the checks list the first by position and count the rest.
+MAX_PROBLEMS = 200
+
+
 class DefinitionError(WorkflowError):
-    """A definition has problems; `problems` lists all of them, sorted by position."""
+    """A definition has problems; `problems` lists them by position (per file at most MAX_PROBLEMS, then a note)."""
 
     def __init__(self, problems: Iterable[DefinitionProblem]) -> None:
-        self.problems: tuple[DefinitionProblem, ...] = tuple(sorted(problems))
+        # by position only, and stable: problems at one place keep their order, a note after the one it follows
+        self.problems: tuple[DefinitionProblem, ...] = tuple(sorted(problems, key=lambda p: (p.file, p.line, p.col)))
         if not self.problems:
             raise ValueError("DefinitionError needs at least one problem")
         super().__init__("\n".join(str(p) for p in self.problems))

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from yaml.nodes import ScalarNode
 
-from engine.errors import DefinitionError, DefinitionProblem, shown
+from engine.errors import MAX_PROBLEMS, DefinitionError, DefinitionProblem, shown
 from engine.loader_hints import indent_hint, structure_hint, syntax_hint
 from engine.spec import Location, WorkflowSpec
 from engine.validator import validate_document
@@ -32,8 +32,6 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 #: A plain integer scalar longer than this is refused (2**64 has 20 digits; no definition needs more).
 MAX_INT_CHARS = 20
-#: Reading stops at this many problems: past it a list helps nobody, and a hostile file costs time and memory.
-MAX_PROBLEMS = 200
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"

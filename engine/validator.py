@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from engine.errors import DefinitionError, DefinitionProblem
+from engine.errors import MAX_PROBLEMS, DefinitionError, DefinitionProblem
 from engine.spec import WorkflowSpec
 from engine.validation.build import Builder
 from engine.validation.checks import Checker
@@ -31,8 +31,21 @@ def validate_document(doc: ParsedDocument, known_templates: Collection[str] | No
     """The valid WorkflowSpec of a parsed document; raise DefinitionError listing every problem otherwise."""
     spec, problems = check_document(doc, known_templates)
     if problems or spec is None:
-        raise DefinitionError(problems or [DefinitionProblem(doc.filename, 1, 1, "", "not a workflow definition")])
+        raise DefinitionError(_listed(problems)
+                              or [DefinitionProblem(doc.filename, 1, 1, "", "not a workflow definition")])
     return spec
+
+
+def _listed(problems: list[DefinitionProblem]) -> list[DefinitionProblem]:
+    """The first MAX_PROBLEMS by position, and after them one line counting the rest."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    last = problems[MAX_PROBLEMS - 1]
+    rest = len(problems) - MAX_PROBLEMS
+    return [*problems[:MAX_PROBLEMS], DefinitionProblem(
+        last.file, last.line, last.col, last.path,
+        f"{rest:,} more problem(s) after this one are not listed: mend these (they are often one mistake "
+        "repeated) and validate again")]
 
 
 __all__ = ["check_document", "validate_document"]

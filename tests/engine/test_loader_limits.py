@@ -118,3 +118,18 @@ def test_problems_below_the_limit_are_all_listed() -> None:
     problems = problems_of(text)
     assert len(problems) == MAX_PROBLEMS - 1
     assert not any("reading stopped" in p.message for p in problems)
+
+
+def test_checks_list_the_first_problems_by_position_and_count_the_rest() -> None:
+    """Thousands of broken transitions list the first MAX_PROBLEMS by position, then one line counting the rest."""
+    text = (ROOT / "workflows" / "gx" / "app_migration.yaml").read_text(encoding="utf-8")
+    cut = text.index("\ntransitions:\n") + len("\ntransitions:\n")
+    broken = "".join(f"  - {{event: e{i}, from: nostate{i}, to: nowhere{i}, role: x}}\n" for i in range(1000))
+    with pytest.raises(DefinitionError) as err:
+        load_text(text[:cut] + broken + text[cut:], "many.yaml")
+    problems = err.value.problems
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert [(p.line, p.col) for p in problems] == sorted((p.line, p.col) for p in problems)
+    note = problems[-1]
+    assert (note.line, note.col, note.path) == (problems[-2].line, problems[-2].col, problems[-2].path)
+    assert note.message.startswith(f"{3 * 1000 - MAX_PROBLEMS:,} more problem(s) after this one")
