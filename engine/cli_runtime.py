@@ -14,12 +14,13 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from engine.cli_values import field_values
 from engine.clock import SHANGHAI, SystemClock
+from engine.daily_digest_job import DEFAULT_AT as DEFAULT_DIGEST_AT
 from engine.deadline_text import deadline_plain
 from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError
 from engine.ports import Actor
@@ -269,6 +270,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from engine.daily_digest_job import DailyDigest
     from engine.scheduler import EngineScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -276,15 +278,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     engine = _engine(args, create=True)
     if args.worker_id:
         engine.worker_id = args.worker_id
+    if args.business_hours is not None:
+        from calendars import DeadlinePolicy
+        from engine.sla import SlaCalculator
+
+        # set before the first command: every deadline this worker computes ends at close of business
+        engine.parts.sla = SlaCalculator(engine.parts.sla.allow_provisional,
+                                         DeadlinePolicy(business_hours=args.business_hours))
     _warn_unregistered_hooks(engine)
-    if args.directory and not args.no_dispatch:
-        from notifiers.directory import YamlDirectory
-        from notifiers.dispatcher import OutboxDispatcher
+    directory = engine.parts.notices.directory
+    if directory is not None and not args.no_dispatch:
+        from notifiers.dispatcher import Backoff, DigestPolicy, OutboxDispatcher
         from notifiers.rendering import TemplateRenderer
 
-        directory = YamlDirectory(args.directory)
-        engine.dispatcher = OutboxDispatcher(engine.store.engine, directory.channels,  # type: ignore[attr-defined]
-                                             TemplateRenderer(), engine.clock, worker_id=engine.worker_id)
+        base, maximum = args.backoff
+        engine.dispatcher = OutboxDispatcher(
+            engine.store.engine, directory.channels, TemplateRenderer(), engine.clock,  # type: ignore[attr-defined]
+            worker_id=engine.worker_id, max_attempts=args.max_attempts,
+            backoff=Backoff(base=timedelta(seconds=base), maximum=timedelta(seconds=maximum)),
+            digest=DigestPolicy(threshold=args.digest_threshold))
+    daily = (DailyDigest(directory, args.daily_digest)
+             if directory is not None and not args.no_daily_digest else None)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -296,12 +310,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack on stderr, for a worker that hangs
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    scheduler = EngineScheduler(engine, interval=args.interval)
+    scheduler = EngineScheduler(engine, interval=args.interval, daily_digest=daily)
     scheduler.start()
     from storage.sql import shown_url
 
     print(f"worker {engine.worker_id} ticking every {args.interval:g} s on {shown_url(args.db)}; "
-          "stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
+          f"{_worker_settings(args, engine.dispatcher is not None, daily)}; stop with Ctrl-C or SIGTERM",
+          file=sys.stderr, flush=True)
     try:
         stop.wait()
     finally:
@@ -313,8 +328,34 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any) -> str:
+    """The effective policy in the start line: deadlines, outbox delivery, daily digest."""
+    hours = args.business_hours
+    parts = [f"deadlines end at {hours[1]:%H:%M} of working days (business hours {hours[0]:%H:%M}-{hours[1]:%H:%M})"
+             if hours is not None else "deadlines end at 24:00 (no business hours)"]
+    if dispatching:
+        base, maximum = args.backoff
+        threshold = args.digest_threshold
+        parts.append(f"outbox: {args.max_attempts} attempt(s), back-off {base:g} s doubling to at most {maximum:g} s, "
+                     + (f"a supervisor digest from {threshold} alerts" if threshold is not None
+                        else "no supervisor digest"))
+    elif args.directory:
+        parts.append("outbox not sent by this worker (--no-dispatch)")
+    else:
+        parts.append("no outbox: no --directory")
+    if daily is not None:
+        parts.append(f"daily overdue list at {daily.at:%H:%M} Beijing time on working days")
+    elif args.directory:
+        parts.append("no daily overdue list (--no-daily-digest)")
+    else:
+        parts.append("no daily overdue list is sent: it needs --directory")
+    return "; ".join(parts)
+
+
 #: The shortest `worker --interval`: a tick every 100 ms is already more than any deadline needs.
 MIN_INTERVAL = 0.1
+#: `worker --backoff` by default: the first retry after 30 s, doubling, at most 1 h apart (notifiers.Backoff).
+DEFAULT_BACKOFF = (30.0, 3600.0)
 
 
 def _interval(text: str) -> float:
@@ -326,6 +367,72 @@ def _interval(text: str) -> float:
     if not math.isfinite(value) or value < MIN_INTERVAL:
         raise argparse.ArgumentTypeError(f"{text} s: give at least {MIN_INTERVAL:g} s between ticks")
     return value
+
+
+def _clock_time(text: str) -> time:
+    """HH:MM (24-hour) as a time of day; ValueError otherwise."""
+    hours, sep, minutes = text.strip().partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60:
+        return time(int(hours), int(minutes))
+    raise ValueError(text)
+
+
+def _digest_time(text: str) -> time:
+    """`--daily-digest HH:MM`: the Beijing time the daily overdue list goes out."""
+    try:
+        return _clock_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a time of day as HH:MM, e.g. 09:00") from None
+
+
+def _business_hours(text: str) -> tuple[time, time]:
+    """`--business-hours OPEN-CLOSE` (HH:MM-HH:MM, open before close): deadlines end at close of business."""
+    first, _, last = text.partition("-")
+    try:
+        opens, closes = _clock_time(first), _clock_time(last)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write OPEN-CLOSE as HH:MM-HH:MM, e.g. 09:00-17:00") from None
+    if not opens < closes:
+        raise argparse.ArgumentTypeError(f"{text}: the opening time must come before the closing time, e.g. "
+                                         "09:00-17:00")
+    return opens, closes
+
+
+def _count(text: str, least: int, other: str = "") -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least {least}{other}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text}: give a whole number of at least {least}{other}")
+    return value
+
+
+def _max_attempts(text: str) -> int:
+    """`--max-attempts N`: how often a message is tried before dead-letter (at least 1)."""
+    return _count(text, 1)
+
+
+def _digest_threshold(text: str) -> int | None:
+    """`--digest-threshold N|off`: pending alerts for one person on one channel folded into one digest."""
+    if text.strip().lower() == "off":
+        return None
+    return _count(text, 2, ", or off")
+
+
+def _backoff(text: str) -> tuple[float, float]:
+    """`--backoff SECONDS[:MAX_SECONDS]`: the first retry's wait, doubling up to the maximum (default 3600 s,
+    or the first wait when that is longer)."""
+    first, sep, last = text.partition(":")
+    try:
+        base = float(first)
+        maximum = float(last) if sep else max(base, DEFAULT_BACKOFF[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write SECONDS or SECONDS:MAX_SECONDS, e.g. 30:3600") from None
+    if not (math.isfinite(base) and math.isfinite(maximum) and 0 < base <= maximum):
+        raise argparse.ArgumentTypeError(f"{text}: the first wait must be more than 0 s and at most the maximum, "
+                                         "e.g. 30:3600")
+    return base, maximum
 
 
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -382,4 +489,18 @@ def register(subparsers: Any) -> None:
                    help=f"seconds between ticks (default 5, at least {MIN_INTERVAL:g})")
     p.add_argument("--worker-id", help="name of this worker in timer claims (default host:pid)")
     p.add_argument("--no-dispatch", action="store_true", help="do not send the outbox from this worker")
+    p.add_argument("--business-hours", type=_business_hours, metavar="OPEN-CLOSE",
+                   help="e.g. 09:00-17:00: deadlines end at close of business (default: at 24:00); every process "
+                        "on one database must use the same")
+    p.add_argument("--max-attempts", type=_max_attempts, default=8, metavar="N",
+                   help="tries of a message before dead-letter (default 8)")
+    p.add_argument("--backoff", type=_backoff, default=DEFAULT_BACKOFF, metavar="SECONDS[:MAX_SECONDS]",
+                   help="wait before the first retry, doubling up to the maximum (default 30:3600)")
+    p.add_argument("--digest-threshold", type=_digest_threshold, default=5, metavar="N|off",
+                   help="pending alerts for one person on one channel sent as one digest (default 5; off: never)")
+    daily = p.add_mutually_exclusive_group()
+    daily.add_argument("--daily-digest", type=_digest_time, default=DEFAULT_DIGEST_AT, metavar="HH:MM",
+                       help="Beijing time of the supervisors' daily overdue list on working days (default 09:00; "
+                            "needs --directory)")
+    daily.add_argument("--no-daily-digest", action="store_true", help="send no daily overdue list from this worker")
     p.set_defaults(func=_guarded(cmd_worker))

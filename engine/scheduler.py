@@ -1,5 +1,5 @@
-"""The worker's scheduler: APScheduler 3.x calls `engine.tick()` every few seconds and starts recurring
-procedures on their cron schedules. The only module that imports apscheduler."""
+"""The worker's scheduler: APScheduler 3.x calls `engine.tick()` every few seconds, starts recurring
+procedures on their cron schedules and sends the daily overdue list. The only module that imports apscheduler."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import math
 import re
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
@@ -16,6 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import SHANGHAI
+from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import DuplicateBusinessKey, PayloadInvalid, StorageUnavailable, WorkflowError
 from engine.periods import recurring_variables
 from engine.ports import Actor
@@ -40,12 +41,14 @@ def recurring_key(template: str, moment: datetime) -> str:
 
 
 class EngineScheduler:
-    """Runs `engine.tick()` every `interval` seconds (never two at once) and the recurring starts.
+    """Runs `engine.tick()` every `interval` seconds (never two at once), the recurring starts and, given a
+    `DailyDigest`, the daily overdue list at its Beijing time (at `start()` too when that time has passed today).
 
     `start()` returns at once; `stop()` waits for a running tick to finish, so a SIGTERM never cuts one.
     """
 
-    def __init__(self, engine: Engine, *, interval: float = 5.0, recurring: bool = True) -> None:
+    def __init__(self, engine: Engine, *, interval: float = 5.0, recurring: bool = True,
+                 daily_digest: DailyDigest | None = None) -> None:
         if not (isinstance(interval, int | float) and math.isfinite(interval) and interval > 0):
             # a zero or negative interval makes every tick due at once: the scheduler spins and never idles
             raise PayloadInvalid("interval", "a positive number of seconds", interval, where="EngineScheduler")
@@ -55,6 +58,9 @@ class EngineScheduler:
         self.ticks = 0
         self.errors = 0
         self._failing = 0  # ticks failed in a row for want of the database
+        self.daily_digest = daily_digest
+        self.last_digest: DigestRun | None = None
+        self._digest_owed: date | None = None  # the day whose digest failed for want of the database
         self._lock = threading.Lock()
         self._scheduler = BackgroundScheduler(timezone=SHANGHAI)
         self._scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
@@ -62,6 +68,12 @@ class EngineScheduler:
                                 coalesce=True, next_run_time=datetime.now(SHANGHAI))
         if recurring:
             self._add_recurring()
+        if daily_digest is not None:
+            at = daily_digest.at
+            # misfire_grace_time=None: a run held up (a long tick, a suspended host) still happens, once
+            self._scheduler.add_job(self.run_daily_digest, CronTrigger(hour=at.hour, minute=at.minute,
+                                                                       timezone=SHANGHAI),
+                                    id="daily_digest", max_instances=1, coalesce=True, misfire_grace_time=None)
 
     def _add_recurring(self) -> None:
         definitions: Any = self.engine.definitions
@@ -91,6 +103,10 @@ class EngineScheduler:
                 self._failing = 0
             self.last_report = report
             self.ticks += 1
+        if self._digest_owed is not None and self._scheduler.running:
+            # the database answers again: the digest it kept from going out is sent now, once
+            self._scheduler.add_job(self.run_daily_digest, id="daily_digest:owed", replace_existing=True,
+                                    max_instances=1, misfire_grace_time=None)
         if report.fired or report.failed or report.dispatched:
             log.info("tick: %s", report)
 
@@ -106,6 +122,52 @@ class EngineScheduler:
         except DuplicateBusinessKey:
             log.info("%s %s already started", workflow_id, key)  # another worker was first
 
+    def catch_up_due(self, now: datetime | None = None) -> bool:
+        """Whether a worker starting at `now` sends today's digest at once: its time of day has passed already
+        (the run itself skips a day off; the dedupe key makes a digest another worker sent a no-op)."""
+        if self.daily_digest is None:
+            return False
+        moment = now if now is not None else self.engine.clock.now()
+        return moment.astimezone(SHANGHAI).time() >= self.daily_digest.at
+
+    def run_daily_digest(self) -> DigestRun | None:
+        """Enqueue today's overdue lists (on a working day); log what happened, never raise: an error of the
+        digest must not stop the worker. A database outage is said once and the digest is sent when a tick
+        reaches the database again (the same day)."""
+        if self.daily_digest is None:
+            return None
+        now = self.engine.clock.now()
+        today = now.astimezone(SHANGHAI).date()
+        owed, self._digest_owed = self._digest_owed, None
+        if owed is not None and owed != today:
+            log.warning("the daily digest of %s was not sent: the database was unavailable until %s", owed, today)
+            if not self.catch_up_due(now):
+                return None  # today's goes out at its time
+        try:
+            run = send_daily_digest(self.engine, self.daily_digest.directory, now)
+        except StorageUnavailable as err:
+            self.errors += 1
+            self._digest_owed = today
+            if owed != today:  # said once per outage, not again at each retry
+                log.warning("the daily digest of %s waits for the database (it is sent once a tick reaches the "
+                            "database again): %s", today, err)
+            return None
+        except WorkflowError as err:
+            self.errors += 1
+            log.warning("the daily digest of %s was not sent: %s", today, err)
+            return None
+        except Exception:  # a fault of a directory or template plug-in: logged whole, and the worker goes on
+            self.errors += 1
+            log.exception("the daily digest of %s failed", today)
+            return None
+        self.last_digest = run
+        if not run.working_day:
+            log.info("no daily digest on %s: not a working day", run.day)
+        else:
+            log.info("daily digest of %s: %d overdue case(s), %d new message(s)", run.day, run.overdue,
+                     run.enqueued)
+        return run
+
     def _on_error(self, event: JobExecutionEvent) -> None:
         self.errors += 1
         level = logging.WARNING if isinstance(event.exception, WorkflowError) else logging.ERROR
@@ -113,6 +175,9 @@ class EngineScheduler:
 
     def start(self) -> None:
         self._scheduler.start()
+        if self.catch_up_due():  # started after today's time: today's digest now (a day off sends nothing)
+            self._scheduler.add_job(self.run_daily_digest, id="daily_digest:catch_up", max_instances=1,
+                                    misfire_grace_time=None)
 
     def stop(self, wait: bool = True) -> None:
         if self._scheduler.running:
