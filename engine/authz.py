@@ -78,20 +78,40 @@ def _describe(spec: WorkflowSpec, r: RoleSpec, variables: Mapping[str, Any], dir
     return f"{role} ({r.base}{where})"
 
 
+def acting_role(actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any],
+                directory: Any = None) -> str | None:
+    """The role the actor acts in: `system` for the engine, else the first of `roles` (in the order the
+    definition lists them) whose base role it holds in the department the role is bound to; None when none.
+
+    What the history records as the step's `actor_role`: the capacity the step was allowed in, which the
+    directory cannot tell once the person has moved on."""
+    if SYSTEM_ROLE in actor.roles:
+        return SYSTEM_ROLE
+    found = spec.roles
+    for role in roles:
+        r = found.get(role)
+        if r is not None and _holds(actor, r, spec, variables, directory):
+            return role
+    return None
+
+
 def may_act_in(actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any],
                directory: Any = None) -> bool:
     """Whether the actor may act in one of `roles`."""
-    return any(may_act(actor, spec, role, variables, directory) for role in roles)
+    return acting_role(actor, spec, roles, variables, directory) is not None
 
 
 def authorise(
     actor: Actor, spec: WorkflowSpec, roles: Iterable[str], variables: Mapping[str, Any], action: str,
     directory: Any = None,
-) -> None:
-    """Raise PermissionDenied naming who may, unless the actor may act in one of `roles`."""
+) -> str:
+    """The role the actor acts in (`acting_role`); PermissionDenied naming who may, unless it may act in one of
+    `roles`."""
     roles = tuple(roles)
-    if not may_act_in(actor, spec, roles, variables, directory):
+    role = acting_role(actor, spec, roles, variables, directory)
+    if role is None:
         refuse(actor, spec, roles, variables, action, directory)
+    return role
 
 
 def refuse(
@@ -144,16 +164,19 @@ def admin_roles_of(spec: WorkflowSpec, base_roles: Iterable[str]) -> tuple[RoleS
 
 
 def authorise_admin(actor: Actor, spec: WorkflowSpec, base_roles: Iterable[str], variables: Mapping[str, Any],
-                    action: str, directory: Any = None) -> None:
-    """Raise PermissionDenied naming who may, unless the actor is the system or acts in one of the roles
-    `admin_roles_of(spec, base_roles)`: it holds the base role and belongs to the department the role is
-    bound to (for `org: bureau`, the department the directory tags `<jurisdiction>.bureau`; where the
-    directory tags none, any holder, as for the workflow's transitions)."""
+                    action: str, directory: Any = None) -> str:
+    """The role the actor administers the instance in; PermissionDenied naming who may, unless the actor is the
+    system (`system`) or acts in one of the roles `admin_roles_of(spec, base_roles)` (the first it does, by
+    name: `bureau.reviewer`, or `bureau.<base role>` for a base role the workflow declares no role of): it holds
+    the base role and belongs to the department the role is bound to (for `org: bureau`, the department the
+    directory tags `<jurisdiction>.bureau`; where the directory tags none, any holder, as for the workflow's
+    transitions)."""
     if SYSTEM_ROLE in actor.roles:
-        return
+        return SYSTEM_ROLE
     roles = admin_roles_of(spec, base_roles)
-    if any(_holds(actor, r, spec, variables, directory) for r in roles):
-        return
+    for r in roles:
+        if _holds(actor, r, spec, variables, directory):
+            return r.name
     held = [r for r in roles if r.base in actor.roles]
     if held:
         wanted = sorted({f"{spec.jurisdiction}.{r.org}" if r.org else "the department of this instance"
@@ -173,17 +196,18 @@ def start_roles(spec: WorkflowSpec) -> tuple[str, ...]:
     return () if spec.recurring is not None else tuple(spec.roles)
 
 
-def authorise_start(spec: WorkflowSpec, actor: Actor, variables: Mapping[str, Any], directory: Any = None) -> None:
-    """Raise PermissionDenied naming who may, unless the actor may start an instance with these variables.
+def authorise_start(spec: WorkflowSpec, actor: Actor, variables: Mapping[str, Any], directory: Any = None) -> str:
+    """The role the actor starts the instance in (`system` for the engine, else the first of `start_roles`
+    it acts in); PermissionDenied naming who may, unless it may start an instance with these variables.
 
     A role bound to a department variable needs the actor's department to be the one named in `variables`
     (a consumer's data administrator starts requests of its own department only).
     """
     if SYSTEM_ROLE in actor.roles:
-        return
+        return SYSTEM_ROLE
     action = f"start {spec.id}"
     roles = start_roles(spec)
     if not roles:
         raise PermissionDenied(actor.id, action, ["the engine (recurring start)"],
                                "this recurring workflow is started by the worker on its schedule")
-    authorise(actor, spec, roles, variables, action, directory)
+    return authorise(actor, spec, roles, variables, action, directory)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from engine.authz import SYSTEM_ROLE
 from engine.errors import ExpressionError, HookError
 from engine.escalation import SlaAction, sla_actions
 from engine.events import BREACH, COMPLETED, ESCALATION, STATE_ENTERED, WARNING, EngineEvent
@@ -17,6 +18,7 @@ from engine.history import step_hash
 from engine.hooks import HookRegistry
 from engine.memo import Derived
 from engine.notify import Notice, NoticeWriter
+from engine.ports import Actor
 from engine.sla import DueTime, SlaCalculator
 from engine.spec import (
     EVENT_AUTO_DONE,
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 
 #: A command that walks more automatic steps than this is caught in a loop of decisions and hooks.
 MAX_AUTOMATIC_STEPS = 64
+
+#: The actor id of the engine's own steps (decisions, automatic steps, timers), recorded in the role `system`.
+ENGINE_ID = Actor.system().id
 
 
 class CompiledMachine(Protocol):
@@ -123,16 +128,22 @@ class Run:
             self._stored_vars = None
 
     def record(self, actor: str, event: str, from_state: str | None, to_state: str,
-               payload: Mapping[str, Any] | None = None) -> None:
-        self._append_step(actor, event, from_state, to_state, _encode(payload) if payload else {})
+               payload: Mapping[str, Any] | None = None, role: str | None = None,
+               department: str | None = None) -> None:
+        self._append_step(actor, event, from_state, to_state, _encode(payload) if payload else {}, role, department)
 
     def _append_step(self, actor: str, event: str, from_state: str | None, to_state: str,
-                     data: dict[str, Any]) -> None:
-        """Chain a step to the history; `data` is the payload's JSON form, kept by the entry."""
+                     data: dict[str, Any], role: str | None, department: str | None) -> None:
+        """Chain a step to the history; `data` is the payload's JSON form, kept by the entry. `role` and
+        `department`: the capacity the actor acted in (`HistoryEntry.actor_role`); a step of the engine's own
+        identity, given none, is recorded in the role `system`."""
+        if role is None and actor == ENGINE_ID:
+            role = SYSTEM_ROLE
         self.seq += 1
-        digest = step_hash(self.hash, self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data)
+        digest = step_hash(self.hash, self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data,
+                           role, department)
         self.history.append(HistoryEntry(self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data,
-                                         self.hash, digest))
+                                         self.hash, digest, role, department))
         self.hash = digest
 
     def event(self, kind: str, **data: Any) -> None:
@@ -143,16 +154,19 @@ class Run:
 
     # -- moving -------------------------------------------------------------------------------------------
 
-    def transition(self, event: str, dest: str, actor: str, payload: Mapping[str, Any] | None = None) -> None:
+    def transition(self, event: str, dest: str, actor: str, payload: Mapping[str, Any] | None = None,
+                   role: str | None = None, department: str | None = None) -> None:
+        """Move to `dest`, recording the step as `actor` acting in `role` for `department`."""
         source = self.state
         self.leave(source, dest)
-        self.record(actor, event, source, dest, payload)
+        self.record(actor, event, source, dest, payload, role, department)
         self.enter(dest)
 
-    def begin(self, actor: str) -> None:
+    def begin(self, actor: str, role: str | None = None, department: str | None = None) -> None:
         """A new instance: record its start with its variables, start the procedure clock, enter the initial
         state."""
-        self._append_step(actor, "start", None, self.spec.initial, {"variables": dict(self.inst.variables)})
+        self._append_step(actor, "start", None, self.spec.initial, {"variables": dict(self.inst.variables)}, role,
+                          department)
         if self.spec.sla is not None:
             self._start_clock("procedure", None, self.spec.sla)
         self.enter(self.spec.initial)
@@ -182,7 +196,7 @@ class Run:
             self._arm_timer(name)
         elif st.kind is StateKind.DECISION:
             dest = self.machine.step(self.inst.id, name, EVENT_DECIDE, self.vars)
-            self.transition(EVENT_DECIDE, dest, "system")
+            self.transition(EVENT_DECIDE, dest, ENGINE_ID, role=SYSTEM_ROLE)
         elif st.kind is StateKind.AUTO:
             self.run_hook(name, attempts=0)
 
@@ -240,7 +254,7 @@ class Run:
         self.last_error = None
         self.update_vars(updates)
         dest = self.machine.step(self.inst.id, name, EVENT_AUTO_DONE, self.vars)
-        self.transition(EVENT_AUTO_DONE, dest, "system", {"hook": st.hook, "updates": updates})
+        self.transition(EVENT_AUTO_DONE, dest, ENGINE_ID, {"hook": st.hook, "updates": updates}, SYSTEM_ROLE)
 
     # -- clocks -------------------------------------------------------------------------------------------
 

@@ -34,20 +34,33 @@ def _utc_text(at: datetime) -> str:
 def step_hash(
     prev_hash: str, instance_id: str, seq: int, at: datetime, actor: str, event: str,
     from_state: str | None, to_state: str, payload: Mapping[str, Any],
+    actor_role: str | None = None, actor_department: str | None = None,
 ) -> str:
     """SHA-256 over the canonical JSON of the step and the previous step's hash.
 
     The JSON is `[prev_hash, instance_id, seq, at (UTC ISO, microseconds), actor, event, from, to, payload]`,
-    compact, keys sorted, not ASCII-escaped. The usual field types are written directly, the same characters the
-    encoder writes; anything else goes through the encoder as a whole.
+    compact, keys sorted, not ASCII-escaped; a step that records the capacity its actor acted in (every step
+    written since; see `HistoryEntry.actor_role`) appends `actor_role, actor_department` to the list. A step
+    with neither keeps the nine-element form the chain was first written with, so histories written before
+    still verify, while blanking both on a later step changes its hash. The usual field types are written
+    directly, the same characters the encoder writes; anything else goes through the encoder as a whole.
     """
     stamp = _utc_text(at)
+    context = actor_role is not None or actor_department is not None
     if (type(prev_hash) is str and type(instance_id) is str and type(seq) is int and type(actor) is str
-            and type(event) is str and (from_state is None or type(from_state) is str) and type(to_state) is str):
+            and type(event) is str and (from_state is None or type(from_state) is str) and type(to_state) is str
+            and (actor_role is None or type(actor_role) is str)
+            and (actor_department is None or type(actor_department) is str)):
+        end = "]" if not context else "".join((
+            ",", "null" if actor_role is None else _text(actor_role), ",",
+            "null" if actor_department is None else _text(actor_department), "]"))
         body = "".join((
             "[", _text(prev_hash), ",", _text(instance_id), ",", int.__repr__(seq), ",", _text(stamp), ",",
             _text(actor), ",", _text(event), ",", "null" if from_state is None else _text(from_state), ",",
-            _text(to_state), ",", "{}" if type(payload) is dict and not payload else _CANONICAL.encode(payload), "]"))
+            _text(to_state), ",", "{}" if type(payload) is dict and not payload else _CANONICAL.encode(payload), end))
+    elif context:
+        body = _CANONICAL.encode([prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload,
+                                  actor_role, actor_department])
     else:
         body = _CANONICAL.encode([prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -65,14 +78,16 @@ class ChainReport:
 
 
 def verify_chain(instance_id: str, entries: Sequence[HistoryEntry], last_hash: str | None = None) -> ChainReport:
-    """Recompute every hash; an edited, inserted, removed or reordered step breaks the chain at that step."""
+    """Recompute every hash; an edited, inserted, removed or reordered step breaks the chain at that step, and so
+    does a changed, added or blanked `actor_role` or `actor_department` (both are in the hash)."""
     prev = GENESIS
     for expected_seq, e in enumerate(entries, start=1):
         if e.seq != expected_seq:
             return ChainReport(instance_id, len(entries), False, e.seq, f"step {expected_seq} is missing")
         if e.prev_hash != prev:
             return ChainReport(instance_id, len(entries), False, e.seq, "does not follow the step before it")
-        digest = step_hash(prev, e.instance_id, e.seq, e.at, e.actor, e.event, e.from_state, e.to_state, e.payload)
+        digest = step_hash(prev, e.instance_id, e.seq, e.at, e.actor, e.event, e.from_state, e.to_state, e.payload,
+                           e.actor_role, e.actor_department)
         if digest != e.hash:
             return ChainReport(instance_id, len(entries), False, e.seq, "its content was changed after it was written")
         prev = e.hash

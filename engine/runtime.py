@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import sweep
-from engine.authz import authorise_admin, authorise_base, authorise_start, may_act, may_act_in, refuse
+from engine.authz import acting_role, authorise_admin, authorise_base, authorise_start, may_act, refuse
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
 from engine.definitions import add_stored_version
@@ -203,13 +203,13 @@ class Engine:
         machine = self.machine(workflow_id)
         spec = machine.spec
         values = validate_variables(spec, variables)
-        authorise_start(spec, actor, values, self.parts.notices.directory)
+        role = authorise_start(spec, actor, values, self.parts.notices.directory)
         self._remember_definition(machine)
         digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
         key = _IdempotencyKey.of(actor.id, idempotency_key)
-        return self._once(key, digest, partial(self._start, machine, business_key, values, actor, key, digest))
+        return self._once(key, digest, partial(self._start, machine, business_key, values, actor, role, key, digest))
 
-    def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor,
+    def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor, role: str,
                idempotency_key: _IdempotencyKey | None, digest: str) -> InstanceView:
         spec = machine.spec
         workflow_id = spec.id
@@ -228,7 +228,7 @@ class Engine:
             )
             run = Run(self.parts, tx, machine, inst, now)
             run.event(INSTANCE_STARTED, actor=actor.id)
-            run.begin(actor.id)
+            run.begin(actor.id, role, actor.department)
             row = run.finish()
             tx.insert_instance(row)
             run.flush()
@@ -264,14 +264,15 @@ class Engine:
                 raise TransitionNotAllowed(inst.id, inst.state, event, machine.allowed_events(inst.state))
             run = Run(self.parts, tx, machine, inst, now)
             directory = self.parts.notices.directory
-            if not may_act_in(actor, spec, t.roles, run.vars, directory):
+            role = acting_role(actor, spec, t.roles, run.vars, directory)
+            if role is None:
                 refuse(actor, spec, t.roles, run.vars, f"fire {event!r} in state {inst.state!r}", directory)
             values = validate_payload(t.payload, payload)
             if t.save or t.set:
                 # a refused step (guard false) fails the whole command, so the variables may change before it
                 run.update_vars(_saved(values, t.save, t.set))
             dest = machine.step(inst.id, inst.state, event, run.vars)
-            run.transition(event, dest, actor.id, values)
+            run.transition(event, dest, actor.id, values, role, actor.department)
             row = run.finish()
             tx.update_instance(row, inst.row_version)
             run.flush()
@@ -317,8 +318,8 @@ class Engine:
             if inst is None:
                 raise UnknownInstance(instance_id)
             machine = self.machine(inst.workflow_id, inst.version)
-            authorise_admin(actor, machine.spec, self.admin_roles, inst.variables,
-                            f"{action} instance {inst.id} of {inst.workflow_id}", self.parts.notices.directory)
+            role = authorise_admin(actor, machine.spec, self.admin_roles, inst.variables,
+                                   f"{action} instance {inst.id} of {inst.workflow_id}", self.parts.notices.directory)
             wanted = "suspended" if action == "resume" else "running"
             if inst.status != wanted and not (action == "cancel" and inst.status == "suspended"):
                 raise InstanceNotRunning(inst.id, inst.status, action)
@@ -342,7 +343,8 @@ class Engine:
                 tx.cancel_timers(inst.id)
             else:
                 tx.hold_timers(inst.id, held=action == "suspend")
-            run.record(actor.id, f"_{action}", inst.state, inst.state, {"reason": reason} if reason else {})
+            run.record(actor.id, f"_{action}", inst.state, inst.state, {"reason": reason} if reason else {}, role,
+                       actor.department)
             row = run.finish()
             tx.update_instance(row, inst.row_version)
             run.flush()
@@ -579,6 +581,8 @@ class _IdempotencyKey:
 def _check_keys(where: str, actor: Actor, idempotency_key: str | None) -> None:
     """Refuse, before any database sees them, keys that one database would store and another reject."""
     check_identifier(actor.id, "actor.id", 120, where)
+    if actor.department is not None:  # kept in the history with each step the actor takes
+        check_identifier(actor.department, "actor.department", 120, where)
     if idempotency_key is not None:
         check_identifier(idempotency_key, "idempotency_key", 200, where)
 

@@ -36,7 +36,16 @@ class InstanceView:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One step of an instance; `hash` chains it to the step before."""
+    """One step of an instance; `hash` chains it to the step before.
+
+    `actor_role` and `actor_department` record the capacity the actor took the step in, as it was then (the
+    directory keeps no past): the workflow role the step was allowed under (the first of the transition's or
+    start's roles the actor held, in the department the role is bound to), the administering role for
+    cancel/suspend/resume (`bureau.reviewer`, or `bureau.<base role>`), `system` for the engine's own steps
+    (decisions, automatic steps, timers, SLA moments, commands sent as `Actor.system()`); and the actor's
+    department credit code (None for the engine, or a person given none). Both None on steps written before
+    they were recorded; both are in `hash`.
+    """
 
     instance_id: str
     seq: int
@@ -48,6 +57,8 @@ class HistoryEntry:
     payload: Mapping[str, Any]
     prev_hash: str
     hash: str
+    actor_role: str | None = None
+    actor_department: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ def history_entry(r: Any) -> HistoryEntry:
     return HistoryEntry(
         instance_id=r.instance_id, seq=r.seq, at=r.at, actor=r.actor, event=r.event, from_state=r.from_state,
         to_state=r.to_state, payload=json.loads(r.payload), prev_hash=r.prev_hash, hash=r.hash,
+        actor_role=r.actor_role, actor_department=r.actor_department,
     )
 
 

@@ -77,6 +77,9 @@ class HistoryRow(SQLModel, table=True):
     payload: str = Field(sa_type=Text)  # JSON object
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # the capacity the actor acted in then (engine.store.HistoryEntry), in the hash; NULL on steps written before
+    actor_role: str | None = Field(default=None, max_length=120)
+    actor_department: str | None = Field(default=None, max_length=120)
 
 
 class SlaClockRow(SQLModel, table=True):

@@ -36,7 +36,7 @@ SQL = {
                                     "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ? "
                                     "WHERE id = ? AND row_version = ? AND status = ?"),
     "insert_history": ("INSERT INTO history (instance_id, seq, at, actor, event, from_state, to_state, payload, "
-                       "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                       "prev_hash, hash, actor_role, actor_department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     "insert_clock": ("INSERT INTO sla_clock (instance_id, scope, state, calendar, started_at, base_due_at, due_at, "
                      "last_day, paused_working_days, status, breached, provisional, next_fire_at, next_kind, "
                      "next_level) "
@@ -200,7 +200,7 @@ class SqlStoreTx:
 
     def _history_row(self, e: HistoryEntry) -> tuple[Any, ...]:
         return (e.instance_id, e.seq, self.t.put(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
-                e.prev_hash, e.hash)
+                e.prev_hash, e.hash, e.actor_role, e.actor_department)
 
     # -- clocks ---------------------------------------------------------------------------------------------
 

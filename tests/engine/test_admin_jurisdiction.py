@@ -111,7 +111,10 @@ def test_the_gx_bureau_administers_gx_instances(engine: Engine, command: Command
     """The department tagged gx.bureau (and the engine) may cancel, suspend and resume a gx instance."""
     inst = _gx(engine)
     assert command(engine, inst.id, actor).status == status
-    assert engine.history(inst.id)[-1].actor == actor.id
+    last = engine.history(inst.id)[-1]
+    role = "system" if actor is Actor.system() else \
+        "bureau.reviewer" if "bureau_reviewer" in actor.roles else "bureau.data_supervisor"
+    assert (last.actor, last.actor_role, last.actor_department) == (actor.id, role, actor.department)
 
 
 def test_the_same_actor_is_refused_a_transition_and_an_admin_command_alike(engine: Engine) -> None:
@@ -133,8 +136,25 @@ def test_a_workflow_without_admin_roles_is_administered_by_its_jurisdictions_bur
         engine.cancel(inst.id, GX_REVIEWER)
     status_after_refusal = engine.get(inst.id).status
     done = engine.cancel(inst.id, LZ_REVIEWER)
+    last = engine.history(inst.id)[-1]
     assert caught.value.reason == f"department {GX_BUREAU} is not lz.bureau"
     assert (status_after_refusal, done.status) == ("running", "cancelled")
+    # recorded in the role the jurisdiction's bureau administers in (admin_roles_of), as it held it then
+    assert (last.actor_role, last.actor_department) == ("bureau.bureau_reviewer", LZ_BUREAU)
+
+
+def test_the_history_records_org_and_department_bound_roles_as_held_then(engine: Engine) -> None:
+    """The bureau's review records `bureau.reviewer` with the gx.bureau department, the provider's approval
+    `provider.data_auditor` with the provider department: what the directory cannot tell once people move."""
+    auditor = Actor("police-auditor", frozenset({"data_auditor"}), POLICE)
+    inst = _gx(engine)
+    engine.fire(inst.id, "pass", GX_REVIEWER)
+    engine.fire(inst.id, "approve", auditor, {"conditions": "仅限核验使用"})
+    steps = [(h.event, h.actor, h.actor_role, h.actor_department) for h in engine.history(inst.id)]
+    assert steps[0] == ("start", APPLICANT.id, "consumer.data_admin", HEALTH)
+    assert ("pass", GX_REVIEWER.id, "bureau.reviewer", GX_BUREAU) in steps
+    assert ("approve", auditor.id, "provider.data_auditor", POLICE) in steps
+    assert engine.verify_history(inst.id).ok
 
 
 def test_an_actor_without_an_admin_role_is_refused_before_the_instance_is_read(engine: Engine) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,10 +16,11 @@ from engine import Actor, Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from engine.fields import make_credit_code
+from engine.history import GENESIS, step_hash
 from storage import open_store
 from storage.migrate import alembic_config, upgrade
 from storage.sql import database_url
-from storage.tables import METADATA
+from storage.tables import METADATA, history_t, instance_t
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
@@ -74,19 +77,48 @@ def _downgrade(url: str, revision: str) -> None:
     engine.dispose()
 
 
+DEFS = [WORKFLOWS / "gx" / "data_request.yaml"]
+CONSUMER, PROVIDER = make_credit_code(1), make_credit_code(2)
+ADMIN = Actor("consumer-admin", frozenset({"data_admin"}), CONSUMER)
+REVIEWER = Actor("bureau-reviewer", frozenset({"bureau_reviewer"}))
+FORM = {"consumer_dept": CONSUMER, "provider_dept": PROVIDER, "resource_id": "GX-RES-000123",
+        "resource_name": "人口基础信息", "purpose": "用于新生儿出生医学证明办理核验", "sharing_type": "conditional",
+        "control_params": True}
+
+
+def _as_written_before_0006(url: str) -> None:
+    """Rewrite every history as revision 0005 wrote it: no actor role or department, each step hashed over the
+    nine-element body (pinned to the chain's definition by tests/engine/test_history.py), the instances' last
+    hashes following."""
+    engine = sa.create_engine(database_url(url))
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(history_t).order_by(history_t.c.instance_id, history_t.c.seq)).all()
+        prev: dict[str, str] = {}
+        for r in rows:
+            at = r.at if r.at.tzinfo is not None else r.at.replace(tzinfo=UTC)  # SQLite's text comes back naive
+            before = prev.get(r.instance_id, GENESIS)
+            digest = step_hash(before, r.instance_id, r.seq, at, r.actor, r.event, r.from_state, r.to_state,
+                               json.loads(r.payload))
+            conn.execute(sa.update(history_t).where((history_t.c.instance_id == r.instance_id)
+                                                    & (history_t.c.seq == r.seq))
+                         .values(prev_hash=before, hash=digest, actor_role=None, actor_department=None))
+            prev[r.instance_id] = digest
+        for instance_id, digest in prev.items():
+            conn.execute(sa.update(instance_t).where(instance_t.c.id == instance_id).values(history_hash=digest))
+    engine.dispose()
+
+
 def test_migration_0004_keeps_every_instance_history_and_clock_both_ways(db_url: str) -> None:
     """Rebuilding the instance and history tables (and back) keeps every row: the hash chains still verify, the
     clocks still belong to their instances, and the cases go on where they were."""
-    defs = DefinitionSet.load([WORKFLOWS / "gx" / "data_request.yaml"])
+    defs = DefinitionSet.load(DEFS)
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
-    c, p = make_credit_code(1), make_credit_code(2)
-    admin = Actor("consumer-admin", frozenset({"data_admin"}), c)
-    reviewer = Actor("bureau-reviewer", frozenset({"bureau_reviewer"}))
-    form = {"consumer_dept": c, "provider_dept": p, "resource_id": "GX-RES-000123", "resource_name": "人口基础信息",
-            "purpose": "用于新生儿出生医学证明办理核验", "sharing_type": "conditional", "control_params": True}
     engine = Engine(open_store(db_url), defs, clock=clock)
-    ids = [engine.start("gx.data_request", f"MIG-{i}", form, admin).id for i in range(3)]
-    engine.fire(ids[0], "pass", reviewer, {})
+    ids = [engine.start("gx.data_request", f"MIG-{i}", FORM, ADMIN).id for i in range(3)]
+    engine.fire(ids[0], "pass", REVIEWER, {})
+    engine.close()
+    _as_written_before_0006(db_url)  # what revision 0003 can hold
+    engine = Engine(open_store(db_url), defs, clock=clock)
     before = {i: (engine.get(i), engine.history(i), engine.clocks(i)) for i in ids}
     engine.close()
 
@@ -99,11 +131,59 @@ def test_migration_0004_keeps_every_instance_history_and_clock_both_ways(db_url:
     engine = Engine(open_store(db_url), defs, clock=clock)  # opening migrates to the head again
     after = {i: (engine.get(i), engine.history(i), engine.clocks(i)) for i in ids}
     checks = [engine.verify_history(i).ok for i in ids]
-    moved = engine.fire(ids[1], "pass", reviewer, {})
+    moved = engine.fire(ids[1], "pass", REVIEWER, {})
     engine.close()
     assert after == before
     assert checks == [True, True, True]
     assert moved.state == before[ids[0]][0].state  # the second case takes the step the first took before
+
+
+def test_migration_0006_keeps_histories_written_before_it_verifying(db_url: str) -> None:
+    """A database of revision 0005 migrates with its histories intact: the old steps carry no role or department
+    and still verify, and a step taken after the upgrade records both and chains onto them."""
+    defs = DefinitionSet.load(DEFS)
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db_url), defs, clock=clock)
+    inst = engine.start("gx.data_request", "MIG-6", FORM, ADMIN)
+    engine.close()
+    _as_written_before_0006(db_url)
+    _downgrade(db_url, "0005")
+    with sa.create_engine(database_url(db_url)).connect() as conn:
+        old_columns = {c["name"] for c in sa.inspect(conn).get_columns("history")}
+        # on SQLite the history stays in its key's B-tree both ways (no batch rebuild of the table)
+        kept_shape = conn.dialect.name != "sqlite" or conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'history'").scalar_one().rstrip().endswith("WITHOUT ROWID")
+
+    engine = Engine(open_store(db_url), defs, clock=clock)  # opening migrates to the head again
+    migrated = engine.history(inst.id)
+    migrated_check = engine.verify_history(inst.id)
+    engine.fire(inst.id, "pass", REVIEWER, {})
+    after = engine.history(inst.id)
+    after_check = engine.verify_history(inst.id)
+    engine.close()
+    assert "actor_role" not in old_columns and "actor_department" not in old_columns
+    assert kept_shape
+    assert [(h.actor_role, h.actor_department) for h in migrated] == [(None, None)] * len(migrated)
+    assert migrated_check.ok
+    assert (after[-1].actor, after[-1].actor_role, after[-1].actor_department) == \
+        (REVIEWER.id, "bureau.reviewer", None)
+    assert after_check.ok and after_check.steps == len(migrated) + 1
+
+
+def test_migration_0006_refuses_to_downgrade_a_history_recording_roles(db_url: str) -> None:
+    """Going back below 0006 would drop recorded roles and break their chains: refused, and nothing dropped."""
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS),
+                    clock=ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)))
+    inst = engine.start("gx.data_request", "MIG-6D", FORM, ADMIN)
+    engine.close()
+    with pytest.raises(RuntimeError) as refused:
+        _downgrade(db_url, "0005")
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS))
+    kept = engine.history(inst.id)[0]
+    check = engine.verify_history(inst.id)
+    engine.close()
+    assert "break those instances' hash chains" in str(refused.value)
+    assert (kept.actor_role, kept.actor_department, check.ok) == ("consumer.data_admin", CONSUMER, True)
 
 
 def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def check_history(store: SqlInstanceStore, found: Findings) -> dict[str, str]:
     for r in sorted(_rows(store, history_t), key=lambda r: (r.instance_id, r.seq)):
         by_instance[r.instance_id].append(HistoryEntry(
             r.instance_id, r.seq, _utc(r.at), r.actor, r.event, r.from_state, r.to_state, json.loads(r.payload),
-            r.prev_hash, r.hash))
+            r.prev_hash, r.hash, r.actor_role, r.actor_department))
     keys: dict[str, str] = {}
     for inst in _rows(store, instance_t):
         keys[inst.id] = inst.business_key
