@@ -45,6 +45,10 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output
     parser.add_argument("--hooks", action="append", default=None, metavar="MODULE",
                         help="a Python module whose HOOKS mapping (hook name -> function) the automatic steps call "
                              "(repeatable; default: $SHIXIAN_HOOKS, comma-separated)")
+    parser.add_argument("--business-hours", type=_business_hours, metavar="OPEN-CLOSE",
+                        default=os.environ.get("SHIXIAN_BUSINESS_HOURS") or None,
+                        help="e.g. 09:00-17:00: deadlines end at close of business (default: $SHIXIAN_BUSINESS_HOURS, "
+                             "else at 24:00); every process on one database must use the same")
     parser.add_argument("--allow-provisional", action="store_true",
                         help="compute provisional deadlines in years without calendar data instead of refusing")
     if json_output:  # the worker prints no results, only its log: it has no --json to ignore
@@ -75,8 +79,13 @@ def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     hooks = _hooks(args.hooks or [m for m in os.environ.get("SHIXIAN_HOOKS", "").split(",") if m.strip()])
     if new_file:
         print(f"no database at {shown_url(args.db)}: creating a new one", file=sys.stderr)
+    policy = None
+    if args.business_hours is not None:
+        from calendars import DeadlinePolicy
+
+        policy = DeadlinePolicy(business_hours=args.business_hours)  # every deadline ends at close of business
     engine = Engine(open_store(args.db), defs, clock=SystemClock(), directory=directory,
-                    allow_provisional=args.allow_provisional)
+                    allow_provisional=args.allow_provisional, deadline_policy=policy)
     for name, fn in hooks.items():
         engine.register_hook(name, fn)
     return engine
@@ -278,13 +287,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     engine = _engine(args, create=True)
     if args.worker_id:
         engine.worker_id = args.worker_id
-    if args.business_hours is not None:
-        from calendars import DeadlinePolicy
-        from engine.sla import SlaCalculator
-
-        # set before the first command: every deadline this worker computes ends at close of business
-        engine.parts.sla = SlaCalculator(engine.parts.sla.allow_provisional,
-                                         DeadlinePolicy(business_hours=args.business_hours))
     _warn_unregistered_hooks(engine)
     directory = engine.parts.notices.directory
     if directory is not None and not args.no_dispatch:
@@ -489,9 +491,6 @@ def register(subparsers: Any) -> None:
                    help=f"seconds between ticks (default 5, at least {MIN_INTERVAL:g})")
     p.add_argument("--worker-id", help="name of this worker in timer claims (default host:pid)")
     p.add_argument("--no-dispatch", action="store_true", help="do not send the outbox from this worker")
-    p.add_argument("--business-hours", type=_business_hours, metavar="OPEN-CLOSE",
-                   help="e.g. 09:00-17:00: deadlines end at close of business (default: at 24:00); every process "
-                        "on one database must use the same")
     p.add_argument("--max-attempts", type=_max_attempts, default=8, metavar="N",
                    help="tries of a message before dead-letter (default 8)")
     p.add_argument("--backoff", type=_backoff, default=DEFAULT_BACKOFF, metavar="SECONDS[:MAX_SECONDS]",

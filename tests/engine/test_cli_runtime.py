@@ -8,12 +8,17 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
 
-from cli import main
+from cli import build_parser, main
+from engine import Engine
+from engine.clock import SHANGHAI
+from engine.definitions import DefinitionSet
 from engine.fields import make_credit_code
+from storage import open_store
 from storage.sql import SqlInstanceStore
 from tests.engine.conftest import FLOW
 
@@ -244,3 +249,38 @@ def test_worker_has_no_json_option_to_ignore(capsys: pytest.CaptureFixture[str])
         build_parser().parse_args(["worker", "--json"])
     assert exit_.value.code == 2
     assert "--json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("how", "closes"), [
+    ("option", time(17, 30)), ("environment", time(17, 30)), ("neither", time(0, 0)),
+])
+def test_every_command_computes_deadlines_with_the_business_hours(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        how: str, closes: time) -> None:
+    """`start` (not only the worker) ends deadlines at close of business with --business-hours or
+    $SHIXIAN_BUSINESS_HOURS, so every process on one database computes the same due times; else at 24:00."""
+    db = str(tmp_path / "hours.db")
+    option = ["--business-hours", "08:30-17:30"] if how == "option" else []
+    monkeypatch.delenv("SHIXIAN_BUSINESS_HOURS", raising=False)
+    if how == "environment":
+        monkeypatch.setenv("SHIXIAN_BUSINESS_HOURS", "08:30-17:30")
+    code, out, _ = run(capsys, "start", "common.test_flow", "HOURS-1", "--db", db, "--workflows", str(flow_dir),
+                       "--allow-provisional", "--json", "--actor", "alice", "--role", "data_admin", "--department",
+                       C, "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}", *option)
+    assert code == 0
+    engine = Engine(open_store(db), DefinitionSet.load([flow_dir]))
+    try:
+        dues = {c.due_at.astimezone(SHANGHAI).time() for c in engine.clocks(json.loads(out)["id"])}
+    finally:
+        engine.close()
+    assert dues == {closes}
+
+
+def test_a_bad_business_hours_variable_is_refused_by_name(
+        flow_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed $SHIXIAN_BUSINESS_HOURS stops the command with the expected form, not a silent 24:00."""
+    monkeypatch.setenv("SHIXIAN_BUSINESS_HOURS", "9-17")
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["overdue"])
+    assert exit_.value.code == 2
+    assert "HH:MM-HH:MM" in capsys.readouterr().err
