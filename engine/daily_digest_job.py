@@ -14,10 +14,7 @@ from engine.commands import clock_schedule
 from engine.deadline_text import deadline_text
 from engine.errors import CalendarYearMissing, PayloadInvalid, StorageUnavailable
 from engine.fields import decode_values
-
-# the breach notice's own wording of lateness, what to do and the fallback department, so that a digest line
-# and the breach message about the same step say the same thing
-from engine.notify import Notice, _first_department, _late_text, _what_to_do, responsible_department, role_title
+from engine.notify import Notice, late_text, procedure_department, responsible_department, role_title, what_to_do
 from engine.ports import Directory
 from engine.runtime import Engine
 from engine.sla import DueTime
@@ -109,7 +106,7 @@ def digest_item(engine: Engine, directory: Directory, item: OverdueItem, now: da
     assignee = st.assignee if st is not None and st.kind is StateKind.TASK else None
     where = responsible_department(directory, spec, state, variables)
     if where is None:  # no task holds it (a wait, a timer): the procedure's department, as a breach notice says
-        code = _first_department(spec, variables)
+        code = procedure_department(spec, variables)
         where = (code, directory.department_name(code)) if code is not None else (None, spec.name.zh)
     level = _level_reached(engine, spec, item, now)
     notice = Notice("escalation" if level else "breach", "daily_digest", (), state, "", level=level,
@@ -120,8 +117,8 @@ def digest_item(engine: Engine, directory: Directory, item: OverdueItem, now: da
         "department": where[0], "department_name": where[1], "assignee_role": assignee,
         "assignee_role_title": role_title(spec, assignee) if assignee else None,
         "due": clock.due_at.astimezone(SHANGHAI).isoformat(), "due_text": deadline_text(clock.due_at),
-        "late_by": _late_text(notice), "late_working_days": item.late_working_days, "level": level,
-        "what_to_do": _what_to_do(notice, title), "kind": "breach" if not level else "escalation",
+        "late_by": late_text(notice), "late_working_days": item.late_working_days, "level": level,
+        "what_to_do": what_to_do(notice, title), "kind": "breach" if not level else "escalation",
     }
 
 

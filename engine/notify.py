@@ -69,7 +69,7 @@ class NoticeWriter:
                 continue
             dept = bound_department(directory, spec, r, variables)
             # a state that is no task (an end, a wait) has no holder: the recipients' own department stands in
-            where = holder or _named(directory, dept or _first_department(spec, variables), r)
+            where = holder or _named(directory, dept or procedure_department(spec, variables), r)
             data = self._data(spec, instance_id, business_key, notice, role, where)
             if r.department_variable is not None and dept is None:
                 # as nobody may act in the role (engine.authz), nobody is told: never every holder in the land
@@ -121,8 +121,8 @@ class NoticeWriter:
             "assignee_role_title": role_title(spec, assignee) if assignee else None,
             "role": role, "role_title": role_title(spec, role), "due": due_text,
             "due_text": deadline_text(notice.due) if notice.due is not None else None,
-            "late_by": _late_text(notice) if notice.kind in ("breach", "escalation") else "",
-            "level": notice.level, "what_to_do": _what_to_do(notice, title),
+            "late_by": late_text(notice) if notice.kind in ("breach", "escalation") else "",
+            "level": notice.level, "what_to_do": what_to_do(notice, title),
             "outcome": notice.outcome, "kind": KIND_OF[notice.kind],
         }
 
@@ -161,7 +161,9 @@ def _named(directory: Directory, code: str | None, role: RoleSpec) -> tuple[str 
     return code, directory.department_name(code)
 
 
-def _first_department(spec: WorkflowSpec, variables: Mapping[str, Any]) -> str | None:
+def procedure_department(spec: WorkflowSpec, variables: Mapping[str, Any]) -> str | None:
+    """The department a notice about the whole procedure names: the provider's, else the one department
+    variable set, else the consumer's, else the first department variable with a value."""
     for preferred in ("provider_dept", "department", "consumer_dept"):
         if isinstance(variables.get(preferred), str):
             return str(variables[preferred])
@@ -171,13 +173,15 @@ def _first_department(spec: WorkflowSpec, variables: Mapping[str, Any]) -> str |
     return None
 
 
-def _late_text(notice: Notice) -> str:
+def late_text(notice: Notice) -> str:
+    """How late, as a notice says it: 3个工作日, or 不足1个工作日 before a whole working day has passed."""
     # on the day after the last day, no whole working day has passed yet, but the deadline has
     # numbers run on in Chinese text, as official notices write them: 超时3个工作日
     return f"{notice.late_by_days}个工作日" if notice.late_by_days > 0 else "不足1个工作日"
 
 
-def _what_to_do(notice: Notice, title: str) -> str:
+def what_to_do(notice: Notice, title: str) -> str:
+    """The sentence that tells the recipient what to do about the notice, in the bureau's wording."""
     when = f"（期限 {deadline_text(notice.due)}）" if notice.due is not None else ""
     if notice.kind == "warning":
         return f"「{title}」即将到期，请在期限前办结{when}"
