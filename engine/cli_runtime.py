@@ -245,6 +245,13 @@ def _entry(h: HistoryEntry) -> dict[str, Any]:
     return _jsonable(asdict(h))  # type: ignore[no-any-return]
 
 
+def _acted(h: HistoryEntry) -> str:
+    """`bob (provider.data_auditor, 9145...)`: who acted, in which role and for which department at the time."""
+    if h.actor_role is None:  # a step written before roles were recorded
+        return h.actor
+    return f"{h.actor} ({h.actor_role}{', ' + h.actor_department if h.actor_department else ''})"
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     engine = _engine(args)
     entries = engine.history(args.instance)
@@ -255,7 +262,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     else:
         for h in entries:
             payload = json.dumps(h.payload, ensure_ascii=False) if h.payload else ""
-            print(f"{h.seq:3} {_when(h.at)}  {h.actor:12} {h.event:22} {h.from_state or '-'} -> {h.to_state} {payload}")
+            print(f"{h.seq:3} {_when(h.at)}  {_acted(h):12} {h.event:22} {h.from_state or '-'} -> {h.to_state} "
+                  f"{payload}")
         print("history verified: intact" if report.ok else
               f"HISTORY ALTERED at step {report.broken_seq}: {report.problem}")
     return 0 if report.ok else 3

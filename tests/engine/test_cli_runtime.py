@@ -57,6 +57,7 @@ def test_start_fire_show_history(tmp_path: Path, flow_dir: Path, capsys: pytest.
     assert json.loads(out)["status"] == "completed"
     code, out, _ = run(capsys, "history", inst["id"], *base)
     assert code == 0 and "history verified: intact" in out
+    assert f"alice (consumer.data_admin, {C})" in out and f"bob (provider.data_auditor, {P})" in out
     code, out, _ = run(capsys, "overdue", *base, "--json")
     assert (code, json.loads(out)) == (0, [])
 
