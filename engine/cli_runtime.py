@@ -328,7 +328,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
           f"{_worker_settings(args, engine.dispatcher is not None, daily)}; stop with Ctrl-C or SIGTERM",
           file=sys.stderr, flush=True)
     try:
-        stop.wait()
+        # never an untimed wait: a SIGTERM the kernel hands to one of the scheduler's threads only marks the
+        # handler due, and the main thread runs it at its next bytecode, which a wait without timeout never reaches
+        while not stop.wait(0.5):
+            pass
     finally:
         scheduler.stop(wait=True)
         engine.close()

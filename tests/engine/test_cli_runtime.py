@@ -135,6 +135,39 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None
     assert "worker stopped after" in rest
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="tgkill and /proc/<pid>/task are Linux's")
+def test_worker_stops_when_sigterm_reaches_another_of_its_threads(tmp_path: Path, flow_dir: Path) -> None:
+    """A process-wide SIGTERM may be handed to any thread; sent to one of the scheduler's threads, the worker still
+    stops (an untimed wait in the main thread would never run the handler)."""
+    import ctypes
+
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), "worker", "--db", str(tmp_path / "w.db"), "--workflows",
+         str(flow_dir), "--interval", "3600"],  # one tick at start, then its threads all wait
+        cwd=REPO, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert proc.stderr is not None
+        for _ in range(200):  # bounded: the announcement comes within a few lines
+            line = proc.stderr.readline()
+            if "ticking every" in line or not line:
+                break
+        assert "ticking every" in line
+        others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
+        assert others, "the worker runs its scheduler in threads of its own"
+        assert ctypes.CDLL(None, use_errno=True).tgkill(proc.pid, others[0], signal.SIGTERM) == 0
+        try:
+            _, rest = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=30)
+            pytest.fail("the worker did not stop within 30 s of a SIGTERM delivered to one of its threads")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "worker stopped after" in rest
+
+
 HOOKS_MODULE = '''
 def count_users(variables):
     return {"users": 0}
