@@ -182,3 +182,12 @@ def data_copy(tmp_path: Path) -> Iterator[Path]:
     calendars.reload_data(folder)
     yield folder
     calendars.reload_data(original)
+
+
+@pytest.fixture
+def flow_dir(tmp_path: Path) -> Path:
+    """A workflows folder holding the test flow, for commands that load definitions from files."""
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    (folder / "test_flow.yaml").write_text(FLOW, encoding="utf-8")
+    return folder

@@ -20,18 +20,9 @@ from engine.definitions import DefinitionSet
 from engine.fields import make_credit_code
 from storage import open_store
 from storage.sql import SqlInstanceStore
-from tests.engine.conftest import FLOW
 
 REPO = Path(__file__).resolve().parents[2]
 C, P = make_credit_code(11), make_credit_code(22)
-
-
-@pytest.fixture
-def flow_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "workflows"
-    folder.mkdir()
-    (folder / "test_flow.yaml").write_text(FLOW, encoding="utf-8")
-    return folder
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -18,17 +18,8 @@ import pytest
 
 from cli import build_parser, main
 from engine.scheduler import EngineScheduler
-from tests.engine.conftest import FLOW
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def flow_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "workflows"
-    folder.mkdir()
-    (folder / "test_flow.yaml").write_text(FLOW, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture
