@@ -26,6 +26,8 @@ SMALL_RUNS = {
                         "approval3_sql_only_no_clock_rows", "approval3_sql_only_page_8192"}),
     "driver_share": (["--cases", "5", "--rounds", "1"], {"approval3_durable_sqlite_wal_normal"}),
     "command_latency": (["--cases", "5", "--rounds", "1"], set()),
+    "least_python": (["--cases", "5", "--rounds", "2"],
+                     {"approval3_least_python_sqlite_wal_normal", "approval3_engine_beside_least_python"}),
     "calendar_bench": (["--repeats", "1", "--scale", "0.01"], {"add_working_days", "working_days_between"}),
     "definitions_bench": (["--quick", "--repeats", "1"], set()),
 }
