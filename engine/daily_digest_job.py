@@ -11,14 +11,13 @@ from typing import Any
 
 from engine.clock import SHANGHAI
 from engine.commands import clock_schedule
-from engine.deadline_text import deadline_text
-from engine.errors import CalendarYearMissing, PayloadInvalid, StorageUnavailable
+from engine.errors import PayloadInvalid, StorageUnavailable
 from engine.fields import decode_values
-from engine.notify import Notice, late_text, procedure_department, responsible_department, role_title, what_to_do
+from engine.notify import Notice, notice_data, procedure_department, responsible_department
 from engine.ports import Directory
 from engine.runtime import Engine
 from engine.sla import DueTime
-from engine.spec import StateKind, WorkflowSpec
+from engine.spec import WorkflowSpec
 from engine.views import OverdueItem
 
 log = logging.getLogger(__name__)
@@ -59,14 +58,7 @@ class DigestRun:
 def is_working_day(engine: Engine, day: date, region: str = REGION) -> bool:
     """Whether `day` is a working day of the national calendar. A year without data is CalendarYearMissing
     unless the engine allows provisional deadlines (then weekends and fixed-date holidays answer)."""
-    from calendars.errors import CalendarYearMissing as MissingYear
-
-    try:
-        return bool(engine.parts.sla.calendar(region).is_working_day(day))
-    except MissingYear as err:
-        if isinstance(err, CalendarYearMissing):
-            raise
-        raise CalendarYearMissing.wrap(err) from err
+    return engine.parts.sla.is_working_day(region, day)
 
 
 def all_overdue(engine: Engine, now: datetime, page: int = FIRST_PAGE) -> list[OverdueItem]:
@@ -101,9 +93,6 @@ def digest_item(engine: Engine, directory: Directory, item: OverdueItem, now: da
     spec = engine.machine(inst.workflow_id, inst.version).spec
     variables = decode_values(spec, inst.variables)
     state = clock.state or inst.state  # a procedure clock is told about the step the instance is in
-    st = spec.states.get(state)
-    title = st.title.zh if st is not None and st.title is not None else state
-    assignee = st.assignee if st is not None and st.kind is StateKind.TASK else None
     where = responsible_department(directory, spec, state, variables)
     if where is None:  # no task holds it (a wait, a timer): the procedure's department, as a breach notice says
         code = procedure_department(spec, variables)
@@ -111,15 +100,8 @@ def digest_item(engine: Engine, directory: Directory, item: OverdueItem, now: da
     level = _level_reached(engine, spec, item, now)
     notice = Notice("escalation" if level else "breach", "daily_digest", (), state, "", level=level,
                     due=clock.due_at, late_by_days=item.late_working_days)
-    return {
-        "workflow_id": spec.id, "workflow_name": spec.name.zh, "business_key": inst.business_key,
-        "instance_id": inst.id, "state": state, "state_title": title, "scope": clock.scope,
-        "department": where[0], "department_name": where[1], "assignee_role": assignee,
-        "assignee_role_title": role_title(spec, assignee) if assignee else None,
-        "due": clock.due_at.astimezone(SHANGHAI).isoformat(), "due_text": deadline_text(clock.due_at),
-        "late_by": late_text(notice), "late_working_days": item.late_working_days, "level": level,
-        "what_to_do": what_to_do(notice, title), "kind": "breach" if not level else "escalation",
-    }
+    return {**notice_data(spec, inst.id, inst.business_key, notice, where), "scope": clock.scope,
+            "late_working_days": item.late_working_days}
 
 
 def overdue_items(engine: Engine, directory: Directory, now: datetime) -> list[dict[str, Any]]:

@@ -70,7 +70,8 @@ class NoticeWriter:
             dept = bound_department(directory, spec, r, variables)
             # a state that is no task (an end, a wait) has no holder: the recipients' own department stands in
             where = holder or _named(directory, dept or procedure_department(spec, variables), r)
-            data = self._data(spec, instance_id, business_key, notice, role, where)
+            data = {**notice_data(spec, instance_id, business_key, notice, where), "role": role,
+                    "role_title": role_title(spec, role), "outcome": notice.outcome}
             if r.department_variable is not None and dept is None:
                 # as nobody may act in the role (engine.authz), nobody is told: never every holder in the land
                 log.warning("%s %s: %s is unset, so no one in role %s is told", spec.id, business_key,
@@ -105,26 +106,25 @@ class NoticeWriter:
         log.warning("%s: nobody in role %s%s can be reached (no person with a contact in the directory): its "
                     "notices go to no one until one is added", spec.id, role, where)
 
-    def _data(
-        self, spec: WorkflowSpec, instance_id: str, business_key: str, notice: Notice, role: str,
-        where: tuple[str | None, str],
-    ) -> dict[str, Any]:
-        st = spec.states.get(notice.state)
-        title = st.title.zh if st is not None and st.title is not None else notice.state
-        assignee = st.assignee if st is not None and st.kind is StateKind.TASK else None
-        department, dept_name = where
-        due_text = notice.due.astimezone(SHANGHAI).isoformat() if notice.due is not None else None
-        return {
-            "workflow_id": spec.id, "workflow_name": spec.name.zh, "business_key": business_key,
-            "instance_id": instance_id, "state": notice.state, "state_title": title,
-            "department": department, "department_name": dept_name, "assignee_role": assignee,
-            "assignee_role_title": role_title(spec, assignee) if assignee else None,
-            "role": role, "role_title": role_title(spec, role), "due": due_text,
-            "due_text": deadline_text(notice.due) if notice.due is not None else None,
-            "late_by": late_text(notice) if notice.kind in ("breach", "escalation") else "",
-            "level": notice.level, "what_to_do": what_to_do(notice, title),
-            "outcome": notice.outcome, "kind": KIND_OF[notice.kind],
-        }
+
+def notice_data(spec: WorkflowSpec, instance_id: str, business_key: str, notice: Notice,
+                where: tuple[str | None, str]) -> dict[str, Any]:
+    """A notice's message data about its step: the case, the step, the department holding it, the deadline,
+    how late and what to do. A notice adds whom it is for; the daily overdue list adds the clock's scope."""
+    st = spec.states.get(notice.state)
+    title = st.title.zh if st is not None and st.title is not None else notice.state
+    assignee = st.assignee if st is not None and st.kind is StateKind.TASK else None
+    department, dept_name = where
+    due_text = notice.due.astimezone(SHANGHAI).isoformat() if notice.due is not None else None
+    return {
+        "workflow_id": spec.id, "workflow_name": spec.name.zh, "business_key": business_key,
+        "instance_id": instance_id, "state": notice.state, "state_title": title,
+        "department": department, "department_name": dept_name, "assignee_role": assignee,
+        "assignee_role_title": role_title(spec, assignee) if assignee else None,
+        "due": due_text, "due_text": deadline_text(notice.due) if notice.due is not None else None,
+        "late_by": late_text(notice) if notice.kind in ("breach", "escalation") else "",
+        "level": notice.level, "what_to_do": what_to_do(notice, title), "kind": KIND_OF[notice.kind],
+    }
 
 
 def role_title(spec: WorkflowSpec, role: str) -> str:

@@ -75,6 +75,12 @@ class SlaCalculator:
             self._calendars[region] = cal
         return cal
 
+    def is_working_day(self, region: str, day: date) -> bool:
+        """Whether `day` is a working day of the region's calendar; a year without data is CalendarYearMissing
+        unless provisional deadlines are allowed."""
+        cal = self.calendar(region)
+        return bool(_wrapped(lambda: cal.is_working_day(day)))
+
     def ladder_calendar(self, region: str) -> Any:
         """The calendar warnings, escalation levels and lateness are counted on: the region's, answering for a
         year without data from weekends and fixed-date holidays (`touches_provisional` says where). A moment
