@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import sweep
-from engine.authz import acting_role, authorise_admin, authorise_base, authorise_start, may_act, refuse
+from engine.authz import acting_role, authorise_admin, authorise_base, authorise_start, may_act_in, refuse
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
 from engine.definitions import add_stored_version
@@ -504,8 +504,7 @@ class Engine:
         out = []
         for e in events:
             t = spec.transition(inst.state, e)
-            if t is not None and any(may_act(actor, spec, r, inst.variables, self.parts.notices.directory)
-                                 for r in t.roles):
+            if t is not None and may_act_in(actor, spec, t.roles, inst.variables, self.parts.notices.directory):
                 out.append(e)
         return tuple(out)
 
