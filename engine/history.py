@@ -58,11 +58,9 @@ def step_hash(
             "[", _text(prev_hash), ",", _text(instance_id), ",", int.__repr__(seq), ",", _text(stamp), ",",
             _text(actor), ",", _text(event), ",", "null" if from_state is None else _text(from_state), ",",
             _text(to_state), ",", "{}" if type(payload) is dict and not payload else _CANONICAL.encode(payload), end))
-    elif context:
-        body = _CANONICAL.encode([prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload,
-                                  actor_role, actor_department])
     else:
-        body = _CANONICAL.encode([prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload])
+        fields = [prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload]
+        body = _CANONICAL.encode([*fields, actor_role, actor_department] if context else fields)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
