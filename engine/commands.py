@@ -292,7 +292,13 @@ class Run:
             next_fire_at=None, next_kind=None, next_level=0))
 
     def pause_clock(self, clock: ClockView, reason: str) -> None:
-        """Stop the clock counting (a pausing state, or the instance suspended); `reason` goes to the ledger."""
+        """Stop the clock counting (a pausing state, or the instance suspended); `reason` goes to the ledger.
+
+        A moment already due that no tick caught (the worker was down) happens first, now: a pause drops the next
+        moment and resuming arms only moments after it, so a breach left for later would never be recorded."""
+        if clock.next_fire_at is not None and clock.next_fire_at <= self.now:
+            self.sla_due(clock)
+            clock = next((c for c in self.open_clocks() if c.id == clock.id), clock)
         self._replace_clock(dataclasses.replace(clock, status="paused", paused_since=self.now, next_fire_at=None,
                                                 next_kind=None, next_level=0))
         self.tx.insert_pause(clock.id, reason, self.now)

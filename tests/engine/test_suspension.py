@@ -103,3 +103,49 @@ def test_cancelling_a_suspended_instance_leaves_nothing_armed(engine: Engine) ->
     engine.cancel(inst.id, SUPERVISOR, "撤回")
     assert engine.get(inst.id).status == "cancelled"
     assert armed(engine, inst.id) == []
+
+
+def test_a_clock_suspended_past_its_due_time_unseen_breaches_at_the_suspension(engine: Engine,
+                                                                                 clock: ManualClock) -> None:
+    """No tick ran (the worker was down): the review fell due at 24:00 on Mon 9 March 2026, its level 2 at 24:00
+    on Wed 11 March. Suspended on Thu 12 March, the task clock breaches and escalates then, in the suspension,
+    once each. Resumed on Mon 16 March and ticked daily to the end of the month, it is told nothing twice; the
+    procedure clock (10 WD to 24:00 on Mon 16 March, moved on 2 WD to Wed 18 March) breaches on its own."""
+    told: list[tuple[int, str, int]] = []
+    for kind in ("breach", "escalation"):
+        engine.subscribe(kind, lambda e: told.append((e.data["clock_id"], e.kind, e.data["level"])))
+    inst = engine.start(WF, "SU-6", flow_vars(), CONSUMER_ADMIN)
+    clocks = {c.scope: c.id for c in engine.clocks(inst.id)}
+    clock.set(at(2026, 3, 12, 10, 0))
+    engine.suspend(inst.id, SUPERVISOR)
+    task = next(c for c in engine.clocks(inst.id) if c.scope == "task")
+    assert (task.status, task.breached, task.next_fire_at) == ("paused", True, None)
+    assert told == [(clocks["task"], "breach", 0), (clocks["task"], "escalation", 1),
+                    (clocks["task"], "escalation", 2)]
+
+    clock.set(at(2026, 3, 16, 10, 0))
+    engine.resume(inst.id, SUPERVISOR)
+    for day in range(16, 31):
+        engine.tick(at(2026, 3, day, 12, 0))
+    after = {c.scope: c for c in engine.clocks(inst.id)}
+    assert (after["task"].status, after["task"].due_at, after["task"].next_fire_at) == (
+        "breached", at(2026, 3, 12, 0, 0), None)
+    assert after["procedure"].due_at == at(2026, 3, 19, 0, 0)
+    assert told[3:] == [(clocks["procedure"], "breach", 0), (clocks["procedure"], "escalation", 1)]
+
+
+def test_a_procedure_clock_entering_its_pausing_state_past_due_unseen_breaches_then(make_engine: MakeEngine,
+                                                                                    clock: ManualClock) -> None:
+    """No tick ran: the procedure (10 WD) fell due at 24:00 on Mon 16 March 2026. The case reaches the meeting,
+    where the procedure clock pauses, on Wed 18 March: the breach and level 1 are recorded in that command."""
+    engine = make_engine()
+    engine.register_hook("count_users", lambda variables: {"users": 2})
+    told: list[tuple[str, int]] = []
+    for kind in ("breach", "escalation"):
+        engine.subscribe(kind, lambda e: told.append((e.kind, e.data["level"])))
+    inst = engine.start(WF, "SU-7", flow_vars(), CONSUMER_ADMIN)
+    clock.set(at(2026, 3, 18, 10, 0))
+    assert engine.fire(inst.id, "approve", AUDITOR).state == "meeting"
+    proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
+    assert (proc.status, proc.breached, proc.next_fire_at) == ("paused", True, None)
+    assert told.count(("breach", 0)) == 2  # the review's clock, stopped late, and the procedure's
