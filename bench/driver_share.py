@@ -3,7 +3,7 @@
 
     python bench/driver_share.py [--cases 600] [--rounds 5]
 
-Runs the durable approval (five commands a case, WAL, synchronous=NORMAL) with the store's DBAPI connection
+Runs the peers' case of the durable approval (four commands, WAL, synchronous=NORMAL) with the store's DBAPI connection
 wrapped so that every `execute`, `executemany`, `fetch*` and `commit` is timed. Prints the peers' JSON lines over
 the rounds: milliseconds per case in all, inside the driver, and outside it (the engine, the store's Python, the
 wrapper's own calls, about 25 a case), and the driver's share in each round. The wrapper adds well under a

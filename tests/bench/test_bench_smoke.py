@@ -19,7 +19,8 @@ MEASUREMENT_KEYS = {"bench", "kind", "workload", "system", "metric", "unit", "me
 SMALL_RUNS = {
     "engine_bench": (["--quick", "--skip-big", "--no-pg", "--batch", "5", "--repeats", "1", "--live", "50"],
                      {"approval3_durable_sqlite_wal_normal", "approval3_durable_sqlite_wal_full",
-                      "approval3_sql_only_sqlite_wal_normal", "stored_bytes_per_instance"}),
+                      "approval3_sql_only_sqlite_wal_normal", "stored_bytes_per_instance",
+                      "gx_data_request_whole_case_durable_sqlite_wal_normal"}),
     "floor_variants": (["--cases", "5", "--rounds", "2"],
                        {"approval3_sql_only_as_run", "approval3_sql_only_read_in_write_tx",
                         "approval3_sql_only_history_rowid", "approval3_sql_only_task_clock_on_instance",
@@ -56,3 +57,17 @@ def test_bench_prints_peer_json_lines(name: str) -> None:
     assert wanted <= {m["workload"] for m in measurements}
     checks = [line for line in lines if line["kind"] == "check"]
     assert all(check["ok"] for check in checks), checks
+
+
+def test_the_approval_lines_run_the_peers_case_and_the_whole_case_runs_apart() -> None:
+    """`approval3_*` commits as often as SpiffWorkflow's case (start and its three user tasks: 4); the whole
+    procedure, with the consumer's subscription, is a line of its own (5). Every case timed and warmed up ends
+    where it should: at the subscription, or granted."""
+    lines = {m["workload"]: m for m in run_bench("engine_bench", SMALL_RUNS["engine_bench"][0])
+             if m["kind"] == "measurement"}
+    peers = lines["approval3_durable_sqlite_wal_normal"]["params"]
+    whole = lines["gx_data_request_whole_case_durable_sqlite_wal_normal"]["params"]
+    assert (peers["tx_per_instance"], peers["steps"]) == (4, "start+pass+approve+push")
+    assert (whole["tx_per_instance"], whole["steps"]) == (5, "start+pass+approve+push+subscribe")
+    timed = peers["batch"] * lines["approval3_durable_sqlite_wal_normal"]["repeats"]
+    assert peers["cases_done"] == whole["cases_done"] == max(1, peers["batch"] // 10) + timed  # warm-up + timed
