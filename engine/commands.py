@@ -309,9 +309,14 @@ class Run:
                 self.pause_clock(clock, state)
 
     def resume_clock(self, clock: ClockView) -> None:
-        """Count again: the due time moves on by the working days the pause took, the next moment is re-armed."""
-        assert clock.paused_since is not None
-        days = self.parts.sla.working_days_between(clock.calendar, clock.paused_since, self.now)
+        """Count again: the due time moves on by the working days the pause took, the next moment is re-armed.
+
+        A pause over days off only adds nothing: a clock paused at 22:00 on its last day and resumed on the
+        Saturday is past its due time. The moments after the pause began are armed, so those already due happen
+        now, in this command (the ones recorded before the pause are recorded once only)."""
+        paused_since = clock.paused_since
+        assert paused_since is not None
+        days = self.parts.sla.working_days_between(clock.calendar, paused_since, self.now)
         self.tx.close_pause(clock.id, self.now, days)
         current = DueTime(clock.due_at, _date(clock.last_day), clock.provisional)
         calc = self.parts.sla
@@ -320,7 +325,7 @@ class Run:
         at, kind, level, provisional = None, None, 0, clock.provisional or due.provisional
         if sla is not None:
             ladder = calc.ladder(clock.calendar, due, sla)
-            at, kind, level = _first_after(ladder, self.now)
+            at, kind, level = _first_after(ladder, paused_since)
             provisional = provisional or calc.ladder_provisional(clock.calendar, due, ladder)
         resumed = dataclasses.replace(
             clock, status="breached" if clock.breached else "running", paused_since=None, due_at=due.due,
@@ -328,6 +333,8 @@ class Run:
             provisional=provisional, next_fire_at=at, next_kind=kind, next_level=level,
         )
         self._replace_clock(resumed)
+        if at is not None and at <= self.now:
+            self.sla_due(resumed)
 
     def _complete(self, outcome: str | None) -> None:
         self.status = "completed"

@@ -149,3 +149,28 @@ def test_a_procedure_clock_entering_its_pausing_state_past_due_unseen_breaches_t
     proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
     assert (proc.status, proc.breached, proc.next_fire_at) == ("paused", True, None)
     assert told.count(("breach", 0)) == 2  # the review's clock, stopped late, and the procedure's
+
+
+def test_a_clock_resumed_past_its_due_time_after_days_off_breaches_at_the_resumption(engine: Engine,
+                                                                                       clock: ManualClock) -> None:
+    """Started on Fri 6 March 2026, the review (5 WD) is due at 24:00 on Fri 13 March. Suspended at 22:00 that
+    Friday and resumed on Saturday morning, the pause took no working day, so the due time stays and is past:
+    the breach and level 1 happen in the resumption, once each; level 2 (2 WD on, 24:00 on Tue 17 March) stays
+    armed."""
+    told: list[tuple[int, str, int]] = []
+    for kind in ("breach", "escalation"):
+        engine.subscribe(kind, lambda e: told.append((e.data["clock_id"], e.kind, e.data["level"])))
+    clock.set(at(2026, 3, 6, 10, 0))
+    inst = engine.start(WF, "SU-8", flow_vars(), CONSUMER_ADMIN)
+    task_id = next(c.id for c in engine.clocks(inst.id) if c.scope == "task")
+    clock.set(at(2026, 3, 13, 22, 0))
+    engine.suspend(inst.id, SUPERVISOR)
+    assert told == []
+    clock.set(at(2026, 3, 14, 9, 30))
+    engine.resume(inst.id, SUPERVISOR)
+    task = next(c for c in engine.clocks(inst.id) if c.id == task_id)
+    assert (task.status, task.due_at, task.paused_working_days) == ("breached", at(2026, 3, 14, 0, 0), 0)
+    assert (task.next_kind, task.next_level, task.next_fire_at) == ("escalate", 2, at(2026, 3, 18, 0, 0))
+    assert told == [(task_id, "breach", 0), (task_id, "escalation", 1)]
+    engine.tick(at(2026, 3, 16, 12, 0))
+    assert told == [(task_id, "breach", 0), (task_id, "escalation", 1)]
