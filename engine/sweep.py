@@ -147,7 +147,9 @@ def recompute_provisional(engine: Engine) -> int:
                 continue
             due = calc.due(current.calendar, current.started_at, sla.due, run.vars)
             due = calc.extend(current.calendar, due, current.paused_working_days)
-            at, kind, level = (next_moment(calc, current.calendar, sla, due, run.now)
+            # armed from the clock's start, not from now: a due time the year's data moved into the past (a
+            # make-up working day) has moments no tick fired, and the next tick fires them (each once)
+            at, kind, level = (next_moment(calc, current.calendar, sla, due, current.started_at)
                                if current.status != "paused" else (None, None, 0))
             # still provisional while the due time, or any moment of its ladder, rests on a year without data
             provisional = due.provisional or calc.ladder_provisional(

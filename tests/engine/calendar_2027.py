@@ -34,3 +34,22 @@ source:
 off: [2027-04-08, 2027-04-09]
 work: []
 """
+
+#: 1 January off and Saturday 2 January a make-up working day: a deadline across it ends a day earlier than the
+#: provisional guess, which counts that Saturday off.
+TEST_2027_CN_MAKEUP = """\
+region: CN
+year: 2027
+confidence: low
+confidence_note: 'test fixture, not a published schedule'
+notices:
+  - number: 测试〔2026〕2号
+    dated: 2026-11-01
+    title: test schedule with a make-up working day
+    url: https://example.org/test-makeup
+holidays:
+  - name: 元旦
+    notice: 测试〔2026〕2号
+    off: [2027-01-01]
+    work: [2027-01-02]
+"""

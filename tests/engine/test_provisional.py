@@ -11,7 +11,7 @@ import pytest
 import calendars
 from engine import ManualClock
 from engine.clock import SHANGHAI
-from tests.engine.calendar_2027 import TEST_2027_CN
+from tests.engine.calendar_2027 import TEST_2027_CN, TEST_2027_CN_MAKEUP
 from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, MakeEngine, flow_vars
 
 WF = "common.test_flow"
@@ -69,3 +69,30 @@ def test_without_provisional_deadlines_a_missing_year_is_refused(make_engine: Ma
     with pytest.raises(calendars.CalendarYearMissing) as err:
         engine.start(WF, "PV-2", flow_vars(), CONSUMER_ADMIN)
     assert err.value.year == 2027
+
+
+def test_a_due_time_recomputed_into_the_past_breaches_at_the_next_tick(make_engine: MakeEngine, clock: ManualClock,
+                                                                      data_copy: Path) -> None:
+    """10 WD from 24 Dec 2026 end provisionally at 24:00 on Fri 8 Jan 2027. The year's file comes late, on 8 Jan,
+    and makes Saturday 2 Jan a working day: the procedure was due at 24:00 on Thu 7 Jan, already past. Its breach
+    and level 1, whose moments the recompute left behind, are told at the next tick, once."""
+    engine = make_engine(allow_provisional=True)
+    told: list[tuple[int, str, int]] = []
+    for kind in ("breach", "escalation"):
+        engine.subscribe(kind, lambda e: told.append((e.data["clock_id"], e.kind, e.data["level"])))
+    clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    inst = engine.start(WF, "PV-4", flow_vars(), CONSUMER_ADMIN)
+    proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
+    assert proc.due_at == datetime(2027, 1, 9, 0, 0, tzinfo=SHANGHAI)
+
+    clock.set(datetime(2027, 1, 8, 10, 0, tzinfo=SHANGHAI))
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027_CN_MAKEUP, encoding="utf-8")
+    engine.recompute_provisional()
+    proc = next(c for c in engine.clocks(inst.id) if c.id == proc.id)
+    assert (proc.due_at, proc.provisional) == (datetime(2027, 1, 8, 0, 0, tzinfo=SHANGHAI), False)
+    engine.tick(datetime(2027, 1, 8, 10, 1, tzinfo=SHANGHAI))
+    engine.tick(datetime(2027, 1, 8, 10, 2, tzinfo=SHANGHAI))
+    proc = next(c for c in engine.clocks(inst.id) if c.id == proc.id)
+    assert (proc.status, proc.breached) == ("breached", True)
+    assert [(kind, level) for clock_id, kind, level in told if clock_id == proc.id] == [("breach", 0),
+                                                                                      ("escalation", 1)]
