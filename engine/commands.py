@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 #: A command that walks more automatic steps than this is caught in a loop of decisions and hooks.
 MAX_AUTOMATIC_STEPS = 64
 
+#: The smallest step of time: the moment just before a due time
+_INSTANT = timedelta(microseconds=1)
+
 #: The actor id of the engine's own steps (decisions, automatic steps, timers), recorded in the role `system`.
 ENGINE_ID = Actor.system().id
 
@@ -271,7 +274,9 @@ class Run:
 
     def _start_clock(self, scope: str, state: str | None, sla: SlaSpec) -> datetime:
         due, last_day, ladder = self.parts.sla.opening(self.spec.calendar, self.now, sla, self.vars)
-        at, kind, level = _first_after(ladder, self.now)
+        # a due time already past (a date variable: a completion date gone by) arms the due time itself, so the
+        # next tick records the breach and the levels due; else the first moment ahead
+        at, kind, level = _first_after(ladder, min(self.now, due.due - _INSTANT))
         clock_id = self.tx.insert_clock(NewClock(self.inst.id, scope, state, self.spec.calendar, self.now, due.due,
                                                  last_day, due.provisional, at, kind, level))
         if self._open_clocks is not None:

@@ -225,3 +225,23 @@ def test_catalog_update_is_due_10_wd_after_the_change(h: Harness) -> None:
     inst = h.fire(inst, "publish", "consumer_auditor", at(2026, 10, 13, 10))
     assert (inst.status, inst.outcome) == ("completed", "done")
     assert h.procedure_clock(inst).status == "met"
+
+
+@pytest.mark.parametrize("wf", APP_WORKFLOWS)
+def test_a_completion_date_already_past_at_the_start_breaches_at_the_next_tick(h: Harness, wf: str) -> None:
+    """A department files on Mon 2 March 2026 a plan whose completion date, Fri 27 February, has passed: the
+    procedure is late from its start. The first tick records and tells the breach and level 1, the tick on Wed
+    4 March level 2 (2 WD on, 24:00 on Tue 3 March), each once; the warnings before the due time are not sent."""
+    inst = h.start(wf, {"dept": CONSUMER, "has_systems": True, "completion_date": "2026-02-27"},
+                   "consumer_admin", at(2026, 3, 2, 10))
+    assert h.procedure_clock(inst).due_at == end_of(date(2026, 2, 27))
+    h.tick(at(2026, 3, 2, 10, 1))
+    assert [(e.kind, e.data["level"]) for e in h.events_of(inst, "breach") + h.events_of(inst, "escalation")] == [
+        ("breach", 0), ("escalation", 1)]
+    h.tick(at(2026, 3, 4, 9))
+    h.tick(at(2026, 3, 5, 9))
+    clock = h.procedure_clock(inst)
+    assert (clock.status, clock.next_fire_at) == ("breached", None)
+    assert [(e.kind, e.data["level"]) for e in h.events_of(inst, "breach") + h.events_of(inst, "escalation")] == [
+        ("breach", 0), ("escalation", 1), ("escalation", 2)]
+    assert h.events_of(inst, "warning") == []
