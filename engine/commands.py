@@ -239,7 +239,7 @@ class Run:
                 continue
             self.resume_clock(clock)
             if dest != clock.state:
-                resumed = next((c for c in self.open_clocks() if c.id == clock.id), clock)
+                resumed = self._current(clock)
                 self._stop_clock(resumed)
 
     def run_hook(self, name: str, attempts: int) -> None:
@@ -266,6 +266,10 @@ class Run:
             self._open_clocks = self.tx.open_clocks(self.inst.id)
         return self._open_clocks
 
+    def _current(self, clock: ClockView) -> ClockView:
+        """The clock as this command last stored it (a catch-up or a resumption replaces the row)."""
+        return next((c for c in self.open_clocks() if c.id == clock.id), clock)
+
     def _replace_clock(self, clock: ClockView) -> None:
         self.tx.update_clock(clock)
         if self._open_clocks is not None:
@@ -290,7 +294,7 @@ class Run:
             # stopped late before a tick caught the due time: the breach (and any level due with it) happens now,
             # so that every late clock has its breach recorded and told
             self.sla_due(clock)
-            clock = next((c for c in self.open_clocks() if c.id == clock.id), clock)
+            clock = self._current(clock)
         late = clock.breached or self.now > clock.due_at
         self._replace_clock(dataclasses.replace(
             clock, status="breached" if late else "met", breached=late, stopped_at=self.now, paused_since=None,
@@ -303,7 +307,7 @@ class Run:
         moment and resuming arms only moments after it, so a breach left for later would never be recorded."""
         if clock.next_fire_at is not None and clock.next_fire_at <= self.now:
             self.sla_due(clock)
-            clock = next((c for c in self.open_clocks() if c.id == clock.id), clock)
+            clock = self._current(clock)
         self._replace_clock(dataclasses.replace(clock, status="paused", paused_since=self.now, next_fire_at=None,
                                                 next_kind=None, next_level=0))
         self.tx.insert_pause(clock.id, reason, self.now)
