@@ -113,6 +113,14 @@ REVIEWER = Actor("dave", frozenset({"bureau_reviewer"}))
 SUPERVISOR = Actor("erin", frozenset({"data_supervisor"}))
 
 
+def sla_told(engine: Engine) -> list[tuple[int, str, int]]:
+    """(clock id, kind, level) of each breach and escalation the engine publishes from now on, in order."""
+    told: list[tuple[int, str, int]] = []
+    for kind in ("breach", "escalation"):
+        engine.subscribe(kind, lambda e: told.append((e.data["clock_id"], e.kind, e.data["level"])))
+    return told
+
+
 def flow_vars(**extra: Any) -> dict[str, Any]:
     return {"consumer_dept": CONSUMER, "provider_dept": PROVIDER, **extra}
 

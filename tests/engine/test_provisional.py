@@ -12,7 +12,7 @@ import calendars
 from engine import ManualClock
 from engine.clock import SHANGHAI
 from tests.engine.calendar_2027 import TEST_2027_CN, TEST_2027_CN_MAKEUP
-from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, MakeEngine, flow_vars
+from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, MakeEngine, flow_vars, sla_told
 
 WF = "common.test_flow"
 
@@ -77,9 +77,7 @@ def test_a_due_time_recomputed_into_the_past_breaches_at_the_next_tick(make_engi
     and makes Saturday 2 Jan a working day: the procedure was due at 24:00 on Thu 7 Jan, already past. Its breach
     and level 1, whose moments the recompute left behind, are told at the next tick, once."""
     engine = make_engine(allow_provisional=True)
-    told: list[tuple[int, str, int]] = []
-    for kind in ("breach", "escalation"):
-        engine.subscribe(kind, lambda e: told.append((e.data["clock_id"], e.kind, e.data["level"])))
+    told = sla_told(engine)
     clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
     inst = engine.start(WF, "PV-4", flow_vars(), CONSUMER_ADMIN)
     proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
