@@ -3,6 +3,7 @@ tests check the scripts, never their figures)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import subprocess
@@ -34,11 +35,13 @@ SMALL_RUNS = {
 }
 
 
-def run_bench(name: str, args: list[str]) -> list[dict[str, Any]]:
+@functools.cache
+def run_bench(name: str, args: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """The script's JSON lines; run once per arguments, as two tests read the same small engine run."""
     out = subprocess.run([sys.executable, str(REPO / "bench" / f"{name}.py"), *args], cwd=REPO,
                          capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return tuple(json.loads(line) for line in out.stdout.splitlines() if line.strip())
 
 
 @pytest.mark.parametrize("name", sorted(SMALL_RUNS))
@@ -46,7 +49,7 @@ def test_bench_prints_peer_json_lines(name: str) -> None:
     """Each line is the harness's JSON, named after its script; measurements are complete and finite, every
     check line says ok, and the workloads the docs quote are there."""
     args, wanted = SMALL_RUNS[name]
-    lines = run_bench(name, args)
+    lines = run_bench(name, tuple(args))
     assert lines
     assert {line["bench"] for line in lines} == {name}
     measurements = [line for line in lines if line["kind"] == "measurement"]
@@ -63,7 +66,7 @@ def test_the_approval_lines_run_the_peers_case_and_the_whole_case_runs_apart() -
     """`approval3_*` commits as often as SpiffWorkflow's case (start and its three user tasks: 4); the whole
     procedure, with the consumer's subscription, is a line of its own (5). Every case timed and warmed up ends
     where it should: at the subscription, or granted."""
-    lines = {m["workload"]: m for m in run_bench("engine_bench", SMALL_RUNS["engine_bench"][0])
+    lines = {m["workload"]: m for m in run_bench("engine_bench", tuple(SMALL_RUNS["engine_bench"][0]))
              if m["kind"] == "measurement"}
     peers = lines["approval3_durable_sqlite_wal_normal"]["params"]
     whole = lines["gx_data_request_whole_case_durable_sqlite_wal_normal"]["params"]
