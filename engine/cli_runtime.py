@@ -24,7 +24,7 @@ from engine.daily_digest_job import DEFAULT_AT as DEFAULT_DIGEST_AT
 from engine.deadline_text import deadline_plain
 from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError
 from engine.ports import Actor
-from engine.runtime import Engine
+from engine.runtime import LIST_LIMIT_MAX, Engine
 from engine.spec import FieldSpec
 from engine.store import ClockView, HistoryEntry, InstanceView
 
@@ -231,7 +231,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                  "clocks": [_clock(c) for c in engine.clocks(inst.id)]}
         _print_instance(inst, args.json, extra)
         return 0
-    rows = engine.list_instances(workflow_id=args.workflow, status=args.status, state=args.state, limit=args.limit)
+    rows = engine.list_instances(workflow_id=args.workflow, status=args.status, state=args.state, limit=args.limit,
+                                 offset=args.offset)
     if args.json:
         print(json.dumps([_jsonable(asdict(i)) for i in rows], ensure_ascii=False, indent=2))
         return 0
@@ -271,7 +272,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_overdue(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    items = engine.overdue(limit=args.limit, workflow_id=args.workflow)
+    items = engine.overdue(limit=args.limit, offset=args.offset, workflow_id=args.workflow)
     if args.json:
         print(json.dumps([{"instance_id": o.instance.id, "workflow_id": o.instance.workflow_id,
                            "business_key": o.instance.business_key, "state": o.instance.state,
@@ -421,6 +422,20 @@ def _count(text: str, least: int, other: str = "") -> int:
     return value
 
 
+def _page_size(text: str) -> int:
+    """`--limit N` of a listing: 1 to the engine's largest page."""
+    value = _count(text, 1, f" and at most {LIST_LIMIT_MAX}")
+    if value > LIST_LIMIT_MAX:
+        raise argparse.ArgumentTypeError(f"{text}: give a whole number of at least 1 and at most {LIST_LIMIT_MAX}; "
+                                         "page on with --offset")
+    return value
+
+
+def _skip(text: str) -> int:
+    """`--offset N` of a listing: how many of the first rows to skip."""
+    return _count(text, 0)
+
+
 def _max_attempts(text: str) -> int:
     """`--max-attempts N`: how often a message is tried before dead-letter (at least 1)."""
     return _count(text, 1)
@@ -482,7 +497,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workflow")
     p.add_argument("--status", choices=["running", "completed", "cancelled", "suspended"])
     p.add_argument("--state")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=_page_size, default=100, help="at most this many (default 100, at most 10000)")
+    p.add_argument("--offset", type=_skip, default=0, help="skip this many first: the next page")
     p.set_defaults(func=_guarded(cmd_show))
 
     p = subparsers.add_parser("history", help="the steps of an instance, with the hash chain verified")
@@ -493,7 +509,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("overdue", help="open deadlines that have passed, most overdue first")
     _common(p)
     p.add_argument("--workflow")
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--limit", type=_page_size, default=200, help="at most this many (default 200, at most 10000)")
+    p.add_argument("--offset", type=_skip, default=0, help="skip this many first: the next page")
     p.set_defaults(func=_guarded(cmd_overdue))
 
     p = subparsers.add_parser("worker", help="run timers (and the outbox) until stopped")

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 DEFAULT_AT = time(9, 0)
 #: The calendar whose working days the list is sent on: the national (mainland) schedule.
 REGION = "CN"
-#: The first `overdue()` page; each further page asks for four times as many (see `all_overdue`).
-FIRST_PAGE = 1000
+#: The clocks one `overdue()` call reads (see `all_overdue`).
+PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +61,20 @@ def is_working_day(engine: Engine, day: date, region: str = REGION) -> bool:
     return engine.parts.sla.is_working_day(region, day)
 
 
-def all_overdue(engine: Engine, now: datetime, page: int = FIRST_PAGE) -> list[OverdueItem]:
-    """Every overdue clock, not only the first `overdue()` default limit: asks again with four times the limit
-    while a page comes back full (the query has no offset, so a larger limit is the way to read further)."""
-    limit = page
+def all_overdue(engine: Engine, now: datetime, page: int = PAGE) -> list[OverdueItem]:
+    """Every overdue clock, not only the first `overdue()` page: reads on with `offset` while a page comes back
+    full. A clock stopped between two pages moves the rest one place up, so one clock may be missed until the next
+    day's list; a clock is never listed twice."""
+    items: list[OverdueItem] = []
+    seen: set[int] = set()
+    read = 0
     while True:
-        items = engine.overdue(now, limit=limit)
-        if len(items) < limit:
+        got = engine.overdue(now, limit=page, offset=read)
+        read += len(got)
+        items.extend(item for item in got if item.clock.id not in seen)
+        seen.update(item.clock.id for item in got)
+        if len(got) < page:
             return items
-        limit *= 4
 
 
 def _level_reached(engine: Engine, spec: WorkflowSpec, item: OverdueItem, now: datetime) -> int:

@@ -540,18 +540,18 @@ class Engine:
             return frozenset(self.machine(workflow_id).spec.variables)
         return frozenset(name for machine in self.definitions for name in machine.spec.variables)
 
-    def overdue(self, now: datetime | None = None, *, limit: int = 1000,
+    def overdue(self, now: datetime | None = None, *, limit: int = 1000, offset: int = 0,
                 workflow_id: str | None = None) -> list[OverdueItem]:
-        """Open clocks past their due time, most overdue first, with how many working days late."""
+        """Open clocks past their due time, most overdue first, with how many working days late; a supervisor's
+        screen pages with `offset` (at most `LIST_LIMIT_MAX` a page)."""
         now = _aware(now, "overdue") if now is not None else self._now()
-        out: list[OverdueItem] = []
-        for clock in self.store.overdue_clocks(now, limit, workflow_id):
-            inst = self.store.get_instance(clock.instance_id)
-            if inst is None:
-                continue
-            late = self.parts.sla.late_by(clock.calendar, clock.due_at, now)
-            out.append(OverdueItem(inst, clock, late))
-        return out
+        _check_page(limit, offset, "overdue")
+        if workflow_id is not None and (not isinstance(workflow_id, str) or not is_clean_text(workflow_id)
+                                        or "\x00" in workflow_id):
+            raise PayloadInvalid("workflow_id", "a text without NUL characters", workflow_id, where="overdue")
+        late_by = self.parts.sla.late_by
+        return [OverdueItem(inst, clock, late_by(clock.calendar, clock.due_at, now))
+                for clock, inst in self.store.overdue_clocks(now, limit, workflow_id, offset)]
 
     def close(self) -> None:
         self.store.close()
@@ -599,13 +599,17 @@ REASON_MAX = 2000
 LIST_LIMIT_MAX = 10_000
 
 
+def _check_page(limit: Any, offset: Any, where: str) -> None:
+    """A page of a listing: a LIMIT that is neither negative nor beyond any page, an OFFSET from 0."""
+    for name, value, most in (("limit", limit, LIST_LIMIT_MAX), ("offset", offset, 2**62)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise PayloadInvalid(name, f"a whole number from 0 to {most}", value, where=where)
+
+
 def _check_query(query: InstanceQuery) -> None:
     """Refuse filters a database would choke on or answer wrongly: a type or NUL it cannot compare, a lone
     surrogate, a LIMIT that is negative or beyond any page, a variable name that is no variable's name."""
-    for name, most in (("limit", LIST_LIMIT_MAX), ("offset", 2**62)):
-        value = getattr(query, name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
-            raise PayloadInvalid(name, f"a whole number from 0 to {most}", value, where="list_instances")
+    _check_page(query.limit, query.offset, "list_instances")
     texts = {name: getattr(query, name) for name in ("workflow_id", "status", "state", "business_key_prefix")}
     for name, value in texts.items():
         if value is not None and (not isinstance(value, str) or "\x00" in value or not is_clean_text(value)):

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, func, or_, select, update
@@ -373,15 +374,22 @@ class SqlInstanceStore:
         stmt = stmt.order_by(c.created_at, c.id).limit(query.limit).offset(query.offset)
         return self._read(lambda conn: [instance_view(r) for r in conn.execute(stmt)])
 
-    def overdue_clocks(self, now: datetime, limit: int, workflow_id: str | None = None) -> list[ClockView]:
-        """Clocks still open whose due time has passed, the most overdue first (of one workflow's instances)."""
-        c = clock_t.c
-        stmt = select(clock_t).where(c.stopped_at.is_(None) & (c.due_at < now))
+    def overdue_clocks(self, now: datetime, limit: int, workflow_id: str | None = None,
+                       offset: int = 0) -> list[tuple[ClockView, InstanceView]]:
+        """Clocks still open whose due time has passed, each with its instance, the most overdue first (of one
+        workflow's instances); ordered by due time and clock id, so that pages taken with `offset` follow on."""
+        c, i = clock_t.c, instance_t.c
+        stmt = (select(clock_t, instance_t).join(instance_t, i.id == c.instance_id)
+                .where(c.stopped_at.is_(None) & (c.due_at < now)))
         if workflow_id is not None:  # filtered before the limit, so that other workflows do not crowd it out
-            i = instance_t.c
-            stmt = stmt.where(select(i.id).where((i.id == c.instance_id) & (i.workflow_id == workflow_id)).exists())
-        stmt = stmt.order_by(c.due_at).limit(limit)
-        return self._read(lambda conn: [clock_view(r) for r in conn.execute(stmt)])
+            stmt = stmt.where(i.workflow_id == workflow_id)
+        stmt = stmt.order_by(c.due_at, c.id).limit(limit).offset(offset)
+
+        def read(conn: Connection) -> list[tuple[ClockView, InstanceView]]:
+            rows = [r._mapping for r in conn.execute(stmt)]  # both tables have `id` and `state`: by column
+            return [(clock_view(_columns(m, clock_t)), instance_view(_columns(m, instance_t))) for m in rows]
+
+        return self._read(read)
 
     def provisional_clocks(self) -> Iterator[ClockView]:
         c = clock_t.c
@@ -485,6 +493,11 @@ class CommandTransaction:
             store._failed(raw, cursor, commit_err)
             raise
         store._committed(raw, cursor, wrote)
+
+
+def _columns(mapping: Any, table: Any) -> SimpleNamespace:
+    """One table's columns of a joined row, by name, as the row converters read them."""
+    return SimpleNamespace(**{column.name: mapping[column] for column in table.c})
 
 
 def _invalidate(raw: Any) -> None:

@@ -12,6 +12,7 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from cli import build_parser, main
 from engine import Engine
@@ -309,3 +310,36 @@ def test_a_bad_business_hours_variable_is_refused_by_name(
         build_parser().parse_args(["overdue"])
     assert exit_.value.code == 2
     assert "HH:MM-HH:MM" in capsys.readouterr().err
+
+
+def test_overdue_and_show_page_with_offset(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`overdue --limit 1 --offset 1` is the second line of the whole list; `show --offset` pages instances."""
+    db = str(tmp_path / "pages.db")
+    base = ["--db", db, "--workflows", str(flow_dir)]
+    for n in range(2):
+        code, _, _ = run(capsys, "start", "common.test_flow", f"PG-{n}", *base, "--actor", "alice", "--role",
+                         "data_admin", "--department", C, "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+        assert code == 0
+    store = SqlInstanceStore(db)  # sixty days on: move every clock's due time into the past
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE sla_clock SET due_at = '2026-01-05 01:00:00.000000'"))
+    store.close()
+    code, out, _ = run(capsys, "overdue", *base, "--json")
+    whole = json.loads(out)
+    assert code == 0 and len(whole) == 4
+    code, out, _ = run(capsys, "overdue", *base, "--json", "--limit", "1", "--offset", "1")
+    assert json.loads(out) == whole[1:2]
+    code, out, _ = run(capsys, "show", *base, "--json", "--limit", "1", "--offset", "1")
+    assert [i["business_key"] for i in json.loads(out)] == ["PG-1"]
+
+
+@pytest.mark.parametrize(("argv", "said"), [(["--limit", "0"], "at least 1"), (["--limit", "20000"], "--offset"),
+                                            (["--offset", "-3"], "at least 0"), (["--limit", "ten"], "whole number")])
+def test_a_bad_page_exits_2_and_says_what_is_wanted(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                    said: str) -> None:
+    """A page size or offset that is no page stops at the command line, with the form expected."""
+    for command in ("overdue", "show"):
+        with pytest.raises(SystemExit) as exit_:
+            build_parser().parse_args([command, *argv])
+        assert exit_.value.code == 2
+        assert said in capsys.readouterr().err
