@@ -11,8 +11,6 @@ The longest command is the one that crosses a checkpoint: without the thread it 
 
 from __future__ import annotations
 
-import argparse
-import logging
 import statistics
 import sys
 import tempfile
@@ -50,11 +48,7 @@ def command_times(engine: Engine, cases: int) -> list[float]:
 
 
 def main() -> None:
-    logging.getLogger("engine.notify").setLevel(logging.ERROR)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", type=int, default=1500, help="cases per round and store")
-    ap.add_argument("--rounds", type=int, default=3)
-    a = ap.parse_args()
+    a = bench.rounds_args(__doc__, 1500, 3, "cases per round and store")
     tmp = Path(tempfile.mkdtemp(prefix="shixian-latency-"))
     engines = {label: make_engine(tmp / f"{label}.db", thread)
                for label, thread in (("wal_sync_thread", True), ("sqlite_checkpoint_only", False))}

@@ -12,8 +12,6 @@ microsecond a call.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 import tempfile
 import time
@@ -95,11 +93,7 @@ class TimedPoolConnection:
 
 
 def main() -> None:
-    logging.getLogger("engine.notify").setLevel(logging.ERROR)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", type=int, default=600, help="cases per round")
-    ap.add_argument("--rounds", type=int, default=5)
-    a = ap.parse_args()
+    a = bench.rounds_args(__doc__, 600, 5, "cases per round")
     engine = bench.make_engine(str(Path(tempfile.mkdtemp(prefix="shixian-share-")) / "share.db"))
     for _ in range(100):
         bench.approval(engine)

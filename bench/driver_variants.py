@@ -18,9 +18,7 @@ cases/s per variant, and each variant's ratio to the engine as it is (the median
 
 from __future__ import annotations
 
-import argparse
 import gc
-import logging
 import sqlite3
 import statistics
 import sys
@@ -94,11 +92,7 @@ def batch(engine: Engine, cases: int) -> float:
 
 
 def main() -> None:
-    logging.getLogger("engine.notify").setLevel(logging.ERROR)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", type=int, default=150, help="cases a batch (the peers use 150)")
-    ap.add_argument("--rounds", type=int, default=16)
-    a = ap.parse_args()
+    a = bench.rounds_args(__doc__, 150, 16, "cases a batch (the peers use 150)")
     tmp = Path(tempfile.mkdtemp(prefix="shixian-driver-"))
     engines: dict[str, Engine] = {}
     for name, change in VARIANTS.items():

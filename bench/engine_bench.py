@@ -89,6 +89,16 @@ def rates(batch: Callable[[int], None], n: int, repeats: int) -> list[float]:
     return out
 
 
+def rounds_args(doc: str | None, cases: int, rounds: int, cases_help: str) -> argparse.Namespace:
+    """`--cases` and `--rounds` of the scripts that run cases in rounds (their defaults differ), with the engine's
+    notices quiet: the benches run without a directory on purpose."""
+    logging.getLogger("engine.notify").setLevel(logging.ERROR)
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=cases, help=cases_help)
+    ap.add_argument("--rounds", type=int, default=rounds)
+    return ap.parse_args()
+
+
 def rss_bytes(field: str = "VmRSS") -> int:
     with open("/proc/self/status") as f:
         for line in f:

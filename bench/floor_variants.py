@@ -20,8 +20,6 @@ to the engine's own order (median of the per-round ratios), and the WAL frames e
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sqlite3
 import statistics
 import sys
@@ -145,11 +143,7 @@ def clock_on_instance(commands: Commands) -> Commands:
 
 
 def main() -> None:
-    logging.getLogger("engine.notify").setLevel(logging.ERROR)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", type=int, default=300, help="cases per variant and round")
-    ap.add_argument("--rounds", type=int, default=8)
-    a = ap.parse_args()
+    a = bench.rounds_args(__doc__, 300, 8, "cases per variant and round")
     tmp = Path(tempfile.mkdtemp(prefix="shixian-floor-"))
     commands, iid, key = bench.record_case(str(tmp / "record.db"))
     variants = {

@@ -16,10 +16,8 @@ is the engine's Python.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import logging
 import statistics
 import sys
 import tempfile
@@ -95,11 +93,7 @@ class LeastPython:
 
 
 def main() -> None:
-    logging.getLogger("engine.notify").setLevel(logging.ERROR)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", type=int, default=500, help="cases per round and side")
-    ap.add_argument("--rounds", type=int, default=6)
-    a = ap.parse_args()
+    a = bench.rounds_args(__doc__, 500, 6, "cases per round and side")
     folder = Path(tempfile.mkdtemp(prefix="shixian-least-"))
     least = LeastPython(folder)
     engine = bench.make_engine(str(folder / "engine.db"))
