@@ -63,18 +63,21 @@ def is_working_day(engine: Engine, day: date, region: str = REGION) -> bool:
 
 def all_overdue(engine: Engine, now: datetime, page: int = PAGE) -> list[OverdueItem]:
     """Every overdue clock, not only the first `overdue()` page: reads on with `offset` while a page comes back
-    full. A clock stopped between two pages moves the rest one place up, so one clock may be missed until the next
-    day's list; a clock is never listed twice."""
+    full, each page reaching back over the last quarter of the one before. A clock stopped meanwhile moves the
+    rest up a place, so the overlap takes in what would fall between two pages; a clock is listed once."""
+    if page < 1:
+        raise ValueError(f"a page holds at least one clock, not {page}")
     items: list[OverdueItem] = []
     seen: set[int] = set()
-    read = 0
+    overlap = page // 4
+    offset = 0
     while True:
-        got = engine.overdue(now, limit=page, offset=read)
-        read += len(got)
+        got = engine.overdue(now, limit=page, offset=offset)
         items.extend(item for item in got if item.clock.id not in seen)
         seen.update(item.clock.id for item in got)
         if len(got) < page:
             return items
+        offset += page - overlap
 
 
 def _level_reached(engine: Engine, spec: WorkflowSpec, item: OverdueItem, now: datetime) -> int:

@@ -18,11 +18,12 @@ from sqlmodel import Session
 from engine import Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import all_overdue, send_daily_digest
+from engine.views import OverdueItem
 from notifiers.directory import YamlDirectory
 from notifiers.dispatcher import OutboxDispatcher
 from notifiers.rendering import TemplateRenderer
 from storage.outbox import OutboxMessage, list_messages
-from tests.engine.conftest import CONSUMER, CONSUMER_ADMIN, OTHER, PROVIDER, MakeEngine, flow_vars
+from tests.engine.conftest import CONSUMER, CONSUMER_ADMIN, OTHER, PROVIDER, SUPERVISOR, MakeEngine, flow_vars
 
 #: Friday 18 September 2026: the review's 5 WD are 20 (a make-up Sunday), 21, 22, 23 and 24 September, so it
 #: falls due at 24:00 on Thursday 24 September, the last working day before the Mid-Autumn days off.
@@ -131,6 +132,29 @@ def test_nothing_overdue_sends_nothing(make_engine: MakeEngine, clock: ManualClo
     run = send_daily_digest(engine, directory)
     assert (run.working_day, run.overdue, run.enqueued) == (True, 0, 0)
     assert digests(engine) == {}
+
+
+def test_a_clock_stopped_between_two_pages_costs_the_list_no_other(make_engine: MakeEngine, clock: ManualClock,
+                                                                    directory: YamlDirectory) -> None:
+    """Nine late cases, pages of four: the first case is cancelled right after the first page is read, which moves
+    every later clock up a place. The next page still starts early enough: each of the nine is listed, once."""
+    engine = make_engine(directory=directory)
+    started = []
+    for n in range(9):
+        clock.set(STARTED.replace(minute=n))
+        started.append(engine.start("common.test_flow", f"LZ-S-{n}", flow_vars(), CONSUMER_ADMIN))
+    clock.set(MONDAY)
+    read = engine.overdue
+
+    def overdue_then_cancel(*args: object, **kwargs: object) -> list[OverdueItem]:
+        page = read(*args, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("offset") == 0:
+            engine.cancel(started[0].id, SUPERVISOR, "撤回")
+        return page
+
+    engine.overdue = overdue_then_cancel  # type: ignore[method-assign]
+    items = all_overdue(engine, MONDAY, page=4)
+    assert [item.instance.business_key for item in items] == [f"LZ-S-{n}" for n in range(9)]
 
 
 def test_every_overdue_clock_is_read_past_a_full_page(make_engine: MakeEngine, clock: ManualClock,
