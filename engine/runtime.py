@@ -546,9 +546,7 @@ class Engine:
         screen pages with `offset` (at most `LIST_LIMIT_MAX` a page)."""
         now = _aware(now, "overdue") if now is not None else self._now()
         _check_page(limit, offset, "overdue")
-        if workflow_id is not None and (not isinstance(workflow_id, str) or not is_clean_text(workflow_id)
-                                        or "\x00" in workflow_id):
-            raise PayloadInvalid("workflow_id", "a text without NUL characters", workflow_id, where="overdue")
+        _check_filter_text("workflow_id", workflow_id, "overdue")
         late_by = self.parts.sla.late_by
         return [OverdueItem(inst, clock, late_by(clock.calendar, clock.due_at, now))
                 for clock, inst in self.store.overdue_clocks(now, limit, workflow_id, offset)]
@@ -606,14 +604,18 @@ def _check_page(limit: Any, offset: Any, where: str) -> None:
             raise PayloadInvalid(name, f"a whole number from 0 to {most}", value, where=where)
 
 
+def _check_filter_text(name: str, value: Any, where: str) -> None:
+    """A text filter (None: no filter) the databases can compare: no NUL, no lone surrogate."""
+    if value is not None and (not isinstance(value, str) or "\x00" in value or not is_clean_text(value)):
+        raise PayloadInvalid(name, "a text without NUL characters", value, where=where)
+
+
 def _check_query(query: InstanceQuery) -> None:
     """Refuse filters a database would choke on or answer wrongly: a type or NUL it cannot compare, a lone
     surrogate, a LIMIT that is negative or beyond any page, a variable name that is no variable's name."""
     _check_page(query.limit, query.offset, "list_instances")
-    texts = {name: getattr(query, name) for name in ("workflow_id", "status", "state", "business_key_prefix")}
-    for name, value in texts.items():
-        if value is not None and (not isinstance(value, str) or "\x00" in value or not is_clean_text(value)):
-            raise PayloadInvalid(name, "a text without NUL characters", value, where="list_instances")
+    for name in ("workflow_id", "status", "state", "business_key_prefix"):
+        _check_filter_text(name, getattr(query, name), "list_instances")
     for name, value in query.variable_equals.items():
         if not isinstance(name, str) or NAME_RE.match(name) is None:
             raise PayloadInvalid(f"variable name {name!r}", "a variable's name: lower-case letters, digits and _",
