@@ -124,6 +124,14 @@ def approval(engine: Engine) -> str:
     return inst.id
 
 
+def approval_rate(engine: Engine, cases: int) -> float:
+    """Cases per second of wall time over `cases` runs of the peers' case (the scripts that run in rounds)."""
+    t0 = time.perf_counter()
+    for _ in range(cases):
+        approval(engine)
+    return cases / (time.perf_counter() - t0)
+
+
 def whole_case(engine: Engine) -> str:
     """The whole procedure: the peers' case, then the consumer's subscription (five transactions)."""
     iid = approval(engine)
