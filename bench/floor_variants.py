@@ -15,7 +15,7 @@ to the engine's own order (median of the per-round ratios), and the WAL frames e
   its next moment (the worker's claim) and of its due time (overdue), and no clock rows: the storage redesign
   that `docs/performance.md` weighs. A stopped clock is not written anywhere, so this is a bound.
 - `no_clock_rows`: the clock statements left out and nothing in their place: the floor of instance and history.
-- `page_8192`: the engine's statements on 8 KiB pages instead of 4 KiB.
+- `page_2048`, `page_8192`: the engine's statements on 2 KiB or 8 KiB pages instead of 4 KiB.
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def main() -> None:
                                          begin_first=False, reshape=task_clock_columns),
         "no_clock_rows": Replay(tmp / "no_clock_rows.db", [[s for s in c if "sla_clock" not in s[1]]
                                                            for c in commands], iid, key, begin_first=False),
+        "page_2048": Replay(tmp / "page_2048.db", commands, iid, key, begin_first=False, page_size=2048),
         "page_8192": Replay(tmp / "page_8192.db", commands, iid, key, begin_first=False, page_size=8192),
     }
     for v in variants.values():
