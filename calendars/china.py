@@ -107,7 +107,8 @@ class ChinaWorkingCalendar(Calendar):  # type: ignore[misc]
             beyond = index.first_year - 1 if first_year < index.first_year else index.last_year + 1
             raise self._missing(beyond)
         if first_year <= MINYEAR or last_year >= MAXYEAR:
-            raise CalendarInputError("date", f"a date between {MINYEAR + 1} and {MAXYEAR - 1}", first_year)
+            raise CalendarInputError("date", f"a date between {MINYEAR + 1} and {MAXYEAR - 1}",
+                                     first_year if first_year <= MINYEAR else last_year)
         with self._grow_lock:
             index = self._index
             if index.first_year > index.last_year:  # empty: nothing to keep

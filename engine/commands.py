@@ -290,15 +290,32 @@ class Run:
         return due.due
 
     def _stop_clock(self, clock: ClockView) -> None:
-        if not clock.breached and clock.next_fire_at is not None and self.now >= clock.due_at:
-            # stopped late before a tick caught the due time: the breach (and any level due with it) happens now,
-            # so that every late clock has its breach recorded and told
-            self.sla_due(clock)
-            clock = self._current(clock)
-        late = clock.breached or self.now > clock.due_at
+        self.stop_clock(clock, on_time="met")
+
+    def stop_clock(self, clock: ClockView, on_time: str) -> None:
+        """Stop a clock for good: `on_time` is its status unless it is late (`met` when its step is done,
+        `cancelled` when the instance is). The due time is the first late moment, as for the tick.
+
+        A running clock stopped late before a tick caught the due time has its breach (and any level due with
+        it) happen now, so that every late clock has its breach recorded and told. A paused clock stands still:
+        its pause ends in the ledger with the working days it covered, and it is late only if it was before."""
+        if clock.status == "paused":
+            self._close_pause(clock)
+            late = clock.breached
+        else:
+            if not clock.breached and clock.next_fire_at is not None and self.now >= clock.due_at:
+                self.sla_due(clock)
+                clock = self._current(clock)
+            late = clock.breached or self.now >= clock.due_at
         self._replace_clock(dataclasses.replace(
-            clock, status="breached" if late else "met", breached=late, stopped_at=self.now, paused_since=None,
+            clock, status="breached" if late else on_time, breached=late, stopped_at=self.now, paused_since=None,
             next_fire_at=None, next_kind=None, next_level=0))
+
+    def paused_by_state(self, clock: ClockView) -> bool:
+        """Whether the state the instance is in holds this clock paused (its SLA's `pause_in`), as opposed to a
+        suspension: resuming the instance leaves such a clock paused until the state is left."""
+        sla, _ = self.clock_sla(clock)
+        return sla is not None and self.state in sla.pause_in
 
     def pause_clock(self, clock: ClockView, reason: str) -> None:
         """Stop the clock counting (a pausing state, or the instance suspended); `reason` goes to the ledger.
@@ -325,8 +342,7 @@ class Run:
         now, in this command (the ones recorded before the pause are recorded once only)."""
         paused_since = clock.paused_since
         assert paused_since is not None
-        days = self.parts.sla.working_days_between(clock.calendar, paused_since, self.now)
-        self.tx.close_pause(clock.id, self.now, days)
+        days = self._close_pause(clock)
         current = DueTime(clock.due_at, _date(clock.last_day), clock.provisional)
         calc = self.parts.sla
         due = calc.extend(clock.calendar, current, days)
@@ -344,6 +360,13 @@ class Run:
         self._replace_clock(resumed)
         if at is not None and at <= self.now:
             self.sla_due(resumed)
+
+    def _close_pause(self, clock: ClockView) -> int:
+        """End a paused clock's open ledger row now; the working days the pause covered."""
+        assert clock.paused_since is not None
+        days = self.parts.sla.working_days_between(clock.calendar, clock.paused_since, self.now)
+        self.tx.close_pause(clock.id, self.now, days)
+        return days
 
     def _complete(self, outcome: str | None) -> None:
         self.status = "completed"

@@ -34,8 +34,9 @@ def sla_actions(
 ) -> list[SlaAction]:
     """Everything due by `now` for a clock that still runs, in order; nothing for a stopped or paused clock.
 
-    Warnings only while the due time has not passed; the breach at the due time; each escalation level at its
-    own time after it. Default recipients: the task's assignee, or the data supervisor for the procedure.
+    Warnings only while the due time has not passed, and only those after the clock started; the breach at
+    the due time; each escalation level at its own time after it. Default recipients: the task's assignee, or
+    the data supervisor for the procedure.
     """
     if clock.stopped_at is not None or clock.status == "paused":
         return []
@@ -43,7 +44,8 @@ def sla_actions(
     actions: list[SlaAction] = []
     if now < clock.due_at:
         for index, at in enumerate(warn_times, start=1):
-            if at <= now:
+            # a warning already past when the clock started never applied (as `Engine.schedule` shows it)
+            if clock.started_at < at <= now:
                 actions.append(SlaAction("warning", index, sla.warn_notify or default, sla.warn_template, at))
         return actions
     actions.append(SlaAction("breach", 0, sla.breach_notify or default, sla.breach_template, clock.due_at))

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -325,19 +325,14 @@ class Engine:
                 raise InstanceNotRunning(inst.id, inst.status, action)
             run = Run(self.parts, tx, machine, inst, now)
             run.status = {"cancel": "cancelled", "suspend": "suspended", "resume": "running"}[action]
-            psla = run.spec.sla
-            paused_by_state = psla is not None and inst.state in psla.pause_in
-            for clock in run.open_clocks():
+            for clock in list(run.open_clocks()):
                 if action == "cancel":
-                    tx.update_clock(dataclasses.replace(
-                        clock, stopped_at=now, paused_since=None,
-                        # a step that was never finished was not met: it leaves the on-time figures
-                        status="breached" if clock.breached else "cancelled",
-                        next_fire_at=None, next_kind=None, next_level=0))
+                    # a step that was never finished was not met: it leaves the on-time figures, unless it was
+                    # late already, and a breach no tick recorded yet is recorded now
+                    run.stop_clock(clock, on_time="cancelled")
                 elif action == "suspend" and clock.status != "paused":
                     run.pause_clock(clock, SUSPENDED_PAUSE)
-                elif (action == "resume" and clock.status == "paused"
-                      and not (clock.scope == "procedure" and paused_by_state)):
+                elif action == "resume" and clock.status == "paused" and not run.paused_by_state(clock):
                     run.resume_clock(clock)
             if action == "cancel":
                 tx.cancel_timers(inst.id)
@@ -410,6 +405,7 @@ class Engine:
     def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None) -> TickReport:
         """Fire every due SLA moment and timer (claimed in the database, each once), then dispatch the outbox."""
         now = _aware(now, "tick") if now is not None else self._now()
+        _check_batch(batch, max_batches)
         return sweep.tick(self, now, batch=batch, max_batches=max_batches)
 
     def recompute_provisional(self) -> int:
@@ -543,7 +539,8 @@ class Engine:
     def overdue(self, now: datetime | None = None, *, limit: int = 1000, offset: int = 0,
                 workflow_id: str | None = None) -> list[OverdueItem]:
         """Open clocks past their due time, most overdue first, with how many working days late; a supervisor's
-        screen pages with `offset` (at most `LIST_LIMIT_MAX` a page)."""
+        screen pages with `offset` (at most `LIST_LIMIT_MAX` a page). A clock standing still (a pausing state,
+        a suspended instance) is listed only if it was late before it stopped."""
         now = _aware(now, "overdue") if now is not None else self._now()
         _check_page(limit, offset, "overdue")
         _check_filter_text("workflow_id", workflow_id, "overdue")
@@ -628,10 +625,25 @@ def _check_query(query: InstanceQuery) -> None:
 
 
 def _aware(moment: datetime, where: str) -> datetime:
+    """A moment the engine can count from: timezone-aware, and inside the years a calendar can span, with room
+    for the deadlines, leases and ladders counted on from it (datetime ends at the year 9999)."""
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise PayloadInvalid("now", "a timezone-aware datetime, e.g. datetime(..., tzinfo=SHANGHAI)", moment,
                              where=where)
+    if not MINYEAR < moment.year < MAXYEAR - 1:
+        raise PayloadInvalid("now", f"a moment between the years {MINYEAR + 1} and {MAXYEAR - 2}", moment,
+                             where=where)
     return moment
+
+
+def _check_batch(batch: Any, max_batches: Any) -> None:
+    """A tick's batch size (at least 1: the sweep stops at the first batch that is not full) and its bound."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= LIST_LIMIT_MAX:
+        raise PayloadInvalid("batch", f"a whole number from 1 to {LIST_LIMIT_MAX}", batch, where="tick")
+    if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, int)
+                                    or max_batches < 1):
+        raise PayloadInvalid("max_batches", "a whole number of at least 1, or None for no bound", max_batches,
+                             where="tick")
 
 
 def _digest(*parts: Any) -> str:

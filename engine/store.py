@@ -199,11 +199,16 @@ class StoreTx(Protocol):
     def get_clock(self, clock_id: int) -> ClockView | None: ...
     def stop_task_clock(self, instance_id: str, state: str, now: datetime) -> bool:
         """Stop the open clock of the task `state` in one statement, if that needs no SLA event: it runs and is
-        in time, or its breach has happened already. False (nothing written) otherwise."""
+        in time (before its due time: the due time itself is late, as for the tick), or its breach has happened
+        already. False (nothing written) otherwise."""
     def take_clock(self, clock_id: int, fire_at: datetime) -> ClockView | None:
         """Lock an open clock whose next moment is still `fire_at` and drop its claim; None when it moved on."""
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None: ...
     def close_pause(self, clock_id: int, ended_at: datetime, working_days: int) -> None: ...
+    def closed_pauses(self, clock_id: int) -> list[tuple[int, datetime, datetime, int]]:
+        """The clock's ended pauses in order, as (pause id, started, ended, working days counted)."""
+    def set_pause_days(self, pause_id: int, working_days: int) -> None:
+        """Correct the working days a pause covered (recounted when a year's calendar arrives)."""
     def insert_timers(self, timers: Sequence[NewTimer]) -> None: ...
     def cancel_timers(self, instance_id: str, *, kinds: Sequence[str] = ()) -> None: ...
     def hold_timers(self, instance_id: str, held: bool) -> None:

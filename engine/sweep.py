@@ -18,11 +18,12 @@ from engine.commands import Run, next_moment, timer_moment
 from engine.errors import ConcurrentUpdate, WorkflowError
 from engine.fields import decode_values
 from engine.spec import EVENT_TIMER
-from engine.store import ClockView, InstanceStore, TimerView
+from engine.store import ClockView, InstanceStore, StoreTx, TimerView
 from engine.views import TickReport
 
 if TYPE_CHECKING:
     from engine.runtime import Engine
+    from engine.sla import SlaCalculator
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,9 @@ def recompute_provisional(engine: Engine) -> int:
             sla, _ = run.clock_sla(current)
             if sla is None:
                 continue
-            due = calc.due(current.calendar, current.started_at, sla.due, run.vars)
-            due = calc.extend(current.calendar, due, current.paused_working_days)
+            base = calc.due(current.calendar, current.started_at, sla.due, run.vars)
+            paused = _recount_pauses(tx, calc, current)
+            due = calc.extend(current.calendar, base, paused)
             # armed from the clock's start, not from now: a due time the year's data moved into the past (a
             # make-up working day) has moments no tick fired, and the next tick fires them (each once)
             at, kind, level = (next_moment(calc, current.calendar, sla, due, current.started_at)
@@ -155,10 +157,23 @@ def recompute_provisional(engine: Engine) -> int:
             provisional = due.provisional or calc.ladder_provisional(
                 current.calendar, due, calc.ladder(current.calendar, due, sla))
             tx.update_clock(dataclasses.replace(
-                current, base_due_at=due.due, due_at=due.due, last_day=due.last_day.isoformat(),
-                provisional=provisional, next_fire_at=at, next_kind=kind, next_level=level))
+                current, base_due_at=base.due, due_at=due.due, last_day=due.last_day.isoformat(),
+                paused_working_days=paused, provisional=provisional, next_fire_at=at, next_kind=kind,
+                next_level=level))
             changed += 1
     return changed + _recompute_timers(engine)
+
+
+def _recount_pauses(tx: StoreTx, calc: SlaCalculator, clock: ClockView) -> int:
+    """The working days the clock's ended pauses covered, counted again on the calendar as it now stands (a
+    pause over a year without data was counted on a guess); each ledger row whose count changed is corrected."""
+    total = 0
+    for pause_id, started, ended, counted in tx.closed_pauses(clock.id):
+        days = calc.working_days_between(clock.calendar, started, ended)
+        if days != counted:
+            tx.set_pause_days(pause_id, days)
+        total += days
+    return total
 
 
 def _recompute_timers(engine: Engine) -> int:

@@ -375,13 +375,15 @@ class SqlInstanceStore:
 
     def overdue_clocks(self, now: datetime, limit: int, workflow_id: str | None = None,
                        offset: int = 0) -> list[tuple[ClockView, InstanceView]]:
-        """Clocks still open whose due time has passed, each with its instance, the most overdue first (of one
+        """Clocks still open whose due time has come, each with its instance, the most overdue first (of one
         workflow's instances); ordered by due time and clock id, so that pages taken with `offset` follow on.
+        A paused clock stands still and its due time will move on, so it is overdue only if it was late before
+        its pause.
 
         Two statements in one read: the clocks through the open clocks' due-time index, then their instances
         by key. A join would let the planner start from the workflow's instances, all of them, and sort."""
         c, i = clock_t.c, instance_t.c
-        stmt = select(clock_t).where(c.stopped_at.is_(None) & (c.due_at < now))
+        stmt = select(clock_t).where(c.stopped_at.is_(None) & (c.due_at <= now) & ((c.status != "paused") | c.breached))
         if workflow_id is not None:  # filtered before the limit, so that other workflows do not crowd it out
             stmt = stmt.where(select(i.id).where((i.id == c.instance_id) & (i.workflow_id == workflow_id)).exists())
         stmt = stmt.order_by(c.due_at, c.id).limit(limit).offset(offset)

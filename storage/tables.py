@@ -90,7 +90,7 @@ class SlaClockRow(SQLModel, table=True):
         # columns a command does not change, so stopping a clock rewrites no entry here
         Index("ix_sla_clock_instance", "instance_id"),
         # partial indexes hold only open clocks: a stopped clock leaves them, and they stay as small as the
-        # work that is still open. Overdue: stopped_at IS NULL AND due_at < now
+        # work that is still open. Overdue: stopped_at IS NULL AND due_at <= now
         Index("ix_sla_clock_open_due", "due_at", sqlite_where=text("stopped_at IS NULL"),
               postgresql_where=text("stopped_at IS NULL")),
         # the worker's claim: next_fire_at <= now

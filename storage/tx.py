@@ -51,10 +51,13 @@ SQL = {
     "stop_task_clock": ("UPDATE sla_clock SET status = CASE WHEN breached THEN 'breached' ELSE 'met' END, "
                         "stopped_at = ?, paused_since = NULL, next_fire_at = NULL, next_kind = NULL, next_level = 0 "
                         "WHERE instance_id = ? AND scope = 'task' AND state = ? AND stopped_at IS NULL "
-                        "AND status <> 'paused' AND (breached OR due_at >= ?)"),
+                        "AND status <> 'paused' AND (breached OR due_at > ?)"),
     "insert_pause": "INSERT INTO sla_pause (clock_id, state, started_at) VALUES (?, ?, ?)",
     "close_pause": ("UPDATE sla_pause SET ended_at = ?, working_days = ? "
                     "WHERE clock_id = ? AND ended_at IS NULL"),
+    "closed_pauses": ("SELECT id, started_at, ended_at, working_days FROM sla_pause "
+                      "WHERE clock_id = ? AND ended_at IS NOT NULL ORDER BY id"),
+    "set_pause_days": "UPDATE sla_pause SET working_days = ? WHERE id = ?",
     "insert_timer": ("INSERT INTO timer (instance_id, clock_id, kind, level, state, fire_at, status, attempts, "
                      "last_error, provisional, armed_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"),
     "reschedule_timer": ("UPDATE timer SET fire_at = ?, provisional = ?, claimed_by = NULL, claim_expires_at = NULL "
@@ -246,6 +249,14 @@ class SqlStoreTx:
 
     def close_pause(self, clock_id: int, ended_at: datetime, working_days: int) -> None:
         self.cur.execute(self.sql["close_pause"], (self.t.put(ended_at), working_days, clock_id))
+
+    def closed_pauses(self, clock_id: int) -> list[tuple[int, datetime, datetime, int]]:
+        self.cur.execute(self.sql["closed_pauses"], (clock_id,))
+        g = self.t.get
+        return [(r[0], g(r[1]), g(r[2]), r[3]) for r in self.cur.fetchall()]  # type: ignore[misc]
+
+    def set_pause_days(self, pause_id: int, working_days: int) -> None:
+        self.cur.execute(self.sql["set_pause_days"], (working_days, pause_id))
 
     # -- timers ---------------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import calendars
 from engine import ManualClock
 from engine.clock import SHANGHAI
 from tests.engine.calendar_2027 import TEST_2027_CN, TEST_2027_CN_MAKEUP
-from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, MakeEngine, flow_vars, sla_told
+from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, SUPERVISOR, MakeEngine, flow_vars, sla_told
 
 WF = "common.test_flow"
 
@@ -94,3 +94,28 @@ def test_a_due_time_recomputed_into_the_past_breaches_at_the_next_tick(make_engi
     assert (proc.status, proc.breached) == ("breached", True)
     assert [(kind, level) for clock_id, kind, level in told if clock_id == proc.id] == [("breach", 0),
                                                                                       ("escalation", 1)]
+
+
+def test_recompute_counts_a_pause_again_on_the_year_that_arrived(make_engine: MakeEngine, clock: ManualClock,
+                                                                 data_copy: Path) -> None:
+    """Suspended 28 Dec 2026 to 6 Jan 2027 while 2027 had no data, the procedure's pause counted 6 WD on the guess
+    (only 1 January off). The 2027 file has 1-5 January off: the pause covered 4 WD (29-31 Dec, 6 Jan), the ledger
+    says so, and the due time is the base due time (end of 12 Jan) moved on by 4 WD, not 6: end of 18 Jan. The
+    base due time stays the one before any pause."""
+    engine = make_engine(allow_provisional=True)
+    clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    inst = engine.start(WF, "PV-5", flow_vars(), CONSUMER_ADMIN)
+    clock.set(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI))
+    engine.suspend(inst.id, SUPERVISOR)
+    clock.set(datetime(2027, 1, 6, 10, 0, tzinfo=SHANGHAI))
+    engine.resume(inst.id, SUPERVISOR)
+    proc = next(c for c in engine.clocks(inst.id) if c.scope == "procedure")
+    assert (proc.paused_working_days, proc.provisional) == (6, True)
+
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027_CN, encoding="utf-8")
+    engine.recompute_provisional()
+    proc = next(c for c in engine.clocks(inst.id) if c.id == proc.id)
+    assert [p.working_days for p in engine.pauses(proc.id)] == [4]
+    assert (proc.paused_working_days, proc.provisional) == (4, False)
+    assert proc.base_due_at == datetime(2027, 1, 13, 0, 0, tzinfo=SHANGHAI)
+    assert proc.due_at == datetime(2027, 1, 19, 0, 0, tzinfo=SHANGHAI)
