@@ -9,6 +9,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine.notify import bound_department
 from engine.ports import Actor, Directory, Person
 from engine.reporting.gather import REGION_OF_JURISDICTION
 from engine.spec import WorkflowSpec
@@ -44,9 +45,10 @@ class Cast:
         return self.habits.get(department or "", self.default)
 
     def department_of(self, spec: WorkflowSpec, role_name: str, variables: Mapping[str, object]) -> str | None:
-        role = spec.roles[role_name]
-        value = variables.get(role.department_variable) if role.department_variable else None
-        return value if isinstance(value, str) else None
+        """The department the role is bound to in this instance, as the engine binds it: its department
+        variable's value, or the department the directory tags as its organisation (`org: center` of an `lz`
+        workflow: lz.center); None when the role is bound to neither."""
+        return bound_department(self.directory, spec, spec.roles[role_name], variables)
 
     def actor(self, spec: WorkflowSpec, role_name: str, variables: Mapping[str, object]) -> Actor:
         """The person who acts in `role_name` for this instance (a stand-in when the directory has nobody)."""

@@ -19,6 +19,7 @@ from calendars import get_calendar
 from engine.clock import SHANGHAI, ManualClock
 from engine.demo import playbook
 from engine.demo.cast import Cast
+from engine.demo.hooks import DemoHooks
 from engine.demo.scenario import FIRST_START, Case, answer_moment, days_to_answer
 from engine.errors import WorkflowError
 from engine.events import BREACH, COMPLETED, ESCALATION, STATE_ENTERED, WARNING, EngineEvent
@@ -78,12 +79,10 @@ class DemoRun:
         self._heap: list[_Planned] = []
         self._seq = 0
         self._calendars: dict[str, Any] = {}
-        self._codes = 0
         for case in cases:
             self._push(case.start, "", "", "", 0, case)
         engine.subscribe("*", self._on_event)
-        engine.register_hook("resource_users", self._resource_users)
-        engine.register_hook("assign_resource_code", self._assign_resource_code)
+        DemoHooks(seed, cast.line_departments).register(engine)
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -227,22 +226,6 @@ class DemoRun:
 
     def _variables(self, ev: EngineEvent) -> Mapping[str, Any]:
         return self.engine.get(ev.instance_id).variables
-
-    # -- hooks the backend would register -------------------------------------------------------------------
-
-    def _resource_users(self, variables: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Departments still using the resource: about two in five resources have some."""
-        rng = random.Random(f"users:{self.seed}:{variables.get('resource_id')}")
-        others = [c for c in self.cast.line_departments if c != variables.get("provider_dept")]
-        users = rng.sample(others, rng.randint(1, 2)) if rng.random() < 0.4 else []
-        return {"users": sorted(users)}
-
-    def _assign_resource_code(self, variables: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Annex 3 coding: category (6) + region (6) + the department's organisation code (9) + sequence (6)."""
-        self._codes += 1
-        dept = str(variables.get("dept", ""))
-        return {"resource_code": f"{variables.get('category_code')}{variables.get('region_code', '450200')}"
-                                 f"{dept[8:17]}{self._codes:06d}"}
 
     # -- lookups --------------------------------------------------------------------------------------------
 

@@ -80,9 +80,19 @@ def _variables(wf: str, key: str, rng: random.Random, departments: Sequence[str]
         return {"consumer_dept": consumer, "provider_dept": provider, "resource_id": f"RES-{key}",
                 "resource_name": resource, "data_received": day.isoformat()}
     if wf == "lz.resource_offlining":
-        return {"provider_dept": provider, "resource_kind": rng.choices(["data_resource", "catalog"], [75, 25])[0],
-                "resource_id": f"RES-{key}", "reason": f"{resource}已由新系统替代，原资源停止更新",
-                "legal_basis": "《柳州市政务数据资源调度管理实施细则》第二十条"}
+        kind = rng.choices(["data_resource", "catalog"], [75, 25])[0]
+        # what the application carries is drawn apart, so the other cases stay as they were
+        filed = random.Random(f"offlining:{key}")
+        out = {"provider_dept": provider, "resource_kind": kind, "resource_id": f"RES-{key}",
+               "reason": f"{resource}已由新系统替代，原资源停止更新"}
+        if kind == "catalog":
+            # art. 20(1): the sealed offlining template, which about half attach only when asked
+            if filed.random() < 0.5:
+                out["sealed_form"] = f"柳数据〔2026〕目录下线模板-{key}"
+        elif filed.random() < 0.85:
+            # art. 21(1): the legal or policy basis; the rest are asked for it before the bureau's approval
+            out["legal_basis"] = "《柳州市人民政府关于印发政务信息系统整合共享工作方案的通知》：原系统整合后停止运行"
+        return out
     if wf == "lz.cloud_resource":
         return {"user_dept": consumer, "request_form": f"YZY-FORM-{key}", "resources": "8核16G云主机2台，500G存储"}
     if wf == "lz.platform_account":

@@ -45,13 +45,17 @@ def test_text_reads_deadlines_as_the_end_of_their_last_day(capsys: pytest.Captur
     assert "due 2026-10-09 24:00 (running)" in out
 
 
+#: A data-resource offlining (dispatch art. 21) with its reason and legal basis, straight to the bureau.
+DATA_RESOURCE = ("--var", "resource_kind=data_resource", "--var", "reason=系统停用", "--var", "legal_basis=整合方案")
+
+
 def test_timers_move_on_by_themselves_until_the_given_moment(capsys: pytest.CaptureFixture[str]) -> None:
     """Offlining publicity approved 09-18 ends at the end of 10-09; --until follows the timer to the offline step."""
-    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00",
-                               "--var", "resource_kind=data_resource", "--events",
-                               "accept@2026-09-15T10:00", "approve@2026-09-18T10:00", "--until", "2026-10-12T09:00",
-                               "--json")
+    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-15T10:00", *DATA_RESOURCE,
+                               "--events", "approve@2026-09-18T10:00", "--until", "2026-10-12T09:00", "--json")
     assert code == 0
+    approval = next(s for s in result["steps"] if s["state"] == "approval")
+    assert approval["due"] == "2026-09-19T00:00+08:00"
     publicity = next(s for s in result["steps"] if s["state"] == "publicity")
     assert publicity["moves_on_at"] == "2026-10-10T00:00+08:00"
     assert result["final"]["state"] == "offline"
@@ -60,10 +64,9 @@ def test_timers_move_on_by_themselves_until_the_given_moment(capsys: pytest.Capt
 def test_a_timer_state_entered_again_reports_its_own_timer(capsys: pytest.CaptureFixture[str]) -> None:
     """Publicity from 09-30 (ends 10-20) is left for an objection; re-entered 10-12 10:00 it moves on at the end
     of 10-26 (10 WD from 10-13), not at the first, cancelled, timer's 10-20."""
-    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-28T09:00",
-                               "--var", "resource_kind=data_resource", "--events", "accept@2026-09-28T10:00",
-                               "approve@2026-09-30T10:00", "object@2026-10-09T10:00", "proceed@2026-10-12T10:00",
-                               "--until", "2026-11-10T09:00", "--json")
+    code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-28T09:00", *DATA_RESOURCE,
+                               "--events", "approve@2026-09-30T10:00", "object@2026-10-09T10:00",
+                               "proceed@2026-10-12T10:00", "--until", "2026-11-10T09:00", "--json")
     assert code == 0
     publicity = [s for s in result["steps"] if s["state"] == "publicity"]
     assert [s["moves_on_at"] for s in publicity] == ["2026-10-21T00:00+08:00", "2026-10-27T00:00+08:00"]
@@ -71,10 +74,10 @@ def test_a_timer_state_entered_again_reports_its_own_timer(capsys: pytest.Captur
 
 
 def test_hook_result_can_be_given(capsys: pytest.CaptureFixture[str]) -> None:
-    """--hook sets what a backend hook answers: a resource in use goes to coordination."""
+    """--hook sets what a backend hook answers: a catalog in use goes to coordination."""
     code, result, _ = simulate(capsys, "lz.resource_offlining", "--start", "2026-09-14T10:00",
-                               "--var", "resource_kind=data_resource", "--hook", 'resource_users={"users": ["x"]}',
-                               "--events", "accept", "--json")
+                               "--var", "resource_kind=catalog", "--var", "sealed_form=柳X目下〔2026〕7号",
+                               "--hook", 'resource_users={"users": ["x"]}', "--events", "accept", "--json")
     assert code == 0
     assert result["final"]["state"] == "coordination"
     assert result["final"]["variables"]["users"] == ["x"]

@@ -11,8 +11,9 @@ from tests.workflows.conftest import CONSUMER, OTHER, PROVIDER, Harness, at
 
 BASIS = {"reason": "涉及国家秘密", "legal_basis": "《中华人民共和国保守国家秘密法》第二条"}
 SHARING = {"consumer_dept": CONSUMER, "provider_dept": PROVIDER, "resource_id": "R-1", "purpose": "核验"}
-OFFLINE = {"provider_dept": PROVIDER, "resource_kind": "catalog", "resource_id": "C-1", "reason": "职能调整",
-           "legal_basis": "机构改革方案", "sealed_form": "XX-2026-01"}
+OFFLINE = {"provider_dept": PROVIDER, "resource_kind": "catalog", "resource_id": "C-1", "sealed_form": "XX-2026-01"}
+OFFLINE_DATA = {"provider_dept": PROVIDER, "resource_kind": "data_resource", "resource_id": "R-1", "reason": "职能调整",
+                "legal_basis": "机构改革方案"}
 CLOUD = {"user_dept": CONSUMER, "request_form": "F-1", "resources": "2 vCPU"}
 PLAN = {"scope": "s", "content": "c", "responsible_leader": "l", "responsible_office": "o", "liaison": "x"}
 APP = {"dept": CONSUMER, "has_systems": True, "completion_date": "2026-11-30"}
@@ -45,8 +46,17 @@ CASES: list[tuple[str, str, dict[str, Any], str, list[Step], str, str | None]] =
     ("dispatch coordination refuses", "lz.dispatch_data_request", {**SHARING, "sharing_type": "not_shared"},
      "consumer_admin", [("negotiation_failed", "provider_auditor", {"negotiation_failure": "分歧"}),
                         ("refuse", "bureau", BASIS)], "refused", "refused"),
-    ("offlining withdrawn", "lz.resource_offlining", OFFLINE, "provider_admin",
+    ("catalog offlining withdrawn", "lz.resource_offlining", OFFLINE, "provider_admin",
      [("withdraw", "provider_admin", {})], "withdrawn", "withdrawn"),
+    ("catalog offlining withdrawn before its template", "lz.resource_offlining", {**OFFLINE, "sealed_form": None},
+     "provider_admin", [("withdraw", "provider_admin", {})], "withdrawn", "withdrawn"),
+    ("data-resource offlining withdrawn", "lz.resource_offlining", OFFLINE_DATA, "provider_admin",
+     [("withdraw", "provider_admin", {})], "withdrawn", "withdrawn"),
+    ("data-resource offlining withdrawn before its basis", "lz.resource_offlining",
+     {**OFFLINE_DATA, "legal_basis": None}, "provider_admin",
+     [("withdraw", "provider_admin", {})], "withdrawn", "withdrawn"),
+    ("data-resource offlining refused", "lz.resource_offlining", OFFLINE_DATA, "provider_admin",
+     [("refuse", "bureau", {"refusal_reason": "依据不足"})], "refused", "refused"),
     ("gx migration plan returned by the bureau", "gx.network_migration",
      {"dept": CONSUMER, "has_private_network": True, "completion_date": "2026-06-30"}, "consumer_admin",
      [("submit_plan", "consumer_admin", PLAN), ("endorse", "consumer_leader", {}),
@@ -70,7 +80,8 @@ CASES: list[tuple[str, str, dict[str, Any], str, list[Step], str, str | None]] =
      [("refuse", "consumer_section", {"review_comment": "重复"}), ("delete", "consumer_compiler", {})],
      "deleted", "withdrawn"),
     ("code set retired", "lz.code_set_registration",
-     {"dept": CONSUMER, "code_set_name": "n", "standard_kind": "local"}, "consumer_compiler",
+     {"dept": CONSUMER, "code_set_name": "n", "standard_kind": "local", "standard_ref": "DB4502/T 1-2020"},
+     "consumer_compiler",
      [("approve", "authority", {}), ("disable", "authority", {"status_reason": "废止"}),
       ("retire", "authority", {})], "retired", "withdrawn"),
     ("account rejected", "lz.platform_account", {"dept": CONSUMER, "action": "modify", "account_name": "a"},
@@ -88,12 +99,17 @@ def _code(variables: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"resource_code": "0" * 27}
 
 
+def _code_set_code(variables: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {"code_set_code": "20001"}
+
+
 @pytest.mark.parametrize(("case", "wf", "variables", "starter", "events", "state", "outcome"), CASES,
                          ids=[c[0] for c in CASES])
 def test_exit(make_harness: Callable[..., Harness], case: str, wf: str, variables: dict[str, Any], starter: str,
               events: list[Step], state: str, outcome: str | None) -> None:
     """The events, one working day apart, leave the instance in the expected state with the expected outcome."""
-    h = make_harness({"resource_users": _no_users, "assign_resource_code": _code})
+    h = make_harness({"resource_users": _no_users, "assign_resource_code": _code,
+                      "assign_code_set_code": _code_set_code})
     inst = h.start(wf, variables, starter, at(2026, 3, 2, 10))
     for day, (event, who, payload) in enumerate(events, start=3):
         inst = h.fire(inst, event, who, at(2026, 3, day, 10), payload)
@@ -104,8 +120,7 @@ def test_exit(make_harness: Callable[..., Harness], case: str, wf: str, variable
 def test_objection_to_publicity_may_come_from_any_department(make_harness: Callable[..., Harness]) -> None:
     """An objector needs no tie to the resource: the admin of a third department may object."""
     h = make_harness({"resource_users": _no_users})
-    inst = h.start("lz.resource_offlining", OFFLINE, "provider_admin", at(2026, 3, 2, 10))
-    inst = h.fire(inst, "accept", "center", at(2026, 3, 3, 10))
+    inst = h.start("lz.resource_offlining", OFFLINE_DATA, "provider_admin", at(2026, 3, 2, 10))
     inst = h.fire(inst, "approve", "bureau", at(2026, 3, 4, 10))
     inst = h.fire(inst, "object", "other_admin", at(2026, 3, 5, 10), {"objection": "仍在用"})
     assert inst.state == "objection_coordination"

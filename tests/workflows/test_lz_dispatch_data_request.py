@@ -6,9 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
+from engine.errors import GuardRejected
 from tests.workflows.conftest import CONSUMER, PROVIDER, Harness, at, end_of
 
 WF = "lz.dispatch_data_request"
+#: Art. 22: approving conditionally shared data, the provider states the specific sharing conditions.
+CONDITIONS = {"conditions": "仅用于社保待遇资格认证，不得向第三方提供"}
 
 
 def request(**extra: Any) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def test_coordination_meeting_pauses_the_review_clock(h: Harness) -> None:
     assert [(p.state, p.working_days) for p in pauses] == [("coordination_meeting", 4)]
     # one clock for the review, kept through the meeting
     assert len([c for c in h.engine.clocks(inst.id) if c.state == "provider_review"]) == 1
-    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 15, 16))
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 15, 16), CONDITIONS)
     clock = h.task_clock(inst, "provider_review")
     assert (clock.status, clock.stopped_at is not None) == ("met", True)
     assert _sla_sent(h, inst) == []
@@ -86,7 +91,7 @@ def test_main_path_docking_quality_window_and_acceptance(h: Harness) -> None:
     """Approved, pushed on Fri 10-16: the quality window ends at the end of 10-20 and the data is accepted."""
     inst = h.start(WF, request(), "consumer_admin", at(2026, 10, 12, 10))
     assert h.due(inst, "provider_review") == end_of(date(2026, 10, 15))
-    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10))
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10), CONDITIONS)
     assert inst.state == "docking"
     inst = h.fire(inst, "push_data", "center", at(2026, 10, 16, 10))
     assert inst.state == "quality_window"
@@ -103,7 +108,7 @@ def test_main_path_docking_quality_window_and_acceptance(h: Harness) -> None:
 def test_objection_in_time_is_fixed_by_the_provider_within_2_wd(h: Harness) -> None:
     """An objection within the window goes to the platform; the provider fixes and re-pushes within 2 WD."""
     inst = h.start(WF, request(), "consumer_admin", at(2026, 10, 12, 10))
-    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10))
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10), CONDITIONS)
     inst = h.fire(inst, "push_data", "center", at(2026, 10, 16, 10))
     inst = h.fire(inst, "object", "consumer_admin", at(2026, 10, 20, 17), {"objection": "身份证号字段为空"})
     assert inst.state == "investigation"
@@ -123,7 +128,7 @@ def test_objection_in_time_is_fixed_by_the_provider_within_2_wd(h: Harness) -> N
 def test_late_objection_is_accepted_and_marked_late(h: Harness) -> None:
     """After the window has closed by itself, an objection is still taken and marked late."""
     inst = h.start(WF, request(), "consumer_admin", at(2026, 10, 12, 10))
-    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10))
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10), CONDITIONS)
     inst = h.fire(inst, "push_data", "center", at(2026, 10, 16, 10))
     h.tick(end_of(date(2026, 10, 20)))
     assert h.get(inst).state == "in_use"
@@ -136,7 +141,7 @@ def test_platform_fix_is_escalated_to_the_bureau_then_the_supervisor(h: Harness)
     """A platform fault is the centre's to fix in 2 WD; late, level 1 goes to the bureau, level 2 to the supervisor;
     the requester may re-open after the re-push."""
     inst = h.start(WF, request(), "consumer_admin", at(2026, 10, 12, 10))
-    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10))
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10), CONDITIONS)
     inst = h.fire(inst, "push_data", "center", at(2026, 10, 16, 10))
     inst = h.fire(inst, "object", "consumer_admin", at(2026, 10, 19, 10), {"objection": "接口超时"})
     inst = h.fire(inst, "assign_fix", "center", at(2026, 10, 19, 15),
@@ -174,3 +179,30 @@ def test_not_shared_data_is_negotiated_without_the_review_clock(h: Harness) -> N
     assert [c for c in h.engine.clocks(inst.id) if c.state == "provider_review"] == []
     inst = h.fire(inst, "agree", "provider_auditor", at(2026, 10, 20, 10), {"conditions": "仅统计口径"})
     assert inst.state == "docking"
+
+
+def test_conditional_approval_without_conditions_is_refused(h: Harness) -> None:
+    """Art. 22: conditionally shared data is approved only with its specific sharing conditions; without them (or
+    with an empty text) the approval is refused, the review stays open and its clock runs on."""
+    inst = h.start(WF, request(), "consumer_admin", at(2026, 10, 12, 10))
+    for payload in (None, {"conditions": ""}):
+        with pytest.raises(GuardRejected) as err:
+            h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10), payload)
+        assert err.value.guard == "sharing_type != 'conditional' or conditions"
+    assert h.get(inst).state == "provider_review"
+    assert h.variables(inst).get("conditions") is None
+    assert h.task_clock(inst, "provider_review").status == "running"
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 11), CONDITIONS)
+    assert inst.state == "docking"
+    assert h.variables(inst)["conditions"] == CONDITIONS["conditions"]
+
+
+def test_unconditional_data_with_control_parameters_is_approved_without_conditions(h: Harness) -> None:
+    """An unconditionally shared resource reviewed only because its interface needs control parameters has no
+    sharing conditions to state (art. 22 asks them of conditional sharing only)."""
+    inst = h.start(WF, request(sharing_type="unconditional", control_params=True), "consumer_admin",
+                   at(2026, 10, 12, 10))
+    assert inst.state == "provider_review"
+    inst = h.fire(inst, "approve", "provider_auditor", at(2026, 10, 14, 10))
+    assert inst.state == "docking"
+    assert h.variables(inst).get("conditions") is None

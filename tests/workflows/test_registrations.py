@@ -11,12 +11,16 @@ from typing import Any
 import pytest
 
 from engine.definitions import DefinitionSet
-from engine.errors import PayloadInvalid, PermissionDenied
+from engine.demo.hooks import DemoHooks, code_set_code
+from engine.errors import GuardRejected, PayloadInvalid, PermissionDenied, TransitionNotAllowed
+from engine.ports import Actor
 from tests.workflows.conftest import CONSUMER, Harness, at, end_of
-from tests.workflows.jurisdictions import act, tagged_harness
+from tests.workflows.jurisdictions import ORGS, act, tagged_harness
 from tests.workflows.jurisdictions import start as start_tagged
 
 ENTRY = {"dept": CONSUMER, "resource_name": "低保对象信息", "category_code": "101001"}
+CODE_SET = {"dept": CONSUMER, "code_set_name": "婚姻状况代码", "standard_kind": "national",
+            "standard_ref": "GB/T 2261.2-2003"}
 
 
 def assign_resource_code(variables: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -28,6 +32,12 @@ def assign_resource_code(variables: Mapping[str, Any]) -> Mapping[str, Any]:
 @pytest.fixture
 def cat(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness({"assign_resource_code": assign_resource_code})
+
+
+@pytest.fixture
+def codes(make_harness: Callable[..., Harness]) -> Harness:
+    """A harness whose code-set codes come from the demo backend's hook (annex 2 §三)."""
+    return make_harness({"assign_code_set_code": DemoHooks(1, []).assign_code_set_code})
 
 
 def test_catalog_entry_passes_four_tiers_and_gets_its_code(cat: Harness) -> None:
@@ -67,17 +77,18 @@ def test_refusal_at_any_tier_returns_to_the_compiler(cat: Harness, tier: str, wh
     assert h.variables(inst)["resource_name"] == ENTRY["resource_name"]
 
 
-def test_code_set_is_published_disabled_and_re_enabled(h: Harness) -> None:
+def test_code_set_is_published_disabled_and_re_enabled(codes: Harness) -> None:
     """The authority publishes a code set, may disable it (out of the city standard) and enable it again."""
-    inst = h.start("lz.code_set_registration", {"dept": CONSUMER, "code_set_name": "婚姻状况代码",
-                                                "standard_kind": "national", "standard_ref": "GB/T 2261.2-2003"},
-                   "consumer_compiler", at(2026, 5, 6, 9))
+    h = codes
+    inst = h.start("lz.code_set_registration", CODE_SET, "consumer_compiler", at(2026, 5, 6, 9))
+    assert inst.state == "authority_review"
     inst = h.fire(inst, "approve", "authority", at(2026, 5, 6, 10))
     assert inst.state == "published"
     inst = h.fire(inst, "disable", "authority", at(2026, 6, 1, 10), {"status_reason": "标准已更新"})
     assert inst.state == "disabled"
     inst = h.fire(inst, "enable", "authority", at(2026, 6, 2, 10))
     assert inst.state == "published"
+    assert h.variables(inst)["code_set_code"] == "00001"  # assigned once, at the approval
     with pytest.raises(PermissionDenied):
         h.fire(inst, "disable", "consumer_compiler", at(2026, 6, 3, 10), {"status_reason": "x"})
 
@@ -89,6 +100,130 @@ def test_code_set_refused_then_deleted(h: Harness) -> None:
     inst = h.fire(inst, "refuse", "authority", at(2026, 5, 6, 10), {"review_comment": "已有国家标准"})
     inst = h.fire(inst, "delete", "consumer_compiler", at(2026, 5, 6, 11))
     assert inst.outcome == "withdrawn"
+
+
+@pytest.mark.parametrize("kind", ["national", "provincial", "local", "sector"])
+def test_a_standards_code_set_registered_without_its_number_goes_back_first(codes: Harness, kind: str) -> None:
+    """Annex 2 §四(一): a code set following a national, provincial, local or sector standard lists the standard's
+    number. Registered without it, it goes back to the compiler before the authority sees it; resubmitting still
+    without it is refused (GuardRejected); with it, the review starts."""
+    h = codes
+    bare = {**CODE_SET, "standard_kind": kind, "standard_ref": None}
+    inst = h.start("lz.code_set_registration", bare, "consumer_compiler", at(2026, 5, 6, 9))
+    assert inst.state == "cite_standard"
+    assert h.recipients(inst, template="returned_for_correction") == ["consumer_compiler"]
+    assert h.sent(inst, template="task_assigned") == []
+    with pytest.raises(TransitionNotAllowed):
+        h.fire(inst, "approve", "authority", at(2026, 5, 6, 10))
+    for payload in (None, {"standard_ref": ""}, {"standard_kind": "sector"}):
+        with pytest.raises(GuardRejected) as err:
+            h.fire(inst, "resubmit", "consumer_compiler", at(2026, 5, 6, 11), payload)
+        assert err.value.guard == "standard_kind == 'other' or standard_ref"
+    assert h.get(inst).state == "cite_standard"
+    assert h.variables(inst)["standard_kind"] == kind
+    inst = h.fire(inst, "resubmit", "consumer_compiler", at(2026, 5, 6, 12), {"standard_ref": "GB/T 2261.2-2003"})
+    assert inst.state == "authority_review"
+    assert h.variables(inst)["standard_ref"] == "GB/T 2261.2-2003"
+
+
+def test_a_code_set_with_no_standard_needs_no_number(codes: Harness) -> None:
+    """既无国家标准或行业标准又无相关规定: "other" goes to the review without a number, and a compiler asked for one may
+    re-register the code set as "other" instead."""
+    h = codes
+    inst = h.start("lz.code_set_registration", {**CODE_SET, "standard_kind": "other", "standard_ref": None},
+                   "consumer_compiler", at(2026, 5, 6, 9))
+    assert inst.state == "authority_review"
+    bare = {**CODE_SET, "standard_ref": None}
+    inst = h.start("lz.code_set_registration", bare, "consumer_compiler", at(2026, 5, 6, 9), key="K-2")
+    inst = h.fire(inst, "resubmit", "consumer_compiler", at(2026, 5, 6, 10), {"standard_kind": "other"})
+    assert inst.state == "authority_review"
+
+
+def test_a_resubmission_after_a_refusal_keeps_needing_the_number(codes: Harness) -> None:
+    """The authority returns an "other" code set because a national standard exists: resubmitted as national, it
+    needs the standard's number too."""
+    h = codes
+    inst = h.start("lz.code_set_registration", {**CODE_SET, "standard_kind": "other", "standard_ref": None},
+                   "consumer_compiler", at(2026, 5, 6, 9))
+    inst = h.fire(inst, "refuse", "authority", at(2026, 5, 6, 10), {"review_comment": "已有国家标准 GB/T 2261.2"})
+    with pytest.raises(GuardRejected):
+        h.fire(inst, "resubmit", "consumer_compiler", at(2026, 5, 7, 9), {"standard_kind": "national"})
+    assert h.variables(inst)["standard_kind"] == "other"
+    inst = h.fire(inst, "resubmit", "consumer_compiler", at(2026, 5, 7, 10),
+                  {"standard_kind": "national", "standard_ref": "GB/T 2261.2-2003"})
+    assert inst.state == "authority_review"
+
+
+def test_approved_code_sets_get_their_marker_and_sequence(codes: Harness) -> None:
+    """Annex 2 §三 "分类编码标记加上4位顺序码0001-9999": on approval the system codes each code set by its kind's
+    marker (national 0, provincial 1, local 2, sector 3, other 4) and the next number of that marker; a code set
+    still under review or refused has none."""
+    h = codes
+    approved: dict[str, str] = {}
+    for n, (kind, ref) in enumerate([("local", "DB45/T 1-2020"), ("national", "GB/T 2260-2007"),
+                                     ("local", "DB45/T 2-2021"), ("other", None), ("sector", "MZ/T 1-2010"),
+                                     ("provincial", "DB45/T 9-2019")]):
+        inst = h.start("lz.code_set_registration", {**CODE_SET, "standard_kind": kind, "standard_ref": ref},
+                       "consumer_compiler", at(2026, 5, 6, 9), key=f"CS-{n}")
+        assert h.variables(inst).get("code_set_code") is None
+        inst = h.fire(inst, "approve", "authority", at(2026, 5, 7, 10))
+        assert (inst.state, inst.status) == ("published", "running")
+        approved[f"{kind}-{n}"] = h.variables(inst)["code_set_code"]
+        assert h.path(inst)[-2:] == ["assign_code", "published"]
+    assert approved == {"local-0": "20001", "national-1": "00001", "local-2": "20002", "other-3": "40001",
+                        "sector-4": "30001", "provincial-5": "10001"}
+    refused = h.start("lz.code_set_registration", CODE_SET, "consumer_compiler", at(2026, 5, 8, 9), key="CS-R")
+    refused = h.fire(refused, "refuse", "authority", at(2026, 5, 8, 10), {"review_comment": "重复注册"})
+    assert h.variables(refused).get("code_set_code") is None
+
+
+def test_the_demo_code_set_numbering_keeps_to_four_digits() -> None:
+    """The demo backend's numbering: marker + 0001..9999; a kind without a marker or a 5-digit sequence is refused
+    rather than giving a code of another length."""
+    assert [code_set_code(k, 1) for k in ("national", "provincial", "local", "sector", "other")] == [
+        "00001", "10001", "20001", "30001", "40001"]
+    assert code_set_code("sector", 9999) == "39999"
+    for kind, sequence in (("local", 0), ("local", 10000), ("city", 1)):
+        with pytest.raises(ValueError):
+            code_set_code(kind, sequence)
+
+
+#: An authority auditor at the Liuzhou centre, and at departments the catalog system's review is not theirs:
+#: Liuzhou's bureau (where notifiers/example_directory.yaml puts the role today), Guangxi's centre, a line department.
+CENTRE_AUDITOR = Actor("lz_center_authority", frozenset({"authority_auditor"}), ORGS["lz.center"])
+OTHER_AUDITORS = [Actor("lz_bureau_authority", frozenset({"authority_auditor"}), ORGS["lz.bureau"]),
+                  Actor("gx_center_authority", frozenset({"authority_auditor"}), ORGS["gx.center"]),
+                  Actor("consumer_authority", frozenset({"authority_auditor"}), CONSUMER)]
+
+
+@pytest.mark.parametrize(("wf", "variables", "tiers"), [
+    ("lz.catalog_registration", ENTRY, ["consumer_section", "consumer_dept_auditor"]),
+    ("lz.code_set_registration", CODE_SET, []),
+], ids=["catalog", "code_set"])
+def test_only_the_centres_authority_auditor_reviews(tmp_path: Path, definitions: DefinitionSet, wf: str,
+                                                    variables: dict[str, Any], tiers: list[str]) -> None:
+    """Guide §七(二)4 (信息化建设管理中心指派一名审核负责人 ... 完成全市资源编目数据的审核) and annex 2 §四 (the only
+    code-set review body): with lz.center tagged, an authority auditor of any other department is refused the final
+    review, the error naming lz.center; the centre's may approve."""
+    with tagged_harness(tmp_path, definitions) as h:
+        h.engine.register_hook("assign_resource_code", assign_resource_code)
+        h.engine.register_hook("assign_code_set_code", DemoHooks(1, []).assign_code_set_code)
+        inst = start_tagged(h, wf, variables, "consumer_compiler", at(2026, 5, 6, 9))
+        for who in tiers:
+            inst = act(h, inst, "approve", who, at(2026, 5, 6, 10))
+        assert inst.state == "authority_review"
+        h.clock.set(at(2026, 5, 7, 10))
+        for stray in OTHER_AUDITORS:
+            assert h.engine.allowed_events(inst.id, stray) == ()
+            with pytest.raises(PermissionDenied) as err:
+                h.engine.fire(inst.id, "approve", stray)
+            assert "lz.center" in str(err.value)
+            with pytest.raises(PermissionDenied):
+                h.engine.fire(inst.id, "refuse", stray, {"review_comment": "x"})
+        assert h.get(inst).state == "authority_review"
+        inst = h.engine.fire(inst.id, "approve", CENTRE_AUDITOR)
+        assert inst.state in ("registered", "published")
+        assert h.engine.history(inst.id)[-2].actor == CENTRE_AUDITOR.id
 
 
 APP_WORKFLOWS = ["gx.app_migration", "lz.app_migration"]
