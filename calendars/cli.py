@@ -53,9 +53,13 @@ def _hours(text: str | None) -> tuple[time, time] | None:
         return None
     try:
         first, last = text.split("-")
-        return time.fromisoformat(first), time.fromisoformat(last)
+        opens, closes = time.fromisoformat(first), time.fromisoformat(last)
     except ValueError:
         raise _BadInput(f"business hours {text!r}: write OPEN-CLOSE, e.g. 09:00-17:00") from None
+    if not opens < closes:
+        raise _BadInput(f"business hours {text!r}: the opening time must come before the closing time, "
+                        "e.g. 09:00-17:00")
+    return opens, closes
 
 
 def _calendar(args: argparse.Namespace) -> ChinaWorkingCalendar:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from engine.cli_checks import UsageError, unknown_workflow_text, workflow_file
 from engine.definitions import DefinitionSet, definition_files, template_names
 from engine.diagrams import to_bpmn, to_mermaid
 from engine.errors import DefinitionError, UnknownWorkflow
 from engine.loader import load_file
+from engine.reporting.target import refusal
 from engine.schema import schema_json
 from engine.spec import WorkflowSpec
 
 _REPO = Path(__file__).resolve().parent.parent
+#: What `schema` writes carries this id near its top: a file holding it is an earlier schema, replaced freely.
+_SCHEMA_ID = b'"$id": "https://shixian.example/schemas/workflow.schema.json"'
 
 
 def _default_workflows() -> Path:
@@ -22,10 +27,32 @@ def _default_workflows() -> Path:
 
 
 def _known_templates(args: argparse.Namespace) -> frozenset[str] | None:
+    """The template names to check against; a `--templates` folder that is missing or empty is refused, since
+    checking against nothing would pass every misspelt name."""
     if args.no_templates:
         return None
-    folder = Path(args.templates) if args.templates else _REPO / "notifiers" / "templates"
+    if args.templates:
+        folder = Path(args.templates)
+        if not folder.is_dir():
+            raise UsageError(f"--templates {args.templates}: no such folder; give the folder of the notifier "
+                             "templates (*.j2), or --no-templates")
+        if not any(folder.glob("*.j2")):
+            raise UsageError(f"--templates {args.templates} holds no *.j2 template; give the folder of the notifier "
+                             "templates, or --no-templates")
+        return template_names(folder)
+    folder = _REPO / "notifiers" / "templates"
     return template_names(folder) if folder.is_dir() and any(folder.glob("*.j2")) else None
+
+
+def _usage(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except UsageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -44,34 +71,63 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _find(workflow: str, paths: list[str], known: frozenset[str] | None) -> WorkflowSpec:
-    if Path(workflow).is_file():
-        return load_file(workflow, known)
+    """The workflow a file path names (an argument with '/' or a YAML suffix is one), or a loaded id."""
+    path = workflow_file(workflow)
+    if path is not None:
+        return load_file(str(path), known)
     return DefinitionSet.load(paths or [_default_workflows()], known_templates=known).get(workflow).spec
+
+
+def _is_diagram(head: bytes) -> bool:
+    """Whether a file begins as `graph` writes it: a Mermaid state diagram or a BPMN 2.0 document."""
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    return text.startswith(b"stateDiagram-v2") or (text.startswith(b"<?xml") and b"<bpmn:definitions" in text)
+
+
+def _is_schema(head: bytes) -> bool:
+    return _SCHEMA_ID in head
+
+
+def _write(args: argparse.Namespace, text: str, is_own: Callable[[bytes], bool], kind: str) -> int:
+    """`text` to `-o FILE` (never over a file of another kind without --force), or to standard output."""
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    refused = refusal(Path(args.output), None, force=args.force, option="-o", kind=kind, is_own=is_own)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        print(f"error: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}")
+    return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
     try:
         spec = _find(args.workflow, args.paths, _known_templates(args))
-    except (DefinitionError, UnknownWorkflow) as err:
+    except DefinitionError as err:
         print(err, file=sys.stderr)
         return 1
+    except UnknownWorkflow as err:
+        print(f"error: {unknown_workflow_text(err)}", file=sys.stderr)
+        return 1
     text = to_bpmn(spec) if args.format == "bpmn" else to_mermaid(spec)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _write(args, text, _is_diagram, "diagram")
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    text = schema_json() + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _write(args, schema_json() + "\n", _is_schema, "schema")
+
+
+def _output_options(p: argparse.ArgumentParser, kind: str) -> None:
+    p.add_argument("-o", "--output", help=f"write to this file instead of standard output; replaces an earlier "
+                                          f"{kind}, never another file unless --force is given")
+    p.add_argument("--force", action="store_true", help=f"replace an existing -o file that is not a {kind} "
+                                                         "(never a SQLite database)")
 
 
 def _template_options(p: argparse.ArgumentParser) -> None:
@@ -86,17 +142,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                           "problem of every file is printed as file:line:col: path: problem.")
     p.add_argument("paths", nargs="*", help="files or folders (default: workflows/)")
     _template_options(p)
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=_usage(cmd_validate))
 
     p = subparsers.add_parser("graph", help="draw a workflow as Mermaid or BPMN 2.0",
                               description="Draw a workflow, named by its id or by a file path.")
     p.add_argument("workflow", help="a workflow id (e.g. gx.data_request) or a YAML file")
     p.add_argument("--format", choices=("mermaid", "bpmn"), default="mermaid")
     p.add_argument("--paths", nargs="*", default=[], help="where to look the id up (default: workflows/)")
-    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    _output_options(p, "diagram")
     _template_options(p)
-    p.set_defaults(func=cmd_graph)
+    p.set_defaults(func=_usage(cmd_graph))
 
     p = subparsers.add_parser("schema", help="print the JSON Schema of the workflow language (for editors)")
-    p.add_argument("-o", "--output", help="write to this file instead of standard output")
-    p.set_defaults(func=cmd_schema)
+    _output_options(p, "schema")
+    p.set_defaults(func=_usage(cmd_schema))

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine.cli_checks import UsageError, check_db_target
 from engine.clock import SHANGHAI, SystemClock
 from engine.errors import WorkflowError
 from engine.ports import Directory
@@ -50,7 +51,11 @@ def build_report(db: Any, specs: Specs, directory: Directory | None, month: str,
 def _as_of(args: argparse.Namespace) -> datetime:
     end = month_end(args.month)
     if args.as_of:
-        moment = datetime.fromisoformat(args.as_of)
+        try:
+            moment = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            raise ValueError(f"--as-of {args.as_of!r} is not a date-time; write YYYY-MM-DDTHH:MM (Beijing time), "
+                             "e.g. 2026-10-31T18:00, or add an offset such as +08:00") from None
         return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
     return min(end, SystemClock().now())
 
@@ -68,6 +73,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "md")
     if fmt not in FORMATS:
         print(f"error: unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    try:
+        check_db_target(args.db)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     try:
         missing = database_missing(args.db)

@@ -7,25 +7,40 @@ import faulthandler
 import importlib
 import json
 import logging
-import math
 import os
 import signal
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
-from datetime import datetime, time, timedelta
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from engine.cli_checks import UsageError, check_choice, check_db_target, unknown_workflow_text
+from engine.cli_options import (
+    DEFAULT_BACKOFF,
+    MIN_INTERVAL,
+    FromEnvironment,
+    backoff,
+    business_hours,
+    digest_threshold,
+    digest_time,
+    interval,
+    max_attempts,
+    page_size,
+    skip,
+)
 from engine.cli_values import field_values
 from engine.clock import SHANGHAI, SystemClock
 from engine.daily_digest_job import DEFAULT_AT as DEFAULT_DIGEST_AT
 from engine.deadline_text import deadline_plain
-from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError
-from engine.ports import Actor
-from engine.runtime import LIST_LIMIT_MAX, Engine
-from engine.spec import FieldSpec
+from engine.definitions import DefinitionSet
+from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError, shown
+from engine.ports import Actor, Directory
+from engine.runtime import Engine
+from engine.spec import FieldSpec, WorkflowSpec
 from engine.store import ClockView, HistoryEntry, InstanceView
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -41,12 +56,14 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output
     parser.add_argument("--workflows", action="append", default=None,
                         help="definition file or folder (repeatable; default: the repository's workflows/)")
     parser.add_argument("--directory", default=os.environ.get("SHIXIAN_DIRECTORY"),
-                        help="people directory YAML for notifications (default: $SHIXIAN_DIRECTORY; none: no outbox)")
+                        help="people directory YAML: departments of roles bound with org:, who is told of each step "
+                             "(default: $SHIXIAN_DIRECTORY; required by start and fire; the worker without it "
+                             "sends no outbox)")
     parser.add_argument("--hooks", action="append", default=None, metavar="MODULE",
                         help="a Python module whose HOOKS mapping (hook name -> function) the automatic steps call "
                              "(repeatable; default: $SHIXIAN_HOOKS, comma-separated)")
-    parser.add_argument("--business-hours", type=_business_hours, metavar="OPEN-CLOSE",
-                        default=os.environ.get("SHIXIAN_BUSINESS_HOURS") or None,
+    parser.add_argument("--business-hours", type=business_hours, metavar="OPEN-CLOSE",
+                        default=FromEnvironment(os.environ.get("SHIXIAN_BUSINESS_HOURS") or "") or None,
                         help="e.g. 09:00-17:00: deadlines end at close of business (default: $SHIXIAN_BUSINESS_HOURS, "
                              "else at 24:00); every process on one database must use the same")
     parser.add_argument("--allow-provisional", action="store_true",
@@ -60,16 +77,16 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output
         parser.add_argument("--idempotency-key", help="repeat-safe key: the same command again changes nothing")
 
 
-def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
-    """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
-    a mistyped path must not read as an empty database ("0 overdue") to whoever asks."""
-    from engine.definitions import DefinitionSet
-    from storage import database_missing, no_database, open_store
-    from storage.sql import shown_url
+@dataclass(frozen=True)
+class _Setup:
+    """What a command loads before it opens the database: definitions, directory, hooks."""
 
-    new_file = database_missing(args.db)  # one look at the database, which may be a server's
-    if new_file and not create:
-        raise no_database(args.db)
+    definitions: DefinitionSet
+    directory: Directory | None
+    hooks: dict[str, Any]
+
+
+def _setup(args: argparse.Namespace) -> _Setup:
     directory = None
     if args.directory:
         from notifiers.directory import YamlDirectory
@@ -77,6 +94,20 @@ def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
         directory = YamlDirectory(args.directory)
     defs = DefinitionSet.load(args.workflows or [_default_workflows()])
     hooks = _hooks(args.hooks or [m for m in os.environ.get("SHIXIAN_HOOKS", "").split(",") if m.strip()])
+    return _Setup(defs, directory, hooks)
+
+
+def _engine(args: argparse.Namespace, *, create: bool = False, setup: _Setup | None = None) -> Engine:
+    """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
+    a mistyped path must not read as an empty database ("0 overdue") to whoever asks."""
+    from storage import database_missing, no_database, open_store
+    from storage.sql import shown_url
+
+    check_db_target(args.db)
+    new_file = database_missing(args.db)  # one look at the database, which may be a server's
+    if new_file and not create:
+        raise UsageError(no_database(args.db).detail)
+    setup = setup or _setup(args)
     if new_file:
         print(f"no database at {shown_url(args.db)}: creating a new one", file=sys.stderr)
     policy = None
@@ -84,11 +115,20 @@ def _engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
         from calendars import DeadlinePolicy
 
         policy = DeadlinePolicy(business_hours=args.business_hours)  # every deadline ends at close of business
-    engine = Engine(open_store(args.db), defs, clock=SystemClock(), directory=directory,
+    engine = Engine(open_store(args.db), setup.definitions, clock=SystemClock(), directory=setup.directory,
                     allow_provisional=args.allow_provisional, deadline_policy=policy)
-    for name, fn in hooks.items():
+    for name, fn in setup.hooks.items():
         engine.register_hook(name, fn)
     return engine
+
+
+def _require_directory(args: argparse.Namespace) -> None:
+    """A step changed without the directory would skip the department check of roles bound with `org:` and
+    write no notices, which nothing sends later: refuse it."""
+    if not args.directory:
+        raise UsageError(f"{args.command} needs --directory FILE (or $SHIXIAN_DIRECTORY): the people directory "
+                         "gives the bureau's department, which roles bound with org: must act in, and who is told "
+                         "of the step")
 
 
 def _hooks(modules: list[str]) -> dict[str, Any]:
@@ -137,20 +177,21 @@ def _actor(args: argparse.Namespace) -> Actor:
 def _values(pairs: list[str], text: str | None, what: str, fields: Mapping[str, FieldSpec]) -> dict[str, Any]:
     """`name=value` pairs, each read by the declared type of its field (as `simulate --var` reads them: a
     digits-only credit code or string stays text, an int field's `3` is a number), over a JSON object."""
+    many, one = ("--vars", "--var") if what == "variable" else ("--payload", "--field")
     out: dict[str, Any] = {}
     if text:
         try:
             loaded = json.loads(text)
-        except (ValueError, RecursionError) as err:  # nesting too deep for the decoder is bad input too
-            raise PayloadInvalid("(all)", "a JSON object", text, where=what) from err
+        except (ValueError, RecursionError):  # nesting too deep for the decoder is bad input too
+            loaded = None
         if not isinstance(loaded, dict):
-            raise PayloadInvalid("(all)", "a JSON object", text, where=what)
+            raise UsageError(f"{many} {shown(text)}: expected a JSON object, e.g. '{{\"name\": \"value\"}}'")
         out.update(loaded)
     given: dict[str, str] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
-        if not sep:
-            raise PayloadInvalid(pair, "name=value", pair, where=what)
+        if not sep or not name:
+            raise UsageError(f"{one} {shown(pair)}: expected NAME=VALUE")
         given[name] = raw
     out.update(field_values(fields, given))
     return out
@@ -207,15 +248,32 @@ def _clock(c: ClockView) -> dict[str, Any]:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    engine = _engine(args, create=True)
-    variables = _values(args.var, args.vars, "variable", engine.definitions.get(args.workflow).spec.variables)
+    _require_directory(args)
+    check_db_target(args.db)
+    setup = _setup(args)
+    spec = setup.definitions.get(args.workflow).spec
+    variables = _values(args.var, args.vars, "variable", spec.variables)
+    _check_start(spec, args.business_key, variables, _actor(args), setup.directory)
+    engine = _engine(args, create=True, setup=setup)
     inst = engine.start(args.workflow, args.business_key, variables, _actor(args),
                         idempotency_key=args.idempotency_key)
     _print_instance(inst, args.json)
     return 0
 
 
+def _check_start(spec: WorkflowSpec, business_key: str, variables: Mapping[str, Any], actor: Actor,
+                 directory: Directory | None) -> None:
+    """The engine's own refusals of a start that need no database, made before a new database file is created
+    for it: a start refused for a typo must leave no empty database behind."""
+    from engine.authz import authorise_start
+    from engine.fields import check_identifier, validate_variables
+
+    check_identifier(business_key, "business_key", 200, "start")
+    authorise_start(spec, actor, validate_variables(spec, variables), directory)
+
+
 def cmd_fire(args: argparse.Namespace) -> int:
+    _require_directory(args)
     engine = _engine(args)
     payload = _values(args.field, args.payload, "payload", _payload_fields(engine, args.instance, args.event))
     inst = engine.fire(args.instance, args.event, _actor(args), payload, idempotency_key=args.idempotency_key)
@@ -225,6 +283,7 @@ def cmd_fire(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     engine = _engine(args)
+    _check_filters(engine, args.workflow, args.state)
     if args.instance:
         inst = engine.get(args.instance)
         extra = {"allowed_events": list(engine.allowed_events(inst.id)),
@@ -237,9 +296,42 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(json.dumps([_jsonable(asdict(i)) for i in rows], ensure_ascii=False, indent=2))
         return 0
     for i in rows:
-        print(f"{i.id}  {i.workflow_id:28} {i.business_key:24} {i.state:22} {i.status}")
+        print(f"{i.id}  {i.workflow_id:28} {_pad(i.business_key, 24)} {i.state:22} {i.status}")
     print(f"{len(rows)} instance(s)", file=sys.stderr)
     return 0
+
+
+def _check_filters(engine: Engine, workflow_id: str | None, state: str | None) -> None:
+    """Refuse a `--workflow` or `--state` no workflow has (loaded, or kept in the database for its instances):
+    a typo would list nothing and read as "none there"."""
+    if workflow_id is None and state is None:
+        return
+    states = _known_states(engine)
+    check_choice("--workflow", workflow_id, states, "workflow loaded or stored in the database")
+    if state is not None:
+        known = states[workflow_id] if workflow_id is not None else set().union(*states.values())
+        check_choice("--state", state, known, f"state of {workflow_id}" if workflow_id else "state of any workflow")
+
+
+def _known_states(engine: Engine) -> dict[str, set[str]]:
+    """Workflow id -> the states of every version the files or the database hold."""
+    from engine.loader import load_text
+
+    states: dict[str, set[str]] = {m.spec.id: set(m.spec.states) for m in engine.definitions}
+    store: Any = engine.store  # the SQL store keeps each version's YAML; the InstanceStore protocol need not
+    for stored in store.stored_definitions():
+        known = states.setdefault(stored.workflow_id, set())
+        try:
+            known.update(load_text(stored.source, stored.source_path or stored.workflow_id).states)
+        except WorkflowError:  # a stored version that no longer loads: its id still counts
+            continue
+    return states
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` left-aligned in `width` terminal columns: a CJK character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+    return text + " " * max(width - used, 0)
 
 
 def _entry(h: HistoryEntry) -> dict[str, Any]:
@@ -272,6 +364,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_overdue(args: argparse.Namespace) -> int:
     engine = _engine(args)
+    _check_filters(engine, args.workflow, None)
     items = engine.overdue(limit=args.limit, offset=args.offset, workflow_id=args.workflow)
     if args.json:
         print(json.dumps([{"instance_id": o.instance.id, "workflow_id": o.instance.workflow_id,
@@ -280,7 +373,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
                          ensure_ascii=False, indent=2))
         return 0
     for o in items:
-        print(f"{o.instance.id}  {o.instance.workflow_id:28} {o.instance.business_key:24} "
+        print(f"{o.instance.id}  {o.instance.workflow_id:28} {_pad(o.instance.business_key, 24)} "
               f"{o.clock.scope}:{o.clock.state or '-'} due {deadline_plain(o.clock.due_at)}  "
               f"late {o.late_working_days} WD")
     print(f"{len(items)} overdue clock(s)", file=sys.stderr)
@@ -291,7 +384,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from engine.daily_digest_job import DailyDigest
     from engine.scheduler import EngineScheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_handler = logging.StreamHandler()
+    log_handler.setFormatter(BeijingTimeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[log_handler])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
     engine = _engine(args, create=True)
     if args.worker_id:
@@ -342,6 +437,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+class BeijingTimeFormatter(logging.Formatter):
+    """Log times in Beijing time with the offset, as every other time the worker prints is."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, SHANGHAI)
+        return moment.strftime(datefmt) if datefmt else moment.isoformat(timespec="milliseconds")
+
+
 def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any) -> str:
     """The effective policy in the start line: deadlines, outbox delivery, daily digest."""
     hours = args.business_hours
@@ -366,107 +469,16 @@ def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any) ->
     return "; ".join(parts)
 
 
-#: The shortest `worker --interval`: a tick every 100 ms is already more than any deadline needs.
-MIN_INTERVAL = 0.1
-#: `worker --backoff` by default: the first retry after 30 s, doubling, at most 1 h apart (notifiers.Backoff).
-DEFAULT_BACKOFF = (30.0, 3600.0)
-
-
-def _interval(text: str) -> float:
-    """`--interval` seconds: a finite number of at least MIN_INTERVAL (argparse exits 2 with the message)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < MIN_INTERVAL:
-        raise argparse.ArgumentTypeError(f"{text} s: give at least {MIN_INTERVAL:g} s between ticks")
-    return value
-
-
-def _clock_time(text: str) -> time:
-    """HH:MM (24-hour) as a time of day; ValueError otherwise."""
-    hours, sep, minutes = text.strip().partition(":")
-    if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60:
-        return time(int(hours), int(minutes))
-    raise ValueError(text)
-
-
-def _digest_time(text: str) -> time:
-    """`--daily-digest HH:MM`: the Beijing time the daily overdue list goes out."""
-    try:
-        return _clock_time(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write a time of day as HH:MM, e.g. 09:00") from None
-
-
-def _business_hours(text: str) -> tuple[time, time]:
-    """`--business-hours OPEN-CLOSE` (HH:MM-HH:MM, open before close): deadlines end at close of business."""
-    first, _, last = text.partition("-")
-    try:
-        opens, closes = _clock_time(first), _clock_time(last)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write OPEN-CLOSE as HH:MM-HH:MM, e.g. 09:00-17:00") from None
-    if not opens < closes:
-        raise argparse.ArgumentTypeError(f"{text}: the opening time must come before the closing time, e.g. "
-                                         "09:00-17:00")
-    return opens, closes
-
-
-def _count(text: str, least: int, other: str = "") -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least {least}{other}") from None
-    if value < least:
-        raise argparse.ArgumentTypeError(f"{text}: give a whole number of at least {least}{other}")
-    return value
-
-
-def _page_size(text: str) -> int:
-    """`--limit N` of a listing: 1 to the engine's largest page."""
-    value = _count(text, 1, f" and at most {LIST_LIMIT_MAX}")
-    if value > LIST_LIMIT_MAX:
-        raise argparse.ArgumentTypeError(f"{text}: give a whole number of at least 1 and at most {LIST_LIMIT_MAX}; "
-                                         "page on with --offset")
-    return value
-
-
-def _skip(text: str) -> int:
-    """`--offset N` of a listing: how many of the first rows to skip."""
-    return _count(text, 0)
-
-
-def _max_attempts(text: str) -> int:
-    """`--max-attempts N`: how often a message is tried before dead-letter (at least 1)."""
-    return _count(text, 1)
-
-
-def _digest_threshold(text: str) -> int | None:
-    """`--digest-threshold N|off`: pending alerts for one person on one channel folded into one digest."""
-    if text.strip().lower() == "off":
-        return None
-    return _count(text, 2, ", or off")
-
-
-def _backoff(text: str) -> tuple[float, float]:
-    """`--backoff SECONDS[:MAX_SECONDS]`: the first retry's wait, doubling up to the maximum (default 3600 s,
-    or the first wait when that is longer)."""
-    first, sep, last = text.partition(":")
-    try:
-        base = float(first)
-        maximum = float(last) if sep else max(base, DEFAULT_BACKOFF[1])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write SECONDS or SECONDS:MAX_SECONDS, e.g. 30:3600") from None
-    if not (math.isfinite(base) and math.isfinite(maximum) and 0 < base <= maximum):
-        raise argparse.ArgumentTypeError(f"{text}: the first wait must be more than 0 s and at most the maximum, "
-                                         "e.g. 30:3600")
-    return base, maximum
-
-
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             return fn(args)
+        except UsageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        except UnknownWorkflow as err:
+            print(f"error: {unknown_workflow_text(err)}", file=sys.stderr)
+            return 1
         except WorkflowError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -497,8 +509,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workflow")
     p.add_argument("--status", choices=["running", "completed", "cancelled", "suspended"])
     p.add_argument("--state")
-    p.add_argument("--limit", type=_page_size, default=100, help="at most this many (default 100, at most 10000)")
-    p.add_argument("--offset", type=_skip, default=0, help="skip this many first: the next page")
+    p.add_argument("--limit", type=page_size, default=100, help="at most this many (default 100, at most 10000)")
+    p.add_argument("--offset", type=skip, default=0, help="skip this many first: the next page")
     p.set_defaults(func=_guarded(cmd_show))
 
     p = subparsers.add_parser("history", help="the steps of an instance, with the hash chain verified")
@@ -509,24 +521,24 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("overdue", help="open deadlines that have passed, most overdue first")
     _common(p)
     p.add_argument("--workflow")
-    p.add_argument("--limit", type=_page_size, default=200, help="at most this many (default 200, at most 10000)")
-    p.add_argument("--offset", type=_skip, default=0, help="skip this many first: the next page")
+    p.add_argument("--limit", type=page_size, default=200, help="at most this many (default 200, at most 10000)")
+    p.add_argument("--offset", type=skip, default=0, help="skip this many first: the next page")
     p.set_defaults(func=_guarded(cmd_overdue))
 
     p = subparsers.add_parser("worker", help="run timers (and the outbox) until stopped")
     _common(p, json_output=False)
-    p.add_argument("--interval", type=_interval, default=5.0,
+    p.add_argument("--interval", type=interval, default=5.0,
                    help=f"seconds between ticks (default 5, at least {MIN_INTERVAL:g})")
     p.add_argument("--worker-id", help="name of this worker in timer claims (default host:pid)")
     p.add_argument("--no-dispatch", action="store_true", help="do not send the outbox from this worker")
-    p.add_argument("--max-attempts", type=_max_attempts, default=8, metavar="N",
+    p.add_argument("--max-attempts", type=max_attempts, default=8, metavar="N",
                    help="tries of a message before dead-letter (default 8)")
-    p.add_argument("--backoff", type=_backoff, default=DEFAULT_BACKOFF, metavar="SECONDS[:MAX_SECONDS]",
+    p.add_argument("--backoff", type=backoff, default=DEFAULT_BACKOFF, metavar="SECONDS[:MAX_SECONDS]",
                    help="wait before the first retry, doubling up to the maximum (default 30:3600)")
-    p.add_argument("--digest-threshold", type=_digest_threshold, default=5, metavar="N|off",
+    p.add_argument("--digest-threshold", type=digest_threshold, default=5, metavar="N|off",
                    help="pending alerts for one person on one channel sent as one digest (default 5; off: never)")
     daily = p.add_mutually_exclusive_group()
-    daily.add_argument("--daily-digest", type=_digest_time, default=DEFAULT_DIGEST_AT, metavar="HH:MM",
+    daily.add_argument("--daily-digest", type=digest_time, default=DEFAULT_DIGEST_AT, metavar="HH:MM",
                        help="Beijing time of the supervisors' daily overdue list on working days (default 09:00; "
                             "needs --directory)")
     daily.add_argument("--no-daily-digest", action="store_true", help="send no daily overdue list from this worker")

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.authz import start_roles
+from engine.cli_checks import UsageError, unknown_workflow_text, workflow_file
 from engine.cli_values import field_value
 from engine.clock import SHANGHAI, ManualClock
 from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
-from engine.errors import WorkflowError
-from engine.fields import make_credit_code
+from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError
+from engine.fields import make_credit_code, validate_variables
 from engine.ports import Actor, Person
 from engine.spec import FieldSpec, StateKind, VariableType, WorkflowSpec
 
@@ -133,6 +134,10 @@ def starting_variables(spec: WorkflowSpec, given: Mapping[str, str], start: date
             values[name] = field_value(f, given[name])
         elif f.required:
             values[name] = example_value(f, start, seed)
+    try:
+        validate_variables(spec, values)
+    except PayloadInvalid as err:  # a value of the wrong form is bad input: refused before anything runs
+        raise BadInput(f"--var: {err}") from None
     return values
 
 
@@ -355,7 +360,8 @@ def as_text(sim: Simulation) -> str:
                      f"paused {c['paused_working_days']} WD")
         lines.extend(f"{'':18}warning   {_human(w)}" for w in c["warnings"])
         lines.extend(f"{'':18}level {e['level']:<3} {_human(e['at'])}" for e in c["escalations"])
-    lines.append(f"final: {sim.final.get('state')} {sim.final.get('status')} {sim.final.get('outcome') or ''}".rstrip())
+    if sim.final:  # none when the start itself was refused
+        lines.append(f"final: {sim.final['state']} {sim.final['status']} {sim.final.get('outcome') or ''}".rstrip())
     if sim.error:
         lines.append(f"refused: {sim.error}")
     return "\n".join(lines)
@@ -365,12 +371,14 @@ def as_text(sim: Simulation) -> str:
 
 def _definitions(target: str, folder: str | None) -> tuple[DefinitionSet, str]:
     """A workflow file (its own definition) or an id among the definitions of `folder`."""
-    path = Path(target)
-    if path.suffix in (".yaml", ".yml") or path.is_file():
+    path = workflow_file(target)
+    if path is not None:
         defs = DefinitionSet.load([path])
         return defs, defs.ids()[0]
     where = Path(folder) if folder else (Path("workflows") if Path("workflows").is_dir() else _REPO / "workflows")
-    return DefinitionSet.load([where]), target
+    defs = DefinitionSet.load([where])
+    defs.get(target)  # an unknown id is refused here, with the nearest loaded one
+    return defs, target
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -382,9 +390,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         defs, workflow_id = _definitions(args.workflow, args.workflows)
         sim = run(workflow_id, defs, start, events, parse_pairs(args.var or [], "--var"),
                   parse_pairs(args.payload or [], "--payload"), hooks, until, args.allow_provisional)
-    except BadInput as err:
+    except (BadInput, UsageError) as err:
         print(f"simulate: {err}", file=sys.stderr)
         return 2
+    except UnknownWorkflow as err:
+        print(unknown_workflow_text(err), file=sys.stderr)
+        return 1
     except WorkflowError as err:
         print(err, file=sys.stderr)
         return 1

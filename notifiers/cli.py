@@ -15,8 +15,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from engine.cli_checks import UsageError, check_db_target
+from engine.cli_options import message_limit
 from engine.clock import SHANGHAI, SystemClock
 from engine.errors import PayloadInvalid, StorageUnavailable, WorkflowError
+from engine.validation.reader import did_you_mean
 from notifiers.base import Outgoing, find_channel
 from notifiers.directory import YamlDirectory
 from notifiers.dispatcher import OutboxDispatcher
@@ -25,6 +28,8 @@ from notifiers.rendering import TemplateRenderer
 from storage import outbox
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "example_directory.yaml"
+#: The largest message id: the outbox's id column is a 64-bit integer.
+MAX_MESSAGE_ID = 2**63 - 1
 
 
 def _db_target(args: argparse.Namespace) -> str:
@@ -38,11 +43,13 @@ def _directory_path(args: argparse.Namespace) -> str:
 def _engine(args: argparse.Namespace) -> Engine:
     """The database engine with its schema migrated (the store owns opening and migrating); a path with no
     database is refused, not created: a mistyped --db must not read as an empty outbox."""
-    from storage import require_database
+    from storage import database_missing, no_database
     from storage.sql import SqlInstanceStore
 
     target = _db_target(args)
-    require_database(target)
+    check_db_target(target)
+    if database_missing(target):
+        raise UsageError(no_database(target).detail)
     return SqlInstanceStore(target).engine
 
 
@@ -156,6 +163,7 @@ def _notify_test(args: argparse.Namespace) -> int:
             return 2
         recipient, department = person.id, person.department
     else:
+        _check_raw_address(channel, args.channel, args.recipient, [p.id for p in directory.all_people()])
         recipient, address, department = "test", args.recipient, None  # a raw address, for a first try
     rendered = TemplateRenderer().render(args.template, _sample(directory, department))
     key = f"test:{int(SystemClock().now().timestamp())}:{recipient}:{args.channel}"
@@ -164,11 +172,25 @@ def _notify_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_raw_address(channel: Any, name: str, recipient: str, people: list[str]) -> None:
+    """Refuse a recipient that is neither a person id nor an address the channel takes, or that reads as a
+    mistyped person id (close to one, no '@'): sent as an address, the test would "succeed" to nobody."""
+    problem = channel.check_address(recipient)
+    hint = did_you_mean(recipient, people)
+    if problem or (hint and "@" not in recipient):
+        reason = f"nor an address on channel {name!r} ({problem})" if problem else "and looks like a mistyped one"
+        raise UsageError(f"{recipient!r} is no person id of the directory{hint}, {reason}; give a person id or "
+                         "a contact address")
+
+
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except DeliveryError as err:
+        except UsageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        except (DeliveryError, StorageUnavailable) as err:  # the command was right; the server or database failed
             print(f"error: {err}", file=sys.stderr)
             return 1
         except SQLAlchemyError as err:
@@ -179,6 +201,17 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
             return 2
 
     return run
+
+
+def _message_id(text: str) -> int:
+    """`outbox retry ID`: a message id, a whole number from 1 to the largest the outbox holds."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a message id, a whole number (see `outbox dead`)") from None
+    if not 1 <= value <= MAX_MESSAGE_ID:
+        raise argparse.ArgumentTypeError(f"{text}: a message id is a whole number from 1 to {MAX_MESSAGE_ID}")
+    return value
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -192,19 +225,21 @@ def register(subparsers: Any) -> None:
 
     listing = sub.add_parser("list", help="messages, newest first")
     listing.add_argument("--status", metavar="S", help=f"only this status: {', '.join(outbox.STATUSES)}")
-    listing.add_argument("--limit", type=int, default=None, metavar="N", help="at most N messages")
+    listing.add_argument("--limit", type=message_limit, default=None, metavar="N",
+                         help="at most N messages (1 to 10000; default: all)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     _add_db(listing)
     listing.set_defaults(func=_guarded(_list))
 
     dead = sub.add_parser("dead", help="the dead-letter messages, with their last error")
-    dead.add_argument("--limit", type=int, default=None, metavar="N", help="at most N messages")
+    dead.add_argument("--limit", type=message_limit, default=None, metavar="N",
+                      help="at most N messages (1 to 10000; default: all)")
     dead.add_argument("--json", action="store_true", help="print JSON")
     _add_db(dead)
     dead.set_defaults(func=_guarded(_dead))
 
     retry = sub.add_parser("retry", help="move a dead message (or all) back to pending, attempts reset")
-    retry.add_argument("id", nargs="?", type=int, metavar="ID", help="the message id")
+    retry.add_argument("id", nargs="?", type=_message_id, metavar="ID", help="the message id")
     retry.add_argument("--all-dead", action="store_true", help="every dead message")
     _add_db(retry)
     retry.set_defaults(func=_guarded(_retry))

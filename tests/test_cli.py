@@ -46,3 +46,36 @@ def test_a_closed_pipe_exits_141_without_a_traceback(
     assert code == EXIT_PIPE_CLOSED
     assert capsys.readouterr().err == ""
     assert target.read_bytes() == b""
+
+
+def test_simulate_refuses_a_variable_of_the_wrong_form_as_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    """`simulate --var sharing_type=有条件` exits 2 (bad input, as its epilog says) naming the allowed values, and
+    prints no `final: None None`."""
+    code = main(["simulate", "gx.data_request", "--start", "2026-09-30T10:00", "--var", "sharing_type=有条件"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert "sharing_type" in err and "'conditional'" in err
+
+
+@pytest.mark.parametrize(("workflow", "code", "said"), [
+    ("gx.data_requst", 1, "no workflow 'gx.data_requst' is loaded (did you mean 'gx.data_request'?)"),
+    ("workflows/gx/data_requst.yaml", 2, "no such file: workflows/gx/data_requst.yaml"),
+])
+def test_simulate_says_which_workflow_argument_is_wrong(capsys: pytest.CaptureFixture[str], workflow: str, code: int,
+                                                        said: str) -> None:
+    """A mistyped id names the nearest loaded one (not every id); a path-like argument is a missing file."""
+    assert main(["simulate", workflow, "--start", "2026-09-30T10:00"]) == code
+    err = capsys.readouterr().err
+    assert said in err and "gx.cloud_resource" not in err
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--as-of", "yesterday"], "write YYYY-MM-DDTHH:MM"),
+    (["--db", "mysql://u@h/shixian"], "only SQLite"),
+])
+def test_report_names_what_is_expected(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                                       said: str) -> None:
+    """`report` with an --as-of that is no date-time, or a --db of another server, exits 2 saying the form wanted."""
+    code = main(["report", "--month", "2026-10", "--db", str(tmp_path / "r.db"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and "Traceback" not in err

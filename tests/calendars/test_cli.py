@@ -89,3 +89,10 @@ def test_check_and_show_a_guangxi_year_known_in_part(capsys: pytest.CaptureFixtu
     assert code == 0
     assert out.splitlines()[0] == ("2027 CN-GX (provisional from 2027-03-01: the national schedule only, "
                                    "no regional days off)")
+
+
+def test_business_hours_closing_before_opening_are_refused_plainly(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--business-hours 17:00-09:00` exits 2 with the form expected, not a Python repr of two times."""
+    assert main(["calendar", "deadline", "2026-09-30T10:00", "2", "--business-hours", "17:00-09:00"]) == 2
+    err = capsys.readouterr().err
+    assert "opening time must come before the closing time" in err and "datetime" not in err

@@ -26,6 +26,24 @@ REPO = Path(__file__).resolve().parents[2]
 C, P = make_credit_code(11), make_credit_code(22)
 
 
+@pytest.fixture(autouse=True)
+def directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The people directory `start` and `fire` need, as $SHIXIAN_DIRECTORY: alice of C, bob of P."""
+    path = tmp_path / "directory.yaml"
+    path.write_text(f"""\
+channels:
+  file: {{type: file, dir: "{tmp_path / 'mail'}"}}
+departments:
+  - {{code: {C}, name: 使用局}}
+  - {{code: {P}, name: 提供局}}
+people:
+  - {{id: alice, name: Alice, department: {C}, roles: [data_admin], contacts: {{file: alice@c.example.gov.cn}}}}
+  - {{id: bob, name: Bob, department: {P}, roles: [data_auditor], contacts: {{file: bob@p.example.gov.cn}}}}
+""", encoding="utf-8")
+    monkeypatch.setenv("SHIXIAN_DIRECTORY", str(path))
+    return path
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -67,10 +85,11 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path, flow_dir: Path, capsys: 
                                      ["fire", "some-id", "approve", "--actor", "bob"]])
 def test_a_mistyped_database_path_is_an_error_not_an_empty_database(
         tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
-    """Reading or firing on a path with no database says so and creates nothing (no "0 overdue" from a typo)."""
+    """Reading or firing on a path with no database says so, exits 2 as outbox and report do, and creates nothing
+    (no "0 overdue" from a typo)."""
     typo = tmp_path / "shixan.db"
     code, out, err = run(capsys, *command, "--db", str(typo), "--workflows", str(flow_dir))
-    assert code == 1
+    assert code == 2
     assert f"no database at {typo}" in err and "--db" in err
     assert out == ""
     assert not typo.exists()
@@ -309,7 +328,8 @@ def test_a_bad_business_hours_variable_is_refused_by_name(
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["overdue"])
     assert exit_.value.code == 2
-    assert "HH:MM-HH:MM" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "HH:MM-HH:MM" in err and "$SHIXIAN_BUSINESS_HOURS='9-17'" in err
 
 
 def test_overdue_and_show_page_with_offset(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -343,3 +363,138 @@ def test_a_bad_page_exits_2_and_says_what_is_wanted(capsys: pytest.CaptureFixtur
             build_parser().parse_args([command, *argv])
         assert exit_.value.code == 2
         assert said in capsys.readouterr().err
+
+
+def _start_args(db: Path, flow_dir: Path, key: str = "K-1") -> list[str]:
+    return ["start", "common.test_flow", key, "--db", str(db), "--workflows", str(flow_dir), "--actor", "alice",
+            "--role", "data_admin", "--department", C, "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}"]
+
+
+def test_start_and_fire_need_the_directory(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --directory (or $SHIXIAN_DIRECTORY) `start` and `fire` exit 2 saying why, and change nothing: the
+    department check of org: roles and the step's notices need it."""
+    db = tmp_path / "d.db"
+    code, out, _ = run(capsys, *_start_args(db, flow_dir), "--json")
+    assert code == 0
+    iid = json.loads(out)["id"]
+    monkeypatch.delenv("SHIXIAN_DIRECTORY")
+    fired = run(capsys, "fire", iid, "approve", "--db", str(db), "--workflows", str(flow_dir), "--actor", "bob",
+                "--role", "data_auditor", "--department", P)
+    started = run(capsys, *_start_args(tmp_path / "new.db", flow_dir))
+    for code, out, err in (fired, started):
+        assert (code, out) == (2, "")
+        assert "--directory" in err and "$SHIXIAN_DIRECTORY" in err and "org:" in err
+    assert not (tmp_path / "new.db").exists()
+    code, out, _ = run(capsys, "show", iid, "--db", str(db), "--workflows", str(flow_dir), "--json")
+    assert (code, json.loads(out)["state"]) == (0, "review")
+
+
+@pytest.mark.parametrize(("actor", "provider", "said"), [
+    (["--actor", "alice", "--role", "data_admin", "--department", C], "123", "provider_dept"),
+    (["--actor", "bob", "--role", "data_auditor", "--department", P], P, "may not"),
+])
+def test_a_refused_start_leaves_no_new_database(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                actor: list[str], provider: str, said: str) -> None:
+    """A start refused for its variables or the actor's role exits 1 before a new database file is created."""
+    db = tmp_path / "typo.db"
+    code, _, err = run(capsys, "start", "common.test_flow", "K-1", "--db", str(db), "--workflows", str(flow_dir),
+                       *actor, "--var", f"consumer_dept={C}", "--var", f"provider_dept={provider}")
+    assert code == 1 and said in err and "creating" not in err
+    assert not db.exists()
+
+
+def test_a_mistyped_workflow_id_says_did_you_mean_and_creates_nothing(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`start common.test_flw` names the nearest loaded id and leaves no empty database behind."""
+    db = tmp_path / "s.db"
+    argv = _start_args(db, flow_dir)
+    argv[1] = "common.test_flw"
+    code, _, err = run(capsys, *argv)
+    assert code == 1
+    assert err == "error: no workflow 'common.test_flw' is loaded (did you mean 'common.test_flow'?)\n"
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("db", "said"), [("missing/x.db", "there is no folder"), (".", "is a folder"),
+                                          ("mysql://u@h/d", "only SQLite")])
+def test_a_db_that_cannot_be_one_is_a_usage_error(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                  db: str, said: str) -> None:
+    """--db in a missing folder, naming a folder or another server exits 2 saying which, before "creating"."""
+    target = db if "://" in db else str(tmp_path / db)
+    for argv in (_start_args(Path("unused.db"), flow_dir), ["show"]):
+        code, out, err = run(capsys, *argv, "--db", target)  # the last --db given is the one used
+        assert (code, out) == (2, "")
+        assert said in err and "creating" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--vars", "{bad json"], "--vars '{bad json': expected a JSON object"),
+    (["--vars", "[1]"], "expected a JSON object"),
+    (["--var", "consumer_dept"], "--var 'consumer_dept': expected NAME=VALUE"),
+])
+def test_malformed_variables_are_usage_errors(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str],
+                                              extra: list[str], said: str) -> None:
+    """Variables that are no JSON object or no NAME=VALUE exit 2 with the form expected, creating no database."""
+    db = tmp_path / "v.db"
+    code, _, err = run(capsys, *_start_args(db, flow_dir), *extra)
+    assert code == 2 and said in err
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["overdue", "--workflow", "common.test_flw"], "--workflow 'common.test_flw'"),
+    (["show", "--workflow", "common.test_flw"], "--workflow 'common.test_flw'"),
+    (["show", "--state", "reviw"], "(did you mean 'review'?)"),
+    (["show", "--workflow", "common.test_flow", "--state", "reviw"], "no such state of common.test_flow"),
+])
+def test_filters_no_workflow_has_are_refused(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str],
+                                             argv: list[str], said: str) -> None:
+    """A --workflow or --state that matches no workflow exits 2 with did-you-mean instead of listing nothing."""
+    db = tmp_path / "f.db"
+    assert run(capsys, *_start_args(db, flow_dir))[0] == 0
+    code, out, err = run(capsys, *argv, "--db", str(db), "--workflows", str(flow_dir))
+    assert (code, out) == (2, "")
+    assert said in err and "did you mean" in err
+    code, out, _ = run(capsys, "show", "--db", str(db), "--workflows", str(flow_dir), "--workflow",
+                       "common.test_flow", "--state", "review", "--json")
+    assert code == 0 and len(json.loads(out)) == 1
+
+
+def test_a_workflow_only_the_database_keeps_is_a_known_filter(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Instances of a workflow whose file is no longer given are still listed by --workflow and --state."""
+    db = tmp_path / "kept.db"
+    assert run(capsys, *_start_args(db, flow_dir))[0] == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    code, out, _ = run(capsys, "show", "--db", str(db), "--workflows", str(other), "--workflow", "common.test_flow",
+                       "--state", "review", "--json")
+    assert code == 0 and [i["business_key"] for i in json.loads(out)] == ["K-1"]
+
+
+def test_listings_align_chinese_business_keys(tmp_path: Path, flow_dir: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A business key in Chinese is padded by display width, so the columns after it line up."""
+    db = tmp_path / "cjk.db"
+    for key in ("SQ-1", "申请-二〇二六"):
+        assert run(capsys, *_start_args(db, flow_dir, key))[0] == 0
+    _, out, _ = run(capsys, "show", "--db", str(db), "--workflows", str(flow_dir))
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+    columns = {width(line[:line.index(" review ")]) for line in out.splitlines()}
+    assert len(out.splitlines()) == 2 and len(columns) == 1
+
+
+def test_worker_log_lines_are_in_beijing_time() -> None:
+    """The worker's log times carry +08:00, like every other time it prints."""
+    import logging
+
+    from engine.cli_runtime import BeijingTimeFormatter
+
+    record = logging.LogRecord("w", logging.INFO, __file__, 1, "tick", None, None)
+    record.created = 0.0  # 1970-01-01T00:00Z
+    assert BeijingTimeFormatter("%(asctime)s").format(record) == "1970-01-01T08:00:00.000+08:00"

@@ -21,6 +21,11 @@ from tests.faults.harness.flow import CONSUMER, FLOW, PROVIDER, START, WF, actor
 from tests.faults.test_hostile_yaml import HOSTILE
 
 REPO = Path(__file__).resolve().parents[2]
+#: `start` and `fire` need a people directory: the example one (its departments are not the flow's).
+DIRECTORY = REPO / "notifiers" / "example_directory.yaml"
+#: Input that is no JSON object or no NAME=VALUE: the command line is wrong, a usage error.
+USAGE = {"payload_not_json", "payload_a_list", "payload_deeply_nested", "field_without_equals",
+         "start_vars_not_object"}
 
 
 @pytest.fixture
@@ -41,7 +46,7 @@ AUDITOR = ["--actor", "bob", "--role", "data_auditor", "--department", PROVIDER]
 
 
 def _cases(s: dict[str, Any]) -> dict[str, list[str]]:
-    base = ["--db", s["db"], "--workflows", s["flow"]]
+    base = ["--db", s["db"], "--workflows", s["flow"], "--directory", str(DIRECTORY)]
     fire = ["fire", *base, *AUDITOR, s["id"]]
     return {
         "payload_not_json": [*fire, "approve", "--payload", "{not json"],
@@ -74,11 +79,12 @@ CASES = sorted(_cases({"db": "", "flow": "", "id": ""}))
 def test_hostile_command_lines_exit_1_with_a_short_message(
     setup: dict[str, Any], case: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Each bad command exits 1 with `error: ...` on stderr, no traceback, and changes nothing."""
+    """Each bad command exits 1 (2 for malformed input) with `error: ...` on stderr, no traceback, and changes
+    nothing."""
     before = dump(setup["store"])
     code = cli.main(_cases(setup)[case])
     out, err = capsys.readouterr()
-    assert code == 1, (out, err)
+    assert code == (2 if case in USAGE else 1), (out, err)
     assert err.startswith("error: ") and "Traceback" not in err and len(err.splitlines()) == 1, err
     assert len(err) < 600, err
     assert dump(setup["store"]) == before
@@ -129,7 +135,8 @@ def test_an_unreachable_server_is_refused_quickly(capsys: pytest.CaptureFixture[
 
 def test_a_real_process_prints_no_traceback(setup: dict[str, Any]) -> None:
     """Run as a program, a bad payload exits 1 with one line on stderr."""
-    argv = [sys.executable, "cli.py", "fire", "--db", setup["db"], "--workflows", setup["flow"], *AUDITOR,
+    argv = [sys.executable, "cli.py", "fire", "--db", setup["db"], "--workflows", setup["flow"], "--directory",
+            str(DIRECTORY), *AUDITOR,
             setup["id"], "approve", "--payload", '{"note": {"__class__": 1}}']
     result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr

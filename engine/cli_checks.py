@@ -1,0 +1,76 @@
+"""Checks the command groups share before they touch a database: the `--db` target, a workflow named by id or
+by path, a filter value. Each failure is a `UsageError`: the command line is wrong, exit 2, nothing was done."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+from engine.errors import UnknownWorkflow
+from engine.validation.reader import closest
+
+#: The URL schemes `--db` may use: the engine's tables exist for these databases only.
+DB_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+class UsageError(Exception):
+    """A command line that cannot be run as given; its message says what is expected (exit 2)."""
+
+
+def check_db_target(db: str) -> None:
+    """Refuse a `--db` that names no SQLite file or PostgreSQL database the engine can use: another kind of
+    server, a path that is a folder or lies in a folder that does not exist. A new file in an existing folder
+    passes: `start` and `worker` create it."""
+    if "://" in db:
+        scheme = db.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in DB_SCHEMES:
+            raise UsageError(f"--db {scheme}://...: only SQLite (a file path or sqlite:///PATH) and PostgreSQL "
+                             "(postgresql://USER@HOST/DB) are supported")
+        return
+    path = Path(db).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--db {db} is a folder; give the path of a SQLite file, e.g. {path / 'shixian.db'}")
+    if not path.exists() and not path.parent.is_dir():
+        raise UsageError(f"--db {db}: there is no folder {path.parent}; create it first or give a path in an "
+                         "existing folder")
+
+
+def is_path_like(argument: str) -> bool:
+    """Whether a workflow argument names a file rather than an id: ids hold no '/' and no YAML suffix."""
+    return "/" in argument or "\\" in argument or argument.lower().endswith((".yaml", ".yml"))
+
+
+def workflow_file(argument: str) -> Path | None:
+    """The YAML file a path-like workflow argument names (UsageError when there is none), else None."""
+    path = Path(argument).expanduser()
+    if path.is_file():
+        return path
+    if not is_path_like(argument):
+        return None
+    if path.is_dir():
+        raise UsageError(f"{argument} is a folder; give one workflow YAML file, or a workflow id such as "
+                         "gx.data_request")
+    raise UsageError(f"no such file: {argument}; give an existing workflow YAML file, or a workflow id such as "
+                     "gx.data_request")
+
+
+def unknown_workflow_text(err: UnknownWorkflow) -> str:
+    """The engine's refusal of a workflow id, said as "did you mean" when a loaded id is that close to it."""
+    if err.version is None:
+        near = closest(err.workflow_id, err.known)
+        if near is not None:
+            return f"no workflow {err.workflow_id!r} is loaded (did you mean {near!r}?)"
+    return str(err)
+
+
+def check_choice(option: str, value: str | None, known: Collection[str], what: str) -> None:
+    """Refuse a filter value none of `known` is (it would match nothing), with the nearest one."""
+    if value is None or value in known:
+        return
+    near = closest(value, known)
+    hint = f" (did you mean {near!r}?)" if near else (f"; known: {', '.join(sorted(known))}" if known else "")
+    raise UsageError(f"{option} {value!r}: no such {what}{hint}")
+
+
+__all__ = ["DB_SCHEMES", "UsageError", "check_choice", "check_db_target", "is_path_like", "unknown_workflow_text",
+           "workflow_file"]
