@@ -40,6 +40,20 @@ def recurring_key(template: str, moment: datetime) -> str:
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
+def cron_problem(cron: str) -> str | None:
+    """What keeps a recurring start's cron from ever starting anything, as the worker's scheduler reads it: a
+    value out of its field's range, or a day that never comes (31 February); None when it fires. The loader
+    asks, so that `validate` says it at the file's line rather than the worker failing at its start."""
+    try:
+        trigger = CronTrigger.from_crontab(cron, timezone=SHANGHAI)
+    except ValueError as err:
+        return f"bad cron {cron!r}: {err}"
+    # five cron fields repeat every four years at the longest (29 February): from any moment will do
+    if trigger.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=SHANGHAI)) is None:
+        return f"cron {cron!r} never fires: no such day comes (check the day and month fields)"
+    return None
+
+
 class EngineScheduler:
     """Runs `engine.tick()` every `interval` seconds (never two at once), the recurring starts and, given a
     `DailyDigest`, the daily overdue list at its Beijing time (at `start()` too when that time has passed today).

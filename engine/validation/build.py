@@ -392,6 +392,12 @@ class Builder(Reader):
             self.problem(self.child(path, "cron"),
                          f"bad cron {cron!r}: write five fields, minute hour day month weekday")
             cron = None
+        elif cron is not None:
+            from engine.scheduler import cron_problem  # here, not above: the scheduler imports the runtime
+
+            if (problem := cron_problem(cron)) is not None:
+                self.problem(self.child(path, "cron"), problem)
+                cron = None
         key = self.text(self.child(path, "business_key"), m.get("business_key"), "business_key")
         variables = self.mapping(self.child(path, "variables"), m["variables"], None, "variables") \
             if "variables" in m else {}
