@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from notifiers.base import Notifier, Outgoing, channel_types, create_channel, find_channel, register_channel_type
+from notifiers.base import (
+    Notifier,
+    Outgoing,
+    RoutedChannel,
+    channel_types,
+    create_channel,
+    find_channel,
+    register_channel_type,
+)
 from notifiers.daily_digest import build_daily_digests, enqueue_daily_digests
 from notifiers.directory import YamlDirectory
 from notifiers.dispatcher import Backoff, DigestPolicy, OutboxDispatcher
@@ -27,6 +35,7 @@ __all__ = [
     "OutboxDispatcher",
     "Outgoing",
     "Rendered",
+    "RoutedChannel",
     "TemplateRenderError",
     "TemplateRenderer",
     "UnknownChannel",

@@ -6,7 +6,7 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from engine.clock import Clock, SystemClock
 from notifiers.errors import ChannelConfigError, DeliveryError, UnknownChannel
@@ -51,6 +51,18 @@ class Notifier(Protocol):
     def check_address(self, address: str) -> str | None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class RoutedChannel(Protocol):
+    """A channel that can tell where a send goes, optional beside `Notifier`. Contract:
+
+    - `endpoint(address)` names the server a send to `address` reaches (an SMTP host:port, a robot or webhook
+      URL); it does no I/O. After a send fails as unreachable, the dispatcher leaves the other messages of the
+      round to the same endpoint untried. A channel without it is one endpoint.
+    """
+
+    def endpoint(self, address: str) -> str: ...
 
 
 #: A channel type's constructor: (channel name, its settings, clock, environment) -> Notifier.
@@ -186,6 +198,7 @@ __all__ = [
     "ChannelFactory",
     "Notifier",
     "Outgoing",
+    "RoutedChannel",
     "channel_types",
     "create_channel",
     "find_channel",

@@ -2,7 +2,8 @@
 
 At-least-once: a message is sent, retried with exponential back-off and jitter, or moved to dead-letter after
 `max_attempts` (or at once when retrying cannot help: a template error, a refused address) — never dropped.
-Many pending breach/escalation messages for one recipient and channel are folded into one `supervisor_digest`.
+Many pending breach/escalation messages for one recipient and channel are folded into one `supervisor_digest`;
+they are held back for a short settle window first, so a burst another worker is still writing folds whole.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import SHANGHAI, Clock
 from engine.errors import StorageUnavailable
-from notifiers.base import Notifier, Outgoing
+from notifiers.base import Notifier, Outgoing, RoutedChannel
 from notifiers.errors import DeliveryError, TemplateRenderError, UnknownChannel
 from notifiers.rendering import TemplateRenderer
 from storage import outbox
@@ -32,6 +33,8 @@ log = logging.getLogger("shixian.notifiers")
 
 #: The kinds a supervisor digest folds.
 DIGESTED_KINDS = ("breach", "escalation")
+#: How long a new breach/escalation waits by default, so that a burst still being written can be folded whole.
+DEFAULT_SETTLE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,10 @@ class _ChannelTrouble:
 
 
 SessionSource = Engine | Callable[[], Session]
+#: A channel and the server a send reaches on it ("" for a channel that does not say).
+Endpoint = tuple[str, str]
+#: The write that records one outcome, and the retry time when the endpoint did not answer.
+Outcome = tuple[Callable[[Session], bool], datetime | None]
 
 
 class OutboxDispatcher:
@@ -126,11 +133,14 @@ class OutboxDispatcher:
         record_every: int = 20,
         send_budget: timedelta = timedelta(seconds=30),
         monotonic: Callable[[], float] = time.monotonic,
+        settle: timedelta = DEFAULT_SETTLE,
     ) -> None:
         if max_attempts < 1 or batch_size < 1 or record_every < 1 or lease <= timedelta(0):
             raise ValueError("max_attempts, batch_size and record_every must be >= 1 and lease positive")
         if send_budget <= timedelta(0):
             raise ValueError("send_budget must be positive")
+        if settle < timedelta(0):
+            raise ValueError("settle must not be negative")
         self._db = db
         self.channels = dict(channels)
         self.renderer = renderer
@@ -148,6 +158,10 @@ class OutboxDispatcher:
         # back unsent, so a slow channel neither outlasts the claim (another worker would send the same
         # messages again) nor holds up the worker's next tick or its stop
         self.send_budget = min(send_budget, lease / 2)
+        # breaches and escalations younger than this wait (for recipients whose digests are on): another worker
+        # may still be committing the same burst one SLA moment per transaction, and what it has not committed
+        # yet cannot be counted towards the threshold; keep it above the time a tick takes to write a burst
+        self.settle = settle
         self._monotonic = monotonic
         self._stop = threading.Event()
         self._trouble: dict[str, _ChannelTrouble] = {}  # this round's retryable failures, by channel
@@ -166,7 +180,7 @@ class OutboxDispatcher:
     # ---- one round ------------------------------------------------------------------------------------------
 
     def dispatch(self, now: datetime | None = None) -> int:
-        """Fold digests, claim due messages, send each, record each outcome.
+        """Fold digests, claim due messages, send each, record each outcome; `now` is the round's moment.
 
         Never raises for one message; raises StorageUnavailable when the database cannot be read or claimed
         (nothing was sent then). An outcome that cannot be written is logged: the claim's lease runs out
@@ -179,7 +193,7 @@ class OutboxDispatcher:
         try:
             handled = self.fold_digests(moment)
             with self._session() as session:
-                rows = outbox.claim_due(session, moment, claimant, self.lease, self.batch_size)
+                rows = outbox.claim_due(session, moment, claimant, self.lease, self.batch_size, self._hold(moment))
                 claimed = [
                     _Claimed(r.id or 0, r.channel, r.recipient, r.recipient_address, r.template, r.payload(), r.kind,
                              r.dedupe_key, r.attempts)
@@ -188,24 +202,72 @@ class OutboxDispatcher:
                 session.commit()
         except SQLAlchemyError as err:
             raise StorageUnavailable(f"outbox claim failed: {str(err).splitlines()[0]}") from err
-        outcomes: list[Callable[[Session], bool]] = []
         self._trouble = {}
+        handled += self._send_all(claimed, claimant, moment)
+        self._log_trouble()
+        return handled
+
+    def _send_all(self, claimed: list[_Claimed], claimant: str, moment: datetime) -> int:
+        """Send the claimed messages in order within the round's budget; an endpoint that did not answer gets
+        no more tries this round: its other messages go back untried until its failed message's retry time."""
+        outcomes: list[Callable[[Session], bool]] = []
+        down: dict[Endpoint, datetime] = {}
+        untried: dict[Endpoint, list[_Claimed]] = {}
         started, budget = self._monotonic(), self.send_budget.total_seconds()
+        handled = 0
         for index, message in enumerate(claimed):
+            endpoint = self._endpoint(message)
+            if endpoint in down:
+                untried.setdefault(endpoint, []).append(message)
+                continue
             if self._stop.is_set() or self._monotonic() - started >= budget:
+                rest = [m for m in claimed[index:] if self._endpoint(m) not in down]
+                for other in claimed[index:]:
+                    if self._endpoint(other) in down:
+                        untried.setdefault(self._endpoint(other), []).append(other)
                 self._record(outcomes)
                 outcomes = []
-                self._release([m.id for m in claimed[index:]], claimant,
+                self._release([m.id for m in rest], claimant,
                               "stopping" if self._stop.is_set() else f"over the {budget:g} s budget of a round")
                 break
-            outcomes.append(self._deliver(message, claimant))
+            write, unreachable_until = self._deliver(message, claimant, moment)
+            outcomes.append(write)
             handled += 1
+            if unreachable_until is not None:
+                down[endpoint] = unreachable_until
             if len(outcomes) >= self.record_every:
                 self._record(outcomes)
                 outcomes = []
         self._record(outcomes)
-        self._log_trouble()
+        for endpoint, waiting in sorted(untried.items()):
+            self._wait_for(endpoint, waiting, down[endpoint], claimant)
         return handled
+
+    def _wait_for(self, endpoint: Endpoint, waiting: list[_Claimed], retry_at: datetime, claimant: str) -> None:
+        """Give back the messages of an endpoint that did not answer, untried, until its failed message's
+        retry; the round's warning counts them among the channel's waiting messages."""
+        trouble = self._trouble.get(endpoint[0])
+        if trouble is not None:
+            trouble.messages += len(waiting)
+            trouble.recipients.update(m.recipient for m in waiting)
+        where = f"{endpoint[0]} ({endpoint[1]})" if endpoint[1] else endpoint[0]
+        self._release([m.id for m in waiting], claimant,
+                      f"{where} did not answer; they wait for its failed message's retry", not_before=retry_at)
+
+    def _endpoint(self, message: _Claimed) -> Endpoint:
+        channel = self.channels.get(message.channel)
+        where = channel.endpoint(message.address) if isinstance(channel, RoutedChannel) else ""
+        return message.channel, where
+
+    def _hold(self, moment: datetime) -> outbox.Hold | None:
+        """Which young breach/escalation messages wait for the settle window: those of recipients whose
+        digests are on (with digests off there is nothing to fold, so nothing waits)."""
+        if self.settle <= timedelta(0):
+            return None
+        policy = self.digest
+        pairs = {key: value is not None for key, value in policy.per_recipient.items() if isinstance(key, tuple)}
+        people = {key: value is not None for key, value in policy.per_recipient.items() if isinstance(key, str)}
+        return outbox.Hold(DIGESTED_KINDS, moment - self.settle, policy.threshold is not None, people, pairs)
 
     def _log_trouble(self) -> None:
         """One warning per channel that failed retryably this round: with a server down, an operator reads one
@@ -218,24 +280,28 @@ class OutboxDispatcher:
             )
         self._failing |= set(self._trouble)
 
-    def _release(self, ids: list[int], claimant: str, why: str) -> None:
+    def _release(self, ids: list[int], claimant: str, why: str, not_before: datetime | None = None) -> None:
         try:
             with self._session() as session:
-                given_back = outbox.release(session, ids, claimant)
+                given_back = outbox.release(session, ids, claimant, not_before)
                 session.commit()
         except SQLAlchemyError as err:  # the lease runs out instead, and the messages are claimed again then
             log.error("could not give back %d unsent outbox messages (%s): %s", len(ids), why, err)
             return
-        log.info("gave back %d unsent outbox messages for the next round: %s", given_back, why)
+        log.info("gave back %d unsent outbox messages untried: %s", given_back, why)
 
     def fold_digests(self, now: datetime) -> int:
-        """Replace each over-threshold group of pending breach/escalation messages by one digest message."""
+        """Replace each over-threshold group of pending breach/escalation messages by one digest message.
+
+        A group is folded once settled (nothing in it younger than the settle window, or something in it due
+        to go out alone), so a burst another worker is still writing becomes one digest, not two.
+        """
         folded = 0
         with self._session() as session:
-            groups = outbox.pending_counts(session, DIGESTED_KINDS)
-            for recipient, channel, address, count in groups:
+            for group in outbox.pending_groups(session, DIGESTED_KINDS, now, now - self.settle):
+                recipient, channel, address = group.recipient, group.channel, group.address
                 threshold = self.digest.threshold_for(recipient, channel)
-                if threshold is None or count < threshold:
+                if threshold is None or group.count < threshold or not group.settled:
                     continue
                 placeholder = f"digest:{channel}:{recipient}:pending:{uuid.uuid4().hex}"
                 row = {
@@ -264,8 +330,9 @@ class OutboxDispatcher:
 
     # ---- one message ----------------------------------------------------------------------------------------
 
-    def _deliver(self, message: _Claimed, claimant: str) -> Callable[[Session], bool]:
-        """Render and send one message; answer the write that records its outcome."""
+    def _deliver(self, message: _Claimed, claimant: str, moment: datetime) -> Outcome:
+        """Render and send one message; answer the write that records its outcome, and the retry time when its
+        endpoint did not answer."""
         try:
             channel = self.channels.get(message.channel)
             if channel is None:
@@ -276,33 +343,43 @@ class OutboxDispatcher:
         except (TemplateRenderError, UnknownChannel) as err:
             log.error("outbox message %d is dead: %s", message.id, err)
             reason = str(err)
-            return lambda s: outbox.mark_dead(s, message.id, claimant, reason)
+            return (lambda s: outbox.mark_dead(s, message.id, claimant, reason)), None
         except DeliveryError as err:
-            return self._failed(message, claimant, str(err), err.transient, err.detail)
+            write, retry_at = self._failed(message, claimant, moment, err, err.problem, err.transient, err.detail)
+            return write, retry_at if err.unreachable else None
         except Exception as err:  # a faulty channel plug-in must not stop the others; treat as transient
             log.exception("channel %r raised unexpectedly for outbox message %d", message.channel, message.id)
             detail = f"{type(err).__name__}: {err}"
-            return self._failed(message, claimant, detail, True, detail)
+            return self._failed(message, claimant, moment, detail, detail, True, detail)[0], None
         if message.channel in self._failing:
             self._failing.discard(message.channel)
             log.info("channel %r delivers again (outbox message %d sent)", message.channel, message.id)
-        sent_at = self.clock.now()
-        return lambda s: outbox.mark_sent(s, message.id, claimant, sent_at)
+        return (lambda s: outbox.mark_sent(s, message.id, claimant, moment)), None
 
     def _failed(
-        self, message: _Claimed, claimant: str, error: str, transient: bool, detail: str
-    ) -> Callable[[Session], bool]:
-        if not transient or message.attempts >= self.max_attempts:
-            why = "" if not transient else f" (after {message.attempts} attempts)"
-            log.warning("outbox message %d is dead%s: %s", message.id, why, error)
-            return lambda s: outbox.mark_dead(s, message.id, claimant, error + why)
-        retry_at = self.clock.now() + self.backoff.delay(message.attempts, self.rng)
+        self, message: _Claimed, claimant: str, moment: datetime, error: DeliveryError | str, problem: str,
+        transient: bool, detail: str,
+    ) -> tuple[Callable[[Session], bool], datetime | None]:
+        """The outcome of a failed send: dead (with a reason that gives no retry advice any more), or retried
+        after the back-off from the round's moment (and that moment)."""
+        if not transient:
+            reason = str(error)
+            log.warning("outbox message %d is dead: %s", message.id, reason)
+            return (lambda s: outbox.mark_dead(s, message.id, claimant, reason)), None
+        if message.attempts >= self.max_attempts:
+            tries = f"{message.attempts} attempt{'s' if message.attempts != 1 else ''}"
+            reason = (f"{problem} (given up after {tries}; once the channel works again, "
+                      f"`cli.py outbox retry {message.id}` sends it)")
+            log.warning("outbox message %d is dead: %s", message.id, reason)
+            return (lambda s: outbox.mark_dead(s, message.id, claimant, reason)), None
+        retry_at = moment + self.backoff.delay(message.attempts, self.rng)
         trouble = self._trouble.setdefault(
             message.channel, _ChannelTrouble((detail.strip().splitlines() or [""])[0], retry_at))
         trouble.messages += 1
         trouble.recipients.add(message.recipient)
         trouble.retry_at = min(trouble.retry_at, retry_at)
-        return lambda s: outbox.mark_retry(s, message.id, claimant, error, retry_at)
+        text = str(error)
+        return (lambda s: outbox.mark_retry(s, message.id, claimant, text, retry_at)), retry_at
 
     def _record(self, writes: list[Callable[[Session], bool]]) -> None:
         """Write several outcomes in one transaction (one commit per message would bound throughput)."""
@@ -336,4 +413,4 @@ def _rank(item: Mapping[str, Any]) -> tuple[int, int]:
     return (1 if item.get("kind") == "escalation" else 0, level if isinstance(level, int) else 0)
 
 
-__all__ = ["DIGESTED_KINDS", "Backoff", "DigestPolicy", "OutboxDispatcher"]
+__all__ = ["DEFAULT_SETTLE", "DIGESTED_KINDS", "Backoff", "DigestPolicy", "OutboxDispatcher"]

@@ -21,15 +21,24 @@ class NotifierError(WorkflowError):
 
 
 class DeliveryError(NotifierError):
-    """One send failed; `transient` says whether a later retry may succeed (server down, rate limit)."""
+    """One send failed; `transient` says whether a later retry may succeed (server down, rate limit).
 
-    def __init__(self, channel: str, recipient: str, detail: str, transient: bool) -> None:
+    `unreachable` (transient only) says the server did not answer at all (refused, timed out, name unknown):
+    the dispatcher then leaves that endpoint's other messages of the round untried. `problem` is the message
+    without the retry advice, for a reason recorded when the advice no longer holds (a dead message).
+    """
+
+    def __init__(
+        self, channel: str, recipient: str, detail: str, transient: bool, *, unreachable: bool = False
+    ) -> None:
         self.channel = channel
         self.recipient = recipient
         self.detail = detail
         self.transient = transient
+        self.unreachable = unreachable and transient
+        self.problem = f"channel {channel!r} could not deliver to {recipient!r}: {detail}"
         advice = "it will be retried" if transient else "retrying will not help: fix the address or channel settings"
-        super().__init__(f"channel {channel!r} could not deliver to {recipient!r}: {detail} ({advice})")
+        super().__init__(f"{self.problem} ({advice})")
 
 
 class TemplateRenderError(NotifierError):

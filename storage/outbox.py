@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Index, String, and_, func, or_, select, update
+from sqlalchemy import Column, Index, String, and_, case, func, literal, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -147,17 +148,48 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Messages of `kinds` written after `since` stay pending: a burst another worker may still be writing,
+    kept back so it can be folded into one digest. Only groups that fold are held: whether a group folds is
+    `pairs[(recipient, channel)]`, else `recipients[recipient]`, else `default`."""
+
+    kinds: tuple[str, ...]
+    since: datetime
+    default: bool = True
+    recipients: Mapping[str, bool] = field(default_factory=dict)
+    pairs: Mapping[tuple[str, str], bool] = field(default_factory=dict)
+
+
+def _held(hold: Hold) -> Any:
+    """The condition of a held row, or None when no group folds."""
+    whens: list[tuple[Any, Any]] = [
+        (and_(_C.recipient == recipient, _C.channel == channel), literal(int(folds)))
+        for (recipient, channel), folds in hold.pairs.items()
+    ]
+    whens += [(_C.recipient == recipient, literal(int(folds))) for recipient, folds in hold.recipients.items()]
+    if not whens and not hold.default:
+        return None
+    young = and_(_C.kind.in_(list(hold.kinds)), _C.created_at > hold.since)
+    if not whens:
+        return young
+    return and_(young, case(*whens, else_=literal(int(hold.default))) == 1)
+
+
 def claim_due(
-    session: Session, now: datetime, claimant: str, lease: timedelta, limit: int, skip_kinds: Sequence[str] = ()
+    session: Session, now: datetime, claimant: str, lease: timedelta, limit: int, hold: Hold | None = None
 ) -> list[OutboxMessage]:
     """Claim up to `limit` due messages for `claimant` (unique per call) and count the attempt; commit after.
 
-    PostgreSQL: rows are chosen with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never take the same
-    one. SQLite: one conditional UPDATE (SQLite serialises writers). A claim expires at now + lease.
+    The longest-waiting first (`next_attempt_at`, then id), in that order: a message retried for hours does not
+    go ahead of one written a second ago. Rows `hold` names stay pending. PostgreSQL: rows are chosen with FOR
+    UPDATE SKIP LOCKED, so concurrent dispatchers never take the same one. SQLite: one conditional UPDATE
+    (SQLite serialises writers). A claim expires at now + lease.
     """
     chosen = select(_C.id).where(_claimable(now))
-    if skip_kinds:
-        chosen = chosen.where(_C.kind.not_in(list(skip_kinds)))
+    held = _held(hold) if hold is not None else None
+    if held is not None:
+        chosen = chosen.where(not_(held))
     chosen = chosen.order_by(_C.next_attempt_at, _C.id).limit(limit)
     if _dialect_name(session) == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
@@ -172,7 +204,7 @@ def claim_due(
     claimed = session.execute(
         select(OutboxMessage)
         .where(OutboxMessage.claimed_by == claimant, OutboxMessage.status == "sending")  # type: ignore[arg-type]
-        .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)  # type: ignore[arg-type]
         .execution_options(populate_existing=True)
     )
     return list(claimed.scalars())
@@ -209,28 +241,52 @@ def mark_dead(session: Session, message_id: int, claimant: str, error: str) -> b
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def release(session: Session, message_ids: Sequence[int], claimant: str) -> int:
-    """Give claimed messages back unsent (pending, claimable at once, the claim's attempt not counted); only
-    those `claimant` still holds. How many were given back."""
+def release(
+    session: Session, message_ids: Sequence[int], claimant: str, not_before: datetime | None = None
+) -> int:
+    """Give claimed messages back unsent (pending, the claim's attempt not counted); only those `claimant`
+    still holds. Claimable at once, or from `not_before` when given. How many were given back."""
     if not message_ids:
         return 0
+    values: dict[str, Any] = {"status": "pending", "attempts": _C.attempts - 1, "claimed_by": None,
+                              "claim_expires_at": None}
+    if not_before is not None:
+        values["next_attempt_at"] = not_before
     result = session.execute(
         update(TABLE)
         .where(_C.id.in_(list(message_ids)), _C.claimed_by == claimant, _C.status == "sending")
-        .values(status="pending", attempts=_C.attempts - 1, claimed_by=None, claim_expires_at=None)
+        .values(**values)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def pending_counts(session: Session, kinds: Sequence[str]) -> list[tuple[str, str, str, int]]:
-    """(recipient, channel, an address, count) of pending messages of these kinds: the candidates for a digest."""
+@dataclass(frozen=True, slots=True)
+class PendingGroup:
+    """The pending messages of some kinds for one recipient on one channel: a candidate for a digest.
+
+    `settled`: none was written after the settle moment (the burst is complete), or one written before it is
+    due now (it would otherwise go out alone this round).
+    """
+
+    recipient: str
+    channel: str
+    address: str
+    count: int
+    settled: bool
+
+
+def pending_groups(session: Session, kinds: Sequence[str], now: datetime, settled_at: datetime) -> list[PendingGroup]:
+    """The pending messages of `kinds` by (recipient, channel); `settled_at` is the settle moment."""
+    young = case((_C.created_at > settled_at, 1), else_=0)
+    ready = case((and_(_C.created_at <= settled_at, _C.next_attempt_at <= now), 1), else_=0)
     rows = session.execute(
-        select(_C.recipient, _C.channel, func.max(_C.recipient_address), func.count())
+        select(_C.recipient, _C.channel, func.max(_C.recipient_address), func.count(), func.sum(young),
+               func.sum(ready))
         .where(_C.status == "pending", _C.kind.in_(list(kinds)))
         .group_by(_C.recipient, _C.channel)
         .order_by(_C.recipient, _C.channel)
     )
-    return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+    return [PendingGroup(r[0], r[1], r[2], int(r[3]), int(r[4] or 0) == 0 or int(r[5] or 0) > 0) for r in rows]
 
 
 def fold_into_digest(
@@ -304,7 +360,9 @@ def retry_dead(session: Session, now: datetime, message_id: int | None = None) -
 __all__ = [
     "KINDS",
     "STATUSES",
+    "Hold",
     "OutboxMessage",
+    "PendingGroup",
     "UtcDateTime",
     "claim_due",
     "fold_into_digest",
@@ -313,7 +371,8 @@ __all__ = [
     "mark_dead",
     "mark_retry",
     "mark_sent",
-    "pending_counts",
+    "pending_groups",
+    "release",
     "retry_dead",
     "set_data",
 ]

@@ -2,7 +2,8 @@
 
 Signature: HMAC-SHA256 keyed by the secret over "{timestamp}\\n{secret}" (timestamp in milliseconds), base64,
 then URL-encoded, sent as the `timestamp` and `sign` query parameters. Success is HTTP 200 with errcode 0.
-An address that is a mobile number is @-mentioned; `@all` mentions everyone; any other address posts plainly.
+A contact is a mobile number (separators and +86 allowed: `+86 138-0000-0000`), @-mentioned, or `@all`.
+Markdown over MAX_TEXT_BYTES goes as several messages (`robot_markdown`), the mention in the first.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,10 +27,26 @@ from notifiers.base import (
     setting_str,
 )
 from notifiers.channels.http_post import check_errcode, check_url, encode_json, post_json
+from notifiers.channels.robot_markdown import split_markdown
 from notifiers.errors import ChannelConfigError
 
 #: errcodes worth retrying: -1 system busy, 130101 sending too fast (20 messages a minute per robot).
 TRANSIENT_ERRCODES = frozenset({-1, 130101})
+#: The most markdown text one robot message carries (DingTalk refuses longer content).
+MAX_TEXT_BYTES = 20000
+_SEPARATORS = re.compile(r"[\s\-()（）]")
+_MOBILE = re.compile(r"1\d{10}")
+
+
+def mobile_number(contact: str) -> str | None:
+    """The 11-digit mainland mobile number `contact` writes, with its separators and +86 (or 0086) dropped;
+    None when it is not one."""
+    digits = _SEPARATORS.sub("", contact)
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix):]
+            break
+    return digits if _MOBILE.fullmatch(digits) else None
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -52,18 +70,32 @@ class DingTalkNotifier:
         self.timeout = timeout
 
     def check_address(self, address: str) -> str | None:
-        return None
+        if address.strip() == "@all" or mobile_number(address) is not None:
+            return None
+        return f"{address!r} is not a mobile number to @-mention (e.g. 13800000000 or +86 138-0000-0000) or @all"
 
-    def body(self, message: Outgoing) -> dict[str, Any]:
-        text = message.rendered.markdown
+    def endpoint(self, address: str) -> str:
+        return self.webhook
+
+    def bodies(self, message: Outgoing) -> list[dict[str, Any]]:
+        """The messages to post, in order: one, or several when the markdown is over MAX_TEXT_BYTES; the first
+        mentions the contact."""
         at: dict[str, Any] = {"atMobiles": [], "isAtAll": False}
-        address = message.address.strip()
-        if address == "@all":
+        mention = ""
+        mobile = mobile_number(message.address)
+        if message.address.strip() == "@all":
             at["isAtAll"] = True
-        elif address.isdigit():
-            at["atMobiles"] = [address]
-            text = f"{text}\n\n@{address}"  # DingTalk mentions only numbers that also appear in the text
-        return {"msgtype": "markdown", "markdown": {"title": message.rendered.subject, "text": text}, "at": at}
+        elif mobile is not None:
+            at["atMobiles"] = [mobile]
+            mention = f"\n\n@{mobile}"  # DingTalk mentions only numbers that also appear in the text
+        parts = split_markdown(message.rendered.markdown, MAX_TEXT_BYTES, mention)
+        title = message.rendered.subject
+        return [
+            {"msgtype": "markdown",
+             "markdown": {"title": title if len(parts) == 1 else f"{title}（{k}/{len(parts)}）", "text": text},
+             "at": at if k == 1 else {"atMobiles": [], "isAtAll": False}}
+            for k, text in enumerate(parts, 1)
+        ]
 
     def signed_url(self, recipient: str = "") -> str:
         """The robot URL, with `timestamp` and `sign` when a secret is set (fails the send for `recipient` when
@@ -77,10 +109,10 @@ class DingTalkNotifier:
 
     def send(self, message: Outgoing) -> None:
         headers = {"X-Shixian-Dedupe-Key": message.dedupe_key}
-        url = self.signed_url(message.recipient)
-        _, answer = post_json(self.name, message.recipient, url, encode_json(self.body(message)), headers,
-                              self.timeout)
-        check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
+        for body in self.bodies(message):
+            url = self.signed_url(message.recipient)
+            _, answer = post_json(self.name, message.recipient, url, encode_json(body), headers, self.timeout)
+            check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
 
     def close(self) -> None:
         """Nothing held between sends."""

@@ -30,6 +30,9 @@ class FileNotifier:
     def check_address(self, address: str) -> str | None:
         return None if address.strip() else "empty address"
 
+    def endpoint(self, address: str) -> str:
+        return str(self.directory)
+
     def path_for(self, message: Outgoing) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in message.recipient) or "_"
         return self.directory / safe / f"{message.dedupe_digest}.eml"

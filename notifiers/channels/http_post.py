@@ -159,12 +159,13 @@ def _exchange(
         detail = f"HTTP {err.code} {err.reason}: {_error_excerpt(err, deadline)}"
         raise DeliveryError(channel, recipient, detail, transient=transient) from err
     except _Late as err:
-        raise DeliveryError(channel, recipient, late, transient=True) from err
+        raise DeliveryError(channel, recipient, late, transient=True, unreachable=True) from err
     except (urllib.error.URLError, OSError, http.client.HTTPException) as err:  # refused, DNS, timeout, cut off
         if exchange.expired:  # the watchdog shut the socket
-            raise DeliveryError(channel, recipient, late, transient=True) from err
+            raise DeliveryError(channel, recipient, late, transient=True, unreachable=True) from err
         reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
-        raise DeliveryError(channel, recipient, f"{_host(url)} unreachable: {reason}", transient=True) from err
+        raise DeliveryError(channel, recipient, f"{_host(url)} unreachable: {reason}", transient=True,
+                            unreachable=True) from err
 
 
 class _Late(Exception):

@@ -1,15 +1,20 @@
 """SMTP e-mail channel (smtplib): plain text + HTML, optional STARTTLS or implicit TLS, login from env vars.
 
 A login (user / password) needs STARTTLS or implicit TLS, so the password never crosses a network in clear text;
-only a relay on this machine (localhost, 127.0.0.0/8, ::1) may take one without.
+only a relay on this machine (localhost, 127.0.0.0/8, ::1) may take one without. A contact is one bare address
+(`name@domain`); a mail the server has taken counts as sent whatever it answers to QUIT.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
+from email.errors import HeaderParseError, NonASCIILocalPartDefect
+from email.headerregistry import Address
+from email.message import EmailMessage
 from typing import Any
 
 from engine.clock import Clock
@@ -29,6 +34,28 @@ from notifiers.errors import ChannelConfigError, DeliveryError
 
 _SETTINGS = frozenset({"host", "port", "from", "starttls", "ssl", "user", "user_env", "password", "password_env"})
 _LOGIN = ("user", "user_env", "password", "password_env")
+
+
+def mail_address_problem(address: str) -> str | None:
+    """Why `address` is not exactly one bare mail address (`name@domain`), or None.
+
+    A non-ASCII mailbox passes (deliverable where the server offers SMTPUTF8; a server that does not refuses
+    the send, and the message goes dead saying so). Lists, display names and angle brackets do not: the
+    envelope would go to a part of them only, or to nobody.
+    """
+    expected = f"{address!r} is not one mail address (expected name@domain, e.g. zhangsan@example.gov.cn)"
+    if any(c.isspace() or not c.isprintable() for c in address):
+        return expected
+    local, at, domain = address.rpartition("@")
+    # the parser refuses non-ASCII local parts outright; check the form with ASCII letters in their place
+    stand_in = "".join("a" if not c.isascii() and c.isalnum() else c for c in local) + at + domain
+    try:
+        parsed = Address(addr_spec=stand_in)
+    except (ValueError, IndexError, HeaderParseError, NonASCIILocalPartDefect):
+        return expected
+    if parsed.addr_spec != stand_in or not parsed.username or "." not in parsed.domain:
+        return expected
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -70,10 +97,10 @@ class SmtpNotifier:
         self.timeout = timeout
 
     def check_address(self, address: str) -> str | None:
-        local, at, domain = address.partition("@")
-        if not at or not local or "." not in domain or any(c.isspace() for c in address):
-            return f"{address!r} is not a mail address (expected name@domain)"
-        return None
+        return mail_address_problem(address)
+
+    def endpoint(self, address: str) -> str:
+        return f"{self.host}:{self.port}"
 
     def send(self, message: Outgoing) -> None:
         problem = self.check_address(message.address)
@@ -83,18 +110,7 @@ class SmtpNotifier:
         password = read_secret(self.name, message.recipient, self._password)
         mail = build_email(message, self.sender, self.clock.now())
         try:
-            client: smtplib.SMTP
-            if self.implicit_tls:
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                          context=ssl.create_default_context())
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.starttls:
-                    client.starttls(context=ssl.create_default_context())
-                if user:
-                    client.login(user, password or "")
-                refused = client.send_message(mail)
+            refused = self._submit(mail, user, password)
         except smtplib.SMTPRecipientsRefused as err:
             raise DeliveryError(self.name, message.recipient, f"recipient refused: {err.recipients}",
                                 transient=_all_temporary(err.recipients)) from err
@@ -104,13 +120,43 @@ class SmtpNotifier:
         except smtplib.SMTPResponseException as err:
             raise DeliveryError(self.name, message.recipient, f"server answered {err.smtp_code} {err.smtp_error!r}",
                                 transient=400 <= err.smtp_code < 500) from err
+        except smtplib.SMTPNotSupportedError as err:
+            raise DeliveryError(
+                self.name, message.recipient,
+                f"{self.host}:{self.port} does not take this message: {err} (give the person an ASCII mail "
+                "address, or use a server that offers SMTPUTF8)", transient=False) from err
         except (smtplib.SMTPException, OSError) as err:  # refused, reset, timeout, TLS: the server may come back
             raise DeliveryError(self.name, message.recipient,
                                 f"{self.host}:{self.port} unreachable: {type(err).__name__}: {err}",
-                                transient=True) from err
+                                transient=True, unreachable=True) from err
         if refused:
             raise DeliveryError(self.name, message.recipient, f"recipient refused: {refused}",
                                 transient=_all_temporary(refused))
+
+    def _submit(self, mail: EmailMessage, user: str | None, password: str | None) -> dict[str, tuple[int, bytes]]:
+        """Hand `mail` to the server; answer the recipients it refused. Once the server has taken the mail, QUIT
+        is a courtesy: an odd answer to it (421, 5xx, a dropped line) must not turn the delivery into a failure
+        that a retry would send again."""
+        client: smtplib.SMTP
+        if self.implicit_tls:
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if user:
+                client.login(user, password or "")
+            refused = client.send_message(mail)
+        except BaseException:
+            client.close()
+            raise
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            with contextlib.suppress(OSError):
+                client.close()
+        return refused
 
     def close(self) -> None:
         """Nothing held between sends."""

@@ -51,6 +51,9 @@ class WebhookNotifier:
             return check_url(address)
         return None if address.strip() else "empty address"
 
+    def endpoint(self, address: str) -> str:
+        return address if address.startswith(("http://", "https://")) else self.url
+
     def body(self, message: Outgoing, timestamp: int) -> dict[str, Any]:
         return {
             "dedupe_key": message.dedupe_key,
@@ -69,7 +72,7 @@ class WebhookNotifier:
         if problem:
             raise DeliveryError(self.name, message.recipient, problem, transient=False)
         secret = read_secret(self.name, message.recipient, self._secret)
-        url = message.address if message.address.startswith(("http://", "https://")) else self.url
+        url = self.endpoint(message.address)
         timestamp = int(self.clock.now().timestamp())
         body = encode_json(self.body(message, timestamp))
         headers = {DEDUPE_HEADER: message.dedupe_key, TIMESTAMP_HEADER: str(timestamp)}

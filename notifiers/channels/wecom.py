@@ -1,7 +1,8 @@
 """WeCom (企业微信) group robot channel: markdown messages to `.../cgi-bin/webhook/send?key=KEY`.
 
-Success is HTTP 200 with errcode 0. Markdown content is limited to 4096 bytes, so longer text is cut.
-An address other than `-` is a WeCom user id mentioned with `<@userid>` (`@all` mentions everyone).
+Success is HTTP 200 with errcode 0. Markdown content is limited to 4096 bytes, so longer text goes as several
+messages (`robot_markdown`), the mention in the first. An address other than `-` is a WeCom user id mentioned
+with `<@userid>` (`@all` mentions everyone).
 """
 
 from __future__ import annotations
@@ -21,22 +22,13 @@ from notifiers.base import (
     setting_str,
 )
 from notifiers.channels.http_post import check_errcode, check_url, encode_json, post_json
+from notifiers.channels.robot_markdown import split_markdown
 from notifiers.errors import ChannelConfigError, DeliveryError
 
 DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 MAX_CONTENT_BYTES = 4096
 #: errcodes worth retrying: -1 system busy, 45009 API frequency limit (20 messages a minute per robot).
 TRANSIENT_ERRCODES = frozenset({-1, 45009})
-
-
-def cut_utf8(text: str, limit: int) -> str:
-    """`text` shortened to at most `limit` UTF-8 bytes without splitting a character."""
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    marker = "\n……（内容过长，已截断）"
-    room = limit - len(marker.encode("utf-8"))
-    return data[:room].decode("utf-8", errors="ignore") + marker
 
 
 class WeComNotifier:
@@ -54,12 +46,17 @@ class WeComNotifier:
     def check_address(self, address: str) -> str | None:
         return None
 
-    def body(self, message: Outgoing) -> dict[str, Any]:
-        content = message.rendered.markdown
+    def endpoint(self, address: str) -> str:
+        return self.url
+
+    def bodies(self, message: Outgoing) -> list[dict[str, Any]]:
+        """The messages to post, in order: one, or several when the markdown is over the robot's limit."""
         address = message.address.strip()
+        mention = ""
         if address and address != "-":
-            content = f"{content}\n<@{address[1:] if address == '@all' else address}>"
-        return {"msgtype": "markdown", "markdown": {"content": cut_utf8(content, MAX_CONTENT_BYTES)}}
+            mention = f"\n<@{address[1:] if address == '@all' else address}>"
+        return [{"msgtype": "markdown", "markdown": {"content": part}}
+                for part in split_markdown(message.rendered.markdown, MAX_CONTENT_BYTES, mention)]
 
     def send(self, message: Outgoing) -> None:
         key = read_secret(self.name, message.recipient, self._key)
@@ -67,9 +64,9 @@ class WeComNotifier:
             raise DeliveryError(self.name, message.recipient, "no robot key: set `key` or `key_env`", transient=False)
         url = f"{self.url}?{urllib.parse.urlencode({'key': key})}"
         headers = {"X-Shixian-Dedupe-Key": message.dedupe_key}
-        _, answer = post_json(self.name, message.recipient, url, encode_json(self.body(message)), headers,
-                              self.timeout)
-        check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
+        for body in self.bodies(message):
+            _, answer = post_json(self.name, message.recipient, url, encode_json(body), headers, self.timeout)
+            check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
 
     def close(self) -> None:
         """Nothing held between sends."""

@@ -164,17 +164,20 @@ def test_wecom_posts_markdown_with_key(http_server: HttpServer, clock: ManualClo
 
 
 def test_wecom_errcode_and_length_limit(http_server: HttpServer, clock: ManualClock) -> None:
-    """A non-zero errcode fails; content longer than 4096 bytes is cut on a character boundary."""
-    http_server.behaviour.body = b'{"errcode":93000,"errmsg":"invalid webhook url"}'
+    """A non-zero errcode fails at the first part; content longer than 4096 bytes goes as several parts, each
+    within the limit, the long line split on character boundaries and nothing of it lost."""
     channel = create_channel("wx", {"type": "wecom", "url": http_server.url("/send"), "key": "k"}, clock)
     long = dict(SAMPLE_DATA, what_to_do="请办理。" * 2000)
     rendered = TemplateRenderer().render("sla_breach", long)
+    channel.send(Outgoing("wx", "p1", "-", rendered, "k1"))
+    parts = [r.json()["markdown"]["content"] for r in http_server.received]
+    http_server.behaviour.body = b'{"errcode":93000,"errmsg":"invalid webhook url"}'
     with pytest.raises(DeliveryError) as caught:
-        channel.send(Outgoing("wx", "p1", "-", rendered, "k1"))
-    sent = http_server.received[0].json()["markdown"]["content"]
+        channel.send(Outgoing("wx", "p1", "-", rendered, "k2"))
     assert caught.value.transient is False
-    assert len(sent.encode("utf-8")) <= 4096
-    assert sent.endswith("已截断）")
+    assert len(http_server.received) == len(parts) + 1
+    assert len(parts) == 5 and all(len(part.encode("utf-8")) <= 4096 for part in parts)
+    assert "行因消息长度限制未列出，请登录时限系统查看完整清单。\n\n（第5/5条）" in parts[-1]
 
 
 def test_file_channel_writes_one_eml_per_message_and_overwrites_repeats(tmp_path: Path, clock: ManualClock) -> None:

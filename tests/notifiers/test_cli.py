@@ -20,8 +20,10 @@ from tests.notifiers.receivers import MailServer
 def seed_dead(db: str, n: int) -> None:
     engine = SqlInstanceStore(db).engine
     now = SystemClock().now()
-    rows = [{"created_at": now, "channel": "file", "recipient": f"p{i}", "recipient_address": f"p{i}@x.example.gov.cn",
-             "template": "sla_breach", "data": SAMPLE_DATA, "kind": "breach", "dedupe_key": f"k{i}"}
+    written = now - timedelta(minutes=5)  # a message goes dead some time after it was written
+    rows = [{"created_at": written, "channel": "file", "recipient": f"p{i}",
+             "recipient_address": f"p{i}@x.example.gov.cn", "template": "sla_breach", "data": SAMPLE_DATA,
+             "kind": "breach", "dedupe_key": f"k{i}"}
             for i in range(n)]
     with engine.begin() as conn:
         insert_outbox_ignore_duplicates(conn, rows)
@@ -196,3 +198,44 @@ def test_dead_shows_the_reason_at_the_end_of_a_long_error(db_url: str, capsys: p
     assert "HTTP 403 from gxzw.example.gov.cn: signature rejected" in row
     assert "retrying will not help" in row
     assert "second line" not in out
+
+
+@pytest.mark.parametrize("argv", [["list", "--limit", "99999999999999999999"], ["list", "--limit", "-1"],
+                                  ["list", "--limit", "0"], ["dead", "--limit", "20000"],
+                                  ["retry", "99999999999999999999"], ["retry", "0"]])
+def test_limits_and_ids_out_of_range_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A page size outside 1..10000 (as `show` takes) or a message id no 64-bit column holds exits 2 by name."""
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["outbox", *argv])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert ("--limit" in err and "at least 1 and at most 10000" in err) or "a message id is a whole number" in err
+    assert "Traceback" not in err
+
+
+def test_a_file_that_is_no_database_is_a_runtime_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A --db the store cannot read exits 1 (the database failed), not 2 (the command line was right)."""
+    garbage = tmp_path / "not.db"
+    garbage.write_bytes(b"this is not a database\x00" * 100)
+    code, out, err = run(capsys, "outbox", "list", "--db", str(garbage))
+    assert (code, out) == (1, "") and err.startswith("error: the database is unavailable")
+
+
+@pytest.mark.parametrize(("channel", "recipient", "said"), [
+    ("file", "lz-gaj-audtor", "(did you mean 'lz-gaj-auditor'?)"),
+    ("email", "nobody", "expected name@domain"),
+])
+def test_notify_test_refuses_a_recipient_that_is_neither_person_nor_address(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], channel: str, recipient: str, said: str) -> None:
+    """A mistyped person id is not sent to as a raw address: exit 2 naming the nearest person, nothing written."""
+    code, out, err = run(capsys, "notify", "test", channel, recipient, "--directory", str(directory_file(tmp_path)))
+    assert (code, out) == (2, "")
+    assert said in err and "no person id of the directory" in err
+    assert not (tmp_path / "mail").exists()
+
+
+def test_notify_test_still_takes_a_raw_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An address on the channel that reads as no person id is sent to, for a first try of a channel."""
+    code, out, _ = run(capsys, "notify", "test", "file", "someone@dsj.example.gov.cn",
+                       "--directory", str(directory_file(tmp_path)))
+    assert code == 0 and "to test <someone@dsj.example.gov.cn>" in out
