@@ -3,7 +3,9 @@ by path, a filter value. Each failure is a `UsageError`: the command line is wro
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import argparse
+import sys
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from engine.errors import UnknownWorkflow
@@ -15,6 +17,30 @@ DB_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 class UsageError(Exception):
     """A command line that cannot be run as given; its message says what is expected (exit 2)."""
+
+
+Command = Callable[[argparse.Namespace], int]
+#: An error a command group answers with an exit code: the errors' types, the code, and the text to print
+#: (None: the error's own message).
+Outcome = tuple[type[BaseException] | tuple[type[BaseException], ...], int, Callable[[BaseException], str] | None]
+
+
+def exit_codes(command: Command, outcomes: Sequence[Outcome]) -> Command:
+    """`command`, with each error `outcomes` names printed as one `error: ...` line on stderr and turned into
+    its exit code (the first that matches), never a traceback."""
+    kinds = tuple(k for kind, _, _ in outcomes for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except kinds as err:
+            for kind, code, text in outcomes:
+                if isinstance(err, kind):
+                    print(f"error: {text(err) if text is not None else err}", file=sys.stderr)
+                    return code
+            raise
+
+    return run
 
 
 def check_db_target(db: str) -> None:

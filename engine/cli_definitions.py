@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.cli_checks import UsageError, unknown_workflow_text, workflow_file
+from engine.cli_checks import UsageError, exit_codes, unknown_workflow_text, workflow_file
 from engine.definitions import DefinitionSet, definition_files, template_names
 from engine.diagrams import to_bpmn, to_mermaid
 from engine.errors import DefinitionError, UnknownWorkflow
@@ -45,14 +45,7 @@ def _known_templates(args: argparse.Namespace) -> frozenset[str] | None:
 
 
 def _usage(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except UsageError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-
-    return run
+    return exit_codes(fn, [(UsageError, 2, None)])
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.cli_checks import UsageError, check_choice, check_db_target, unknown_workflow_text
+from engine.cli_checks import UsageError, check_choice, check_db_target, exit_codes, unknown_workflow_text
 from engine.cli_options import (
     DEFAULT_BACKOFF,
     MIN_INTERVAL,
@@ -470,20 +470,13 @@ def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any) ->
 
 
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except UsageError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        except UnknownWorkflow as err:
-            print(f"error: {unknown_workflow_text(err)}", file=sys.stderr)
-            return 1
-        except WorkflowError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
+    return exit_codes(fn, [(UsageError, 2, None), (UnknownWorkflow, 1, _unknown_workflow_text),
+                           (WorkflowError, 1, None)])
 
-    return run
+
+def _unknown_workflow_text(err: BaseException) -> str:
+    assert isinstance(err, UnknownWorkflow)
+    return unknown_workflow_text(err)
 
 
 def register(subparsers: Any) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from engine.cli_checks import UsageError, check_db_target
+from engine.cli_checks import UsageError, check_db_target, exit_codes
 from engine.cli_options import message_limit
 from engine.clock import SHANGHAI, SystemClock
 from engine.errors import PayloadInvalid, StorageUnavailable, WorkflowError
@@ -184,23 +184,13 @@ def _check_raw_address(channel: Any, name: str, recipient: str, people: list[str
 
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except UsageError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        except (DeliveryError, StorageUnavailable) as err:  # the command was right; the server or database failed
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-        except SQLAlchemyError as err:
-            print(f"error: {StorageUnavailable(str(err).splitlines()[0])}", file=sys.stderr)
-            return 1
-        except WorkflowError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    # a server or database that fails is no fault of the command line (1); the engine's refusals of its values are (2)
+    return exit_codes(command, [(UsageError, 2, None), ((DeliveryError, StorageUnavailable), 1, None),
+                                (SQLAlchemyError, 1, _unavailable), (WorkflowError, 2, None)])
 
-    return run
+
+def _unavailable(err: BaseException) -> str:
+    return str(StorageUnavailable(str(err).splitlines()[0]))
 
 
 def _message_id(text: str) -> int:
