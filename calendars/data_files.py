@@ -112,6 +112,21 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
+#: The statutory days off whose date never moves (全国年节及纪念日放假办法), as (month, day, holiday, first year):
+#: every national year's notice makes them off, so a year file that does not is wrong. 2 May is one since
+#: 2025-01-01: 国务院关于修改《全国年节及纪念日放假办法》的决定 (2024); the 2025 and 2026 notices follow it.
+STATUTORY_FIXED_DAYS: tuple[tuple[int, int, str, int], ...] = (
+    (1, 1, "元旦", 1950),
+    (5, 1, "劳动节", 1950),
+    (5, 2, "劳动节", 2025),
+    (10, 1, "国庆节", 1950),
+    (10, 2, "国庆节", 1950),
+    (10, 3, "国庆节", 1950),
+)
+#: The days off of 壮族三月三 each citizen of Guangxi has (广西壮族自治区关于“壮族三月三”放假的规定, since 2014).
+GUANGXI_DAYS_OFF = 2
+
+
 class _FileReader:
     """Walks one file's YAML nodes, collecting problems with their line instead of stopping at the first."""
 
@@ -178,7 +193,10 @@ class _FileReader:
                 fields = self.mapping(item)
                 number = self.scalar(fields, item, "number", "missing source: the notice has no number")
                 dated = self.scalar(fields, item, "dated", "missing source: the notice has no date (dated)")
-                self.scalar(fields, item, "title")
+                title = self.scalar(fields, item, "title")
+                if title is not None and f"{self.year}年" not in title.value:
+                    self.problem(title, f"the notice's title does not name {self.year}年: is this the notice of "
+                                        "another year, left from the file this one was copied from?")
                 if dated is not None:
                     self.parse_date(dated, dated.value)
                 if number is not None:
@@ -219,7 +237,20 @@ class _FileReader:
             for day, node in self.days(fields.get("cancels_work")):
                 if day not in own_off:
                     self.problem(node, f"cancels_work names {day}, which this entry's 'off' does not include")
+        self.statutory_days(entries, holidays)
         return entries
+
+    def statutory_days(self, entries: list[DayEntry], holidays: yaml.Node) -> None:
+        """Every notice gives the fixed-date statutory days and the Spring Festival off: a file without them
+        is unfinished, and would count them as working days."""
+        off = {e.day for e in entries if e.kind == "off"}
+        missing = [f"{date(self.year, m, d)} ({label})" for m, d, label, since in STATUTORY_FIXED_DAYS
+                   if since <= self.year and date(self.year, m, d) not in off]
+        if missing:
+            self.problem(holidays, f"the statutory days off {', '.join(missing)} are not off: every year's notice "
+                                   "gives them; copy its 放假 lines in full")
+        if not any(e.kind == "off" and e.label.startswith("春节") for e in entries):
+            self.problem(holidays, "no 春节 entry with days off: every year's notice gives the Spring Festival")
 
     def overlay(
         self, top: dict[str, yaml.Node], root: yaml.Node
@@ -250,6 +281,12 @@ class _FileReader:
                 declared.append((day, node))
         if status == "cancelled" and any(e.kind == "off" for e in entries):
             self.problem(top.get("off"), "status is 'cancelled' but days off are listed")
+        if (status == "observed" and self.region == "CN-GX"
+                and sum(e.kind == "off" for e in entries) < GUANGXI_DAYS_OFF):
+            self.problem(top.get("off") or root,
+                         f"status is 'observed' but fewer than {GUANGXI_DAYS_OFF} days off are listed: every "
+                         "citizen of Guangxi has 2 days off for 壮族三月三 (write status: cancelled for a year "
+                         "without them)")
         overriding = self.days(top.get("overrides_national_work"))
         cutoff = OVERLAY_FROM.get(self.region)
         if cutoff is not None:

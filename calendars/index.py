@@ -6,19 +6,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from calendars.data_files import CalendarData
+from calendars.data_files import STATUTORY_FIXED_DAYS, CalendarData
 
-#: The holidays whose date never moves, used for a provisional year (one with no published schedule).
-FIXED_DATE_HOLIDAYS: tuple[tuple[int, int, str], ...] = (
-    (1, 1, "元旦"),
-    (5, 1, "劳动节"),
-    # 劳动节 has two statutory days, 1 and 2 May, since 2025-01-01: 国务院关于修改《全国年节及纪念日放假办法》的决定
-    # (2024); the 2025 and 2026 notices follow it.
-    (5, 2, "劳动节"),
-    (10, 1, "国庆节"),
-    (10, 2, "国庆节"),
-    (10, 3, "国庆节"),
-)
 _ONE = timedelta(days=1)
 
 
@@ -72,7 +61,9 @@ def build_index(data: CalendarData, region: str, first_year: int, last_year: int
     days_off: dict[date, str] = {}
     for year in range(first_year, last_year + 1):
         national = year in known or year in partial
-        fixed = {} if national else {date(year, m, d): label for m, d, label in FIXED_DATE_HOLIDAYS}
+        # a provisional year (no published schedule) has the holidays whose date never moves
+        fixed = {} if national else {date(year, m, d): label for m, d, label, since in STATUTORY_FIXED_DAYS
+                                     if since <= year}
         day = date(year, 1, 1)
         end = date(year, 12, 31)
         while day <= end:

@@ -23,10 +23,24 @@ holidays:
 """  # the holiday's own lines start at line 11
 
 
-def national(folder: Path, body: str, head: str = HEAD) -> Path:
+#: The other holidays of the year, after the one a test writes: every notice gives them, and a file without
+#: them is refused (see test_a_year_file_must_give_the_statutory_days_off).
+OTHER_HOLIDAYS = f"""  - name: 元旦
+    notice: {NOTICE}
+    off: [2026-01-01..2026-01-03]
+  - name: 春节
+    notice: {NOTICE}
+    off: [2026-02-15..2026-02-23]
+  - name: 劳动节
+    notice: {NOTICE}
+    off: [2026-05-01..2026-05-05]
+"""
+
+
+def national(folder: Path, body: str, head: str = HEAD, others: str = OTHER_HOLIDAYS) -> Path:
     path = folder / "cn" / "2026.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(head + body, encoding="utf-8")
+    path.write_text(head + body + others, encoding="utf-8")
     return path
 
 
@@ -73,7 +87,7 @@ def test_makeup_day_on_a_weekday(tmp_path: Path) -> None:
 
 def test_date_outside_the_notice_span(tmp_path: Path) -> None:
     """The 2026 notice may reach back to December 2025 but not to November."""
-    p = national(tmp_path, "    off: [2025-11-30, 2025-12-31]\n")
+    p = national(tmp_path, "    off: [2025-11-30, 2025-12-31, 2026-10-01..2026-10-07]\n")
     assert problems(tmp_path) == [
         f"{p}:11: 2025-11-30 is outside the span of the 2026 notice (2025-12-01..2026-12-31);"
         " put it in the file of the year whose notice declares it"
@@ -95,7 +109,7 @@ def test_overlay_conflicts(tmp_path: Path) -> None:
     """A regional day off on a national make-up day needs overrides_national_work; a regional working day cannot be
     a national holiday."""
     cn = national(tmp_path, "    off: [2026-10-01..2026-10-07]\n    work: [2026-10-10]\n")
-    gx = guangxi(tmp_path, "off: [2026-10-10]\nwork: [2026-10-03]\n")
+    gx = guangxi(tmp_path, "off: [2026-04-20, 2026-04-21, 2026-10-10]\nwork: [2026-10-03]\n")
     assert problems(tmp_path) == [
         f"{gx}:8: overlay conflict: 2026-10-10 is a national make-up working day ({cn}:12);"
         " list it under overrides_national_work if the region really takes it off",
@@ -109,7 +123,8 @@ def test_overlay_conflicts(tmp_path: Path) -> None:
 
 def test_bad_date_wrong_year_and_broken_yaml(tmp_path: Path) -> None:
     """An impossible date, a year that does not match the file name, and YAML that does not parse."""
-    p = national(tmp_path, "    off: [2026-02-30]\n", head=HEAD.replace("year: 2026", "year: 2025"))
+    p = national(tmp_path, "    off: [2026-02-30, 2026-10-01..2026-10-07]\n",
+                 head=HEAD.replace("year: 2026", "year: 2025"))
     assert problems(tmp_path) == [
         f"{p}:2: year 2025 does not match the file name 2026.yaml",
         f"{p}:11: '2026-02-30' is not a date (write YYYY-MM-DD, or YYYY-MM-DD..YYYY-MM-DD for a span)",
@@ -132,3 +147,33 @@ def test_cancelled_makeup_day_must_be_made_off(tmp_path: Path) -> None:
     """An amendment's cancels_work must name a day its own span makes off (the 2020 extension's 02-01)."""
     p = national(tmp_path, "    off: [2026-10-01..2026-10-07]\n    cancels_work: [2026-10-10]\n")
     assert problems(tmp_path) == [f"{p}:12: cancels_work names 2026-10-10, which this entry's 'off' does not include"]
+
+
+def test_a_year_file_must_give_the_statutory_days_off(tmp_path: Path) -> None:
+    """A new year's file with only some of the notice copied would count 1 May or the Spring Festival as working
+    days: the fixed-date statutory days and a 春节 entry are required (2 May since 2025)."""
+    p = national(tmp_path, "    off: [2026-10-01..2026-10-07]\n", others="")
+    assert problems(tmp_path) == [
+        f"{p}:9: the statutory days off 2026-01-01 (元旦), 2026-05-01 (劳动节), 2026-05-02 (劳动节) are not off: "
+        "every year's notice gives them; copy its 放假 lines in full",
+        f"{p}:9: no 春节 entry with days off: every year's notice gives the Spring Festival",
+    ]
+
+
+def test_a_notice_must_be_the_years_own(tmp_path: Path) -> None:
+    """A file copied from last year with the dates changed but the notice left: the title names another year."""
+    p = national(tmp_path, "    off: [2026-10-01..2026-10-07]\n", head=HEAD.replace("2026年", "2025年"))
+    assert problems(tmp_path) == [
+        f"{p}:7: the notice's title does not name 2026年: is this the notice of another year, left from the file"
+        " this one was copied from?"
+    ]
+
+
+def test_an_observed_guangxi_year_lists_its_days_off(tmp_path: Path) -> None:
+    """壮族三月三 gives every citizen of Guangxi 2 days off: an observed year without them is unfinished."""
+    national(tmp_path, "    off: [2026-10-01..2026-10-07]\n")
+    gx = guangxi(tmp_path, "off: []\n")
+    assert problems(tmp_path) == [
+        f"{gx}:8: status is 'observed' but fewer than 2 days off are listed: every citizen of Guangxi has 2 days off"
+        " for 壮族三月三 (write status: cancelled for a year without them)"
+    ]

@@ -14,8 +14,8 @@ from calendars.index import build_index
 from tests.engine.calendar_2027 import TEST_2027_CN, TEST_2027_GX
 
 POLICY = DeadlinePolicy()
-#: the made-up national 2027 file takes 1-5 January off; it has nothing else
-TEST_2027_OFF = {date(2027, 1, d) for d in range(1, 6)}
+#: the made-up national 2027 file takes 1-5 January and 6-12 February off before March
+TEST_2027_OFF = {date(2027, 1, d) for d in range(1, 6)} | {date(2027, 2, d) for d in range(6, 13)}
 
 
 @pytest.fixture

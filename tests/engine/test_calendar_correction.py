@@ -29,7 +29,7 @@ def _review_last_day(engine: Engine, key: str) -> str:
 def test_a_corrected_guangxi_file_changes_the_next_deadline(make_engine: MakeEngine, clock: ManualClock,
                                                             data_copy: Path) -> None:
     """Normative review (2 WD) from Wednesday 2026-04-15: last day 04-21 while 04-17..04-20 are Guangxi days off;
-    after the file is corrected to 04-20 alone and reloaded, a request that same day ends on 04-17."""
+    after the file is corrected to 04-20 and 04-21 and reloaded, a request that same day ends on 04-17."""
     engine = make_engine(DefinitionSet.load([ROOT / "workflows"]), flow=None,
                          directory=YamlDirectory(ROOT / "notifiers" / "example_directory.yaml"))
     clock.set(datetime(2026, 4, 15, 10, tzinfo=SHANGHAI))
@@ -37,7 +37,7 @@ def test_a_corrected_guangxi_file_changes_the_next_deadline(make_engine: MakeEng
     gx = data_copy / "cn-gx" / "2026.yaml"
     text = gx.read_text(encoding="utf-8")
     assert "off: [2026-04-17..2026-04-20]" in text
-    gx.write_text(text.replace("off: [2026-04-17..2026-04-20]", "off: [2026-04-20]"), encoding="utf-8")
+    gx.write_text(text.replace("off: [2026-04-17..2026-04-20]", "off: [2026-04-20, 2026-04-21]"), encoding="utf-8")
     calendars.reload_data(data_copy)
     clock.set(datetime(2026, 4, 15, 11, tzinfo=SHANGHAI))
     assert _review_last_day(engine, "CORR-2") == "2026-04-17"
