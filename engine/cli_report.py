@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.cli_checks import UsageError, check_db_target
 from engine.clock import SHANGHAI, SystemClock
+from engine.deadline_text import deadline_plain
 from engine.errors import WorkflowError
 from engine.ports import Directory
 from engine.reporting.figures import MonthReport, build_month_report, month_bounds
@@ -48,7 +49,15 @@ def build_report(db: Any, specs: Specs, directory: Directory | None, month: str,
                               late_by=late_by)
 
 
+def month_start(month: str) -> datetime:
+    """00:00 of the month's first day, Asia/Shanghai (ValueError names the expected form)."""
+    first, _ = month_bounds(month)
+    return datetime.combine(first, time(0), tzinfo=SHANGHAI)
+
+
 def _as_of(args: argparse.Namespace) -> datetime:
+    """The report's moment; ValueError before the month has begun, when no step of it can have fallen due and
+    the report would hold only other months' overdue items."""
     end = month_end(args.month)
     if args.as_of:
         try:
@@ -56,8 +65,16 @@ def _as_of(args: argparse.Namespace) -> datetime:
         except ValueError:
             raise ValueError(f"--as-of {args.as_of!r} is not a date-time; write YYYY-MM-DDTHH:MM (Beijing time), "
                              "e.g. 2026-10-31T18:00, or add an offset such as +08:00") from None
-        return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
-    return min(end, SystemClock().now())
+        moment = moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment
+    else:
+        moment = min(end, SystemClock().now())
+    start = month_start(args.month)
+    if moment < start:
+        given = f"--as-of {args.as_of}" if args.as_of else "now"
+        raise ValueError(f"{args.month} has not begun at the report's moment ({given}, "
+                         f"{deadline_plain(moment.astimezone(SHANGHAI))}); give a month that has begun, or an "
+                         f"--as-of on or after {start.date().isoformat()}T00:00")
+    return moment
 
 
 def cmd_report(args: argparse.Namespace) -> int:

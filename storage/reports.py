@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,6 +39,8 @@ class ClockRecord:
     escalation_level: int
     #: stopped because its instance was cancelled, not because the step was answered (see `stopped_by_cancel`)
     cancelled: bool = False
+    #: standing still at the report's moment (a pausing state, or its instance suspended): its due time moves on
+    paused: bool = False
 
 
 def stopped_by_cancel(clock_status: str, stopped_at: datetime | None, state: str | None, instance_status: str,
@@ -56,11 +58,13 @@ def stopped_by_cancel(clock_status: str, stopped_at: datetime | None, state: str
     return instance_status == "cancelled" and state == instance_state and stopped_at == instance_updated_at
 
 
-def task_clock_records(db: Engine, as_of: datetime, due_before: datetime) -> list[ClockRecord]:
-    """Task clocks started by `as_of` and due before `due_before`, oldest due first.
+def task_clock_records(db: Engine, as_of: datetime, due_by: datetime) -> list[ClockRecord]:
+    """Task clocks started by `as_of` and due by `due_by` (inclusive), oldest due first.
 
-    A clock stopped after `as_of` reads as still open (and so not cancelled either), and SLA events after
-    `as_of` are left out, so a report for a past month shows what the supervisor saw then.
+    `due_by` is inclusive because a step whose last day ends a month is due at 24:00 of that day, the very moment
+    the next month begins. A clock stopped after `as_of` reads as still open (and so not cancelled either), and
+    SLA events after `as_of` are left out, so a report for a past month shows what the supervisor saw then; a
+    clock reads as paused when a pause of its ledger, or its current one, covers `as_of`.
     """
     ev = sla_event_t.c
     events = (
@@ -80,9 +84,10 @@ def task_clock_records(db: Engine, as_of: datetime, due_before: datetime) -> lis
             c.id, c.instance_id, i.workflow_id, i.version, i.business_key, i.variables, c.state, c.calendar,
             c.started_at, c.due_at, c.stopped_at, events.c.warnings, events.c.breaches, events.c.level,
             c.status, i.status.label("instance_status"), i.state.label("instance_state"), i.updated_at,
+            _paused_at(as_of).label("paused"),
         )
         .select_from(clock_t.join(instance_t, i.id == c.instance_id).outerjoin(events, events.c.clock_id == c.id))
-        .where(and_(c.scope == "task", c.started_at <= as_of, c.due_at < due_before))
+        .where(and_(c.scope == "task", c.started_at <= as_of, c.due_at <= due_by))
         .order_by(c.due_at, c.id)
     )
     try:
@@ -100,8 +105,19 @@ def task_clock_records(db: Engine, as_of: datetime, due_before: datetime) -> lis
             warnings=int(r.warnings or 0), breached=bool(r.breaches), escalation_level=int(r.level or 0),
             cancelled=stopped_by_cancel(r.status, stopped, r.state, r.instance_status, r.instance_state,
                                         r.updated_at),
+            paused=stopped is None and bool(r.paused),
         ))
     return records
+
+
+def _paused_at(as_of: datetime) -> Any:
+    """Whether the clock stood still at `as_of`: a pause of its ledger covers that moment, or its current pause
+    had begun by then (so that a clock paused without a ledger row does not read as running)."""
+    c, p = clock_t.c, pause_t.c
+    in_ledger = (select(p.id).where(p.clock_id == c.id, p.started_at <= as_of,
+                                    or_(p.ended_at.is_(None), p.ended_at > as_of)).exists())
+    current = and_(c.status == "paused", c.paused_since.is_not(None), c.paused_since <= as_of)
+    return or_(in_ledger, current)
 
 
 # -- the demo's audit: everything the engine recorded about deadlines and messages -----------------------------

@@ -4,10 +4,13 @@ A step is one SLA clock of a task: it is *due in the month* when its due time fa
 when it was finished by its due time, late when finished after it or still open past it at the report's moment.
 A step whose instance was cancelled before its due time was never answered and never late: it is counted apart
 (`cancelled`), not as due; one cancelled after its due time had already run late and counts as late.
+A step standing still at the report's moment (a pausing state, a suspended instance) is due but not yet finished,
+never late: its due time moves on when it counts again. Only a breach before its pause makes it late.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +36,13 @@ class StepRecord:
     escalation_level: int = 0
     #: its clock stopped because the instance was cancelled; `finished` is then the moment of the cancel
     cancelled: bool = False
+    #: its clock stood still at the report's moment, so `due` is not yet its final due time
+    paused: bool = False
+
+    def open_past_due(self, as_of: datetime) -> bool:
+        """Whether the step is still open and late at `as_of`, as `Engine.overdue` lists it: a paused clock only
+        when it was breached before its pause."""
+        return self.finished is None and self.due <= as_of and (not self.paused or self.breached)
 
 
 @dataclass(slots=True)
@@ -82,10 +92,17 @@ class MonthReport:
     open_items: tuple[OpenItem, ...]
 
 
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
 def month_bounds(month: str) -> tuple[date, date]:
-    """First day of the month and first day of the next; ValueError names the expected form."""
+    """First day of the month and first day of the next; ValueError names the expected form (exactly YYYY-MM, so
+    that `2026-1` is not read as a month a supervisor might have meant otherwise)."""
+    found = _MONTH.fullmatch(month)
     try:
-        year, mon = (int(part) for part in month.split("-"))
+        if found is None:
+            raise ValueError(month)
+        year, mon = int(found.group(1)), int(found.group(2))
         first = date(year, mon, 1)
     except ValueError as err:
         raise ValueError(f"bad month {month!r}: write it as YYYY-MM, e.g. 2026-10") from err
@@ -120,14 +137,14 @@ def build_month_report(
     open_items: list[OpenItem] = []
     for rec in records:
         last_day = last_day_of(rec.due)
-        if not (first <= last_day < nxt or (last_day < first and rec.finished is None)):
+        if not (first <= last_day < nxt or (last_day < first and rec.open_past_due(as_of))):
             continue
         due_in_month = first <= last_day < nxt
         dept = departments.setdefault(rec.department, Figures(rec.department, rec.department_name))
         proc = procedures.setdefault(rec.workflow_id, Figures(rec.workflow_id, rec.workflow_name))
         for fig in (dept, proc, totals):
             _count(fig, rec, as_of, due_in_month, working_days_between)
-        if rec.finished is None and rec.due <= as_of:
+        if rec.open_past_due(as_of):
             open_items.append(OpenItem(rec, late_by(rec.due, as_of)))
     open_items.sort(key=lambda item: (-item.late_working_days, item.record.due))
     return MonthReport(
@@ -164,8 +181,8 @@ def _count(
                 fig.late_finished += 1
             if not rec.cancelled:  # a cancelled step was never answered: it took no time to answer
                 fig.working_days_taken.append(working_days_between(rec.started.date(), rec.finished.date()))
-        elif rec.due <= as_of:
+        elif rec.open_past_due(as_of):
             fig.late += 1
-    if rec.finished is None and rec.due <= as_of:
+    if rec.open_past_due(as_of):
         fig.open_overdue += 1
 

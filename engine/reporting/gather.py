@@ -51,6 +51,8 @@ class ClockRow(Protocol):
     def escalation_level(self) -> int: ...
     @property
     def cancelled(self) -> bool: ...
+    @property
+    def paused(self) -> bool: ...
 
 
 class Specs(Protocol):
@@ -92,6 +94,7 @@ class StepGatherer:
             breached=row.breached,
             escalation_level=row.escalation_level,
             cancelled=row.cancelled,
+            paused=row.paused,
         )
 
     def _spec(self, workflow_id: str, version: str) -> WorkflowSpec | None:

@@ -6,9 +6,11 @@ import contextlib
 import csv
 import io
 import os
+import re
 import secrets
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -116,12 +118,36 @@ _CSV_ITEMS = ["business_key", "instance_id", "state", "department", "department_
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
+#: A text a spreadsheet would read as a number: an 18-digit credit code would show as 1.14502E+17, losing digits.
+_NUMBER_LIKE = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
+
+
 def csv_cell(value: object) -> object:
     """A text that a spreadsheet would run as a formula (`=HYPERLINK(...)`), prefixed with `'` so that it shows
     as text; numbers stay numbers."""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def csv_code(value: str) -> str:
+    """An identifier (credit code, business key) as a cell a spreadsheet keeps as text: one that would read as a
+    number is written `="..."`, a formula giving back the text. That form only ever wraps digits, a point and an
+    exponent, so it runs nothing; any other text goes through `csv_cell`'s guard."""
+    if _NUMBER_LIKE.fullmatch(value):
+        return f'="{value}"'
+    return str(csv_cell(value))
+
+
+@dataclass(frozen=True, slots=True)
+class _Code:
+    """A cell holding an identifier, written by `csv_code`."""
+
+    value: str
+
+    @property
+    def text(self) -> str:
+        return csv_code(self.value)
 
 
 def render_csv(report: MonthReport) -> str:
@@ -133,23 +159,23 @@ def render_csv(report: MonthReport) -> str:
     writer = csv.writer(buf, lineterminator="\r\n")
 
     def row(cells: Sequence[object]) -> None:
-        writer.writerow([csv_cell(c) for c in cells])
+        writer.writerow([c.text if isinstance(c, _Code) else csv_cell(c) for c in cells])
 
     row(_CSV_FIGURES + _CSV_ITEMS)
     blank_items = [""] * len(_CSV_ITEMS)
     for section, rows in (("department", report.by_department), ("procedure", report.by_procedure),
                           ("total", (report.totals,))):
         for fig in rows:
-            row([section, fig.key, fig.title, fig.due, fig.on_time, fig.late, fig.open_overdue, fig.cancelled,
-                 fig.warnings, fig.breaches, fig.escalations,
+            row([section, _Code(fig.key), fig.title, fig.due, fig.on_time, fig.late, fig.open_overdue,
+                 fig.cancelled, fig.warnings, fig.breaches, fig.escalations,
                  "" if fig.average_working_days is None else fig.average_working_days,
                  "" if fig.on_time_rate is None else fig.on_time_rate, *blank_items])
     blank_figures = [""] * (len(_CSV_FIGURES) - 3)
     for item in report.open_items:
         r = item.record
-        row(["open_item", r.workflow_id, r.workflow_name, *blank_figures, r.business_key, r.instance_id,
-             r.state_title, r.department, r.department_name, deadline_plain(r.due), item.late_working_days,
-             r.escalation_level])
+        row(["open_item", _Code(r.workflow_id), r.workflow_name, *blank_figures, _Code(r.business_key),
+             _Code(r.instance_id), r.state_title, _Code(r.department), r.department_name, deadline_plain(r.due),
+             item.late_working_days, r.escalation_level])
     return buf.getvalue()
 
 

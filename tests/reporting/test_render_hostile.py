@@ -14,7 +14,7 @@ from lxml import html as lxml_html
 from calendars import get_calendar
 from engine.clock import SHANGHAI
 from engine.reporting.figures import MonthReport, StepRecord, build_month_report
-from engine.reporting.render import csv_cell, md_cell, render
+from engine.reporting.render import csv_cell, csv_code, md_cell, render
 from engine.sla import SlaCalculator
 
 FORMULA_KEY = '=HYPERLINK("http://evil.example","点击")'
@@ -121,3 +121,24 @@ def test_html_shows_hostile_text_as_text(report: MonthReport) -> None:
     cells = {lines(td.text_content()) for td in page.xpath("//h2[.='数据监督员待督办事项']/following::table[1]//td")}
     assert {lines(k) for k in KEYS} <= cells
     assert HOSTILE_DEPARTMENT in cells
+
+
+def test_an_all_digit_credit_code_stays_text_in_a_spreadsheet() -> None:
+    """An 18-digit code (and a numeric business key) is written `="..."`, which Excel keeps as the text instead
+    of 1.14502E+17; a code with letters is written as it is, and the formula guard still prefixes other text."""
+    code = "114502000009000010"
+    rec = StepRecord(workflow_id="gx.data_request", workflow_name="申请", instance_id="ab12", business_key="20261001",
+                     state="review", state_title="审批", department=code, department_name="某局",
+                     started=at(2026, 10, 20, 9), due=at(2026, 10, 23), finished=None, breached=True)
+    rep = build_month_report([rec], "2026-10", at(2026, 10, 31, 12), get_calendar("CN").working_days_between,
+                             late_by=partial(SlaCalculator().late_by, "CN"))
+    text = render(rep, "csv")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    item = next(r for r in rows if r["section"] == "open_item")
+    department = next(r for r in rows if r["section"] == "department")
+    assert (item["department"], department["key"], item["business_key"]) == (f'="{code}"', f'="{code}"',
+                                                                             '="20261001"')
+    assert f'"=""{code}"""' in text.splitlines()[1]
+    assert (item["instance_id"], item["key"]) == ("ab12", "gx.data_request")
+    assert [csv_code(v) for v in ("91450200MA5K000001", "1E5", "=1+1", "-1")] == [
+        "91450200MA5K000001", '="1E5"', "'=1+1", "'-1"]
