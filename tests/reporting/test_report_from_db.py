@@ -7,7 +7,7 @@ Saturday) is a make-up working day. A period of N WD starts counting the day aft
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from engine.reporting.figures import MonthReport
 from engine.runtime import Engine
 from notifiers.directory import YamlDirectory
 from storage.sql import SqlInstanceStore
+from tests.reporting.ticking import tick_every_half_day
 
 ROOT = Path(__file__).resolve().parents[2]
 RSJ = "11450200007565442H"  # 柳州市人力资源和社会保障局
@@ -51,11 +52,7 @@ class World:
         self.ticked = at(9, 24)
 
     def until(self, moment: datetime) -> None:
-        while self.ticked + timedelta(hours=12) <= moment:
-            self.ticked += timedelta(hours=12)
-            self.clock.set(self.ticked)
-            self.engine.tick(self.ticked)
-        self.clock.set(moment)
+        self.ticked = tick_every_half_day(self.engine, self.clock, self.ticked, moment)
 
     def request(self, key: str, provider: str, moment: datetime) -> str:
         self.until(moment)

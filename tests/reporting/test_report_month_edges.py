@@ -7,7 +7,7 @@ Calendar facts (国办发明电〔2025〕7号): 10-01..10-08 are days off, 09-28
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from engine.fields import make_credit_code
 from engine.reporting.figures import MonthReport
 from notifiers.directory import YamlDirectory
 from storage import open_store
+from tests.reporting.ticking import tick_every_half_day
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = YamlDirectory(ROOT / "notifiers" / "example_directory.yaml")
@@ -55,11 +56,8 @@ class World:
         self.db = str(tmp_path / "edges.db")
 
     def until(self, moment: datetime) -> None:
-        while self.ticked + timedelta(hours=12) <= moment:
-            self.ticked += timedelta(hours=12)
-            self.clock.set(self.ticked)
-            self.engine.tick(self.ticked)
-        self.clock.set(moment)
+        self.ticked = tick_every_half_day(self.engine, self.clock, self.ticked, moment)
+        self.engine.tick(moment)
         self.engine.tick(moment)
 
     def start(self, workflow: str, key: str, variables: dict[str, str], moment: datetime) -> str:
