@@ -194,9 +194,19 @@ class ExpressionError(WorkflowError):
 
 
 class StorageUnavailable(WorkflowError):
-    def __init__(self, detail: str) -> None:
+    """The database could not be used. Nothing was changed, unless `outcome_unknown`: the connection to a server
+    broke during the commit itself, so the command may have been committed; read the instance, or repeat the
+    command with the same idempotency key, which answers the committed result if there is one."""
+
+    def __init__(self, detail: str, *, outcome_unknown: bool = False) -> None:
         self.detail = detail
-        super().__init__(f"the database is unavailable, nothing was changed: {detail}")
+        self.outcome_unknown = outcome_unknown
+        if outcome_unknown:
+            super().__init__("the connection to the database broke while the command was committed: it may or may "
+                             "not have been done; read the instance, or repeat the command with the same "
+                             f"idempotency key: {detail}")
+        else:
+            super().__init__(f"the database is unavailable, nothing was changed: {detail}")
 
 
 class CalendarYearMissing(WorkflowError, _CalendarYearMissing):

@@ -118,6 +118,11 @@ class SqlInstanceStore:
             raise StorageUnavailable(f"cannot open {shown}: {str(err).replace(self.url, shown)}") from err
         self._dbapi: Any = self.engine.dialect.dbapi  # the driver's module: its errors are caught by name
         self._spare: list[Any] = []  # at most one connection kept out of the pool, for the next command
+        # a server's connection kept idle longer than this goes back through the pool, whose ping replaces one
+        # the server dropped meanwhile (a restart): a backend's first command after it must not fail for that
+        self.spare_ping_after: float | None = None if self.dialect == "sqlite" else SPARE_PING_AFTER
+        self._monotonic: Callable[[], float] = time.monotonic
+        self._spare_since = 0.0
         # NORMAL leaves the log unsynced until a checkpoint: sync it in the background as it grows (FULL syncs
         # at every commit already, OFF never wants a sync); `wal_sync_thread=False` leaves it to SQLite alone
         self._wal = (WalFlusher(os.path.abspath(str(url.database)) + "-wal")
@@ -151,23 +156,33 @@ class SqlInstanceStore:
         cost more than a small command's own statements.
         """
         try:
-            return self._spare.pop()  # list.pop is atomic: two threads never get the same connection
+            raw = self._spare.pop()  # list.pop is atomic: two threads never get the same connection
         except IndexError:
-            dbapi = self._dbapi
-            try:
-                return self.engine.raw_connection()
-            except (SQLAlchemyError, dbapi.Error) as err:  # a refused connection comes from the driver, unwrapped
-                raise StorageUnavailable(str(err).splitlines()[0]) from err
+            return self._checkout()
+        ping_after = self.spare_ping_after
+        if ping_after is not None and self._monotonic() - self._spare_since > ping_after:
+            raw.close()  # back to the pool
+            return self._checkout()
+        return raw
+
+    def _checkout(self) -> Any:
+        dbapi = self._dbapi
+        try:
+            return self.engine.raw_connection()
+        except (SQLAlchemyError, dbapi.Error) as err:  # a refused connection comes from the driver, unwrapped
+            raise StorageUnavailable(str(err).splitlines()[0]) from err
 
     def _committed(self, raw: Any, cursor: Any, wrote: bool) -> None:
         if wrote and self._wal is not None:
             self._wal.committed()
         self._release(raw, cursor, False)
 
-    def _failed(self, raw: Any, cursor: Any, err: BaseException) -> None:
+    def _failed(self, raw: Any, cursor: Any, err: BaseException, committing: bool = False) -> None:
         """Roll back after `err`; a connection that failed is invalidated, so the next command takes a fresh one.
 
-        Raises `StorageUnavailable` for a driver error; any other error is the caller's to raise.
+        Raises `StorageUnavailable` for a driver error; any other error is the caller's to raise. A server's
+        connection that broke during the commit itself leaves the outcome unknown (the server may have
+        committed before the answer was lost); SQLite's commit is local, so its failure changed nothing.
         """
         dbapi = self._dbapi
         broken = isinstance(err, dbapi.OperationalError | dbapi.InterfaceError)
@@ -177,7 +192,8 @@ class SqlInstanceStore:
             broken = True
         self._release(raw, cursor, broken)
         if isinstance(err, dbapi.Error):
-            raise StorageUnavailable(str(err).splitlines()[0]) from err
+            unknown = committing and self.dialect != "sqlite"
+            raise StorageUnavailable(str(err).splitlines()[0], outcome_unknown=unknown) from err
 
     def _release(self, raw: Any, cursor: Any, broken: bool) -> None:
         """Close the command's cursor; keep the connection for the next command, or invalidate a broken one."""
@@ -194,6 +210,7 @@ class SqlInstanceStore:
         if self._spare or self._closed:
             raw.close()  # back to the pool
         else:
+            self._spare_since = self._monotonic()
             self._spare.append(raw)
 
     def _check_file(self) -> None:
@@ -498,9 +515,13 @@ class CommandTransaction:
         try:
             conn.commit()
         except BaseException as commit_err:
-            store._failed(raw, cursor, commit_err)
+            store._failed(raw, cursor, commit_err, committing=True)
             raise
         store._committed(raw, cursor, wrote)
+
+
+#: Seconds a server's connection may wait idle between commands before it is checked again (see `_take`).
+SPARE_PING_AFTER = 1.0
 
 
 def _invalidate(raw: Any) -> None:

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from engine import ManualClock, StorageUnavailable, UnknownInstance, WorkflowError
 from storage import open_store
+from storage.sql import SPARE_PING_AFTER, SqlInstanceStore
 from tests.conftest import find_pg_bin
 from tests.faults.harness.flow import START, WF, actor, build_engine, flow_vars
 from tests.faults.harness.invariants import Findings, check_history, check_timers
@@ -153,3 +155,49 @@ def test_postgres_restart_while_workers_run(server: RestartableServer) -> None:
     assert found.problems == []
     print(f"\noutage: {sum(len(w.acked) for w in workers)} commands acknowledged, "
           f"{sum(w.errors['StorageUnavailable'] for w in workers)} StorageUnavailable retries")
+
+
+def test_the_first_command_after_a_restart_is_answered(server: RestartableServer) -> None:
+    """A backend idle across a restart: its kept connection goes back through the pool's check, so the first
+    command after the restart is answered, not refused for a connection the server dropped. Within the second
+    it is kept without a check, a command right after a restart may still be refused, typed."""
+    url = f"postgresql+psycopg://shixian@127.0.0.1:{server.port}/shixian_test"
+    engine = build_engine(url, ManualClock(START))
+    store = engine.store
+    assert isinstance(store, SqlInstanceStore)
+    now = [1000.0]
+    store._monotonic = lambda: now[0]
+    first = engine.start(WF, "RS-1", flow_vars(), actor("consumer"))
+    server.halt()
+    server.restart()
+    now[0] += 2 * SPARE_PING_AFTER  # the backend was idle meanwhile
+    assert engine.get(first.id) is not None
+    assert engine.fire(first.id, "approve", actor("auditor"), {}).state != first.state
+
+    server.halt()
+    server.restart()
+    with pytest.raises(StorageUnavailable) as refused:  # no time has passed: the dropped connection is used
+        engine.get(first.id)
+    assert not refused.value.outcome_unknown and "nothing was changed" in str(refused.value)
+    assert engine.get(first.id) is not None  # the broken connection was replaced
+    engine.close()
+
+
+def test_a_commit_whose_answer_is_lost_is_not_called_unchanged(server: RestartableServer) -> None:
+    """The server's session ends while the command commits: the caller cannot know whether it was committed,
+    and the error says so, pointing to the idempotency key, instead of claiming nothing was changed."""
+    url = f"postgresql+psycopg://shixian@127.0.0.1:{server.port}/shixian_test"
+    store = SqlInstanceStore(url)
+    killer = psycopg.connect(f"host=127.0.0.1 port={server.port} user=shixian dbname=shixian_test",
+                             autocommit=True)
+    try:
+        with pytest.raises(StorageUnavailable) as lost, store.transaction() as tx:
+            tx.cur.execute("SELECT pg_backend_pid()")
+            pid = tx.cur.fetchone()[0]
+            killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert lost.value.outcome_unknown
+        assert "may or may not have been done" in str(lost.value) and "idempotency key" in str(lost.value)
+        assert "nothing was changed" not in str(lost.value)
+    finally:
+        killer.close()
+        store.close()
