@@ -221,7 +221,7 @@ class Run:
                     if st.sla is not None and dest in st.sla.pause_in:
                         self.pause_clock(clock, dest)  # stands still there, counts on when the task is back
                     else:
-                        self._stop_clock(clock)
+                        self.stop_clock(clock)
                 elif pausing and clock.scope == "procedure" and clock.status == "paused":
                     self.resume_clock(clock)
         if st.kind in (StateKind.TIMER, StateKind.AUTO):
@@ -240,7 +240,7 @@ class Run:
             self.resume_clock(clock)
             if dest != clock.state:
                 resumed = self._current(clock)
-                self._stop_clock(resumed)
+                self.stop_clock(resumed)
 
     def run_hook(self, name: str, attempts: int) -> None:
         """Call the automatic step's hook; on failure stay here, keep the error and arm a retry with back-off."""
@@ -289,10 +289,7 @@ class Run:
                                                False, due.provisional, None, at, kind, level))
         return due.due
 
-    def _stop_clock(self, clock: ClockView) -> None:
-        self.stop_clock(clock, on_time="met")
-
-    def stop_clock(self, clock: ClockView, on_time: str) -> None:
+    def stop_clock(self, clock: ClockView, on_time: str = "met") -> None:
         """Stop a clock for good: `on_time` is its status unless it is late (`met` when its step is done,
         `cancelled` when the instance is). The due time is the first late moment, as for the tick.
 
@@ -376,7 +373,7 @@ class Run:
         # stopped the latter: without a procedure SLA, nothing is left to stop unless clocks were loaded
         if self._open_clocks is not None or self.spec.sla is not None:
             for clock in self.open_clocks():
-                self._stop_clock(clock)
+                self.stop_clock(clock)
         self.event(COMPLETED, outcome=outcome)
 
     def _arm_timer(self, name: str) -> None:
