@@ -318,9 +318,12 @@ def _known_states(engine: Engine) -> dict[str, set[str]]:
     from engine.loader import load_text
 
     states: dict[str, set[str]] = {m.spec.id: set(m.spec.states) for m in engine.definitions}
+    loaded = {(m.spec.id, m.spec.content_hash) for m in engine.definitions}
     store: Any = engine.store  # the SQL store keeps each version's YAML; the InstanceStore protocol need not
     for stored in store.stored_definitions():
         known = states.setdefault(stored.workflow_id, set())
+        if (stored.workflow_id, stored.version) in loaded:
+            continue  # the files' own version: its states are in already, without parsing it again
         try:
             known.update(load_text(stored.source, stored.source_path or stored.workflow_id).states)
         except WorkflowError:  # a stored version that no longer loads: its id still counts
