@@ -221,10 +221,10 @@ class OutboxDispatcher:
                 untried.setdefault(endpoint, []).append(message)
                 continue
             if self._stop.is_set() or self._monotonic() - started >= budget:
-                rest = [m for m in claimed[index:] if self._endpoint(m) not in down]
+                rest: list[_Claimed] = []  # given back for the next round; a down endpoint's wait for its retry
                 for other in claimed[index:]:
-                    if self._endpoint(other) in down:
-                        untried.setdefault(self._endpoint(other), []).append(other)
+                    where = self._endpoint(other)
+                    (untried.setdefault(where, []) if where in down else rest).append(other)
                 self._record(outcomes)
                 outcomes = []
                 self._release([m.id for m in rest], claimant,
