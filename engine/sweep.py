@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.commands import Run, next_moment, timer_moment
-from engine.errors import ConcurrentUpdate, WorkflowError
+from engine.errors import ConcurrentUpdate, StorageUnavailable, WorkflowError
 from engine.fields import decode_values
 from engine.spec import EVENT_TIMER
 from engine.store import ClockView, InstanceStore, StoreTx, TimerView
@@ -63,6 +63,14 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
     except ConcurrentUpdate as err:
         # a command moved the instance meanwhile: try again on the next tick, not in this one
         counts["failed"] += 1
+        release(timedelta(seconds=1), attempts, str(err))
+        return
+    except StorageUnavailable as err:
+        # the database failed, not the moment: it goes back as it was, with no attempt counted and no back-off.
+        # If the database cannot take it back either, the tick ends here (the worker says so) and the claim's
+        # lease runs out, so the moment is taken again once the database answers
+        counts["failed"] += 1
+        log.warning("%s of instance %s: the database failed, tried again shortly: %s", what, instance_id, err)
         release(timedelta(seconds=1), attempts, str(err))
         return
     except WorkflowError as err:
