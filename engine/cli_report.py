@@ -80,7 +80,7 @@ def _as_of(args: argparse.Namespace) -> datetime:
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.definitions import DefinitionSet
     from engine.errors import StorageUnavailable
-    from storage import database_missing, no_database, open_store
+    from storage import database_missing, no_database, open_for_reading, read_as_snapshot
 
     try:
         as_of = _as_of(args)
@@ -115,7 +115,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
             directory = YamlDirectory(args.directory)
         specs = DefinitionSet.load(args.workflows or [str(_REPO / "workflows")])
-        store = open_store(args.db)
+        if read_as_snapshot(args.db):
+            print(f"{args.db} cannot be written here: reading it as it stands", file=sys.stderr)
+        store = open_for_reading(args.db)
         try:
             _add_stored_versions(specs, store)
             report = build_report(store.engine, specs, directory, args.month, as_of)

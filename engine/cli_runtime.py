@@ -97,10 +97,12 @@ def _setup(args: argparse.Namespace) -> _Setup:
     return _Setup(defs, directory, hooks)
 
 
-def _engine(args: argparse.Namespace, *, create: bool = False, setup: _Setup | None = None) -> Engine:
+def _engine(args: argparse.Namespace, *, create: bool = False, reads: bool = False,
+            setup: _Setup | None = None) -> Engine:
     """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
-    a mistyped path must not read as an empty database ("0 overdue") to whoever asks."""
-    from storage import database_missing, no_database, open_store
+    a mistyped path must not read as an empty database ("0 overdue") to whoever asks. A command that only
+    `reads` may be given a SQLite file it cannot write (a supervisor's copy): it reads it as it stands."""
+    from storage import database_missing, no_database, open_for_reading, open_store, read_as_snapshot
     from storage.sql import shown_url
 
     check_db_target(args.db)
@@ -110,12 +112,15 @@ def _engine(args: argparse.Namespace, *, create: bool = False, setup: _Setup | N
     setup = setup or _setup(args)
     if new_file:
         print(f"no database at {shown_url(args.db)}: creating a new one", file=sys.stderr)
+    elif reads and read_as_snapshot(args.db):
+        print(f"{args.db} cannot be written here: reading it as it stands", file=sys.stderr)
     policy = None
     if args.business_hours is not None:
         from calendars import DeadlinePolicy
 
         policy = DeadlinePolicy(business_hours=args.business_hours)  # every deadline ends at close of business
-    engine = Engine(open_store(args.db), setup.definitions, clock=SystemClock(), directory=setup.directory,
+    store = open_for_reading(args.db) if reads else open_store(args.db)
+    engine = Engine(store, setup.definitions, clock=SystemClock(), directory=setup.directory,
                     allow_provisional=args.allow_provisional, deadline_policy=policy)
     for name, fn in setup.hooks.items():
         engine.register_hook(name, fn)
@@ -282,7 +287,7 @@ def cmd_fire(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = _engine(args, reads=True)
     _check_filters(engine, args.workflow, args.state)
     if args.instance:
         inst = engine.get(args.instance)
@@ -349,7 +354,7 @@ def _acted(h: HistoryEntry) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = _engine(args, reads=True)
     entries = engine.history(args.instance)
     report = engine.verify_history(args.instance)
     if args.json:
@@ -366,7 +371,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_overdue(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = _engine(args, reads=True)
     _check_filters(engine, args.workflow, None)
     items = engine.overdue(limit=args.limit, offset=args.offset, workflow_id=args.workflow)
     if args.json:

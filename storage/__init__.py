@@ -5,12 +5,42 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import StorageUnavailable
+from storage.snapshot import check_snapshot, snapshot_connect, writable_here
 from storage.sql import SqlInstanceStore, database_url, shown_url
 
 
 def open_store(target: str, *, synchronous: str = "NORMAL") -> SqlInstanceStore:
     """Open (and migrate) the database at a SQLite path or a PostgreSQL URL."""
     return SqlInstanceStore(target, synchronous=synchronous)
+
+
+def open_for_reading(target: str) -> SqlInstanceStore:
+    """Open the database for a command that only reads. A SQLite file that cannot be written here (a copy given
+    to a supervisor, a read-only mount) is read as it stands, without migrating it (see storage.snapshot)."""
+    path = sqlite_path(target)
+    if path is None or writable_here(path) or not path.is_file():
+        return open_store(target)
+    check_snapshot(path)
+    return SqlInstanceStore(target, snapshot=True)
+
+
+def read_as_snapshot(target: str) -> bool:
+    """Whether `open_for_reading` reads `target` as a snapshot: an existing SQLite file not writable here."""
+    path = sqlite_path(target)
+    return path is not None and path.is_file() and not writable_here(path)
+
+
+def sqlite_path(target: str) -> Path | None:
+    """The file of a SQLite target (a path or a sqlite:/// URL); None for a server's URL."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(database_url(target))
+    except Exception:  # not a URL SQLAlchemy reads: opening it reports the error
+        return None
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
 
 
 def database_missing(target: str) -> bool:
@@ -27,8 +57,12 @@ def _has_engine_schema(target: str) -> bool:
     from sqlalchemy.exc import SQLAlchemyError
 
     url = database_url(target)
+    path = sqlite_path(target)
     try:
-        engine = create_engine(url)
+        if read_as_snapshot(target) and path is not None:
+            engine = create_engine("sqlite://", creator=snapshot_connect(path))
+        else:
+            engine = create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as err:
         raise StorageUnavailable(f"cannot open {shown_url(url)}: {err}") from err
     try:
@@ -54,5 +88,5 @@ def no_database(target: str) -> StorageUnavailable:
                               "(or set SHIXIAN_DB) of the database the engine writes")
 
 
-__all__ = ["SqlInstanceStore", "database_missing", "database_url", "no_database", "open_store",
-           "require_database"]
+__all__ = ["SqlInstanceStore", "database_missing", "database_url", "no_database", "open_for_reading",
+           "open_store", "read_as_snapshot", "require_database", "sqlite_path"]

@@ -73,3 +73,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         after = _revision(conn)
     if after != before:
         log.info("database schema upgraded from %s to %s", before or "an empty database", after)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database's schema is this version's newest (a reader that may not migrate must check)."""
+    with _alembic_quiet():
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with engine.connect() as conn:
+        return _revision(conn) == head

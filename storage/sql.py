@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, func, or_, select, update
@@ -80,18 +81,28 @@ class SqlInstanceStore:
     """The `engine.store.InstanceStore` on SQLAlchemy Core; the schema is migrated up to date when opened."""
 
     def __init__(self, target: str, *, migrate: bool = True, synchronous: str = "NORMAL", pool_size: int = 5,
-                 wal_sync_thread: bool = True) -> None:
+                 wal_sync_thread: bool = True, snapshot: bool = False) -> None:
+        """`snapshot` reads a SQLite file that cannot be written here as it stands (see storage.snapshot): never
+        migrated, and refused unless its schema is this version's."""
         self.url = database_url(target)
         try:
             url = make_url(self.url)
             self.dialect = url.get_backend_name()
-            if self.dialect == "sqlite":
+            self.engine: Engine
+            if snapshot:
+                if self.dialect != "sqlite" or url.database in (None, "", ":memory:"):
+                    raise StorageUnavailable("only a SQLite file can be read as a snapshot")
+                from storage.snapshot import snapshot_connect
+
+                self.engine = create_engine("sqlite://", creator=snapshot_connect(Path(url.database)),
+                                            pool_reset_on_return=None)
+            elif self.dialect == "sqlite":
                 kwargs: dict[str, Any] = {"connect_args": {"timeout": 60, "check_same_thread": False}}
                 if url.database in (None, "", ":memory:"):
                     raise StorageUnavailable("an in-memory SQLite database cannot be shared; give a file path")
                 # no rollback when a connection goes back to the pool: every transaction ends in commit or
                 # rollback already, and the extra call costs a measurable share of a small command
-                self.engine: Engine = create_engine(url, pool_reset_on_return=None, **kwargs)
+                self.engine = create_engine(url, pool_reset_on_return=None, **kwargs)
                 sync = synchronous.upper()
 
                 @event.listens_for(self.engine, "connect")
@@ -111,6 +122,14 @@ class SqlInstanceStore:
                     # mean time fell by about a third, measured on the approval workload)
                     cur.execute("PRAGMA wal_autocheckpoint=4000")
                     cur.close()
+
+                @event.listens_for(self.engine, "handle_error")
+                def _file_fault_breaks(ctx: Any) -> None:
+                    # a connection that met a fault of the file keeps its broken state after the file is well
+                    # again ("attempt to write a readonly database"): treated as a lost connection, it and the
+                    # pool's others are replaced (for the claims and reads that run through SQLAlchemy)
+                    if _sqlite_file_fault(ctx.original_exception):
+                        ctx.is_disconnect = True
             else:
                 self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as err:
@@ -126,17 +145,28 @@ class SqlInstanceStore:
         # NORMAL leaves the log unsynced until a checkpoint: sync it in the background as it grows (FULL syncs
         # at every commit already, OFF never wants a sync); `wal_sync_thread=False` leaves it to SQLite alone
         self._wal = (WalFlusher(os.path.abspath(str(url.database)) + "-wal")
-                     if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" and wal_sync_thread else None)
+                     if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" and wal_sync_thread
+                     and not snapshot else None)
         self._moments = Moments(self.dialect)
         self._closed = False
         # the SQLite file this store writes, as (device, inode): a file removed or replaced under an open store
         # would take every later commit with it, to an inode nobody can open again
         self._path = os.path.abspath(str(url.database)) if self.dialect == "sqlite" else None
         self._file_id: tuple[int, int] | None = None
-        if migrate:
+        if snapshot:
+            self._guard(self._require_current_schema)
+        elif migrate:
             from storage.migrate import upgrade
 
             self._guard(lambda: upgrade(self.engine))
+
+    def _require_current_schema(self) -> None:
+        from storage.migrate import schema_is_current
+
+        if not schema_is_current(self.engine):
+            raise StorageUnavailable(f"{self._path} holds an older schema than this version of the engine, and it "
+                                     "cannot be written here to bring it up to date; open it once where it can be "
+                                     "written (any command does), then copy it again")
 
     @property
     def wal_flusher(self) -> WalFlusher | None:
@@ -522,6 +552,16 @@ class CommandTransaction:
 
 #: Seconds a server's connection may wait idle between commands before it is checked again (see `_take`).
 SPARE_PING_AFTER = 1.0
+
+
+#: SQLite's primary result codes that mean the file failed under a connection (I/O, read-only, full, corrupt,
+#: cannot open, not a database), not a busy or locked moment that passes by itself
+_FILE_FAULTS = frozenset({8, 10, 11, 13, 14, 26})
+
+
+def _sqlite_file_fault(err: BaseException) -> bool:
+    code = getattr(err, "sqlite_errorcode", None)
+    return isinstance(err, sqlite3.Error) and isinstance(code, int) and code & 0xFF in _FILE_FAULTS
 
 
 def _invalidate(raw: Any) -> None:
