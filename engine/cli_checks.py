@@ -7,9 +7,13 @@ import argparse
 import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import UnknownWorkflow
 from engine.validation.reader import closest
+
+if TYPE_CHECKING:
+    from storage.sql import SqlInstanceStore
 
 #: The URL schemes `--db` may use: the engine's tables exist for these databases only.
 DB_SCHEMES = ("sqlite", "postgresql", "postgres")
@@ -41,6 +45,16 @@ def exit_codes(command: Command, outcomes: Sequence[Outcome]) -> Command:
             raise
 
     return run
+
+
+def open_to_read(db: str) -> SqlInstanceStore:
+    """The store of a command that only reads; says so on stderr when `db` is a SQLite file it cannot write, which
+    it reads as it stands (a supervisor's copy, a read-only mount)."""
+    from storage import open_for_reading, snapshot_path
+
+    if snapshot_path(db) is not None:
+        print(f"{db} cannot be written here: reading it as it stands", file=sys.stderr)
+    return open_for_reading(db)
 
 
 def check_db_target(db: str) -> None:

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from engine.cli_checks import UsageError, check_db_target
+from engine.cli_checks import UsageError, check_db_target, open_to_read
 from engine.clock import SHANGHAI, SystemClock
 from engine.deadline_text import deadline_plain
 from engine.errors import WorkflowError
@@ -80,7 +80,7 @@ def _as_of(args: argparse.Namespace) -> datetime:
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.definitions import DefinitionSet
     from engine.errors import StorageUnavailable
-    from storage import database_missing, no_database, open_for_reading, read_as_snapshot
+    from storage import database_missing, no_database
 
     try:
         as_of = _as_of(args)
@@ -115,9 +115,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
             directory = YamlDirectory(args.directory)
         specs = DefinitionSet.load(args.workflows or [str(_REPO / "workflows")])
-        if read_as_snapshot(args.db):
-            print(f"{args.db} cannot be written here: reading it as it stands", file=sys.stderr)
-        store = open_for_reading(args.db)
+        store = open_to_read(args.db)
         try:
             _add_stored_versions(specs, store)
             report = build_report(store.engine, specs, directory, args.month, as_of)

@@ -18,7 +18,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.cli_checks import UsageError, check_choice, check_db_target, exit_codes, unknown_workflow_text
+from engine.cli_checks import (
+    UsageError,
+    check_choice,
+    check_db_target,
+    exit_codes,
+    open_to_read,
+    unknown_workflow_text,
+)
 from engine.cli_options import (
     DEFAULT_BACKOFF,
     MIN_INTERVAL,
@@ -102,7 +109,7 @@ def _engine(args: argparse.Namespace, *, create: bool = False, reads: bool = Fal
     """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
     a mistyped path must not read as an empty database ("0 overdue") to whoever asks. A command that only
     `reads` may be given a SQLite file it cannot write (a supervisor's copy): it reads it as it stands."""
-    from storage import database_missing, no_database, open_for_reading, open_store, read_as_snapshot
+    from storage import database_missing, no_database, open_store
     from storage.sql import shown_url
 
     check_db_target(args.db)
@@ -112,14 +119,12 @@ def _engine(args: argparse.Namespace, *, create: bool = False, reads: bool = Fal
     setup = setup or _setup(args)
     if new_file:
         print(f"no database at {shown_url(args.db)}: creating a new one", file=sys.stderr)
-    elif reads and read_as_snapshot(args.db):
-        print(f"{args.db} cannot be written here: reading it as it stands", file=sys.stderr)
     policy = None
     if args.business_hours is not None:
         from calendars import DeadlinePolicy
 
         policy = DeadlinePolicy(business_hours=args.business_hours)  # every deadline ends at close of business
-    store = open_for_reading(args.db) if reads else open_store(args.db)
+    store = open_to_read(args.db) if reads else open_store(args.db)
     engine = Engine(store, setup.definitions, clock=SystemClock(), directory=setup.directory,
                     allow_provisional=args.allow_provisional, deadline_policy=policy)
     for name, fn in setup.hooks.items():

@@ -60,17 +60,14 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
     """
     try:
         outcome = fire()
-    except ConcurrentUpdate as err:
-        # a command moved the instance meanwhile: try again on the next tick, not in this one
+    except (ConcurrentUpdate, StorageUnavailable) as err:
+        # not the moment's fault: a command moved the instance meanwhile, or the database failed. It goes back as
+        # it was for the next tick, with no attempt counted and no back-off. If the database cannot take it back
+        # either, the tick ends here (the worker says so) and the claim's lease runs out, so the moment is taken
+        # again once the database answers
         counts["failed"] += 1
-        release(timedelta(seconds=1), attempts, str(err))
-        return
-    except StorageUnavailable as err:
-        # the database failed, not the moment: it goes back as it was, with no attempt counted and no back-off.
-        # If the database cannot take it back either, the tick ends here (the worker says so) and the claim's
-        # lease runs out, so the moment is taken again once the database answers
-        counts["failed"] += 1
-        log.warning("%s of instance %s: the database failed, tried again shortly: %s", what, instance_id, err)
+        if isinstance(err, StorageUnavailable):
+            log.warning("%s of instance %s: the database failed, tried again shortly: %s", what, instance_id, err)
         release(timedelta(seconds=1), attempts, str(err))
         return
     except WorkflowError as err:

@@ -17,20 +17,20 @@ def open_store(target: str, *, synchronous: str = "NORMAL") -> SqlInstanceStore:
 def open_for_reading(target: str) -> SqlInstanceStore:
     """Open the database for a command that only reads. A SQLite file that cannot be written here (a copy given
     to a supervisor, a read-only mount) is read as it stands, without migrating it (see storage.snapshot)."""
-    path = sqlite_path(target)
-    if path is None or writable_here(path) or not path.is_file():
+    path = snapshot_path(target)
+    if path is None:
         return open_store(target)
     check_snapshot(path)
     return SqlInstanceStore(target, snapshot=True)
 
 
-def read_as_snapshot(target: str) -> bool:
-    """Whether `open_for_reading` reads `target` as a snapshot: an existing SQLite file not writable here."""
-    path = sqlite_path(target)
-    return path is not None and path.is_file() and not writable_here(path)
+def snapshot_path(target: str) -> Path | None:
+    """The file `open_for_reading` reads as a snapshot (an existing SQLite file not writable here), else None."""
+    path = _sqlite_path(target)
+    return path if path is not None and path.is_file() and not writable_here(path) else None
 
 
-def sqlite_path(target: str) -> Path | None:
+def _sqlite_path(target: str) -> Path | None:
     """The file of a SQLite target (a path or a sqlite:/// URL); None for a server's URL."""
     from sqlalchemy.engine import make_url
 
@@ -57,12 +57,10 @@ def _has_engine_schema(target: str) -> bool:
     from sqlalchemy.exc import SQLAlchemyError
 
     url = database_url(target)
-    path = sqlite_path(target)
+    snapshot = snapshot_path(target)
     try:
-        if read_as_snapshot(target) and path is not None:
-            engine = create_engine("sqlite://", creator=snapshot_connect(path))
-        else:
-            engine = create_engine(url)
+        engine = (create_engine("sqlite://", creator=snapshot_connect(snapshot)) if snapshot is not None
+                  else create_engine(url))
     except (SQLAlchemyError, ImportError, ValueError) as err:
         raise StorageUnavailable(f"cannot open {shown_url(url)}: {err}") from err
     try:
@@ -89,4 +87,4 @@ def no_database(target: str) -> StorageUnavailable:
 
 
 __all__ = ["SqlInstanceStore", "database_missing", "database_url", "no_database", "open_for_reading",
-           "open_store", "read_as_snapshot", "require_database", "sqlite_path"]
+           "open_store", "require_database", "snapshot_path"]

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from engine import Actor, Engine, ManualClock, StorageUnavailable
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
-from storage import open_for_reading, open_store, read_as_snapshot
+from storage import open_for_reading, open_store, snapshot_path
 from storage.migrate import upgrade
 from storage.sql import database_url
 from tests.engine.conftest import CONSUMER_ADMIN, DIRECTORY, FLOW, PROVIDER, flow_vars
@@ -57,7 +57,7 @@ def test_a_copy_that_cannot_be_written_is_read_as_it_stands(tmp_path: Path) -> N
     copy = _copy(db, tmp_path / "copy")
     before = _digest(copy)
     with unwritable([copy, copy.parent]):
-        assert read_as_snapshot(str(copy))
+        assert snapshot_path(str(copy)) == copy
         store = open_for_reading(str(copy))
         engine = Engine(store, DefinitionSet(), clock=ManualClock(LATE), directory=DIRECTORY)
         engine.add_definition(FLOW, "test_flow.yaml")
@@ -71,7 +71,7 @@ def test_a_copy_that_cannot_be_written_is_read_as_it_stands(tmp_path: Path) -> N
             engine.close()
         assert sorted(p.name for p in copy.parent.iterdir()) == [copy.name]  # no -wal, no -shm beside it
     assert _digest(copy) == before
-    assert not read_as_snapshot(str(db))  # the live database is opened as always
+    assert snapshot_path(str(db)) is None  # the live database is opened as always
 
 
 def test_a_copy_whose_log_holds_changes_is_refused(tmp_path: Path) -> None:
