@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "engine.cli_definitions",
     "engine.cli_simulate",
     "engine.cli_runtime",
+    "engine.cli_history_keys",
     "notifiers.cli",
     "engine.cli_demo",
     "engine.cli_report",

@@ -42,7 +42,7 @@ HISTORY_ROWID = """CREATE TABLE history (
     id INTEGER PRIMARY KEY, instance_id VARCHAR(32) NOT NULL, seq INTEGER NOT NULL, at DATETIME NOT NULL,
     actor VARCHAR(120) NOT NULL, event VARCHAR(120) NOT NULL, from_state VARCHAR(120),
     to_state VARCHAR(120) NOT NULL, payload TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL,
-    hash VARCHAR(64) NOT NULL, actor_role VARCHAR(120), actor_department VARCHAR(120),
+    hash VARCHAR(64) NOT NULL, actor_role VARCHAR(120), actor_department VARCHAR(120), key_id VARCHAR(16),
     UNIQUE (instance_id, seq))"""
 
 TASK_CLOCK_COLUMNS = ("task_started_at DATETIME", "task_due_at DATETIME", "task_last_day VARCHAR(10)",

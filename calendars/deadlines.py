@@ -180,15 +180,22 @@ def moment_before(cal: WorkingCalendar, deadline: Deadline, amount: int, unit: s
     """When a warning `amount` `unit` before the deadline fires.
 
     WD: the moment from which `amount` working days are left: the end of the working day `amount` working days
-    before last_day where business hours are set; otherwise 00:00 of the working day after it, so a warning
-    lands on a working day, never at midnight on a holiday or a weekend in between (0: the end of last_day).
+    before the deadline's last working day where business hours are set; otherwise 00:00 of the working day
+    after it, so a warning lands on a working day, never at midnight on a holiday or a weekend in between (0:
+    the end of last_day). The last working day is last_day itself, or, for a fixed date on a day off (a
+    completion date on a Sunday, which is not moved), the working day before it.
     WH: `amount` working hours before the due moment, counted within working hours.
     CD: the end of the calendar day `amount` days before last_day.
     """
     _amount(amount, unit)
     if unit == "WD":
-        earlier = cal.sub_working_days(deadline.last_day, amount)
-        if amount == 0 or policy.business_hours is not None:
+        if amount == 0:
+            return _end_of(cal, deadline.last_day, policy)
+        last = deadline.last_day
+        if not cal.is_working_day(last):
+            last = cal.sub_working_days(last, 1)
+        earlier = cal.sub_working_days(last, amount)
+        if policy.business_hours is not None:
             return _end_of(cal, earlier, policy)
         return _at(cal.add_working_days(earlier, 1), _MIDNIGHT)
     if unit == "WH":

@@ -16,6 +16,8 @@ from engine.errors import (
     DuplicateBusinessKey,
     ExpressionError,
     GuardRejected,
+    HistoryKeysInvalid,
+    HistoryKeysRequired,
     HookError,
     IdempotencyConflict,
     InstanceNotRunning,
@@ -29,6 +31,7 @@ from engine.errors import (
 )
 from engine.events import EngineEvent
 from engine.history import ChainReport
+from engine.history_keys import HistoryKeyring
 from engine.ports import Actor, Directory, Person
 from engine.runtime import Engine
 from engine.store import ClockView, HistoryEntry, InstanceQuery, InstanceStore, InstanceView, PauseEntry, TimerView
@@ -50,6 +53,9 @@ __all__ = [
     "ExpressionError",
     "GuardRejected",
     "HistoryEntry",
+    "HistoryKeyring",
+    "HistoryKeysInvalid",
+    "HistoryKeysRequired",
     "HookError",
     "IdempotencyConflict",
     "InstanceNotRunning",

@@ -199,7 +199,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"October report: {summary['report']['due']} steps due, {summary['report']['on_time']} on time, "
           f"{summary['report']['late']} late, {summary['report']['open_overdue']} open past due")
     habits = summary["late_share_by_department"]
-    print("departments' share of late answers: " + ", ".join(f"{k} {v:.0%}" for k, v in habits.items()))
+    print("the simulation's habits, each department's chance of answering late (an input, not a result): "
+          + ", ".join(f"{k} {v:.0%}" for k, v in habits.items()))
     pauses = summary["clock_pauses"]
     print("procedure clocks paused: " + (", ".join(f"{n} in {state}" for state, n in pauses.items()) or "none"))
     if summary["stand_ins"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import faulthandler
 import importlib
 import json
@@ -12,7 +13,7 @@ import signal
 import sys
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,8 +45,10 @@ from engine.clock import SHANGHAI, SystemClock
 from engine.daily_digest_job import DEFAULT_AT as DEFAULT_DIGEST_AT
 from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
-from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError, shown
-from engine.ports import Actor, Directory
+from engine.errors import PayloadInvalid, PermissionDenied, UnknownWorkflow, WorkflowError, shown
+from engine.history import ChainReport
+from engine.history_keys import HistoryKeyring
+from engine.ports import Actor, Directory, Person
 from engine.runtime import Engine
 from engine.spec import FieldSpec, WorkflowSpec
 from engine.store import ClockView, HistoryEntry, InstanceView
@@ -73,14 +76,20 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output
                         default=FromEnvironment(os.environ.get("SHIXIAN_BUSINESS_HOURS") or "") or None,
                         help="e.g. 09:00-17:00: deadlines end at close of business (default: $SHIXIAN_BUSINESS_HOURS, "
                              "else at 24:00); every process on one database must use the same")
+    parser.add_argument("--history-keys", default=os.environ.get("SHIXIAN_HISTORY_KEYS") or None, metavar="FILE",
+                        help="keyring that seals each new history step and checks sealed ones (default: "
+                             "$SHIXIAN_HISTORY_KEYS; make one with `history-keys new FILE`); every process "
+                             "writing to one database must have it")
     parser.add_argument("--allow-provisional", action="store_true",
                         help="compute provisional deadlines in years without calendar data instead of refusing")
     if json_output:  # the worker prints no results, only its log: it has no --json to ignore
         parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     if actor:
-        parser.add_argument("--actor", required=True, help="who acts (person id)")
-        parser.add_argument("--role", action="append", default=[], help="a base role of the actor (repeatable)")
-        parser.add_argument("--department", help="the actor's department credit code")
+        parser.add_argument("--actor", required=True,
+                            help="who acts: a person id of --directory, which gives their roles and department")
+        parser.add_argument("--role", action="append", default=[],
+                            help="act in this base role only (repeatable; one the directory gives the actor)")
+        parser.add_argument("--department", help="the actor's department credit code (must be the directory's)")
         parser.add_argument("--idempotency-key", help="repeat-safe key: the same command again changes nothing")
 
 
@@ -109,13 +118,17 @@ def _engine(args: argparse.Namespace, *, create: bool = False, reads: bool = Fal
     """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
     a mistyped path must not read as an empty database ("0 overdue") to whoever asks. A command that only
     `reads` may be given a SQLite file it cannot write (a supervisor's copy): it reads it as it stands."""
-    from storage import database_missing, no_database, open_store
+    from storage import database_missing, foreign_tables, no_database, open_store
     from storage.sql import shown_url
 
     check_db_target(args.db)
     new_file = database_missing(args.db)  # one look at the database, which may be a server's
     if new_file and not create:
         raise UsageError(no_database(args.db).detail)
+    if new_file and (others := foreign_tables(args.db)):
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise UsageError(f"{shown_url(args.db)} holds another application's tables ({shown}), not the engine's: "
+                         "nothing was added to it; give --db a new file, or the engine's own database")
     setup = setup or _setup(args)
     if new_file:
         print(f"no database at {shown_url(args.db)}: creating a new one", file=sys.stderr)
@@ -124,9 +137,10 @@ def _engine(args: argparse.Namespace, *, create: bool = False, reads: bool = Fal
         from calendars import DeadlinePolicy
 
         policy = DeadlinePolicy(business_hours=args.business_hours)  # every deadline ends at close of business
+    keyring = HistoryKeyring.load(args.history_keys) if args.history_keys else None
     store = open_to_read(args.db) if reads else open_store(args.db)
     engine = Engine(store, setup.definitions, clock=SystemClock(), directory=setup.directory,
-                    allow_provisional=args.allow_provisional, deadline_policy=policy)
+                    allow_provisional=args.allow_provisional, deadline_policy=policy, history_keys=keyring)
     for name, fn in setup.hooks.items():
         engine.register_hook(name, fn)
     return engine
@@ -180,8 +194,28 @@ def _warn_unregistered_hooks(engine: Engine) -> None:
             "maps them", listed)
 
 
-def _actor(args: argparse.Namespace) -> Actor:
-    return Actor(args.actor, frozenset(args.role), args.department)
+def _actor(args: argparse.Namespace, directory: Directory | None) -> Actor:
+    """The person acting, as the directory records them. The command line has no sign-in, so the directory it
+    requires is what vouches for who holds which role in which department: an id it does not list is refused, and
+    `--role` and `--department`, when given, must be the person's (they narrow the roles the person acts in)."""
+    find = getattr(directory, "person", None)
+    if directory is None or find is None:
+        return Actor(args.actor, frozenset(args.role), args.department)
+    person = find(args.actor)
+    if person is None:
+        everyone: list[Person] = getattr(directory, "all_people", list)()
+        close = difflib.get_close_matches(args.actor, [p.id for p in everyone], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise PermissionDenied(args.actor, "act from the command line", ["the people of --directory"],
+                               f"no person has this id in {args.directory}{hint}")
+    not_held = sorted(set(args.role) - person.roles)
+    if not_held:
+        raise PermissionDenied(args.actor, f"act as {', '.join(not_held)}", ["the people the directory gives it"],
+                               f"the directory gives {person.id} the roles {', '.join(sorted(person.roles))}")
+    if args.department is not None and args.department != person.department:
+        raise PermissionDenied(args.actor, f"act for department {args.department}", [],
+                               f"the directory puts {person.id} in {person.department or 'no department'}")
+    return Actor(person.id, frozenset(args.role) or person.roles, person.department)
 
 
 def _values(pairs: list[str], text: str | None, what: str, fields: Mapping[str, FieldSpec]) -> dict[str, Any]:
@@ -263,10 +297,10 @@ def cmd_start(args: argparse.Namespace) -> int:
     setup = _setup(args)
     spec = setup.definitions.get(args.workflow).spec
     variables = _values(args.var, args.vars, "variable", spec.variables)
-    _check_start(spec, args.business_key, variables, _actor(args), setup.directory)
+    actor = _actor(args, setup.directory)
+    _check_start(spec, args.business_key, variables, actor, setup.directory)
     engine = _engine(args, create=True, setup=setup)
-    inst = engine.start(args.workflow, args.business_key, variables, _actor(args),
-                        idempotency_key=args.idempotency_key)
+    inst = engine.start(args.workflow, args.business_key, variables, actor, idempotency_key=args.idempotency_key)
     _print_instance(inst, args.json)
     return 0
 
@@ -286,7 +320,8 @@ def cmd_fire(args: argparse.Namespace) -> int:
     _require_directory(args)
     engine = _engine(args)
     payload = _values(args.field, args.payload, "payload", _payload_fields(engine, args.instance, args.event))
-    inst = engine.fire(args.instance, args.event, _actor(args), payload, idempotency_key=args.idempotency_key)
+    actor = _actor(args, engine.parts.notices.directory)
+    inst = engine.fire(args.instance, args.event, actor, payload, idempotency_key=args.idempotency_key)
     _print_instance(inst, args.json)
     return 0
 
@@ -367,12 +402,36 @@ def cmd_history(args: argparse.Namespace) -> int:
                          indent=2))
     else:
         for h in entries:
-            payload = json.dumps(h.payload, ensure_ascii=False) if h.payload else ""
+            raw = getattr(h.payload, "raw", None)  # storage.rows.UndecodablePayload: text changed outside the engine
+            payload = (f"(stored payload is not JSON: {raw[:80]!r})" if raw is not None
+                       else json.dumps(h.payload, ensure_ascii=False) if h.payload else "")
             print(f"{h.seq:3} {_when(h.at)}  {_acted(h):12} {h.event:22} {h.from_state or '-'} -> {h.to_state} "
                   f"{payload}")
-        print("history verified: intact" if report.ok else
-              f"HISTORY ALTERED at step {report.broken_seq}: {report.problem}")
-    return 0 if report.ok else 3
+        print(_verdict(report, entries))
+        if report.unsealed_since_keys:
+            print(f"warning: {report.unsealed_since_keys} unsealed step(s) are dated after history keys came into use "
+                  "in this database: written by a process not given the keyring, or written again without it")
+    return 0 if report.ok else EXIT_KEY_MISSING if report.missing_key else EXIT_ALTERED
+
+
+#: `history`'s exit status when the chain is broken, and when a sealed step's key was not given (not checked).
+EXIT_ALTERED, EXIT_KEY_MISSING = 3, 4
+
+
+def _verdict(report: ChainReport, entries: Sequence[HistoryEntry]) -> str:
+    """The chain's verdict in one line, with how much of it is sealed with a history key."""
+    if report.missing_key:
+        return f"HISTORY NOT CHECKED from step {report.broken_seq}: {report.problem}"
+    if not report.ok:
+        return f"HISTORY ALTERED at step {report.broken_seq}: {report.problem}"
+    keys = sorted({h.key_id for h in entries if h.key_id is not None})
+    if report.sealed == 0:
+        return "history verified: intact (not sealed with a history key)"
+    shown = ", ".join(keys)
+    if report.sealed == report.steps:
+        return f"history verified: intact, every step sealed (history key {shown})"
+    return (f"history verified: intact; the last {report.sealed} of {report.steps} steps sealed (history key "
+            f"{shown}), the steps before them written before keys were used")
 
 
 def cmd_overdue(args: argparse.Namespace) -> int:
@@ -402,6 +461,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, handlers=[log_handler])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
     engine = _engine(args, create=True)
+    engine.seal_guard.check()  # a worker that may not write steps here says so now, not at every tick
     if args.worker_id:
         engine.worker_id = args.worker_id
     _warn_unregistered_hooks(engine)
@@ -433,8 +493,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     scheduler.start()
     from storage.sql import shown_url
 
-    print(f"worker {engine.worker_id} ticking every {args.interval:g} s on {shown_url(args.db)}; "
-          f"{_worker_settings(args, engine.dispatcher is not None, daily)}; stop with Ctrl-C or SIGTERM",
+    settings = _worker_settings(args, engine.dispatcher is not None, daily, engine.history_keys)
+    print(f"worker {engine.worker_id} ticking every {args.interval:g} s on {shown_url(args.db)}; {settings}; "
+          "stop with Ctrl-C or SIGTERM",
           file=sys.stderr, flush=True)
     try:
         # never an untimed wait: a SIGTERM the kernel hands to one of the scheduler's threads only marks the
@@ -458,8 +519,8 @@ class BeijingTimeFormatter(logging.Formatter):
         return moment.strftime(datefmt) if datefmt else moment.isoformat(timespec="milliseconds")
 
 
-def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any) -> str:
-    """The effective policy in the start line: deadlines, outbox delivery, daily digest."""
+def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any, keyring: HistoryKeyring | None) -> str:
+    """The effective policy in the start line: deadlines, outbox delivery, history seal, daily digest."""
     hours = args.business_hours
     parts = [f"deadlines end at {hours[1]:%H:%M} of working days (business hours {hours[0]:%H:%M}-{hours[1]:%H:%M})"
              if hours is not None else "deadlines end at 24:00 (no business hours)"]
@@ -473,6 +534,8 @@ def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any) ->
         parts.append("outbox not sent by this worker (--no-dispatch)")
     else:
         parts.append("no outbox: no --directory")
+    parts.append(f"history sealed with key {keyring.sealing_id}" if keyring is not None
+                 else "history not sealed (no --history-keys)")
     if daily is not None:
         parts.append(f"daily overdue list at {daily.at:%H:%M} Beijing time on working days")
     elif args.directory:

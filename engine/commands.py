@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -66,6 +66,10 @@ class Parts:
     hook_backoff: timedelta = timedelta(seconds=30)
     hook_backoff_max: timedelta = timedelta(hours=1)
     events_wanted: bool = False  # set once someone subscribes: until then no event objects are built
+    #: the history key that seals each new step (engine.history_keys), by id and value; None: plain SHA-256
+    seal: tuple[str, bytes] | None = None
+    #: called before a command writes steps: raises HistoryKeysRequired where this engine may not (history_keys)
+    may_write: Callable[[], None] | None = None
 
 
 class Run:
@@ -76,6 +80,8 @@ class Run:
                  "timers", "tx", "vars")
 
     def __init__(self, parts: Parts, tx: StoreTx, machine: CompiledMachine, inst: InstanceView, now: datetime) -> None:
+        if parts.may_write is not None:
+            parts.may_write()
         self.parts = parts
         self.tx = tx
         self.machine = machine
@@ -143,10 +149,12 @@ class Run:
         if role is None and actor == ENGINE_ID:
             role = SYSTEM_ROLE
         self.seq += 1
+        seal = self.parts.seal
+        key_id, key = seal if seal is not None else (None, None)
         digest = step_hash(self.hash, self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data,
-                           role, department)
+                           role, department, key)
         self.history.append(HistoryEntry(self.inst.id, self.seq, self.now, actor, event, from_state, to_state, data,
-                                         self.hash, digest, role, department))
+                                         self.hash, digest, role, department, key_id))
         self.hash = digest
 
     def event(self, kind: str, **data: Any) -> None:

@@ -15,6 +15,9 @@
     ├── HookError                      an automatic step's hook is missing or raised (the step is retried)
     ├── ExpressionError                a guard or template expression failed at run time
     ├── StorageUnavailable             the database cannot be reached or refused the write; nothing was changed
+    ├── StoredRowInvalid               a row holds what the engine never writes (changed outside it): names the row
+    ├── HistoryKeysInvalid             a history keyring file is missing, readable by others, or holds no key
+    ├── HistoryKeysRequired            history keys seal steps in this database, and this engine was given none
     └── CalendarYearMissing            a deadline needs a calendar year that has no data file (also a
                                        calendars.CalendarYearMissing, so either name catches it)
 
@@ -209,6 +212,36 @@ class StorageUnavailable(WorkflowError):
             super().__init__(f"the database is unavailable, nothing was changed: {detail}")
 
 
+class StoredRowInvalid(WorkflowError):
+    """A stored row holds what the engine never writes there (text that is no JSON, changed outside the engine):
+    `row` names it. Reading it again gives the same; it must be restored from a backup."""
+
+    def __init__(self, row: str, detail: str) -> None:
+        self.row, self.detail = row, detail
+        super().__init__(f"{row} cannot be read: {detail}; it was changed outside the engine: restore it from a "
+                         "backup")
+
+
+class HistoryKeysInvalid(WorkflowError):
+    """A history keyring file (engine.history_keys) cannot be used; `line` is set when one line is at fault."""
+
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
+        self.path, self.problem, self.line = path, problem, line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"history keys {where}: {problem}")
+
+
+class HistoryKeysRequired(WorkflowError):
+    """Steps in this database are sealed with history keys (`key_ids`) and this engine was given no keyring:
+    the steps it wrote would read as a rewritten history, so it writes none. Nothing was changed."""
+
+    def __init__(self, key_ids: Sequence[str]) -> None:
+        self.key_ids = tuple(key_ids)
+        super().__init__(f"history in this database is sealed with history key {', '.join(self.key_ids)}, and this "
+                         "engine was given no keyring: nothing was changed; give it the keyring file "
+                         "(--history-keys FILE or $SHIXIAN_HISTORY_KEYS; Engine(history_keys=...))")
+
+
 class CalendarYearMissing(WorkflowError, _CalendarYearMissing):
     """The engine's face of `calendars.CalendarYearMissing`: catchable under either root."""
 
@@ -225,12 +258,15 @@ __all__ = [
     "DuplicateBusinessKey",
     "ExpressionError",
     "GuardRejected",
+    "HistoryKeysInvalid",
+    "HistoryKeysRequired",
     "HookError",
     "IdempotencyConflict",
     "InstanceNotRunning",
     "PayloadInvalid",
     "PermissionDenied",
     "StorageUnavailable",
+    "StoredRowInvalid",
     "TransitionNotAllowed",
     "UnknownClock",
     "UnknownInstance",

@@ -234,7 +234,7 @@ def may_name_instance(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 32 and value.isascii() and "\x00" not in value
 
 
-def _check_mapping(data: object, where: str) -> Mapping[str, Any]:
+def check_mapping(data: object, where: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping) or any(not isinstance(k, str) for k in data):
         raise PayloadInvalid("(all)", "a mapping of field names to values", data, where)
     return data
@@ -273,7 +273,7 @@ def validate_payload(
     data: Any = payload if payload is not None else {}
     # a dict whose names are all declared is a mapping of text names with no unknown field: no need to look
     if type(data) is not dict or not data.keys() <= declared.keys():
-        data = _check_mapping(data, where)
+        data = check_mapping(data, where)
         for name in data:
             if name not in declared:
                 allowed = ", ".join(sorted(declared)) or "none"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,9 +35,10 @@ def _utc_text(at: datetime) -> str:
 def step_hash(
     prev_hash: str, instance_id: str, seq: int, at: datetime, actor: str, event: str,
     from_state: str | None, to_state: str, payload: Mapping[str, Any],
-    actor_role: str | None = None, actor_department: str | None = None,
+    actor_role: str | None = None, actor_department: str | None = None, key: bytes | None = None,
 ) -> str:
-    """SHA-256 over the canonical JSON of the step and the previous step's hash.
+    """SHA-256 over the canonical JSON of the step and the previous step's hash; with a `key` (see
+    engine.history_keys), HMAC-SHA256 under it over the same text.
 
     The JSON is `[prev_hash, instance_id, seq, at (UTC ISO, microseconds), actor, event, from, to, payload]`,
     compact, keys sorted, not ASCII-escaped; a step that records the capacity its actor acted in (every step
@@ -61,34 +63,72 @@ def step_hash(
     else:
         fields = [prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload]
         body = _CANONICAL.encode([*fields, actor_role, actor_department] if context else fields)
+    if key is not None:
+        return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class ChainReport:
-    """The result of checking a history chain: `ok`, or the first broken step and why."""
+    """The result of checking a history chain: `ok`, or the first broken step and why.
+
+    `sealed` counts the steps whose hash is an HMAC under a history key (engine.history_keys): they cannot have
+    been rewritten by anyone without the key. `missing_key` names the key of a sealed step this engine was not
+    given; the chain is then not checked from that step on (`ok` False, `broken_seq` that step).
+    `unsealed_since_keys` counts unsealed steps dated after the database's first sealed step: a process without
+    the keyring wrote them in the seconds before it learnt of the keys, or the whole chain was written again
+    without the key. The chain itself holds either way, so this is a warning, not a break.
+    """
 
     instance_id: str
     steps: int
     ok: bool
     broken_seq: int | None = None
     problem: str = ""
+    sealed: int = 0
+    missing_key: str | None = None
+    unsealed_since_keys: int = 0
 
 
-def verify_chain(instance_id: str, entries: Sequence[HistoryEntry], last_hash: str | None = None) -> ChainReport:
+def verify_chain(instance_id: str, entries: Sequence[HistoryEntry], last_hash: str | None = None,
+                 keys: Mapping[str, bytes] | None = None, keys_since: datetime | None = None) -> ChainReport:
     """Recompute every hash; an edited, inserted, removed or reordered step breaks the chain at that step, and so
-    does a changed, added or blanked `actor_role` or `actor_department` (both are in the hash)."""
+    does a changed, added or blanked `actor_role` or `actor_department` (both are in the hash).
+
+    A sealed step is checked with the key it names, from `keys`. An unsealed step after a sealed one breaks the
+    chain: the engine never stops sealing once it has begun, so it was written again without the key.
+    `keys_since`: when the database's first step was sealed (see `ChainReport.unsealed_since_keys`).
+    """
     prev = GENESIS
+    sealed = 0
+    steps = len(entries)
+    late = sum(1 for e in entries if e.key_id is None and e.at > keys_since) if keys_since is not None else 0
     for expected_seq, e in enumerate(entries, start=1):
         if e.seq != expected_seq:
-            return ChainReport(instance_id, len(entries), False, e.seq, f"step {expected_seq} is missing")
+            return ChainReport(instance_id, steps, False, e.seq, f"step {expected_seq} is missing", sealed,
+                               unsealed_since_keys=late)
         if e.prev_hash != prev:
-            return ChainReport(instance_id, len(entries), False, e.seq, "does not follow the step before it")
+            return ChainReport(instance_id, steps, False, e.seq, "does not follow the step before it", sealed,
+                               unsealed_since_keys=late)
+        key = None
+        if e.key_id is not None:
+            key = (keys or {}).get(e.key_id)
+            if key is None:
+                return ChainReport(instance_id, steps, False, e.seq,
+                                   f"it is sealed with history key {e.key_id}, which was not given here: check it "
+                                   "with the keyring (--history-keys, $SHIXIAN_HISTORY_KEYS)", sealed, e.key_id, late)
+        elif sealed:
+            return ChainReport(instance_id, steps, False, e.seq,
+                               "it is not sealed, yet the steps before it are: it was written again without the key",
+                               sealed, unsealed_since_keys=late)
         digest = step_hash(prev, e.instance_id, e.seq, e.at, e.actor, e.event, e.from_state, e.to_state, e.payload,
-                           e.actor_role, e.actor_department)
-        if digest != e.hash:
-            return ChainReport(instance_id, len(entries), False, e.seq, "its content was changed after it was written")
+                           e.actor_role, e.actor_department, key)
+        if not hmac.compare_digest(digest, e.hash):
+            return ChainReport(instance_id, steps, False, e.seq, "its content was changed after it was written",
+                               sealed, unsealed_since_keys=late)
+        sealed += key is not None
         prev = e.hash
     if last_hash is not None and last_hash != prev:
-        return ChainReport(instance_id, len(entries), False, len(entries), "the instance's last step is missing")
-    return ChainReport(instance_id, len(entries), True)
+        return ChainReport(instance_id, steps, False, steps, "the instance's last step is missing", sealed,
+                           unsealed_since_keys=late)
+    return ChainReport(instance_id, steps, True, sealed=sealed, unsealed_since_keys=late)

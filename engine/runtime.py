@@ -39,6 +39,7 @@ from engine.errors import (
 from engine.events import INSTANCE_STARTED, EngineEvent, EventBus, Subscriber
 from engine.fields import (
     check_identifier,
+    check_mapping,
     check_text,
     encode_values,
     is_clean_text,
@@ -47,6 +48,7 @@ from engine.fields import (
     validate_variables,
 )
 from engine.history import GENESIS, ChainReport, verify_chain
+from engine.history_keys import HistoryKeyring, SealGuard
 from engine.hooks import Hook, HookRegistry
 from engine.ids import new_instance_id
 from engine.loader import load_text, parse_text
@@ -107,7 +109,10 @@ class Engine:
         worker_id: str | None = None,
         claim_lease: timedelta = timedelta(minutes=2),
         admin_roles: Iterable[str] = ADMIN_ROLES,
+        history_keys: HistoryKeyring | None = None,
     ) -> None:
+        """`history_keys` seals every new history step with its first key and checks sealed steps with any of
+        them (engine.history_keys); where keys seal steps in the database, an engine given none writes nothing."""
         self.store = store
         self.definitions = definitions
         self.clock: Clock = clock or SystemClock()
@@ -115,6 +120,11 @@ class Engine:
         self.hooks = HookRegistry()
         self.bus = EventBus()
         self.parts = Parts(SlaCalculator(allow_provisional, deadline_policy), self.hooks, NoticeWriter(directory))
+        self.history_keys = history_keys
+        self.seal_guard = SealGuard(store, history_keys, self._now)
+        self.parts.may_write = self.seal_guard
+        if history_keys is not None:
+            self.parts.seal = (history_keys.sealing_id, history_keys.sealing_key)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.claim_lease = claim_lease
         self.admin_roles = frozenset(admin_roles)
@@ -207,6 +217,7 @@ class Engine:
         self._remember_definition(machine)
         digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
         key = _IdempotencyKey.of(actor.id, idempotency_key)
+        self.seal_guard.check()
         return self._once(key, digest, partial(self._start, machine, business_key, values, actor, role, key, digest))
 
     def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor, role: str,
@@ -245,9 +256,11 @@ class Engine:
     ) -> InstanceView:
         """Send a user event; the actor must hold one of the transition's roles and the payload must fit."""
         _check_keys("fire", actor, idempotency_key)
-        digest = (_digest("fire", instance_id, event, encode_values(dict(payload or {})), actor.id)
-                  if idempotency_key else "")
+        # the payload's shape first: the digest below reads it as a mapping (its fields are checked in the command)
+        fields = check_mapping(payload, "payload") if payload is not None else {}
+        digest = _digest("fire", instance_id, event, encode_values(fields), actor.id) if idempotency_key else ""
         key = _IdempotencyKey.of(actor.id, idempotency_key)
+        self.seal_guard.check()
         return self._once(key, digest, partial(self._fire, instance_id, event, actor, payload, key, digest))
 
     def _fire(self, instance_id: str, event: str, actor: Actor, payload: Mapping[str, Any] | None,
@@ -312,6 +325,7 @@ class Engine:
         authorise_base(actor, self.admin_roles, f"{action} instances")
         if not may_name_instance(instance_id):
             raise UnknownInstance(instance_id)
+        self.seal_guard.check()
         now = self._now()
         with self.store.transaction() as tx:
             inst = tx.get_instance(instance_id)
@@ -406,10 +420,12 @@ class Engine:
         """Fire every due SLA moment and timer (claimed in the database, each once), then dispatch the outbox."""
         now = _aware(now, "tick") if now is not None else self._now()
         _check_batch(batch, max_batches)
+        self.seal_guard.check()  # before anything is claimed: an engine that may not write steps claims nothing
         return sweep.tick(self, now, batch=batch, max_batches=max_batches)
 
     def recompute_provisional(self) -> int:
         """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""
+        self.seal_guard.check()
         return sweep.recompute_provisional(self)
 
     # -- queries ------------------------------------------------------------------------------------------
@@ -432,9 +448,12 @@ class Engine:
         return self.store.history(instance_id)
 
     def verify_history(self, instance_id: str) -> ChainReport:
-        """Recompute the hash chain of the instance's history: `ok` False names the first altered step."""
+        """Recompute the hash chain of the instance's history: `ok` False names the first altered step; sealed
+        steps are checked with the keyring (engine.history_keys)."""
         inst = self.get(instance_id)
-        return verify_chain(instance_id, self.store.history(instance_id), inst.history_hash)
+        keys = self.history_keys.keys if self.history_keys is not None else None
+        since = min(self.store.history_keys().values(), default=None)
+        return verify_chain(instance_id, self.store.history(instance_id), inst.history_hash, keys, since)
 
     def clocks(self, instance_id: str) -> list[ClockView]:
         """The instance's SLA clocks; UnknownInstance for an id no instance has (an instance may have none)."""

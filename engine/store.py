@@ -44,7 +44,8 @@ class HistoryEntry:
     cancel/suspend/resume (`bureau.reviewer`, or `bureau.<base role>`), `system` for the engine's own steps
     (decisions, automatic steps, timers, SLA moments, commands sent as `Actor.system()`); and the actor's
     department credit code (None for the engine, or a person given none). Both None on steps written before
-    they were recorded; both are in `hash`.
+    they were recorded; both are in `hash`. `key_id` names the history key that sealed `hash` (an HMAC, see
+    engine.history_keys); None for a plain SHA-256 step, written with no keyring.
     """
 
     instance_id: str
@@ -59,6 +60,7 @@ class HistoryEntry:
     hash: str
     actor_role: str | None = None
     actor_department: str | None = None
+    key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,10 @@ class StoreTx(Protocol):
 
         Records are never changed in place: `inst.variables` being the very mapping `get_instance` gave in this
         transaction means the variables are unchanged, and a store may write them back as it read them."""
+    def touch_instance(self, instance_id: str, expected_version: int) -> None:
+        """Move the instance's row version on, nothing else, if it is still `expected_version`; else
+        ConcurrentUpdate. For a change to its clocks alone (an SLA moment, a recomputed due time): a command that
+        read the clocks before must then fail on its own row-version check rather than write them back."""
     def append_history(self, entries: Sequence[HistoryEntry]) -> None: ...
     def insert_clock(self, clock: NewClock) -> int: ...
     def update_clock(self, clock: ClockView) -> None: ...
@@ -234,8 +240,9 @@ class InstanceStore(Protocol):
     def release_timer(self, timer_id: int, fire_at: datetime, attempts: int, error: str | None) -> None: ...
     def claim_clocks(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[ClockView]:
         """Claim up to `limit` open clocks whose next moment is due, like `claim_timers`."""
-    def release_clock(self, clock_id: int, fire_at: datetime) -> None:
-        """Drop a clock's claim and put its next moment at `fire_at` (a retry after a failure)."""
+    def release_clock(self, clock_id: int, retry_at: datetime) -> None:
+        """Drop a clock's claim, to be claimed again from `retry_at` (a retry after a failure); its next moment
+        stays as it was."""
     def get_instance(self, instance_id: str) -> InstanceView | None: ...
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None: ...
     def history(self, instance_id: str) -> list[HistoryEntry]: ...
@@ -248,5 +255,9 @@ class InstanceStore(Protocol):
     def provisional_clocks(self) -> Iterator[ClockView]: ...
     def provisional_timers(self) -> list[TimerView]: ...
     def save_definition(self, definition: StoredDefinition) -> None: ...
+    def save_history_key(self, key_id: str, at: datetime) -> None:
+        """List a history key as sealing steps here (by its public id), from `at`; listed already: nothing."""
+    def history_keys(self) -> dict[str, datetime]:
+        """The history keys that have sealed steps here, by id, with when each began."""
     def definitions_in_use(self) -> list[StoredDefinition]: ...
     def close(self) -> None: ...

@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.commands import Run, next_moment, timer_moment
-from engine.errors import ConcurrentUpdate, StorageUnavailable, WorkflowError
+from engine.errors import ConcurrentUpdate, HistoryKeysRequired, StorageUnavailable, WorkflowError
 from engine.fields import decode_values
 from engine.spec import EVENT_TIMER
 from engine.store import ClockView, InstanceStore, StoreTx, TimerView
@@ -60,20 +60,27 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
     """
     try:
         outcome = fire()
-    except (ConcurrentUpdate, StorageUnavailable) as err:
+    except (ConcurrentUpdate, StorageUnavailable, HistoryKeysRequired) as err:
         # not the moment's fault: a command moved the instance meanwhile, or the database failed. It goes back as
         # it was for the next tick, with no attempt counted and no back-off. If the database cannot take it back
         # either, the tick ends here (the worker says so) and the claim's lease runs out, so the moment is taken
-        # again once the database answers
+        # again once the database answers. An engine that may not write steps here (no keyring) puts it back too
         counts["failed"] += 1
         if isinstance(err, StorageUnavailable):
             log.warning("%s of instance %s: the database failed, tried again shortly: %s", what, instance_id, err)
         release(timedelta(seconds=1), attempts, str(err))
         return
-    except WorkflowError as err:
+    except Exception as err:
+        # the moment's own failure (a hook, an expression), or one nobody foresaw (a backend's directory that
+        # raised, a fault in the engine): it goes back with back-off and the tick goes on, so that one instance
+        # never holds up every moment claimed after it
         counts["failed"] += 1
-        log.warning("%s of instance %s failed: %s", what, instance_id, err)
-        release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1, str(err))
+        if isinstance(err, WorkflowError):
+            log.warning("%s of instance %s failed: %s", what, instance_id, err)
+        else:
+            log.exception("%s of instance %s failed unexpectedly: %s", what, instance_id, err)
+        release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1,
+                str(err) or type(err).__name__)
         return
     if isinstance(outcome, str):
         counts["failed"] += 1
@@ -105,6 +112,9 @@ def _fire_clock(engine: Engine, clock: ClockView, now: datetime) -> bool | None:
             return False
         run = Run(engine.parts, tx, engine.machine(inst.workflow_id, inst.version), inst, now)
         done = run.sla_due(current)
+        # a command that read this instance's clocks before this commit must not write them back as it read them
+        # (a breach lost, a stopped clock running again): its row-version check fails instead
+        tx.touch_instance(inst.id, inst.row_version)
         run.flush()  # its outbox rows
         events = run.events
     engine.bus.publish(events)
@@ -142,31 +152,49 @@ def recompute_provisional(engine: Engine) -> int:
     calc.reload()
     changed = 0
     for clock in engine.store.provisional_clocks():
-        with engine.store.transaction() as tx:
-            current = tx.get_clock(clock.id)
-            inst = tx.get_instance(clock.instance_id)
-            if current is None or current.stopped_at is not None or inst is None:
-                continue
-            run = Run(engine.parts, tx, engine.machine(inst.workflow_id, inst.version), inst, engine.clock.now())
-            sla, _ = run.clock_sla(current)
-            if sla is None:
-                continue
-            base = calc.due(current.calendar, current.started_at, sla.due, run.vars)
-            paused = _recount_pauses(tx, calc, current)
-            due = calc.extend(current.calendar, base, paused)
-            # armed from the clock's start, not from now: a due time the year's data moved into the past (a
-            # make-up working day) has moments no tick fired, and the next tick fires them (each once)
-            at, kind, level = (next_moment(calc, current.calendar, sla, due, current.started_at)
-                               if current.status != "paused" else (None, None, 0))
-            # still provisional while the due time, or any moment of its ladder, rests on a year without data
-            provisional = due.provisional or calc.ladder_provisional(
-                current.calendar, due, calc.ladder(current.calendar, due, sla))
-            tx.update_clock(dataclasses.replace(
-                current, base_due_at=base.due, due_at=due.due, last_day=due.last_day.isoformat(),
-                paused_working_days=paused, provisional=provisional, next_fire_at=at, next_kind=kind,
-                next_level=level))
-            changed += 1
+        for attempt in range(1, RECOMPUTE_TRIES + 1):
+            try:
+                changed += _recompute_clock(engine, calc, clock.id, clock.instance_id)
+                break
+            except ConcurrentUpdate:  # a command moved the instance meanwhile: read it again
+                if attempt == RECOMPUTE_TRIES:
+                    raise
     return changed + _recompute_timers(engine)
+
+
+#: Tries of one clock's recomputation that commands on its instance keep overtaking, before the error is raised.
+RECOMPUTE_TRIES = 5
+
+
+def _recompute_clock(engine: Engine, calc: SlaCalculator, clock_id: int, instance_id: str) -> int:
+    """One open clock's due time and next moment computed again, in one transaction; 1 if it was, else 0."""
+    with engine.store.transaction() as tx:
+        current = tx.get_clock(clock_id)
+        inst = tx.get_instance(instance_id)
+        if current is None or current.stopped_at is not None or inst is None:
+            return 0
+        run = Run(engine.parts, tx, engine.machine(inst.workflow_id, inst.version), inst, engine._now())
+        sla, _ = run.clock_sla(current)
+        if sla is None:
+            return 0
+        base = calc.due(current.calendar, current.started_at, sla.due, run.vars)
+        paused = _recount_pauses(tx, calc, current)
+        due = calc.extend(current.calendar, base, paused)
+        # armed from the clock's start, not from now: a due time the year's data moved into the past (a
+        # make-up working day) has moments no tick fired, and the next tick fires them (each once)
+        at, kind, level = (next_moment(calc, current.calendar, sla, due, current.started_at)
+                           if current.status != "paused" else (None, None, 0))
+        # still provisional while the due time, or any moment of its ladder, rests on a year without data
+        provisional = due.provisional or calc.ladder_provisional(
+            current.calendar, due, calc.ladder(current.calendar, due, sla))
+        tx.update_clock(dataclasses.replace(
+            current, base_due_at=base.due, due_at=due.due, last_day=due.last_day.isoformat(),
+            paused_working_days=paused, provisional=provisional, next_fire_at=at, next_kind=kind,
+            next_level=level))
+        # the clock was read before this write: a command that stopped or moved it meanwhile bumped the
+        # instance, and this fails rather than bring back the clock as it was read
+        tx.touch_instance(inst.id, inst.row_version)
+    return 1
 
 
 def _recount_pauses(tx: StoreTx, calc: SlaCalculator, clock: ClockView) -> int:

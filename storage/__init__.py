@@ -49,10 +49,20 @@ def database_missing(target: str) -> bool:
     application's). Raises StorageUnavailable when the database cannot be reached at all."""
     if "://" not in target and not Path(target).is_file():
         return True
-    return not _has_engine_schema(target)
+    return "alembic_version" not in _table_names(target)
 
 
-def _has_engine_schema(target: str) -> bool:
+def foreign_tables(target: str) -> list[str]:
+    """The tables of a database that holds no engine schema but is not empty: another application's file or
+    database, where creating the engine's tables would mix the two. Empty for a missing or empty database and
+    for the engine's own."""
+    if "://" not in target and not Path(target).is_file():
+        return []
+    names = _table_names(target)
+    return [] if "alembic_version" in names else sorted(names)
+
+
+def _table_names(target: str) -> set[str]:
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -65,7 +75,7 @@ def _has_engine_schema(target: str) -> bool:
         raise StorageUnavailable(f"cannot open {shown_url(url)}: {err}") from err
     try:
         with engine.connect() as conn:  # looks, never writes: no migration, no pragma that changes the file
-            return bool(inspect(conn).has_table("alembic_version"))
+            return set(inspect(conn).get_table_names())
     except SQLAlchemyError as err:
         reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
         raise StorageUnavailable(f"cannot open {shown_url(url)}: {reason}; check --db (or SHIXIAN_DB)") from err
@@ -86,5 +96,5 @@ def no_database(target: str) -> StorageUnavailable:
                               "(or set SHIXIAN_DB) of the database the engine writes")
 
 
-__all__ = ["SqlInstanceStore", "database_missing", "database_url", "no_database", "open_for_reading",
+__all__ = ["SqlInstanceStore", "database_missing", "database_url", "foreign_tables", "no_database", "open_for_reading",
            "open_store", "require_database", "snapshot_path"]

@@ -56,23 +56,45 @@ def _revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`; several processes opening one database at once upgrade it once."""
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[tuple[Connection, Config]]:
+    """One transaction around every revision a migration runs, so that one refusing or failing leaves the schema
+    as it was, under the lock that serialises migrations of one database."""
     with _IN_PROCESS, _alembic_quiet(), engine.begin() as conn:
-        from alembic import command
-
         cfg = alembic_config()
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         elif conn.dialect.name == "sqlite":
-            # the write lock before reading the schema's version: another process migrating a new file waits
+            # the write lock before reading the schema's version: another process migrating a new file waits.
+            # It also opens the transaction the driver would not open before DDL, which would otherwise commit
+            # statement by statement
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        before = _revision(conn)
         cfg.attributes["connection"] = conn
+        yield conn, cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`; several processes opening one database at once upgrade it once."""
+    with _migrating(engine) as (conn, cfg):
+        from alembic import command  # imported quiet: the import logs its plugins at INFO
+
+        before = _revision(conn)
         command.upgrade(cfg, revision)
         after = _revision(conn)
     if after != before:
         log.info("database schema upgraded from %s to %s", before or "an empty database", after)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision`, all or nothing: a revision that refuses (its data could not be kept)
+    leaves every later one in place."""
+    with _migrating(engine) as (conn, cfg):
+        from alembic import command  # imported quiet: the import logs its plugins at INFO
+
+        before = _revision(conn)
+        command.downgrade(cfg, revision)
+        after = _revision(conn)
+    log.info("database schema downgraded from %s to %s", before, after)
 
 
 def schema_is_current(engine: Engine) -> bool:

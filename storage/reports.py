@@ -6,7 +6,6 @@ level that had happened by the report's moment. What a step *means* (department,
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import StorageUnavailable
+from storage.rows import instance_variables
 from storage.tables import clock_t, history_t, instance_t, outbox_t, pause_t, sla_event_t
 
 
@@ -100,7 +100,7 @@ def task_clock_records(db: Engine, as_of: datetime, due_by: datetime) -> list[Cl
         stopped = r.stopped_at if r.stopped_at is not None and r.stopped_at <= as_of else None
         records.append(ClockRecord(
             clock_id=r.id, instance_id=r.instance_id, workflow_id=r.workflow_id, version=r.version,
-            business_key=r.business_key, variables=json.loads(r.variables), state=r.state or "",
+            business_key=r.business_key, variables=instance_variables(r.instance_id, r.variables), state=r.state or "",
             calendar=r.calendar, started_at=r.started_at, due_at=r.due_at, stopped_at=stopped,
             warnings=int(r.warnings or 0), breached=bool(r.breaches), escalation_level=int(r.level or 0),
             cancelled=stopped_by_cancel(r.status, stopped, r.state, r.instance_status, r.instance_state,

@@ -33,7 +33,7 @@ from engine.store import (
     TimerView,
 )
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
-from storage.tables import clock_t, definition_t, history_t, instance_t, pause_t, timer_t
+from storage.tables import clock_t, definition_t, history_key_t, history_t, instance_t, pause_t, timer_t
 from storage.tx import Moments, SqlStoreTx
 from storage.walsync import WalFlusher
 
@@ -319,15 +319,16 @@ class SqlInstanceStore:
 
         return self._guard(run)
 
-    def release_clock(self, clock_id: int, fire_at: datetime) -> None:
-        """Put a claimed clock's moment back for a later try, as `release_timer` does."""
+    def release_clock(self, clock_id: int, retry_at: datetime) -> None:
+        """Put a claimed clock's moment back for a try at `retry_at`. The moment itself stays as it is: a command
+        that pauses or stops the clock meanwhile must see that it is due (the wait is a claim nobody holds)."""
 
         def run() -> None:
             with self.engine.begin() as conn:
                 conn.execute(
                     update(clock_t)
                     .where((clock_t.c.id == clock_id) & clock_t.c.next_fire_at.is_not(None))
-                    .values(next_fire_at=fire_at, claimed_by=None, claim_expires_at=None)
+                    .values(claimed_by=None, claim_expires_at=retry_at)
                 )
 
         self._guard(run)
@@ -477,6 +478,23 @@ class SqlInstanceStore:
                 conn.execute(stmt)
 
         self._guard(run)
+
+    def save_history_key(self, key_id: str, at: datetime) -> None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        module: Any = postgresql if self.dialect == "postgresql" else sqlite
+        stmt = module.insert(history_key_t).values(id=key_id, first_sealed_at=at).on_conflict_do_nothing(
+            index_elements=["id"])
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(stmt)
+
+        self._guard(run)
+
+    def history_keys(self) -> dict[str, datetime]:
+        c = history_key_t.c
+        return self._read(lambda conn: {r.id: r.first_sealed_at for r in conn.execute(select(c.id, c.first_sealed_at))})
 
     def definitions_in_use(self) -> list[StoredDefinition]:
         """The stored versions that instances not yet finished still run on."""

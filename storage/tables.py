@@ -80,6 +80,21 @@ class HistoryRow(SQLModel, table=True):
     # the capacity the actor acted in then (engine.store.HistoryEntry), in the hash; NULL on steps written before
     actor_role: str | None = Field(default=None, max_length=120)
     actor_department: str | None = Field(default=None, max_length=120)
+    # the history key that sealed `hash` (an HMAC; engine.history_keys), by its public id; NULL: plain SHA-256
+    key_id: str | None = Field(default=None, max_length=16)
+
+
+class HistoryKeyRow(SQLModel, table=True):
+    """A history key that has sealed steps in this database, by its public id (never the key itself).
+
+    An engine given no keyring refuses to write where a key is in use: its unsealed steps after sealed ones would
+    read as a rewritten history.
+    """
+
+    __tablename__ = "history_key"
+
+    id: str = Field(primary_key=True, max_length=16)
+    first_sealed_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class SlaClockRow(SQLModel, table=True):
@@ -194,6 +209,7 @@ METADATA = SQLModel.metadata
 definition_t = DefinitionRow.__table__  # type: ignore[attr-defined]
 instance_t = InstanceRow.__table__  # type: ignore[attr-defined]
 history_t = HistoryRow.__table__  # type: ignore[attr-defined]
+history_key_t = HistoryKeyRow.__table__  # type: ignore[attr-defined]
 clock_t = SlaClockRow.__table__  # type: ignore[attr-defined]
 pause_t = SlaPauseRow.__table__  # type: ignore[attr-defined]
 timer_t = TimerRow.__table__  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.errors import ConcurrentUpdate, DuplicateBusinessKey
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, TimerView
+from storage.rows import instance_variables
 
 INSTANCE_COLS = ("id, workflow_id, version, business_key, state, variables, status, outcome, row_version, "
                  "history_seq, history_hash, last_error, created_at, updated_at")
@@ -35,8 +36,10 @@ SQL = {
     "update_instance_same_status": ("UPDATE instance SET state = ?, variables = ?, outcome = ?, row_version = ?, "
                                     "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ? "
                                     "WHERE id = ? AND row_version = ? AND status = ?"),
+    "touch_instance": "UPDATE instance SET row_version = row_version + 1 WHERE id = ? AND row_version = ?",
     "insert_history": ("INSERT INTO history (instance_id, seq, at, actor, event, from_state, to_state, payload, "
-                       "prev_hash, hash, actor_role, actor_department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                       "prev_hash, hash, actor_role, actor_department, key_id) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     "insert_clock": ("INSERT INTO sla_clock (instance_id, scope, state, calendar, started_at, base_due_at, due_at, "
                      "last_day, paused_working_days, status, breached, provisional, next_fire_at, next_kind, "
                      "next_level) "
@@ -155,7 +158,12 @@ class SqlStoreTx:
 
     def _instance(self, r: Any) -> InstanceView:
         g = self.t.get
-        variables = _DECODE(r[5])
+        try:
+            variables = _DECODE(r[5])
+        except (ValueError, TypeError):
+            variables = instance_variables(r[0], r[5])  # raises, naming the instance
+        if type(variables) is not dict:
+            variables = instance_variables(r[0], r[5])
         self._read[r[0]] = (r[6], variables, r[5])
         return InstanceView(r[0], r[1], r[2], r[3], r[4], variables, r[6], r[7], r[8], r[9], r[10], r[11],
                             g(r[12]), g(r[13]))  # type: ignore[arg-type]
@@ -195,6 +203,11 @@ class SqlStoreTx:
         if self.cur.rowcount != 1:
             raise ConcurrentUpdate(inst.id, expected_version)
 
+    def touch_instance(self, instance_id: str, expected_version: int) -> None:
+        self.cur.execute(self.sql["touch_instance"], (instance_id, expected_version))
+        if self.cur.rowcount != 1:
+            raise ConcurrentUpdate(instance_id, expected_version)
+
     def append_history(self, entries: Sequence[HistoryEntry]) -> None:
         if len(entries) == 1:  # most commands: one step, no executemany setup
             self.cur.execute(self.sql["insert_history"], self._history_row(entries[0]))
@@ -203,7 +216,7 @@ class SqlStoreTx:
 
     def _history_row(self, e: HistoryEntry) -> tuple[Any, ...]:
         return (e.instance_id, e.seq, self.t.put(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
-                e.prev_hash, e.hash, e.actor_role, e.actor_department)
+                e.prev_hash, e.hash, e.actor_role, e.actor_department, e.key_id)
 
     # -- clocks ---------------------------------------------------------------------------------------------
 

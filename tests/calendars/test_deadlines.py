@@ -134,6 +134,22 @@ def test_moment_before_in_working_days_and_hours() -> None:
     assert moment_before(cal, deadline, 16, "WH", DEFAULT) == at(2026, 10, 8, 9)
 
 
+def test_warnings_before_a_fixed_date_on_a_sunday_count_from_the_friday() -> None:
+    """A completion date of Sunday 2019-06-30 (not moved: a fixed date) is due at 24:00 that Sunday. Its last
+    working day is Friday 06-28, so 1 WD before is 00:00 of that Friday (17:00 of Thursday 06-27 with business
+    hours) and 10 WD before is 00:00 of 06-17; before, the 1 WD warning fell on Monday 07-01, after the due
+    time, and was dropped. A date on a working day is unchanged: Friday 06-28 is warned at 00:00 of 06-28."""
+    cal = get_calendar("CN")
+    sunday = Deadline(due=at(2019, 7, 1), last_day=date(2019, 6, 30), provisional=False)
+    friday = Deadline(due=at(2019, 6, 29), last_day=date(2019, 6, 28), provisional=False)
+    assert moment_before(cal, sunday, 1, "WD", DEFAULT) == at(2019, 6, 28)
+    assert moment_before(cal, sunday, 1, "WD", OFFICE) == at(2019, 6, 27, 17)
+    assert moment_before(cal, sunday, 10, "WD", DEFAULT) == at(2019, 6, 17)
+    assert moment_before(cal, sunday, 0, "WD", DEFAULT) == sunday.due
+    assert moment_before(cal, friday, 1, "WD", DEFAULT) == at(2019, 6, 28)
+    assert moment_before(cal, friday, 10, "WD", DEFAULT) == at(2019, 6, 17)
+
+
 def test_a_warning_in_working_days_lands_on_a_working_day() -> None:
     """Last day Thu 2026-10-08, after National Day: 1 WD before is 00:00 of 10-08, not midnight of the holiday
     10-01; 2 WD before is 00:00 of 09-30. A 1 WD task received on Saturday 10-17 (last day Mon 10-19) is warned at

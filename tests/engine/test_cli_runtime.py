@@ -24,6 +24,7 @@ from storage.sql import SqlInstanceStore
 
 REPO = Path(__file__).resolve().parents[2]
 C, P = make_credit_code(11), make_credit_code(22)
+DIGITS_CODE = "114500000000000071"  # a valid credit code of digits only
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +37,11 @@ channels:
 departments:
   - {{code: {C}, name: 使用局}}
   - {{code: {P}, name: 提供局}}
+  - {{code: "{DIGITS_CODE}", name: 数字局}}
 people:
   - {{id: alice, name: Alice, department: {C}, roles: [data_admin], contacts: {{file: alice@c.example.gov.cn}}}}
   - {{id: bob, name: Bob, department: {P}, roles: [data_auditor], contacts: {{file: bob@p.example.gov.cn}}}}
+  - {{id: dora, name: Dora, department: "{DIGITS_CODE}", roles: [data_auditor], contacts: {{file: dora@d.gov.cn}}}}
 """, encoding="utf-8")
     monkeypatch.setenv("SHIXIAN_DIRECTORY", str(path))
     return path
@@ -107,6 +110,85 @@ def test_start_creates_a_new_database_and_says_so(tmp_path: Path, flow_dir: Path
     assert db.is_file()
     code, _, err = run(capsys, "show", "--db", str(db), "--workflows", str(flow_dir))
     assert code == 0 and "creating" not in err
+
+
+@pytest.mark.parametrize("command", [["start", "common.test_flow", "CLI-3", "--actor", "alice", "--role", "data_admin",
+                                      "--department", C, "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}"],
+                                     ["worker"]], ids=["start", "worker"])
+def test_another_applications_sqlite_file_is_refused_untouched(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    """`start` and `worker`, which may begin a database, refuse a SQLite file holding other tables (a mistyped
+    --db): exit 2, the tables named, and not one table or byte added to the file."""
+    import sqlite3
+
+    db = tmp_path / "customers.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    code, _, err = run(capsys, *command, "--db", str(db), "--workflows", str(flow_dir))
+    assert code == 2
+    assert "another application's tables (customers)" in err and "creating" not in err
+    assert db.read_bytes() == before
+
+
+def test_a_row_changed_outside_the_engine_is_named_not_a_traceback(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A history payload that is no JSON makes `history` report that step altered (exit 3); variables that are
+    no JSON make `show` (one, and the listing) and `fire` name the instance, exit 1, with no traceback."""
+    import sqlite3
+
+    db = str(tmp_path / "cli.db")
+    base = ["--db", db, "--workflows", str(flow_dir)]
+    code, out, _ = run(capsys, "start", "common.test_flow", "BAD-1", *base, "--json", "--actor", "alice",
+                       "--role", "data_admin", "--department", C, "--var", f"consumer_dept={C}",
+                       "--var", f"provider_dept={P}")
+    iid = json.loads(out)["id"]
+    con = sqlite3.connect(db)
+    con.execute("UPDATE history SET payload = 'not json' WHERE instance_id = ? AND seq = 2", (iid,))
+    con.commit()
+    code, out, err = run(capsys, "history", iid, *base)
+    assert code == 3 and "HISTORY ALTERED at step 2" in out and "not JSON: 'not json'" in out
+    con.execute("UPDATE instance SET variables = '{bad' WHERE id = ?", (iid,))
+    con.commit()
+    con.close()
+    for command in (["show", iid], ["show"],
+                    ["fire", iid, "approve", "--actor", "bob", "--role", "data_auditor", "--department", P]):
+        code, out, err = run(capsys, *command, *base)
+        assert code == 1, command
+        assert f"instance {iid} cannot be read: its variables are not JSON" in err and "Traceback" not in err
+
+
+def test_the_directory_vouches_for_the_actor(tmp_path: Path, flow_dir: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The command line has no sign-in: an actor the directory does not list, a role it does not give them or
+    another department is refused (exit 1, nothing written, a close id suggested); `--actor` alone acts in the
+    directory's roles and department, which the history records."""
+    db = str(tmp_path / "cli.db")
+    base = ["--db", db, "--workflows", str(flow_dir)]
+    code, out, _ = run(capsys, "start", "common.test_flow", "WHO-1", *base, "--json", "--actor", "alice",
+                       "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    iid = json.loads(out)["id"]
+    assert code == 0
+    refusals = {
+        "bobb": ["--actor", "bobb", "--role", "data_auditor", "--department", P],
+        "alice": ["--actor", "alice", "--role", "data_auditor", "--department", P],
+        "bob": ["--actor", "bob", "--role", "data_auditor", "--department", C],
+    }
+    for who, actor in refusals.items():
+        code, _, err = run(capsys, "fire", iid, "approve", *base, *actor)
+        assert code == 1 and "Traceback" not in err, (who, err)
+    _, _, err = run(capsys, "fire", iid, "approve", *base, *refusals["bobb"])
+    assert "no person has this id" in err and "did you mean 'bob'?" in err
+    _, _, err = run(capsys, "fire", iid, "approve", *base, *refusals["alice"])
+    assert "the directory gives alice the roles data_admin" in err
+    code, out, _ = run(capsys, "show", iid, *base, "--json")
+    assert json.loads(out)["state"] == "review"
+    code, out, err = run(capsys, "fire", iid, "refuse", *base, "--actor", "bob", "--field", "reason=不予共享")
+    assert code == 0, err
+    _, out, _ = run(capsys, "history", iid, *base)
+    assert f"alice (consumer.data_admin, {C})" in out and f"bob (provider.data_auditor, {P})" in out
 
 
 def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None:
@@ -238,7 +320,6 @@ def test_a_bad_hooks_module_is_a_one_line_error(tmp_path: Path, flow_dir: Path, 
     assert not (tmp_path / "x.db").exists()
 
 
-DIGITS_CODE = "114500000000000071"  # a valid credit code of digits only
 
 
 def test_var_and_field_values_are_read_by_their_declared_type(
@@ -254,7 +335,7 @@ def test_var_and_field_values_are_read_by_their_declared_type(
     variables = json.loads(out)["variables"]
     assert (variables["provider_dept"], variables["reason"], variables["users"], variables["fast"]) == (
         DIGITS_CODE, "123", 3, False)
-    code, out, err = run(capsys, "fire", json.loads(out)["id"], "refuse", *base, "--actor", "bob", "--role",
+    code, out, err = run(capsys, "fire", json.loads(out)["id"], "refuse", *base, "--actor", "dora", "--role",
                          "data_auditor", "--department", DIGITS_CODE, "--field", "reason=456")
     assert code == 0, err
     assert json.loads(out)["variables"]["reason"] == "456"

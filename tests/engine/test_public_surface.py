@@ -17,5 +17,5 @@ def test_the_surface_holds_what_backends_need() -> None:
     wanted = {"Engine", "Actor", "ManualClock", "SystemClock", "WorkflowError", "ConcurrentUpdate",
               "PermissionDenied", "PayloadInvalid", "TransitionNotAllowed", "UnknownInstance", "CalendarYearMissing",
               "StorageUnavailable", "IdempotencyConflict", "InstanceView", "HistoryEntry", "ClockView",
-              "OverdueItem", "TickReport", "ChainReport", "EngineEvent"}
+              "OverdueItem", "TickReport", "ChainReport", "EngineEvent", "HistoryKeyring", "HistoryKeysRequired"}
     assert wanted <= set(engine.__all__)

@@ -70,7 +70,12 @@ def test_warning_breach_and_each_level_fire_once(engine: Engine, clock: ManualCl
     assert ("escalation", f"sla:{task.id}:escalation:1:bob:email") in keys
     assert ("escalation", f"sla:{task.id}:escalation:2:erin:email") in keys
     assert len([k for k in keys if k[1].startswith(f"sla:{task.id}:")]) == 7  # bob 2 channels x 3, erin 1
-    assert engine.get(inst.id).row_version == 1  # SLA events never move the instance
+    # SLA moments write no step and leave the instance's state and time as they were; each firing (the warning,
+    # the due time with level 1, level 2) moves only its row version, so a command that read the clocks before
+    # it fails rather than write them back (tests/engine/test_clock_races.py)
+    after = engine.get(inst.id)
+    assert (after.state, after.updated_at, after.history_seq) == (inst.state, inst.updated_at, inst.history_seq)
+    assert after.row_version == inst.row_version + 3
     assert [o.clock.id for o in engine.overdue(at(2026, 3, 12, 0, 1))] == [task.id]
     assert engine.overdue(at(2026, 3, 12, 0, 1))[0].late_working_days == 2
 

@@ -17,12 +17,24 @@ import cli
 from engine import ManualClock
 from storage import open_store
 from tests.faults.conftest import dump
-from tests.faults.harness.flow import CONSUMER, FLOW, PROVIDER, START, WF, actor, build_engine, flow_vars
+from tests.faults.harness.flow import CONSUMER, FLOW, OTHER, PROVIDER, START, WF, actor, build_engine, flow_vars
 from tests.faults.test_hostile_yaml import HOSTILE
 
 REPO = Path(__file__).resolve().parents[2]
-#: `start` and `fire` need a people directory: the example one (its departments are not the flow's).
-DIRECTORY = REPO / "notifiers" / "example_directory.yaml"
+#: `start` and `fire` need a people directory, which vouches for the actors: alice of the consumer, bob the
+#: provider's auditor, eve an auditor of a third department.
+DIRECTORY_YAML = f"""\
+channels:
+  file: {{type: file, dir: mail}}
+departments:
+  - {{code: "{CONSUMER}", name: 使用局}}
+  - {{code: "{PROVIDER}", name: 提供局}}
+  - {{code: "{OTHER}", name: 第三局}}
+people:
+  - {{id: alice, name: Alice, department: "{CONSUMER}", roles: [data_admin], contacts: {{file: alice@c.gov.cn}}}}
+  - {{id: bob, name: Bob, department: "{PROVIDER}", roles: [data_auditor], contacts: {{file: bob@p.example.gov.cn}}}}
+  - {{id: eve, name: Eve, department: "{OTHER}", roles: [data_auditor], contacts: {{file: eve@o.example.gov.cn}}}}
+"""
 #: Input that is no JSON object or no NAME=VALUE: the command line is wrong, a usage error.
 USAGE = {"payload_not_json", "payload_a_list", "payload_deeply_nested", "field_without_equals",
          "start_vars_not_object"}
@@ -33,12 +45,14 @@ def setup(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A SQLite database with one instance in review, and the flow's file for --workflows."""
     flow = tmp_path / "fault_flow.yaml"
     flow.write_text(FLOW, encoding="utf-8")
+    (tmp_path / "directory.yaml").write_text(DIRECTORY_YAML, encoding="utf-8")
     db = tmp_path / "cli.db"
     engine = build_engine(str(db), ManualClock(START))
     inst = engine.start(WF, "CLI-1", flow_vars(), actor("consumer"))
     engine.close()
     store = open_store(str(db))
-    yield {"db": str(db), "flow": str(flow), "id": inst.id, "store": store, "tmp": tmp_path}
+    yield {"db": str(db), "flow": str(flow), "id": inst.id, "store": store, "tmp": tmp_path,
+           "directory": str(tmp_path / "directory.yaml")}
     store.close()
 
 
@@ -46,7 +60,7 @@ AUDITOR = ["--actor", "bob", "--role", "data_auditor", "--department", PROVIDER]
 
 
 def _cases(s: dict[str, Any]) -> dict[str, list[str]]:
-    base = ["--db", s["db"], "--workflows", s["flow"], "--directory", str(DIRECTORY)]
+    base = ["--db", s["db"], "--workflows", s["flow"], "--directory", s.get("directory", "")]
     fire = ["fire", *base, *AUDITOR, s["id"]]
     return {
         "payload_not_json": [*fire, "approve", "--payload", "{not json"],
@@ -136,7 +150,7 @@ def test_an_unreachable_server_is_refused_quickly(capsys: pytest.CaptureFixture[
 def test_a_real_process_prints_no_traceback(setup: dict[str, Any]) -> None:
     """Run as a program, a bad payload exits 1 with one line on stderr."""
     argv = [sys.executable, "cli.py", "fire", "--db", setup["db"], "--workflows", setup["flow"], "--directory",
-            str(DIRECTORY), *AUDITOR,
+            setup["directory"], *AUDITOR,
             setup["id"], "approve", "--payload", '{"note": {"__class__": 1}}']
     result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -18,7 +17,7 @@ from engine.definitions import DefinitionSet
 from engine.fields import make_credit_code
 from engine.history import GENESIS, step_hash
 from storage import open_store
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import downgrade, upgrade
 from storage.sql import database_url
 from storage.tables import METADATA, history_t, instance_t
 
@@ -70,10 +69,7 @@ def test_migration_0003_turns_pending_sla_timers_into_the_clocks_next_moment(db_
 
 def _downgrade(url: str, revision: str) -> None:
     engine = sa.create_engine(database_url(url))
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    downgrade(engine, revision)
     engine.dispose()
 
 
@@ -184,6 +180,25 @@ def test_migration_0006_refuses_to_downgrade_a_history_recording_roles(db_url: s
     engine.close()
     assert "break those instances' hash chains" in str(refused.value)
     assert (kept.actor_role, kept.actor_department, check.ok) == ("consumer.data_admin", CONSUMER, True)
+
+
+def test_migration_0007_refuses_to_downgrade_sealed_history_and_keeps_the_schema_whole(db_url: str) -> None:
+    """Below 0007 a sealed step could not say it is sealed: refused, and a downgrade of several revisions that one
+    of them refuses leaves every revision in place (one transaction on both databases)."""
+    from engine.history_keys import HistoryKeyring
+
+    keyring = HistoryKeyring.of(bytes(range(32)))
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS), history_keys=keyring,
+                    clock=ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)))
+    inst = engine.start("gx.data_request", "MIG-7", FORM, ADMIN)
+    engine.close()
+    with pytest.raises(RuntimeError) as refused:
+        _downgrade(db_url, "0006")
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS), history_keys=keyring)
+    check = engine.verify_history(inst.id)
+    engine.close()
+    assert "sealed with a history key" in str(refused.value)
+    assert (check.ok, check.sealed) == (True, check.steps)
 
 
 def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path) -> None:
