@@ -108,8 +108,22 @@ def cmd_graph(args: argparse.Namespace) -> int:
     except UnknownWorkflow as err:
         print(f"error: {unknown_workflow_text(err)}", file=sys.stderr)
         return 1
-    text = to_bpmn(spec) if args.format == "bpmn" else to_mermaid(spec)
+    fmt = _graph_format(args.format, args.output)
+    if fmt is None:
+        print(f"error: -o {args.output} names a BPMN file, but --format is mermaid: drop --format, or name the "
+              "file .mmd", file=sys.stderr)
+        return 2
+    text = to_bpmn(spec) if fmt == "bpmn" else to_mermaid(spec)
     return _write(args, text, _is_diagram, "diagram")
+
+
+def _graph_format(given: str | None, output: str | None) -> str | None:
+    """The diagram's format: --format, else the -o file's suffix (.bpmn or .xml: BPMN), else Mermaid; None when
+    --format mermaid would be written to a .bpmn file, which a BPMN tool would refuse."""
+    bpmn_file = output is not None and output.lower().endswith((".bpmn", ".bpmn20.xml"))
+    if given is None:
+        return "bpmn" if bpmn_file or (output is not None and output.lower().endswith(".xml")) else "mermaid"
+    return None if given == "mermaid" and bpmn_file else given
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -140,7 +154,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser("graph", help="draw a workflow as Mermaid or BPMN 2.0",
                               description="Draw a workflow, named by its id or by a file path.")
     p.add_argument("workflow", help="a workflow id (e.g. gx.data_request) or a YAML file")
-    p.add_argument("--format", choices=("mermaid", "bpmn"), default="mermaid")
+    p.add_argument("--format", choices=("mermaid", "bpmn"), default=None,
+                   help="default: BPMN for an -o file named .bpmn or .xml, else Mermaid")
     p.add_argument("--paths", nargs="*", default=[], help="where to look the id up (default: workflows/)")
     _output_options(p, "diagram")
     _template_options(p)

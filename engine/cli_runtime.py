@@ -45,7 +45,7 @@ from engine.clock import SHANGHAI, SystemClock
 from engine.daily_digest_job import DEFAULT_AT as DEFAULT_DIGEST_AT
 from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
-from engine.errors import PayloadInvalid, PermissionDenied, UnknownWorkflow, WorkflowError, shown
+from engine.errors import PayloadInvalid, PermissionDenied, StorageUnavailable, UnknownWorkflow, WorkflowError, shown
 from engine.history import ChainReport
 from engine.history_keys import HistoryKeyring
 from engine.ports import Actor, Directory, Person
@@ -118,10 +118,14 @@ def _engine(args: argparse.Namespace, *, create: bool = False, reads: bool = Fal
     """The engine on `--db`. Only `start` and `worker` (`create`) may begin a new SQLite file, and they say so:
     a mistyped path must not read as an empty database ("0 overdue") to whoever asks. A command that only
     `reads` may be given a SQLite file it cannot write (a supervisor's copy): it reads it as it stands."""
-    from storage import database_missing, foreign_tables, no_database, open_store
+    from storage import database_missing, foreign_tables, no_database, open_store, snapshot_path
     from storage.sql import shown_url
 
     check_db_target(args.db)
+    if not reads and snapshot_path(args.db) is not None:
+        raise StorageUnavailable(f"{args.db} cannot be written here (a read-only copy or mount); show, history, "
+                                 "overdue and report read it as it stands, the commands that change cases need "
+                                 "the database's own writable file")
     new_file = database_missing(args.db)  # one look at the database, which may be a server's
     if new_file and not create:
         raise UsageError(no_database(args.db).detail)

@@ -49,6 +49,17 @@ def test_graph_by_path_writes_the_diagram(fmt: str, tmp_path: Path) -> None:
     assert text.startswith("stateDiagram-v2" if fmt == "mermaid" else "<?xml")
 
 
+def test_graph_takes_its_format_from_the_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --format, -o d.bpmn writes BPMN and d.mmd Mermaid; --format mermaid into a .bpmn file, which a
+    BPMN tool would refuse, is a usage error and writes nothing."""
+    assert cli.main(["graph", str(GX_REQUEST), "-o", str(tmp_path / "d.bpmn")]) == 0
+    assert cli.main(["graph", str(GX_REQUEST), "-o", str(tmp_path / "d.mmd")]) == 0
+    assert (tmp_path / "d.bpmn").read_text(encoding="utf-8").startswith("<?xml")
+    assert (tmp_path / "d.mmd").read_text(encoding="utf-8").startswith("stateDiagram-v2")
+    assert cli.main(["graph", str(GX_REQUEST), "--format", "mermaid", "-o", str(tmp_path / "e.bpmn")]) == 2
+    assert "names a BPMN file" in capsys.readouterr().err and not (tmp_path / "e.bpmn").exists()
+
+
 def test_graph_by_id_looks_in_the_given_paths(capsys: pytest.CaptureFixture[str]) -> None:
     """graph ID --paths DIR finds the workflow by id; an unknown id exits 1 naming the loaded ones."""
     assert cli.main(["graph", "gx.data_request", "--paths", str(GX_REQUEST.parent)]) == 0

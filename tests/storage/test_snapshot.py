@@ -124,4 +124,5 @@ people: [{{id: bob, name: Bob, department: {PROVIDER}, roles: [data_auditor]}}]
                     str(directory), "--actor", "bob", "--role", "data_auditor", "--department", PROVIDER)
         assert fire.returncode == 1, fire.stderr
         assert "database is unavailable, nothing was changed" in fire.stderr and "Traceback" not in fire.stderr
+        assert f"{copy} cannot be written here (a read-only copy or mount)" in fire.stderr
     assert sorted(p.name for p in copy.parent.iterdir()) == [copy.name]
