@@ -18,7 +18,7 @@ import secrets
 import stat
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -39,7 +39,7 @@ class HistoryKeyring:
     """The key that seals new steps (`sealing_id`) and every key that may check a step, by id."""
 
     sealing_id: str
-    keys: Mapping[str, bytes]
+    keys: Mapping[str, bytes] = field(repr=False)  # never in a log line or a traceback
 
     @classmethod
     def of(cls, *keys: bytes) -> HistoryKeyring:

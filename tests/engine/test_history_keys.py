@@ -62,6 +62,7 @@ def test_a_keyed_engine_seals_every_step_and_lists_its_key(make_engine: MakeEngi
                                    first.to_state, first.payload, first.actor_role, first.actor_department)
     assert (report.ok, report.sealed, report.steps) == (True, len(steps), len(steps))
     assert listed == [key_id(KEY_A)]
+    assert KEY_A.hex() not in repr(keyring) and str(KEY_A) not in repr(keyring)
 
 
 @pytest.mark.parametrize("drop_key", [False, True], ids=["key id kept", "key id blanked"])
