@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -68,8 +68,6 @@ class Parts:
     events_wanted: bool = False  # set once someone subscribes: until then no event objects are built
     #: the history key that seals each new step (engine.history_keys), by id and value; None: plain SHA-256
     seal: tuple[str, bytes] | None = None
-    #: called before a command writes steps: raises HistoryKeysRequired where this engine may not (history_keys)
-    may_write: Callable[[], None] | None = None
 
 
 class Run:
@@ -80,8 +78,6 @@ class Run:
                  "timers", "tx", "vars")
 
     def __init__(self, parts: Parts, tx: StoreTx, machine: CompiledMachine, inst: InstanceView, now: datetime) -> None:
-        if parts.may_write is not None:
-            parts.may_write()
         self.parts = parts
         self.tx = tx
         self.machine = machine

@@ -103,32 +103,29 @@ def verify_chain(instance_id: str, entries: Sequence[HistoryEntry], last_hash: s
     sealed = 0
     steps = len(entries)
     late = sum(1 for e in entries if e.key_id is None and e.at > keys_since) if keys_since is not None else 0
+
+    def broken(seq: int, problem: str, missing_key: str | None = None) -> ChainReport:
+        return ChainReport(instance_id, steps, False, seq, problem, sealed, missing_key, late)
+
     for expected_seq, e in enumerate(entries, start=1):
         if e.seq != expected_seq:
-            return ChainReport(instance_id, steps, False, e.seq, f"step {expected_seq} is missing", sealed,
-                               unsealed_since_keys=late)
+            return broken(e.seq, f"step {expected_seq} is missing")
         if e.prev_hash != prev:
-            return ChainReport(instance_id, steps, False, e.seq, "does not follow the step before it", sealed,
-                               unsealed_since_keys=late)
+            return broken(e.seq, "does not follow the step before it")
         key = None
         if e.key_id is not None:
             key = (keys or {}).get(e.key_id)
             if key is None:
-                return ChainReport(instance_id, steps, False, e.seq,
-                                   f"it is sealed with history key {e.key_id}, which was not given here: check it "
-                                   "with the keyring (--history-keys, $SHIXIAN_HISTORY_KEYS)", sealed, e.key_id, late)
+                return broken(e.seq, f"it is sealed with history key {e.key_id}, which was not given here: check it "
+                                     "with the keyring (--history-keys, $SHIXIAN_HISTORY_KEYS)", e.key_id)
         elif sealed:
-            return ChainReport(instance_id, steps, False, e.seq,
-                               "it is not sealed, yet the steps before it are: it was written again without the key",
-                               sealed, unsealed_since_keys=late)
+            return broken(e.seq, "it is not sealed, yet the steps before it are: it was written again without the key")
         digest = step_hash(prev, e.instance_id, e.seq, e.at, e.actor, e.event, e.from_state, e.to_state, e.payload,
                            e.actor_role, e.actor_department, key)
         if not hmac.compare_digest(digest, e.hash):
-            return ChainReport(instance_id, steps, False, e.seq, "its content was changed after it was written",
-                               sealed, unsealed_since_keys=late)
+            return broken(e.seq, "its content was changed after it was written")
         sealed += key is not None
         prev = e.hash
     if last_hash is not None and last_hash != prev:
-        return ChainReport(instance_id, steps, False, steps, "the instance's last step is missing", sealed,
-                           unsealed_since_keys=late)
+        return broken(steps, "the instance's last step is missing")
     return ChainReport(instance_id, steps, True, sealed=sealed, unsealed_since_keys=late)

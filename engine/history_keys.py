@@ -140,8 +140,8 @@ class SealGuard:
     An engine with a keyring lists its sealing key in the database before its first command, so that engines
     without one learn that keys are in use. An engine without one looks whether any key is listed before its first
     command and again at most every `recheck` seconds (a long-running process learns of a keyring given to the
-    others), and while one is listed it refuses to write: HistoryKeysRequired. `check` reads and writes the
-    database, so the engine calls it before a command's transaction; `__call__`, inside, only raises.
+    others), and while one is listed it refuses to write: HistoryKeysRequired. The engine calls `check` before
+    each command's transaction and each tick, since it may read or write the database itself.
     """
 
     def __init__(self, store: KeyListing, keyring: HistoryKeyring | None, now: Callable[[], datetime],
@@ -162,8 +162,5 @@ class SealGuard:
         if self._looked_at is None or moment - self._looked_at >= self.recheck:
             self._in_use = tuple(sorted(self.store.history_keys()))
             self._looked_at = moment
-        self()
-
-    def __call__(self) -> None:
         if self._in_use:
             raise HistoryKeysRequired(self._in_use)

@@ -122,7 +122,6 @@ class Engine:
         self.parts = Parts(SlaCalculator(allow_provisional, deadline_policy), self.hooks, NoticeWriter(directory))
         self.history_keys = history_keys
         self.seal_guard = SealGuard(store, history_keys, self._now)
-        self.parts.may_write = self.seal_guard
         if history_keys is not None:
             self.parts.seal = (history_keys.sealing_id, history_keys.sealing_key)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"

@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.commands import Run, next_moment, timer_moment
-from engine.errors import ConcurrentUpdate, HistoryKeysRequired, StorageUnavailable, WorkflowError
+from engine.errors import ConcurrentUpdate, StorageUnavailable, WorkflowError
 from engine.fields import decode_values
 from engine.spec import EVENT_TIMER
 from engine.store import ClockView, InstanceStore, StoreTx, TimerView
@@ -60,11 +60,11 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
     """
     try:
         outcome = fire()
-    except (ConcurrentUpdate, StorageUnavailable, HistoryKeysRequired) as err:
+    except (ConcurrentUpdate, StorageUnavailable) as err:
         # not the moment's fault: a command moved the instance meanwhile, or the database failed. It goes back as
         # it was for the next tick, with no attempt counted and no back-off. If the database cannot take it back
         # either, the tick ends here (the worker says so) and the claim's lease runs out, so the moment is taken
-        # again once the database answers. An engine that may not write steps here (no keyring) puts it back too
+        # again once the database answers
         counts["failed"] += 1
         if isinstance(err, StorageUnavailable):
             log.warning("%s of instance %s: the database failed, tried again shortly: %s", what, instance_id, err)

@@ -465,26 +465,19 @@ class SqlInstanceStore:
         """Keep a version's source; saving a version already stored changes nothing."""
         from datetime import UTC
 
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        module: Any = postgresql if self.dialect == "postgresql" else sqlite
-        stmt = module.insert(definition_t).values(
-            workflow_id=definition.workflow_id, version=definition.version, source=definition.source,
-            source_path=definition.source_path, created_at=datetime.now(UTC),
-        ).on_conflict_do_nothing(index_elements=["workflow_id", "version"])
-
-        def run() -> None:
-            with self.engine.begin() as conn:
-                conn.execute(stmt)
-
-        self._guard(run)
+        self._insert_once(definition_t, ["workflow_id", "version"], workflow_id=definition.workflow_id,
+                          version=definition.version, source=definition.source,
+                          source_path=definition.source_path, created_at=datetime.now(UTC))
 
     def save_history_key(self, key_id: str, at: datetime) -> None:
+        self._insert_once(history_key_t, ["id"], id=key_id, first_sealed_at=at)
+
+    def _insert_once(self, table: Any, key: list[str], **values: Any) -> None:
+        """Insert a row in a transaction of its own, unless a row with the same `key` columns is there already."""
         from sqlalchemy.dialects import postgresql, sqlite
 
         module: Any = postgresql if self.dialect == "postgresql" else sqlite
-        stmt = module.insert(history_key_t).values(id=key_id, first_sealed_at=at).on_conflict_do_nothing(
-            index_elements=["id"])
+        stmt = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
 
         def run() -> None:
             with self.engine.begin() as conn:
