@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.cli_checks import UsageError, exit_codes, unknown_workflow_text, workflow_file
-from engine.definitions import DefinitionSet, definition_files, template_names
+from engine.definitions import DEFINITION_GLOBS, DefinitionSet, definition_files, template_names
 from engine.diagrams import to_bpmn, to_mermaid
-from engine.errors import DefinitionError, UnknownWorkflow
+from engine.errors import DefinitionError, DefinitionProblem, UnknownWorkflow
 from engine.loader import load_file
 from engine.reporting.target import refusal
 from engine.schema import schema_json
@@ -51,6 +51,7 @@ def _usage(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 def cmd_validate(args: argparse.Namespace) -> int:
     paths = args.paths or [_default_workflows()]
     try:
+        _holds_definitions(paths)
         defs = DefinitionSet.load(paths, known_templates=_known_templates(args))
     except DefinitionError as err:
         for problem in err.problems:
@@ -61,6 +62,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     files = len(definition_files(paths))
     print(f"ok: {len(defs)} workflow(s) in {files} file(s) are valid")
     return 0
+
+
+def _holds_definitions(paths: list[str] | list[Path]) -> None:
+    """Refuse a folder with no definition in it: validating nothing would pass, and the administrator who gave
+    the repository's root or a templates folder by mistake would read "ok"."""
+    empty = [str(p) for p in paths if Path(p).is_dir() and not definition_files([p])]
+    if empty:
+        wanted = " or ".join(DEFINITION_GLOBS)
+        raise DefinitionError([DefinitionProblem(folder, 1, 1, "", f"this folder holds no workflow definition "
+                                                                   f"({wanted}); give the folder of the "
+                                                                   "workflows' YAML files") for folder in empty])
 
 
 def _find(workflow: str, paths: list[str], known: frozenset[str] | None) -> WorkflowSpec:

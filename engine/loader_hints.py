@@ -131,6 +131,34 @@ def _levels(lines: list[str], offending: int) -> list[_Level]:
     return levels
 
 
+def _outdented_above(lines: list[str], above: int, indent: int) -> tuple[int, int, str] | None:
+    """The line above a too-deep line (index `above`) as the one at fault, where it is the line that moved left:
+
+    - it sits left of the lines before and after it, which line up (`kind: task` / `  title:` / `assignee:`);
+    - or it sits no deeper than the key before it, which has nothing after its ':' and so opens a mapping for
+      it (`normative_review:` / `kind: task` / `    title:`).
+
+    The parser stops only at the line after it, which it cannot nest under a key with a value."""
+    before = next((i for i in range(above - 1, -1, -1) if not _BLANK.fullmatch(lines[i])), None)
+    if before is None:
+        return None
+    prev, source = lines[before], lines[above]
+    prev_indent = len(prev) - len(prev.lstrip(" "))
+    own = len(source) - len(source.lstrip(" "))
+    prev_key = _KEY_LINE.match(prev[prev_indent:])
+    if prev_key is None or prev[prev_indent:].startswith("-"):
+        return None
+    where = f"line {above + 1} is indented {_spaces(own)}"
+    if prev_indent == indent:
+        return (above + 1, own + 1, f"{where}, but line {before + 1} before it and line {above + 2} after it use "
+                                    f"{indent}: indent it to match")
+    opens = not prev[prev_indent + prev_key.end():].split("#", 1)[0].strip()  # nothing after its ':'
+    if opens and own <= prev_indent < indent:
+        return (above + 1, own + 1, f"{where}, no deeper than line {before + 1}, whose key opens a mapping for it, "
+                                    f"and line {above + 2} after it uses {indent}: indent it to {_spaces(indent)}")
+    return None
+
+
 def indent_hint(text: str, err: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
     """What a block mapping or list the parser could not continue says about indentation: the offending
     line's indentation next to the columns open above it, or a ':' missing on the line above, or a value
@@ -173,6 +201,10 @@ def indent_hint(text: str, err: yaml.MarkedYAMLError) -> tuple[int, int, str] | 
                            "belongs to")
     if shallower and not same:
         nearest = shallower[0]
+        if nearest.line == above_line and above is not None:
+            outdented = _outdented_above(lines, above, indent)
+            if outdented is not None:
+                return outdented
         # right under a key with its value on its line, the line cannot be nested: say why
         why = "; lines nest only under a key with nothing after its ':'" if nearest.line == above_line else ""
         return line, col, (f"{where} but the mapping it belongs to uses {nearest.col} (line {nearest.line}): "

@@ -32,6 +32,16 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path: Path, capsys: pytest
     assert out == expected
 
 
+def test_validate_refuses_a_folder_with_no_definition(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder holding no YAML (the templates folder given by mistake) is a problem at that folder, even beside a
+    clean file, instead of 'ok: 0 workflow(s)'."""
+    (tmp_path / "task_assigned.j2").write_text("x", encoding="utf-8")
+    assert cli.main(["validate", str(GX_REQUEST), str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{tmp_path}:1:1: this folder holds no workflow definition (*.yaml or *.yml); give the folder "
+                   "of the workflows' YAML files"]
+
+
 def test_validate_refuses_a_template_missing_from_the_folder(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """With --templates, a template the folder lacks is a problem."""

@@ -163,6 +163,30 @@ def test_a_key_indented_under_a_key_with_a_value_says_which_mapping_it_belongs_t
 
 
 @pytest.mark.usefixtures("either_parser")
+def test_a_key_left_of_the_keys_around_it_is_named_not_the_line_after() -> None:
+    """`title:` moved 2 spaces left between `kind: task` and `assignee:` (both at 4) makes the parser stop at
+    `assignee:`; the hint names the title's own line and the column the lines around it use."""
+    text = edited("    kind: task\n    title: {zh: 规范性审查", "    kind: task\n  title: {zh: 规范性审查")
+    problem = only_problem(text)
+    line = position_of(text, "  title: {zh: 规范性审查", "t")[0]
+    assert (problem.line, problem.col) == (line, 3)
+    assert (f"line {line} is indented 2 spaces, but line {line - 1} before it and line {line + 1} after it use 4: "
+            "indent it to match") in problem.message
+
+
+@pytest.mark.usefixtures("either_parser")
+def test_a_first_key_no_deeper_than_its_state_is_named_not_the_line_after() -> None:
+    """`kind: task` at the column of `normative_review:` above it leaves that state empty and makes the parser
+    stop at the deeper `title:` after it; the hint names the kind's line and says how deep to indent it."""
+    text = edited("  normative_review:\n    kind: task", "  normative_review:\n  kind: task")
+    problem = only_problem(text)
+    line = position_of(text, "  normative_review:", "n")[0] + 1
+    assert (problem.line, problem.col) == (line, 3)
+    assert (f"line {line} is indented 2 spaces, no deeper than line {line - 1}, whose key opens a mapping for it, "
+            f"and line {line + 1} after it uses 4: indent it to 4 spaces") in problem.message
+
+
+@pytest.mark.usefixtures("either_parser")
 def test_a_missing_colon_is_named_on_its_own_line() -> None:
     """`kind task` makes the parser stop at the next line's ':'; the hint names the line lacking the ':'."""
     text = edited("    kind: task\n    title: {zh: 供需协商", "    kind task\n    title: {zh: 供需协商")
