@@ -283,6 +283,9 @@ class Engine:
             if t.save or t.set:
                 # a refused step (guard false) fails the whole command, so the variables may change before it
                 run.update_vars(_saved(values, t.save, t.set))
+            if t.late is not None:
+                run.update_vars({t.late.mark: run.now >= self.parts.sla.due(spec.calendar, run.now, t.late.due,
+                                                                             run.vars).due})
             dest = machine.step(inst.id, inst.state, event, run.vars)
             run.transition(event, dest, actor.id, values, role, actor.department)
             row = run.finish()

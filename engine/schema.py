@@ -18,6 +18,7 @@ from engine.validation.keys import (
     ESCALATION_KEYS,
     FIELD_KEYS,
     JURISDICTIONS,
+    LATE_KEYS,
     LOCALIZED_KEYS,
     NAME_RE,
     NOTIFICATION_KEYS,
@@ -127,6 +128,8 @@ def _kind(kind: str, doc: str = "") -> Schema:
         out = _obj(SLA_KEYS)
     elif kind == "due":
         out = {"oneOf": [_DURATION, _obj(DUE_KEYS)]}
+    elif kind == "late":
+        out = _obj(LATE_KEYS)
     elif kind == "notifications":
         out = {"type": "array", "items": _obj(NOTIFICATION_KEYS)}
     elif kind == "escalations":

@@ -65,6 +65,15 @@ class DueSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class LateMark:
+    """A transition's own deadline: whether the event came at or after `due` (anchored to a date variable) is
+    written into the bool variable `mark`, e.g. an objection raised after the 2 WD window following receipt."""
+
+    due: DueSpec
+    mark: str
+
+
+@dataclass(frozen=True, slots=True)
 class Location:
     file: str
     line: int
@@ -209,6 +218,7 @@ class TransitionSpec:
     save: tuple[str, ...] = ()  # payload fields copied into the variables of the same name
     set: Mapping[str, Any] = field(default_factory=lambda: EMPTY)  # constants written into variables
     title: LocalizedName | None = None
+    late: LateMark | None = None  # marks the event late when it comes at or after a deadline of its own
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from engine.spec import (
     DueSpec,
     EscalationLevelSpec,
     FieldSpec,
+    LateMark,
     LocalizedName,
     NotificationSpec,
     RecurringSpec,
@@ -37,6 +38,7 @@ from engine.validation.keys import (
     FIELD_KEYS,
     JURISDICTION_CALENDARS,
     JURISDICTIONS,
+    LATE_KEYS,
     NOTIFICATION_KEYS,
     ORGANISATIONS,
     RECURRING_KEYS,
@@ -322,6 +324,7 @@ class Builder(Reader):
             save = tuple(name for name in save if name not in broken)
         setv = self.mapping(p("set"), m["set"], None, "set") if "set" in m else {}
         title = self.localized(p("title"), m.get("title"), "title")
+        late = self.late(p("late"), m["late"]) if "late" in m else None
         raw_from = m.get("from")
         raw_list = raw_from if isinstance(raw_from, list) else [raw_from]
         if event is None or dest is None or len(sources) != len(raw_list):
@@ -334,8 +337,21 @@ class Builder(Reader):
         for s in sources:
             at = raw_from.index(s) if isinstance(raw_from, list) and s in raw_from else None
             self.transition_meta.append((index, p("from") if at is None else f"{p('from')}.{at}"))
-        return [TransitionSpec(event, s, dest, roles, guard, payload, save, frozen_map(setv or {}), title)
+        return [TransitionSpec(event, s, dest, roles, guard, payload, save, frozen_map(setv or {}), title, late)
                 for s in sources]
+
+    def late(self, path: str, value: Any) -> LateMark | None:
+        m = self.mapping(path, value, LATE_KEYS, "late")
+        if m is None:
+            return None
+        due = self.due(self.child(path, "due"), m.get("due"))
+        if due is not None and due.date_variable is None and due.from_variable is None:
+            # counted from when? The event has no start of its own: the deadline is anchored to a date
+            self.problem(self.child(path, "due"), "an event's deadline counts from a date variable: write "
+                                                  "`{after: 2 WD, from: VARIABLE}` or `{date: VARIABLE}`")
+            return None
+        mark = self.name(self.child(path, "mark"), m.get("mark"), "variable")
+        return LateMark(due, mark) if due is not None and mark else None
 
     def roles(self, path: str, value: Any) -> dict[str, RoleSpec]:
         m = self.mapping(path, value, None, "roles")

@@ -13,7 +13,7 @@ from engine.errors import PayloadInvalid
 from engine.expressions import GuardSyntaxError, compile_guard, compile_text_template
 from engine.fields import coerce, expected_description
 from engine.periods import PERIOD_NAMES, is_template, render_period
-from engine.spec import FieldSpec, SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
+from engine.spec import FieldSpec, LateMark, SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
 from engine.validation.build import Builder
 from engine.validation.keys import SLA_DEFAULT_TEMPLATES, SUPERVISOR_ROLE
 from engine.validation.reader import Declared, closest, did_you_mean, shown
@@ -221,6 +221,21 @@ class Checker:
                                         f"{var.type.value}")
             for vname, value in t.set.items():
                 self.constant(f"{path}.set.{vname}", vname, value)
+            if t.late is not None:
+                self.late_mark(f"{path}.late", t.late)
+
+    def late_mark(self, path: str, late: LateMark) -> None:
+        if late.due.date_variable is not None:
+            self.date_variable(f"{path}.due.date", late.due.date_variable, "late `date`")
+        if late.due.from_variable is not None:
+            self.date_variable(f"{path}.due.from", late.due.from_variable, "late `from`")
+        var = self.spec.variables.get(late.mark)
+        if late.mark not in self.d.variables:
+            self.problem(f"{path}.mark", f"late marks unknown variable {late.mark!r}"
+                                         f"{did_you_mean(late.mark, self.d.variables)}; declare it as a bool")
+        elif var is not None and var.type is not VariableType.BOOL:
+            self.problem(f"{path}.mark", f"late marks variable {late.mark!r} of type {var.type.value}; it must be a "
+                                         "bool variable")
 
     def constant(self, path: str, name: str, value: Any) -> None:
         var = self.spec.variables.get(name)

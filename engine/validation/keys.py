@@ -147,6 +147,11 @@ DUE_KEYS: dict[str, Key] = {
     "from": Key(False, "name", "with `after`: the date variable the period counts from (that day not counted)"),
 }
 
+LATE_KEYS: dict[str, Key] = {
+    "due": Key(True, "due", "the event's deadline: {after: 2 WD, from: a date variable} or {date: a date variable}"),
+    "mark": Key(True, "name", "a bool variable: true when the event came at or after the deadline, else false"),
+}
+
 ESCALATION_KEYS: dict[str, Key] = {
     "level": Key(True, "positive_int", "1, 2, ... strictly increasing"),
     "after": Key(True, "duration", "how long after the due time (non-decreasing)"),
@@ -169,6 +174,7 @@ TRANSITION_KEYS: dict[str, Key] = {
     "save": Key(False, "names", "payload fields copied into variables of the same name"),
     "set": Key(False, "mapping_any", "constants written into variables"),
     "title": Key(False, "localized", "{zh: ..., en: ...}"),
+    "late": Key(False, "late", "marks the event late in a bool variable when it comes at or after its deadline"),
 }
 
 START_KEYS: dict[str, Key] = {

@@ -83,3 +83,35 @@ def test_a_guard_comparing_an_enum_with_a_value_it_cannot_have_is_refused(guard:
     assert [p.message.split(", which")[0] for p in err.value.problems] == [
         f"guard {guard!r} compares enum 'sharing_type' with 'uncondtional'"]
     assert "(did you mean 'unconditional'?)" in err.value.problems[0].message
+
+
+QUALITY = REPO / "workflows" / "gx" / "data_quality.yaml"
+LATE = "late: {due: {after: 2 WD, from: data_received}, mark: objection_late}"
+
+
+@pytest.mark.parametrize(("late", "where", "said"), [
+    ("late: {due: 2 WD, mark: objection_late}", "due",
+     "an event's deadline counts from a date variable: write `{after: 2 WD, from: VARIABLE}` or `{date: VARIABLE}`"),
+    ("late: {due: {after: 2 WD, from: objection}, mark: objection_late}", "due.from",
+     "late `from` names variable 'objection' of type text; it must be a date variable"),
+    ("late: {due: {date: data_recieved}, mark: objection_late}", "due.date",
+     "late `date` names unknown variable 'data_recieved' (did you mean 'data_received'?)"),
+    ("late: {due: {after: 2 WD, from: data_received}, mark: objection_lat}", "mark",
+     "late marks unknown variable 'objection_lat' (did you mean 'objection_late'?); declare it as a bool"),
+    ("late: {due: {after: 2 WD, from: data_received}, mark: objection}", "mark",
+     "late marks variable 'objection' of type text; it must be a bool variable"),
+    ("late: {due: {after: 2 WD, from: data_received}, mark: objection_late, notify: [x]}", "notify",
+     "unknown key 'notify' in late; allowed: due, mark"),
+], ids=["a plain duration", "from a text", "a misspelt date", "a misspelt mark", "a text mark", "a wrong key"])
+def test_a_late_mark_that_cannot_be_worked_out_is_named_where_it_is(late: str, where: str, said: str) -> None:
+    """`late` needs a deadline anchored to a date variable and a bool variable to mark: each slip is one problem
+    at its own place in the file."""
+    source = QUALITY.read_text(encoding="utf-8")
+    text = source.replace(LATE, late, 1)
+    with pytest.raises(DefinitionError) as err:
+        load_text(text, "q.yaml")
+    [problem] = err.value.problems
+    line = text[: text.index(late)].count("\n") + 1
+    index = next(i for i, t in enumerate(parse_text(source, "q.yaml").data["transitions"]) if "late" in t)
+    assert problem.path == f"transitions.{index}.late.{where}"
+    assert problem.line == line and said in problem.message

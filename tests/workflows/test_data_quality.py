@@ -40,6 +40,7 @@ def test_objection_verification_confirmation_and_rating_around_dragon_boat(h: Ha
 
     inst = h.fire(inst, "object", "consumer_admin", at(2026, 6, 23, 16), {"objection": "统一社会信用代码有误"})
     assert inst.state == "verification"
+    assert h.variables(inst)["objection_late"] is False
     assert h.task_clock(inst, "objection_window").status == "met"
     assert h.recipients(inst, template="objection_raised") == ["provider_admin"]
     # 06-24, 06-25, 06-26
@@ -136,6 +137,38 @@ def test_error_found_after_accepting_is_still_verified(h: Harness, wf: str) -> N
     assert inst.state == "verification"
     # 07-01, 07-02, 07-03
     assert h.due(inst, "verification") == end_of(date(2026, 7, 3))
+
+
+#: Data received on Wed 2026-09-30: 10-01..10-07 are off (National Day), so the window ends at the end of Fri
+#: 10-09; Sat 10-10 is a make-up working day (国办发明电〔2025〕7号), the first day after the window.
+NATIONAL_DAY_RECEIPT = {**RECEIPT, "data_received": "2026-09-30"}
+
+
+@pytest.mark.parametrize(("when", "late"), [(at(2026, 10, 9, 23, 59), False), (end_of(date(2026, 10, 9)), True),
+                                            (at(2026, 10, 10, 9), True)],
+                         ids=["last minute of the window", "its end", "the make-up saturday after it"])
+def test_an_objection_after_accepting_is_marked_late_only_after_the_window(
+        h: Harness, wf: str, when: Any, late: bool) -> None:
+    """PROCEDURES §2: a later objection is accepted but marked late. Accepted on the day of receipt, an error
+    found on the second working day after the holiday is in time; one raised when the window has ended (24:00
+    on 10-09, or the make-up Saturday) is taken and marked late in `objection_late`."""
+    inst = h.start(wf, NATIONAL_DAY_RECEIPT, "consumer_admin", at(2026, 9, 30, 10))
+    assert h.due(inst, "objection_window") == end_of(date(2026, 10, 9))
+    inst = h.fire(inst, "accept", "consumer_admin", at(2026, 9, 30, 11))
+    assert h.variables(inst)["objection_late"] is False
+    inst = h.fire(inst, "object", "consumer_admin", when, {"objection": "部分记录缺失"})
+    assert inst.state == "verification"
+    assert h.variables(inst)["objection_late"] is late
+    assert h.task_clock(inst, "objection_window").status == "met"  # the acceptance itself was in time
+
+
+def test_an_objection_from_the_window_after_it_ended_is_marked_late_as_its_clock_is(h: Harness, wf: str) -> None:
+    """The mark agrees with the window's clock: an objection on the make-up Saturday after National Day, the
+    window never answered, stops the clock breached and sets `objection_late`."""
+    inst = h.start(wf, NATIONAL_DAY_RECEIPT, "consumer_admin", at(2026, 9, 30, 10))
+    inst = h.fire(inst, "object", "consumer_admin", at(2026, 10, 10, 9), {"objection": "部分记录缺失"})
+    assert h.variables(inst)["objection_late"] is True
+    assert h.task_clock(inst, "objection_window").status == "breached"
 
 
 def test_late_verification_escalates_to_the_auditor_then_the_supervisor(h: Harness, wf: str) -> None:
