@@ -167,7 +167,13 @@ def _notify_test(args: argparse.Namespace) -> int:
         recipient, address, department = "test", args.recipient, None  # a raw address, for a first try
     rendered = TemplateRenderer().render(args.template, _sample(directory, department))
     key = f"test:{int(SystemClock().now().timestamp())}:{recipient}:{args.channel}"
-    channel.send(Outgoing(args.channel, recipient, address, rendered, key, "warning", args.template))
+    try:
+        channel.send(Outgoing(args.channel, recipient, address, rendered, key, "warning", args.template))
+    except DeliveryError as err:
+        # sent directly, not through the outbox: nothing will retry it, whatever the error's own advice says
+        print(f"error: {err.problem}; the test message was not sent (nothing retries it: fix the cause and run "
+              "notify test again)", file=sys.stderr)
+        return 1
     print(f"sent {args.template!r} to {recipient} <{address}> on {args.channel!r} (dedupe key {key})")
     return 0
 

@@ -252,7 +252,9 @@ class OutboxDispatcher:
             trouble.recipients.update(m.recipient for m in waiting)
         where = f"{endpoint[0]} ({endpoint[1]})" if endpoint[1] else endpoint[0]
         self._release([m.id for m in waiting], claimant,
-                      f"{where} did not answer; they wait for its failed message's retry", not_before=retry_at)
+                      f"{where} did not answer; they wait for its failed message's retry", not_before=retry_at,
+                      note=f"not tried: {where} did not answer another message; tried again from "
+                           f"{retry_at.isoformat(timespec='seconds')}")
 
     def _endpoint(self, message: _Claimed) -> Endpoint:
         channel = self.channels.get(message.channel)
@@ -280,10 +282,11 @@ class OutboxDispatcher:
             )
         self._failing |= set(self._trouble)
 
-    def _release(self, ids: list[int], claimant: str, why: str, not_before: datetime | None = None) -> None:
+    def _release(self, ids: list[int], claimant: str, why: str, not_before: datetime | None = None,
+                 note: str | None = None) -> None:
         try:
             with self._session() as session:
-                given_back = outbox.release(session, ids, claimant, not_before)
+                given_back = outbox.release(session, ids, claimant, not_before, note)
                 session.commit()
         except SQLAlchemyError as err:  # the lease runs out instead, and the messages are claimed again then
             log.error("could not give back %d unsent outbox messages (%s): %s", len(ids), why, err)

@@ -242,16 +242,20 @@ def mark_dead(session: Session, message_id: int, claimant: str, error: str) -> b
 
 
 def release(
-    session: Session, message_ids: Sequence[int], claimant: str, not_before: datetime | None = None
+    session: Session, message_ids: Sequence[int], claimant: str, not_before: datetime | None = None,
+    note: str | None = None,
 ) -> int:
     """Give claimed messages back unsent (pending, the claim's attempt not counted); only those `claimant`
-    still holds. Claimable at once, or from `not_before` when given. How many were given back."""
+    still holds. Claimable at once, or from `not_before` when given; `note`, when given, is kept as the
+    message's last error, so that `outbox list` says why it waits. How many were given back."""
     if not message_ids:
         return 0
     values: dict[str, Any] = {"status": "pending", "attempts": _C.attempts - 1, "claimed_by": None,
                               "claim_expires_at": None}
     if not_before is not None:
         values["next_attempt_at"] = not_before
+    if note is not None:
+        values["last_error"] = note
     result = session.execute(
         update(TABLE)
         .where(_C.id.in_(list(message_ids)), _C.claimed_by == claimant, _C.status == "sending")

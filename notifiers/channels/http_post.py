@@ -9,11 +9,9 @@ or answer cannot hold a dispatcher (name resolution is the one step it cannot cu
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import socket
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -21,6 +19,7 @@ import urllib.request
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from notifiers.channels.deadline import ExchangeDeadline
 from notifiers.errors import DeliveryError
 
 #: The most of an answer that is read: robots answer a few dozen bytes; the rest of a larger one is dropped.
@@ -40,36 +39,7 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class _Exchange:
-    """The sockets of one POST; `expire()`, run by a timer at the deadline, shuts them, ending any blocked read."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.expired = False
-
-    def track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            expired = self.expired
-        if expired:
-            _shut(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # closed already, or the plain socket a TLS one took over
-        # the plain socket's shutdown: an SSL socket's own would drop its TLS state under the thread reading it
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _watched(base: type[http.client.HTTPConnection], exchange: _Exchange) -> type[http.client.HTTPConnection]:
+def _watched(base: type[http.client.HTTPConnection], exchange: ExchangeDeadline) -> type[http.client.HTTPConnection]:
     """`base` with every socket it opens (the TCP one, then the TLS one over it) handed to `exchange`."""
 
     class Watched(base):  # type: ignore[valid-type,misc]
@@ -92,7 +62,7 @@ def _watched(base: type[http.client.HTTPConnection], exchange: _Exchange) -> typ
 
 
 class _Watching:
-    exchange: _Exchange
+    exchange: ExchangeDeadline
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
         return super().do_open(_watched(http_class, self.exchange), req, **kwargs)  # type: ignore[misc]
@@ -106,7 +76,7 @@ class _WatchedHTTPS(_Watching, urllib.request.HTTPSHandler):
     pass
 
 
-def _opener(exchange: _Exchange) -> urllib.request.OpenerDirector:
+def _opener(exchange: ExchangeDeadline) -> urllib.request.OpenerDirector:
     """The default handlers (proxies from the environment, https) with watched connections and no redirects."""
     handlers: list[Any] = [_RefuseRedirects()]
     for kind in (_WatchedHTTP, _WatchedHTTPS):
@@ -128,19 +98,13 @@ def post_json(
     request.add_header("Content-Type", "application/json; charset=utf-8")
     for key, value in headers.items():
         request.add_header(key, value)
-    exchange = _Exchange()
-    watchdog = threading.Timer(timeout, exchange.expire)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
+    with ExchangeDeadline(timeout) as exchange:
         return _exchange(channel, recipient, url, request, timeout, deadline, exchange)
-    finally:
-        watchdog.cancel()
 
 
 def _exchange(
     channel: str, recipient: str, url: str, request: urllib.request.Request, timeout: float, deadline: float,
-    exchange: _Exchange,
+    exchange: ExchangeDeadline,
 ) -> tuple[int, bytes]:
     late = f"{_host(url)} timed out: no complete answer within {timeout:g} s"
     try:

@@ -29,6 +29,7 @@ from notifiers.base import (
     setting_int,
     setting_str,
 )
+from notifiers.channels.deadline import ExchangeDeadline
 from notifiers.channels.mail import build_email
 from notifiers.errors import ChannelConfigError, DeliveryError
 
@@ -120,6 +121,9 @@ class SmtpNotifier:
         except smtplib.SMTPResponseException as err:
             raise DeliveryError(self.name, message.recipient, f"server answered {err.smtp_code} {err.smtp_error!r}",
                                 transient=400 <= err.smtp_code < 500) from err
+        except _Unsupported as err:
+            raise DeliveryError(self.name, message.recipient, f"{self.host}:{self.port} {err}",
+                                transient=False) from err
         except smtplib.SMTPNotSupportedError as err:
             raise DeliveryError(
                 self.name, message.recipient,
@@ -134,19 +138,38 @@ class SmtpNotifier:
                                 transient=_all_temporary(refused))
 
     def _submit(self, mail: EmailMessage, user: str | None, password: str | None) -> dict[str, tuple[int, bytes]]:
-        """Hand `mail` to the server; answer the recipients it refused. Once the server has taken the mail, QUIT
-        is a courtesy: an odd answer to it (421, 5xx, a dropped line) must not turn the delivery into a failure
-        that a retry would send again."""
-        client: smtplib.SMTP
-        if self.implicit_tls:
-            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        """Hand `mail` to the server; answer the recipients it refused. The whole exchange ends at the channel's
+        timeout (`ExchangeDeadline`), not only each read: a server dripping its greeting or its answers would
+        otherwise hold the send past the dispatcher's claim, and a second worker would mail it again. Once the
+        server has taken the mail, QUIT is a courtesy: an odd answer to it (421, 5xx, a dropped line) must not
+        turn the delivery into a failure that a retry would send again."""
+        with ExchangeDeadline(self.timeout) as exchange:
+            try:
+                return self._exchange(mail, user, password, exchange)
+            except (smtplib.SMTPException, OSError) as err:
+                if exchange.expired and not isinstance(err, smtplib.SMTPResponseException):
+                    raise TimeoutError(f"no complete exchange within {self.timeout:g} s") from err
+                raise
+
+    def _exchange(self, mail: EmailMessage, user: str | None, password: str | None,
+                  exchange: ExchangeDeadline) -> dict[str, tuple[int, bytes]]:
+        client = _watched_client(exchange, self.implicit_tls, self.host, self.port, self.timeout)
         try:
             if self.starttls:
-                client.starttls(context=ssl.create_default_context())
+                try:
+                    client.starttls(context=ssl.create_default_context())
+                except smtplib.SMTPNotSupportedError as err:
+                    raise _Unsupported("offers no STARTTLS: set `ssl: true` for a server that speaks TLS from "
+                                       "the start (port 465), or a port that offers STARTTLS (587)") from err
+                if client.sock is not None:
+                    exchange.track(client.sock)  # the TLS socket that took the plain one over
             if user:
-                client.login(user, password or "")
+                try:
+                    client.login(user, password or "")
+                except smtplib.SMTPNotSupportedError as err:
+                    raise _Unsupported("offers no login (AUTH) here: use the server's submission port (587 with "
+                                       "starttls, or 465 with ssl), or drop user and password for a relay that "
+                                       "takes mail without one") from err
             refused = client.send_message(mail)
         except BaseException:
             client.close()
@@ -160,6 +183,28 @@ class SmtpNotifier:
 
     def close(self) -> None:
         """Nothing held between sends."""
+
+
+class _Unsupported(smtplib.SMTPException):
+    """The server lacks an extension the channel's settings need (STARTTLS, AUTH): a setting to change, not a
+    message to retry."""
+
+
+def _watched_client(exchange: ExchangeDeadline, implicit_tls: bool, host: str, port: int,
+                    timeout: float) -> smtplib.SMTP:
+    """An SMTP client (implicit TLS or plain) whose socket the exchange's deadline can shut; it connects in its
+    constructor, so the deadline covers the greeting too."""
+    base: type[smtplib.SMTP] = smtplib.SMTP_SSL if implicit_tls else smtplib.SMTP
+
+    class Watched(base):  # type: ignore[valid-type,misc]
+        def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+            sock = super()._get_socket(host, port, timeout)
+            exchange.track(sock)
+            return sock
+
+    if implicit_tls:
+        return Watched(host, port, timeout=timeout, context=ssl.create_default_context())
+    return Watched(host, port, timeout=timeout)
 
 
 def _all_temporary(refused: Mapping[str, tuple[int, bytes]]) -> bool:
@@ -184,7 +229,7 @@ def _create(name: str, settings: Mapping[str, Any], clock: Clock, environ: Mappi
     return SmtpNotifier(
         name,
         host,
-        setting_int(name, settings, "port", 465 if implicit else 25),
+        setting_int(name, settings, "port", 465 if implicit else 587 if starttls else 25),
         setting_str(name, settings, "from"),
         clock,
         starttls=starttls,

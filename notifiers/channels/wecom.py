@@ -7,6 +7,7 @@ with `<@userid>` (`@all` mentions everyone).
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -27,6 +28,8 @@ from notifiers.errors import ChannelConfigError, DeliveryError
 
 DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 MAX_CONTENT_BYTES = 4096
+#: A WeCom member's UserID: 1-64 bytes of letters, digits and "_-@.", the first a letter or digit.
+_USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 #: errcodes worth retrying: -1 system busy, 45009 API frequency limit (20 messages a minute per robot).
 TRANSIENT_ERRCODES = frozenset({-1, 45009})
 
@@ -44,7 +47,12 @@ class WeComNotifier:
         self.timeout = timeout
 
     def check_address(self, address: str) -> str | None:
-        return None
+        """A WeCom user id (1-64 letters, digits and `_-@.`, a letter or digit first, as WeCom defines it), `@all`,
+        or `-` for no mention: anything else would be written into the markdown's `<@...>` as it stands."""
+        if address.strip() in ("", "-", "@all") or _USER_ID.fullmatch(address):
+            return None
+        return (f"{address!r} is not a WeCom user id to @-mention (1-64 letters, digits and _-@., starting with a "
+                "letter or digit, e.g. ZhangSan), @all, or - for no mention")
 
     def endpoint(self, address: str) -> str:
         return self.url

@@ -117,6 +117,8 @@ def test_notify_test_reports_failures(tmp_path: Path, capsys: pytest.CaptureFixt
     down = run(capsys, "notify", "test", "email", "lz-gaj-auditor", "--directory", path)
     assert unknown[0] == 2 and "known: email, file" in unknown[2]
     assert down[0] == 1 and "unreachable" in down[2]
+    # sent directly, not through the outbox: nothing retries it, and the error does not say it will be
+    assert "the test message was not sent (nothing retries it" in down[2] and "will be retried" not in down[2]
 
 
 def test_example_directory_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from engine.clock import ManualClock
+from engine.clock import SHANGHAI, ManualClock
 from notifiers.base import create_channel
 from notifiers.dispatcher import Backoff, OutboxDispatcher
 from notifiers.rendering import TemplateRenderer
@@ -85,6 +85,11 @@ def test_an_unreachable_webhook_costs_one_attempt_a_round(outbox_engine: Engine,
     second = dispatcher.dispatch()
     assert (first, second) == (1, 1)
     assert sorted(m.attempts for m in messages(outbox_engine)) == [0, 0, 0, 0, 2]
+    # `outbox list` says why the untried ones wait, and until when
+    tried = next(m for m in messages(outbox_engine) if m.attempts)
+    notes = {m.last_error for m in messages(outbox_engine) if not m.attempts}
+    retry = tried.next_attempt_at.astimezone(SHANGHAI).isoformat(timespec="seconds")
+    assert notes == {f"not tried: hook ({url}) did not answer another message; tried again from {retry}"}
 
 
 def test_back_off_and_sent_time_count_from_the_rounds_moment(outbox_engine: Engine, clock: ManualClock,

@@ -151,3 +151,34 @@ people:
     assert caught.value.problems == (
         f"{path}:6: people[0].contacts.ding: 'zhangwei' is not a mobile number to @-mention "
         "(e.g. 13800000000 or +86 138-0000-0000) or @all",)
+
+
+@pytest.mark.parametrize("contact", ["zhang\n<@all>", "张三", "zhang san", "a@b.cn, li", "<@all>", "_zhang",
+                                     "z" * 65])
+def test_wecom_refuses_a_contact_that_is_no_user_id(contact: str, clock: ManualClock) -> None:
+    """A WeCom contact goes into the markdown's `<@...>` as it stands: one that is no WeCom user id (a line break
+    would turn the mention into @all) is refused, saying what is expected; user ids, @all and - pass."""
+    channel = create_channel("wx", {"type": "wecom", "url": "https://qyapi.example/send", "key": "k"}, clock)
+    assert channel.check_address(contact) == (
+        f"{contact!r} is not a WeCom user id to @-mention (1-64 letters, digits and _-@., starting with a letter "
+        "or digit, e.g. ZhangSan), @all, or - for no mention")
+    assert [channel.check_address(ok) for ok in ("ZhangSan", "zhang.san@dsj", "9527", "z" * 64, "@all", "-")] == \
+        [None] * 6
+
+
+def test_the_directory_refuses_a_wecom_contact_that_is_no_user_id(tmp_path: Path) -> None:
+    """A WeCom contact holding a line break stops the directory at its line, like a DingTalk one."""
+    path = tmp_path / "d.yaml"
+    path.write_text("""\
+channels:
+  wx: {type: wecom, key: k}
+departments:
+  - {code: 11450200007565127X, name: 柳州市公安局}
+people:
+  - {id: a, name: 甲, department: 11450200007565127X, roles: [data_auditor], contacts: {wx: "zhang\\n<@all>"}}
+""", encoding="utf-8")
+    with pytest.raises(DirectoryError) as caught:
+        YamlDirectory(path)
+    assert caught.value.problems == (
+        f"{path}:6: people[0].contacts.wx: 'zhang\\n<@all>' is not a WeCom user id to @-mention (1-64 letters, "
+        "digits and _-@., starting with a letter or digit, e.g. ZhangSan), @all, or - for no mention",)
