@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from engine.clock import Clock, ManualClock, SystemClock
 from engine.errors import (
+    CalendarDataInvalid,
     CalendarYearMissing,
     ConcurrentUpdate,
     DefinitionError,
@@ -39,6 +40,7 @@ from engine.views import OverdueItem, TickReport
 
 __all__ = [
     "Actor",
+    "CalendarDataInvalid",
     "CalendarYearMissing",
     "ChainReport",
     "Clock",

@@ -301,7 +301,7 @@ class Run:
         it) happen now, so that every late clock has its breach recorded and told. A paused clock stands still:
         its pause ends in the ledger with the working days it covered, and it is late only if it was before."""
         if clock.status == "paused":
-            self._close_pause(clock)
+            self._close_pause(clock, moves_deadline=False)  # the count only fills the ledger: no deadline moves
             late = clock.breached
         else:
             if not clock.breached and clock.next_fire_at is not None and self.now >= clock.due_at:
@@ -362,10 +362,12 @@ class Run:
         if at is not None and at <= self.now:
             self.sla_due(resumed)
 
-    def _close_pause(self, clock: ClockView) -> int:
-        """End a paused clock's open ledger row now; the working days the pause covered."""
+    def _close_pause(self, clock: ClockView, *, moves_deadline: bool = True) -> int:
+        """End a paused clock's open ledger row now; the working days the pause covered (see
+        `SlaCalculator.working_days_between` for `moves_deadline`)."""
         assert clock.paused_since is not None
-        days = self.parts.sla.working_days_between(clock.calendar, clock.paused_since, self.now)
+        days = self.parts.sla.working_days_between(clock.calendar, clock.paused_since, self.now,
+                                                   moves_deadline=moves_deadline)
         self.tx.close_pause(clock.id, self.now, days)
         return days
 

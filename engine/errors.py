@@ -18,8 +18,10 @@
     ├── StoredRowInvalid               a row holds what the engine never writes (changed outside it): names the row
     ├── HistoryKeysInvalid             a history keyring file is missing, readable by others, or holds no key
     ├── HistoryKeysRequired            history keys seal steps in this database, and this engine was given none
-    └── CalendarYearMissing            a deadline needs a calendar year that has no data file (also a
-                                       calendars.CalendarYearMissing, so either name catches it)
+    ├── CalendarYearMissing            a deadline needs a calendar year that has no data file (also a
+    │                                  calendars.CalendarYearMissing, so either name catches it)
+    └── CalendarDataInvalid            a calendar data file is wrong, file:line each (also a
+                                       calendars.CalendarDataError)
 
 Each type builds its own message from its fields and keeps the fields on the exception, so a backend can
 react to `err.allowed_events` or `err.field` without parsing text.
@@ -30,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from calendars.errors import CalendarDataError as _CalendarDataError
 from calendars.errors import CalendarYearMissing as _CalendarYearMissing
 
 
@@ -250,7 +253,17 @@ class CalendarYearMissing(WorkflowError, _CalendarYearMissing):
         return cls(err.year, err.region, missing=err.missing, since=err.since)
 
 
+class CalendarDataInvalid(WorkflowError, _CalendarDataError):
+    """The engine's face of `calendars.CalendarDataError` (a data file the engine met is wrong, every problem at
+    its file:line): catchable under either root."""
+
+    @classmethod
+    def wrap(cls, err: _CalendarDataError) -> CalendarDataInvalid:
+        return cls(list(err.problems))
+
+
 __all__ = [
+    "CalendarDataInvalid",
     "CalendarYearMissing",
     "ConcurrentUpdate",
     "DefinitionError",

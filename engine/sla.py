@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from engine.clock import SHANGHAI
-from engine.errors import CalendarYearMissing, PayloadInvalid
+from engine.errors import CalendarDataInvalid, CalendarYearMissing, PayloadInvalid
 from engine.memo import Derived
 from engine.spec import DueSpec, SlaSpec
 
@@ -97,7 +97,7 @@ class SlaCalculator:
         """Forget the calendars so that newly added year files are used."""
         from calendars import reload_data
 
-        reload_data()  # the caches are emptied by `_refresh`, which the reload calls
+        _wrapped(reload_data)  # the caches are emptied by `_refresh`, which the reload calls
         self._calendars.clear()
         self._guessing.clear()
 
@@ -206,9 +206,13 @@ class SlaCalculator:
         cal, dl = self.calendar(region), self._deadline(due)
         return _due_time(_wrapped(lambda: extend(cal, dl, working_days, self.policy)))
 
-    def working_days_between(self, region: str, start: datetime, end: datetime) -> int:
-        """Working days in (start day, end day], Asia/Shanghai: what a pause from start to end adds."""
-        cal = self.calendar(region)
+    def working_days_between(self, region: str, start: datetime, end: datetime, *, moves_deadline: bool = True) -> int:
+        """Working days in (start day, end day], Asia/Shanghai: what a pause from start to end adds.
+
+        Where the count moves no deadline (a paused clock stopped for good: cancelled, or its task left), a year
+        without data is answered from the calendar the ladder uses, not refused: otherwise a strict engine could
+        not cancel a case or leave a pausing state until that year's notice is published."""
+        cal = self.calendar(region) if moves_deadline else self.ladder_calendar(region)
         a, b = start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date()
         return int(_wrapped(lambda: cal.working_days_between(a, b))) if b > a else 0
 
@@ -251,11 +255,14 @@ def _due_time(deadline: Any) -> DueTime:
 
 
 def _wrapped(fn: Callable[[], T]) -> T:
+    from calendars.errors import CalendarDataError as _Invalid
     from calendars.errors import CalendarYearMissing as _Missing
 
     try:
         return fn()
-    except CalendarYearMissing:
+    except (CalendarYearMissing, CalendarDataInvalid):
         raise
     except _Missing as err:
         raise CalendarYearMissing.wrap(err) from err
+    except _Invalid as err:
+        raise CalendarDataInvalid.wrap(err) from err

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import calendars
-from engine import ManualClock
+from engine import CalendarDataInvalid, ManualClock, WorkflowError
 from engine.clock import SHANGHAI
 from tests.engine.calendar_2027 import TEST_2027_CN, TEST_2027_CN_MAKEUP
 from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, SUPERVISOR, MakeEngine, flow_vars, sla_told
@@ -119,3 +119,23 @@ def test_recompute_counts_a_pause_again_on_the_year_that_arrived(make_engine: Ma
     assert (proc.paused_working_days, proc.provisional) == (4, False)
     assert proc.base_due_at == datetime(2027, 1, 13, 0, 0, tzinfo=SHANGHAI)
     assert proc.due_at == datetime(2027, 1, 19, 0, 0, tzinfo=SHANGHAI)
+
+
+def test_a_malformed_year_file_is_refused_as_an_engine_error_and_the_old_data_kept(
+        make_engine: MakeEngine, clock: ManualClock, data_copy: Path) -> None:
+    """An operator drops in a 2027 file with a Monday as a make-up working day: the recompute raises
+    CalendarDataInvalid (a WorkflowError a backend catches, and a calendars.CalendarDataError) naming the file and
+    line; the engine goes on with the data it had."""
+    engine = make_engine(allow_provisional=True)
+    clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    inst = engine.start(WF, "PV-BAD", flow_vars(), CONSUMER_ADMIN)
+    path = data_copy / "cn" / "2027.yaml"
+    path.write_text(TEST_2027_CN_MAKEUP.replace("work: [2027-01-02]", "work: [2027-01-11]"), encoding="utf-8")
+    with pytest.raises(WorkflowError) as err:
+        engine.recompute_provisional()
+    assert isinstance(err.value, CalendarDataInvalid) and isinstance(err.value, calendars.CalendarDataError)
+    assert any(problem.startswith(str(path)) for problem in err.value.problems)
+    assert {c.provisional for c in engine.clocks(inst.id)} == {True}  # nothing was recomputed on it
+    path.unlink()
+    engine.recompute_provisional()  # the engine goes on once the file is taken away
+    assert {c.provisional for c in engine.clocks(inst.id)} == {True}

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine import Engine, ManualClock
+import pytest
+
+from engine import CalendarYearMissing, Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.runtime import SUSPENDED_PAUSE
 from tests.engine.conftest import (
@@ -178,3 +180,24 @@ def test_a_clock_resumed_past_its_due_time_after_days_off_breaches_at_the_resump
     assert told == [(task_id, "breach", 0), (task_id, "escalation", 1)]
     engine.tick(at(2026, 3, 16, 12, 0))
     assert told == [(task_id, "breach", 0), (task_id, "escalation", 1)]
+
+
+def test_a_suspension_into_a_year_without_data_can_be_cancelled_but_not_resumed(engine: Engine,
+                                                                                  clock: ManualClock) -> None:
+    """Suspended on Tue 22 December 2026, with no 2027 schedule published: resuming on 6 January 2027 would move
+    the due times by days no one can count yet, so a strict engine refuses it; cancelling moves no deadline, so
+    it is done, the ledger counting the pause as the ladder does (weekends and New Year's Day off): 23-31 December
+    7 WD, 4-6 January 3 WD."""
+    clock.set(at(2026, 12, 15, 10, 0))  # task due at the end of 22 December, the procedure of 29 December
+    inst = engine.start(WF, "SU-Y", flow_vars(), CONSUMER_ADMIN)
+    clock.set(at(2026, 12, 22, 10, 0))
+    engine.suspend(inst.id, SUPERVISOR, "材料待补")
+    clock.set(at(2027, 1, 6, 10, 0))
+    with pytest.raises(CalendarYearMissing):
+        engine.resume(inst.id, SUPERVISOR)
+    assert engine.get(inst.id).status == "suspended"
+    done = engine.cancel(inst.id, SUPERVISOR, "撤回")
+    assert done.status == "cancelled" and armed(engine, inst.id) == []
+    ledgers = [engine.pauses(c.id) for c in engine.clocks(inst.id)]
+    assert [[(p.working_days, p.ended_at) for p in ledger] for ledger in ledgers] == \
+        [[(10, at(2027, 1, 6, 10, 0))]] * 2
