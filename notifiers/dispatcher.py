@@ -323,6 +323,9 @@ class OutboxDispatcher:
                     "messages": len(items),
                     "date": now.astimezone(SHANGHAI).date().isoformat(),
                     "items": cases,
+                    # the recipient's own steps only (told as their assignee): to act on them, not to chase others
+                    "own": all(case.get("role") is not None and case.get("role") == case.get("assignee_role")
+                               for case in cases),
                 }
                 key = f"digest:{channel}:{recipient}:{items[0].id}-{items[-1].id}:{len(items)}"
                 outbox.set_data(session, digest_id, data, dedupe_key=key)

@@ -180,6 +180,27 @@ def test_many_breaches_become_one_digest(outbox_engine: Engine, clock: ManualClo
     assert len(mail_server.inbox) == 3
 
 
+def test_an_assignees_burst_of_breaches_is_told_to_act_not_to_chase(outbox_engine: Engine, clock: ManualClock,
+                                                                     mail_server: MailServer) -> None:
+    """Six breaches of the provider auditor's own steps (told as the steps' assignee) fold into one digest that
+    tells them to act and explain, as a single breach does, not to chase the responsible departments."""
+    rows = [{"created_at": clock.now(), "channel": "email", "recipient": "auditor",
+             "recipient_address": "auditor@example.gov.cn", "template": "sla_breach", "kind": "breach",
+             # told in the role the step is assigned to
+             "data": dict(SAMPLE_DATA, business_key=f"GX-2026-{i:04d}", kind="breach", role="provider.data_auditor"),
+             "dedupe_key": f"own:{i}", "instance_id": str(i)} for i in range(6)]
+    with outbox_engine.begin() as conn:
+        insert_outbox_ignore_duplicates(conn, rows)
+    clock.advance(DEFAULT_SETTLE)
+    OutboxDispatcher(outbox_engine, smtp(mail_server.port, clock), TemplateRenderer(), clock,
+                     digest=DigestPolicy(threshold=5)).dispatch()
+    [mail] = mail_server.inbox
+    body = mail.get_body(("plain",))
+    assert str(mail["Subject"]).startswith("【超时汇总】6项事项已超过办理时限")
+    assert body is not None and "请立即逐项办理并说明原因" in body.get_content()
+    assert "督促" not in body.get_content()
+
+
 def test_a_digest_lists_each_late_step_once_at_its_highest_level(outbox_engine: Engine, clock: ManualClock,
                                                                   mail_server: MailServer) -> None:
     """Four breaches, two of them with level 2 pending as well: the digest counts four cases (six messages
