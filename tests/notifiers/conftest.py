@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
 
 from engine.clock import SHANGHAI, ManualClock
+from notifiers.directory import YamlDirectory
+from notifiers.errors import DirectoryError
 from storage.outbox import TABLE
 from storage.sql import database_url
 from tests.notifiers.receivers import HttpServer, MailServer
@@ -65,3 +68,21 @@ SAMPLE_DATA: dict[str, object] = {
     "outcome": None,
     "kind": "breach",
 }
+
+
+def one_contact_directory_problems(folder: Path, channel: str, contact: str) -> tuple[str, ...]:
+    """The problems of a directory file (at `folder/d.yaml`) with one channel, given as its YAML flow mapping
+    (`name: {...}`), and one person whose contact on it is `contact`, written on line 6."""
+    path = folder / "d.yaml"
+    name = channel.split(":", 1)[0]
+    path.write_text(f"""\
+channels:
+  {channel}
+departments:
+  - {{code: 11450200007565127X, name: 柳州市公安局}}
+people:
+  - {{id: a, name: 甲, department: 11450200007565127X, roles: [data_auditor], contacts: {{{name}: {contact}}}}}
+""", encoding="utf-8")
+    with pytest.raises(DirectoryError) as caught:
+        YamlDirectory(path)
+    return caught.value.problems

@@ -16,12 +16,10 @@ from notifiers.base import Outgoing, create_channel
 from notifiers.channels.dingtalk import MAX_TEXT_BYTES
 from notifiers.channels.robot_markdown import split_markdown
 from notifiers.channels.wecom import MAX_CONTENT_BYTES
-from notifiers.directory import YamlDirectory
 from notifiers.dispatcher import DigestPolicy, OutboxDispatcher
-from notifiers.errors import DirectoryError
 from notifiers.rendering import TemplateRenderer
 from storage.outbox import insert_outbox_ignore_duplicates
-from tests.notifiers.conftest import SAMPLE_DATA
+from tests.notifiers.conftest import SAMPLE_DATA, one_contact_directory_problems
 from tests.notifiers.receivers import HttpServer
 from tests.notifiers.test_dispatcher import messages
 
@@ -137,20 +135,10 @@ def test_dingtalk_refuses_a_contact_that_is_no_mobile_or_all(contact: str, clock
 
 def test_the_directory_refuses_a_dingtalk_contact_that_is_no_mobile(tmp_path: Path) -> None:
     """A DingTalk contact that is not a mobile number stops the directory at its line."""
-    path = tmp_path / "d.yaml"
-    path.write_text("""\
-channels:
-  ding: {type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=x"}
-departments:
-  - {code: 11450200007565127X, name: 柳州市公安局}
-people:
-  - {id: a, name: 甲, department: 11450200007565127X, roles: [data_auditor], contacts: {ding: zhangwei}}
-""", encoding="utf-8")
-    with pytest.raises(DirectoryError) as caught:
-        YamlDirectory(path)
-    assert caught.value.problems == (
-        f"{path}:6: people[0].contacts.ding: 'zhangwei' is not a mobile number to @-mention "
-        "(e.g. 13800000000 or +86 138-0000-0000) or @all",)
+    problems = one_contact_directory_problems(
+        tmp_path, 'ding: {type: dingtalk, webhook: "https://oapi.dingtalk.com/robot/send?access_token=x"}', "zhangwei")
+    assert problems == (f"{tmp_path / 'd.yaml'}:6: people[0].contacts.ding: 'zhangwei' is not a mobile number to "
+                        "@-mention (e.g. 13800000000 or +86 138-0000-0000) or @all",)
 
 
 @pytest.mark.parametrize("contact", ["zhang\n<@all>", "张三", "zhang san", "a@b.cn, li", "<@all>", "_zhang",
@@ -168,17 +156,7 @@ def test_wecom_refuses_a_contact_that_is_no_user_id(contact: str, clock: ManualC
 
 def test_the_directory_refuses_a_wecom_contact_that_is_no_user_id(tmp_path: Path) -> None:
     """A WeCom contact holding a line break stops the directory at its line, like a DingTalk one."""
-    path = tmp_path / "d.yaml"
-    path.write_text("""\
-channels:
-  wx: {type: wecom, key: k}
-departments:
-  - {code: 11450200007565127X, name: 柳州市公安局}
-people:
-  - {id: a, name: 甲, department: 11450200007565127X, roles: [data_auditor], contacts: {wx: "zhang\\n<@all>"}}
-""", encoding="utf-8")
-    with pytest.raises(DirectoryError) as caught:
-        YamlDirectory(path)
-    assert caught.value.problems == (
-        f"{path}:6: people[0].contacts.wx: 'zhang\\n<@all>' is not a WeCom user id to @-mention (1-64 letters, "
-        "digits and _-@., starting with a letter or digit, e.g. ZhangSan), @all, or - for no mention",)
+    problems = one_contact_directory_problems(tmp_path, "wx: {type: wecom, key: k}", '"zhang\\n<@all>"')
+    assert problems == (
+        f"{tmp_path / 'd.yaml'}:6: people[0].contacts.wx: 'zhang\\n<@all>' is not a WeCom user id to @-mention "
+        "(1-64 letters, digits and _-@., starting with a letter or digit, e.g. ZhangSan), @all, or - for no mention",)

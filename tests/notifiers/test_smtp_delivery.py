@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 
 from engine.clock import ManualClock
 from notifiers.base import create_channel
-from notifiers.directory import YamlDirectory
 from notifiers.dispatcher import OutboxDispatcher
-from notifiers.errors import DeliveryError, DirectoryError
+from notifiers.errors import DeliveryError
 from notifiers.rendering import TemplateRenderer
+from tests.notifiers.conftest import one_contact_directory_problems
 from tests.notifiers.receivers import free_port
 from tests.notifiers.test_channels import outgoing
 from tests.notifiers.test_dispatcher import enqueue, messages
@@ -99,20 +99,10 @@ def test_one_bare_address_is_accepted(address: str, clock: ManualClock) -> None:
 
 def test_the_directory_refuses_two_addresses_in_one_contact(tmp_path: Path) -> None:
     """A mail contact holding two addresses stops the directory at its line."""
-    path = tmp_path / "d.yaml"
-    path.write_text("""\
-channels:
-  email: {type: smtp, host: 127.0.0.1, port: 2525, from: s@example.gov.cn}
-departments:
-  - {code: 11450200007565127X, name: 柳州市公安局}
-people:
-  - {id: a, name: 甲, department: 11450200007565127X, roles: [data_auditor], contacts: {email: 'a@x.cn,b@y.cn'}}
-""", encoding="utf-8")
-    with pytest.raises(DirectoryError) as caught:
-        YamlDirectory(path)
-    assert caught.value.problems == (
-        f"{path}:6: people[0].contacts.email: 'a@x.cn,b@y.cn' is not one mail address "
-        "(expected name@domain, e.g. zhangsan@example.gov.cn)",)
+    problems = one_contact_directory_problems(
+        tmp_path, "email: {type: smtp, host: 127.0.0.1, port: 2525, from: s@example.gov.cn}", "'a@x.cn,b@y.cn'")
+    assert problems == (f"{tmp_path / 'd.yaml'}:6: people[0].contacts.email: 'a@x.cn,b@y.cn' is not one mail "
+                        "address (expected name@domain, e.g. zhangsan@example.gov.cn)",)
 
 
 def test_a_non_ascii_address_to_a_server_without_smtputf8_fails_for_good(
