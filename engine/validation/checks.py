@@ -13,7 +13,7 @@ from engine.errors import PayloadInvalid
 from engine.expressions import GuardSyntaxError, compile_guard, compile_text_template
 from engine.fields import coerce, expected_description
 from engine.periods import PERIOD_NAMES, is_template, render_period
-from engine.spec import FieldSpec, LateMark, SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
+from engine.spec import DueSpec, FieldSpec, LateMark, SlaSpec, StateKind, StateSpec, VariableType, WorkflowSpec
 from engine.validation.build import Builder
 from engine.validation.keys import SLA_DEFAULT_TEMPLATES, SUPERVISOR_ROLE
 from engine.validation.reader import Declared, closest, did_you_mean, shown
@@ -96,10 +96,7 @@ class Checker:
             self.notify(f"{item}.to", n.to)
 
     def sla(self, path: str, sla: SlaSpec, procedure: bool) -> None:
-        if sla.due.date_variable is not None:
-            self.date_variable(f"{path}.due.date", sla.due.date_variable, "due date")
-        if sla.due.from_variable is not None:
-            self.date_variable(f"{path}.due.from", sla.due.from_variable, "due `from`")
+        self.due_variables(f"{path}.due", sla.due, "due date", "due `from`")
         due = sla.due.duration
         seen_warnings: set[tuple[int, str]] = set()
         for i, warn in enumerate(sla.warn_before):
@@ -152,6 +149,13 @@ class Checker:
             last = len(sla.escalations) - 1
             self.problem(f"{path}.{last}.notify",
                          f"the last escalation level must notify {SUPERVISOR_ROLE} (the ladder ends at the supervisor)")
+
+    def due_variables(self, path: str, due: DueSpec, date_what: str, from_what: str) -> None:
+        """The date variables a `due` names (its `date`, or the `from` its period counts from) are declared dates."""
+        if due.date_variable is not None:
+            self.date_variable(f"{path}.date", due.date_variable, date_what)
+        if due.from_variable is not None:
+            self.date_variable(f"{path}.from", due.from_variable, from_what)
 
     def date_variable(self, path: str, name: str, what: str) -> None:
         var = self.spec.variables.get(name)
@@ -225,10 +229,7 @@ class Checker:
                 self.late_mark(f"{path}.late", t.late)
 
     def late_mark(self, path: str, late: LateMark) -> None:
-        if late.due.date_variable is not None:
-            self.date_variable(f"{path}.due.date", late.due.date_variable, "late `date`")
-        if late.due.from_variable is not None:
-            self.date_variable(f"{path}.due.from", late.due.from_variable, "late `from`")
+        self.due_variables(f"{path}.due", late.due, "late `date`", "late `from`")
         var = self.spec.variables.get(late.mark)
         if late.mark not in self.d.variables:
             self.problem(f"{path}.mark", f"late marks unknown variable {late.mark!r}"
