@@ -364,7 +364,7 @@ def _check_filters(engine: Engine, workflow_id: str | None, state: str | None) -
 
 def _known_states(engine: Engine) -> dict[str, set[str]]:
     """Workflow id -> the states of every version the files or the database hold."""
-    from engine.loader import load_text
+    from engine.definitions import stored_spec
 
     states: dict[str, set[str]] = {m.spec.id: set(m.spec.states) for m in engine.definitions}
     loaded = {(m.spec.id, m.spec.content_hash) for m in engine.definitions}
@@ -374,7 +374,7 @@ def _known_states(engine: Engine) -> dict[str, set[str]]:
         if (stored.workflow_id, stored.version) in loaded:
             continue  # the files' own version: its states are in already, without parsing it again
         try:
-            known.update(load_text(stored.source, stored.source_path or stored.workflow_id).states)
+            known.update(stored_spec(stored)[0].states)
         except WorkflowError:  # a stored version that no longer loads: its id still counts
             continue
     return states

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from engine.errors import DefinitionError, DefinitionProblem, UnknownWorkflow
 from engine.loader import load_file, load_text, parse_text
 from engine.spec import WorkflowSpec
 from engine.store import StoredDefinition
+from engine.validator import validate_stored
+
+log = logging.getLogger(__name__)
 
 #: The file names a folder is searched for.
 DEFINITION_GLOBS = ("*.yaml", "*.yml")
@@ -158,18 +162,31 @@ class DefinitionSet:
 
 def add_stored_version(definitions: Any, stored: StoredDefinition) -> bool:
     """Serve a version kept in the database (its YAML source) to the instances that run on it, unless that
-    version is loaded already; it never becomes the newest of its id. True when it was added."""
+    version is loaded already; it never becomes the newest of its id. True when it was added.
+
+    Its instances started under the rules of their day: a rule added since for new definitions only (who may
+    start, a cron) is waived and logged; any other problem raises DefinitionError."""
     try:
         definitions.get_version(stored.workflow_id, stored.version)
         return False
     except UnknownWorkflow:
         pass
-    name = stored.source_path or f"<stored {stored.workflow_id} {stored.version[:12]}>"
-    definitions.add(load_text(stored.source, name), newest=False)
+    spec, waived = stored_spec(stored)
+    for problem in waived:
+        log.warning("stored version %s of %s, kept for its running instances, breaks a rule for new definitions "
+                    "(waived for them): %s", stored.version[:12], stored.workflow_id, problem)
+    definitions.add(spec, source=stored.source, newest=False)
     return True
 
 
-__all__ = ["CompiledWorkflow", "DefinitionSet", "add_stored_version", "definition_files", "template_names"]
+def stored_spec(stored: StoredDefinition) -> tuple[WorkflowSpec, list[DefinitionProblem]]:
+    """The spec of a stored version and the rules for new definitions it breaks (waived for it)."""
+    name = stored.source_path or f"<stored {stored.workflow_id} {stored.version[:12]}>"
+    return validate_stored(parse_text(stored.source, name))
+
+
+__all__ = ["CompiledWorkflow", "DefinitionSet", "add_stored_version", "definition_files", "stored_spec",
+           "template_names"]
 
 
 def _source_of(path: Path, spec: WorkflowSpec) -> str:

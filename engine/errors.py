@@ -85,6 +85,21 @@ class UnknownWorkflow(WorkflowError):
         super().__init__(f"no {what} is loaded{hint}")
 
 
+class StoredVersionUnloadable(UnknownWorkflow):
+    """The version instances run on is kept in the database, but its source no longer loads (this release
+    refuses what an earlier one accepted): its instances wait, untouched, rather than keep the engine from opening."""
+
+    def __init__(self, workflow_id: str, version: str, problem: str) -> None:
+        self.workflow_id = workflow_id
+        self.version = version
+        self.known = ()
+        self.problem = problem
+        WorkflowError.__init__(
+            self, f"workflow {workflow_id!r} version {version[:12]}, which instances run on, is kept in the database "
+                  f"but this release no longer loads it: {problem}. Its instances are left as they are: finish them "
+                  f"with the release that started them")
+
+
 def shown(value: object, limit: int = 80) -> str:
     """`repr(value)` cut to `limit` characters: a message names what it got, not a megabyte of it."""
     try:
@@ -280,6 +295,7 @@ __all__ = [
     "PermissionDenied",
     "StorageUnavailable",
     "StoredRowInvalid",
+    "StoredVersionUnloadable",
     "TransitionNotAllowed",
     "UnknownClock",
     "UnknownInstance",

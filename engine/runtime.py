@@ -27,10 +27,12 @@ from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
 from engine.definitions import add_stored_version
 from engine.errors import (
+    DefinitionError,
     DuplicateBusinessKey,
     IdempotencyConflict,
     InstanceNotRunning,
     PayloadInvalid,
+    StoredVersionUnloadable,
     TransitionNotAllowed,
     UnknownClock,
     UnknownInstance,
@@ -129,6 +131,8 @@ class Engine:
         self.admin_roles = frozenset(admin_roles)
         self._saved_versions: set[tuple[str, str]] = set()
         self._sources: dict[tuple[str, str], str] = {}
+        #: stored versions instances run on that this release refuses to load: (id, version) -> the first problem
+        self.unloadable: dict[tuple[str, str], str] = {}
         self.load_versions_in_use()
 
     # -- embedding ----------------------------------------------------------------------------------------
@@ -162,7 +166,16 @@ class Engine:
                 log.warning("stored version %s of %s has no source; its instances need that version loaded",
                             d.version[:12], d.workflow_id)
                 continue
-            if add_stored_version(self.definitions, d):
+            try:
+                fresh = add_stored_version(self.definitions, d)
+            except DefinitionError as err:
+                # the engine still opens: every other instance runs, and these say why they wait when touched
+                self.unloadable[(d.workflow_id, d.version)] = str(err.problems[0]) if err.problems else str(err)
+                log.error("%s", StoredVersionUnloadable(d.workflow_id, d.version, self.unloadable[
+                    (d.workflow_id, d.version)]))
+                continue
+            self.unloadable.pop((d.workflow_id, d.version), None)
+            if fresh:
                 self._saved_versions.add((d.workflow_id, d.version))
                 added += 1
         return added
@@ -171,6 +184,8 @@ class Engine:
         """The compiled definition: the newest version of `workflow_id`, or the given one (an instance's)."""
         if version is None:
             machine: CompiledMachine = self.definitions.get(workflow_id)
+        elif (workflow_id, version) in self.unloadable:
+            raise StoredVersionUnloadable(workflow_id, version, self.unloadable[(workflow_id, version)])
         else:
             machine = self.definitions.get_version(workflow_id, version)
         return machine

@@ -412,7 +412,7 @@ class Builder(Reader):
             from engine.scheduler import cron_problem  # here, not above: the scheduler imports the runtime
 
             if (problem := cron_problem(cron)) is not None:
-                self.problem(self.child(path, "cron"), problem)
+                self.rule_for_new(self.child(path, "cron"), problem)
                 cron = None
         key = self.text(self.child(path, "business_key"), m.get("business_key"), "business_key")
         variables = self.mapping(self.child(path, "variables"), m["variables"], None, "variables") \
@@ -493,7 +493,7 @@ class Builder(Reader):
         start_roles = self.start("start", top["start"]) if "start" in top else ()
         if "start" not in top and "recurring" not in top:
             # without it every declared role could open a procedure: a silent default is not allowed here
-            self.problem("start", "missing required key 'start': say who may start an instance, "
+            self.rule_for_new("start", "missing required key 'start': say who may start an instance, "
                                   "e.g. start: {roles: [consumer.data_admin]}")
         description = self.text("description", top.get("description"), "description") or ""
         # placeholders keep the semantic checks running after a broken header; the problems are recorded

@@ -77,8 +77,8 @@ class Checker:
         for name, text in guard.literals:  # a mistyped enum value makes a branch that can never be taken
             var = self.spec.variables.get(name)
             if var is not None and var.type is VariableType.ENUM and var.values and text not in var.values:
-                self.problem(path, f"guard {expr!r} compares enum {name!r} with {text!r}, which is not one of its "
-                                   f"values ({', '.join(var.values)}){did_you_mean(text, var.values)}")
+                self.b.rule_for_new(path, f"guard {expr!r} compares enum {name!r} with {text!r}, which is not one "
+                                          f"of its values ({', '.join(var.values)}){did_you_mean(text, var.values)}")
 
     def role_list_path(self, path: str, roles: tuple[str, ...]) -> tuple[str, bool]:
         raw = self.b.locations.get(f"{path}.0")

@@ -111,6 +111,9 @@ class Reader:
         self.locations = locations
         self.key_locations = key_locations
         self.problems: list[DefinitionProblem] = []
+        #: broken rules for new definitions only (`rule_for_new`), waived because the version is a stored one
+        self.waived: list[DefinitionProblem] = []
+        self.stored = False
         self.declared = Declared()
         #: for each built transition, in order: its index in the YAML list and the path of its source state
         self.transition_meta: list[tuple[int, str]] = []
@@ -131,6 +134,16 @@ class Reader:
     def problem(self, path: str, message: str, at_key: bool = False) -> None:
         loc = self.where(path, at_key)
         self.problems.append(DefinitionProblem(self.filename, loc.line, loc.col, path, message))
+
+    def rule_for_new(self, path: str, message: str, at_key: bool = False) -> None:
+        """A rule that keeps a mistake out of new definitions without changing how a started instance runs (who
+        may start one, a recurring start's cron, a branch that can never be taken). A version stored because
+        instances run on it was accepted when they started, so there it is waived, not refused."""
+        if not self.stored:
+            self.problem(path, message, at_key)
+            return
+        loc = self.where(path, at_key)
+        self.waived.append(DefinitionProblem(self.filename, loc.line, loc.col, path, message))
 
     def item(self, path: str, i: int) -> str:
         """The path of the i-th read item of the list at `path`, counting in the file (items that failed included)."""
