@@ -10,7 +10,7 @@ import pytest
 from engine.definitions import template_names
 from engine.errors import DefinitionError
 from engine.loader import load_file, load_text, parse_text
-from engine.validator import check_document
+from engine.validator import check_document, validate_stored
 from tests.definitions.conftest import GX_REQUEST, REPO
 
 SHIPPED = sorted((REPO / "workflows").glob("**/*.yaml"))
@@ -115,3 +115,30 @@ def test_a_late_mark_that_cannot_be_worked_out_is_named_where_it_is(late: str, w
     index = next(i for i, t in enumerate(parse_text(source, "q.yaml").data["transitions"]) if "late" in t)
     assert problem.path == f"transitions.{index}.late.{where}"
     assert problem.line == line and said in problem.message
+
+
+DRILL = REPO / "workflows" / "lz" / "emergency_drill.yaml"
+GUARD = "guard: \"sharing_type != 'unconditional' or control_params\""
+
+
+@pytest.mark.parametrize(("path", "old", "new", "broken"), [
+    (GX_REQUEST, "\nstart:", "\nx_start:", "missing required key 'start'"),
+    (GX_REQUEST, GUARD, "guard: \"sharing_type != 'uncondtional' or control_params\"", "compares enum"),
+    (DRILL, 'cron: "0 9 1 12 *"', 'cron: "0 9 31 2 *"', "cron"),
+], ids=["start", "enum-guard", "cron"])
+def test_a_stored_version_is_served_with_rules_for_new_definitions_waived(path: Path, old: str, new: str,
+                                                                          broken: str) -> None:
+    """What only keeps a mistake out of new definitions is waived for a stored version (and named), the same text is
+    refused as a new one, and any other problem is refused in both."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    edited = text.replace(old, new, 1).replace("x_start:", "# start:")
+    spec, waived = validate_stored(parse_text(edited, "stored.yaml"))
+    with pytest.raises(DefinitionError) as as_new:
+        load_text(edited, "new.yaml")
+    with pytest.raises(DefinitionError) as other:
+        validate_stored(parse_text(edited.replace("\nid: ", "\nid: Bad ", 1), "stored.yaml"))
+    assert spec.content_hash == parse_text(edited).content_hash
+    assert [broken in p.message for p in waived] == [True]
+    assert [broken in p.message for p in as_new.value.problems] == [True]
+    assert "Bad" in str(other.value)
