@@ -15,6 +15,7 @@
     ├── HookError                      an automatic step's hook is missing or raised (the step is retried)
     ├── ExpressionError                a guard or template expression failed at run time
     ├── StorageUnavailable             the database cannot be reached or refused the write; nothing was changed
+    │   └── SchemaTooNew               a later release migrated the database: this one must not use it
     ├── StoredRowInvalid               a row holds what the engine never writes (changed outside it): names the row
     ├── HistoryKeysInvalid             a history keyring file is missing, readable by others, or holds no key
     ├── HistoryKeysRequired            history keys seal steps in this database, and this engine was given none
@@ -215,6 +216,18 @@ class StorageUnavailable(WorkflowError):
             super().__init__(f"the database is unavailable, nothing was changed: {detail}")
 
 
+class SchemaTooNew(StorageUnavailable):
+    """A later release of shixian migrated the database: its schema is at `revision`, which this release does not
+    know (`newest` is the last it does). This release neither reads nor migrates it; a downgrade or a change by
+    hand would lose what the later release wrote."""
+
+    def __init__(self, database: str, revision: str, newest: str) -> None:
+        self.database, self.revision, self.newest = database, revision, newest
+        super().__init__(f"{database} was written by a newer release of shixian: its schema is at revision "
+                         f"{revision!r}, and the newest this release knows is {newest!r}; run that newer release "
+                         "(or a later one) on it, and never downgrade its schema or change it by hand")
+
+
 class StoredRowInvalid(WorkflowError):
     """A stored row holds what the engine never writes there (text that is no JSON, changed outside the engine):
     `row` names it. Reading it again gives the same; it must be restored from a backup."""
@@ -278,6 +291,7 @@ __all__ = [
     "InstanceNotRunning",
     "PayloadInvalid",
     "PermissionDenied",
+    "SchemaTooNew",
     "StorageUnavailable",
     "StoredRowInvalid",
     "TransitionNotAllowed",
