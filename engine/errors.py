@@ -15,7 +15,8 @@
     ├── HookError                      an automatic step's hook is missing or raised (the step is retried)
     ├── ExpressionError                a guard or template expression failed at run time
     ├── StorageUnavailable             the database cannot be reached or refused the write; nothing was changed
-    │   └── SchemaTooNew               a later release migrated the database: this one must not use it
+    │   ├── SchemaTooNew               a later release migrated the database: this one must not use it
+    │   └── DiskFull                   no room left on the disk holding a SQLite file: free space there
     ├── StoredRowInvalid               a row holds what the engine never writes (changed outside it): names the row
     ├── HistoryKeysInvalid             a history keyring file is missing, readable by others, or holds no key
     ├── HistoryKeysRequired            history keys seal steps in this database, and this engine was given none
@@ -228,6 +229,18 @@ class SchemaTooNew(StorageUnavailable):
                          "(or a later one) on it, and never downgrade its schema or change it by hand")
 
 
+class DiskFull(StorageUnavailable):
+    """The disk holding a SQLite database has no room for what SQLite had to write (the file, its log, its
+    shared-memory file): `folder` is the database's folder, `free` the bytes left there when it failed (None when
+    they could not be counted). Nothing was changed; once space is freed the same command can run again."""
+
+    def __init__(self, folder: str, free: int | None) -> None:
+        self.folder, self.free = folder, free
+        left = "" if free is None else f" ({free // 1024:,} KiB free)"
+        super().__init__(f"the disk holding {folder} is full{left}: SQLite could not write the database there; "
+                         "free space on that disk, then try again")
+
+
 class StoredRowInvalid(WorkflowError):
     """A stored row holds what the engine never writes there (text that is no JSON, changed outside the engine):
     `row` names it. Reading it again gives the same; it must be restored from a backup."""
@@ -281,6 +294,7 @@ __all__ = [
     "ConcurrentUpdate",
     "DefinitionError",
     "DefinitionProblem",
+    "DiskFull",
     "DuplicateBusinessKey",
     "ExpressionError",
     "GuardRejected",
