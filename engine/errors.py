@@ -15,6 +15,8 @@
     ├── HookError                      an automatic step's hook is missing or raised (the step is retried)
     ├── ExpressionError                a guard or template expression failed at run time
     ├── StorageUnavailable             the database cannot be reached or refused the write; nothing was changed
+    │   ├── SchemaTooNew               a later release migrated the database: this one must not use it
+    │   └── DiskFull                   no room left on the disk holding a SQLite file: free space there
     ├── StoredRowInvalid               a row holds what the engine never writes (changed outside it): names the row
     ├── HistoryKeysInvalid             a history keyring file is missing, readable by others, or holds no key
     ├── HistoryKeysRequired            history keys seal steps in this database, and this engine was given none
@@ -230,6 +232,30 @@ class StorageUnavailable(WorkflowError):
             super().__init__(f"the database is unavailable, nothing was changed: {detail}")
 
 
+class SchemaTooNew(StorageUnavailable):
+    """A later release of shixian migrated the database: its schema is at `revision`, which this release does not
+    know (`newest` is the last it does). This release neither reads nor migrates it; a downgrade or a change by
+    hand would lose what the later release wrote."""
+
+    def __init__(self, database: str, revision: str, newest: str) -> None:
+        self.database, self.revision, self.newest = database, revision, newest
+        super().__init__(f"{database} was written by a newer release of shixian: its schema is at revision "
+                         f"{revision!r}, and the newest this release knows is {newest!r}; run that newer release "
+                         "(or a later one) on it, and never downgrade its schema or change it by hand")
+
+
+class DiskFull(StorageUnavailable):
+    """The disk holding a SQLite database has no room for what SQLite had to write (the file, its log, its
+    shared-memory file): `folder` is the database's folder, `free` the bytes left there when it failed (None when
+    they could not be counted). Nothing was changed; once space is freed the same command can run again."""
+
+    def __init__(self, folder: str, free: int | None) -> None:
+        self.folder, self.free = folder, free
+        left = "" if free is None else f" ({free // 1024:,} KiB free)"
+        super().__init__(f"the disk holding {folder} is full{left}: SQLite could not write the database there; "
+                         "free space on that disk, then try again")
+
+
 class StoredRowInvalid(WorkflowError):
     """A stored row holds what the engine never writes there (text that is no JSON, changed outside the engine):
     `row` names it. Reading it again gives the same; it must be restored from a backup."""
@@ -283,6 +309,7 @@ __all__ = [
     "ConcurrentUpdate",
     "DefinitionError",
     "DefinitionProblem",
+    "DiskFull",
     "DuplicateBusinessKey",
     "ExpressionError",
     "GuardRejected",
@@ -293,6 +320,7 @@ __all__ = [
     "InstanceNotRunning",
     "PayloadInvalid",
     "PermissionDenied",
+    "SchemaTooNew",
     "StorageUnavailable",
     "StoredRowInvalid",
     "StoredVersionUnloadable",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import StorageUnavailable
+from storage.diskfull import disk_full
 from storage.snapshot import check_snapshot, snapshot_connect, writable_here
 from storage.sql import SqlInstanceStore, database_url, shown_url
 
@@ -77,6 +78,10 @@ def _table_names(target: str) -> set[str]:
         with engine.connect() as conn:  # looks, never writes: no migration, no pragma that changes the file
             return set(inspect(conn).get_table_names())
     except SQLAlchemyError as err:
+        path = _sqlite_path(target)
+        full = disk_full(err, str(path)) if path is not None else None
+        if full is not None:  # SQLite's "disk I/O error" on opening: no room for the file's -shm beside it
+            raise full from err
         reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
         raise StorageUnavailable(f"cannot open {shown_url(url)}: {reason}; check --db (or SHIXIAN_DB)") from err
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+
+from engine.errors import SchemaTooNew, StorageUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -56,11 +59,53 @@ def _revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def _stamped(conn: Connection) -> tuple[str, ...]:
+    """The revisions the database's `alembic_version` holds (none for a database without the engine's tables)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+@functools.cache
+def _known_revisions() -> tuple[frozenset[str], str]:
+    """Every revision in `storage/migrations`, and the newest: read once, as they cannot change under a process."""
+    with _alembic_quiet():
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config())
+        known = frozenset(s.revision for s in script.walk_revisions())
+        newest = script.get_current_head()
+    if newest is None:
+        raise RuntimeError(f"{MIGRATIONS} holds no migration")
+    return known, newest
+
+
+def _database_name(conn: Connection) -> str:
+    """The database as a message names it: a SQLite file's path (also of a file opened by a creator function,
+    whose URL names none), a server's URL without its password."""
+    if conn.dialect.name == "sqlite":
+        for _seq, name, file in conn.exec_driver_sql("PRAGMA database_list"):
+            if name == "main" and file:
+                return str(file)
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
+def _refuse_newer(conn: Connection) -> None:
+    """Refuse a database a later release migrated: there is no way up from a revision this release has not got,
+    and going down from it would drop what that release wrote."""
+    known, newest = _known_revisions()
+    for revision in _stamped(conn):
+        if revision not in known:
+            raise SchemaTooNew(_database_name(conn), revision, newest)
+
+
 @contextmanager
 def _migrating(engine: Engine) -> Iterator[tuple[Connection, Config]]:
     """One transaction around every revision a migration runs, so that one refusing or failing leaves the schema
     as it was, under the lock that serialises migrations of one database."""
     with _IN_PROCESS, _alembic_quiet(), engine.begin() as conn:
+        from alembic.util import CommandError  # imported quiet: importing alembic logs its plugins at INFO
+
         cfg = alembic_config()
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
@@ -69,8 +114,12 @@ def _migrating(engine: Engine) -> Iterator[tuple[Connection, Config]]:
             # It also opens the transaction the driver would not open before DDL, which would otherwise commit
             # statement by statement
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _refuse_newer(conn)
         cfg.attributes["connection"] = conn
-        yield conn, cfg
+        try:
+            yield conn, cfg
+        except CommandError as err:  # Alembic's refusals (a revision it cannot find) leave the store typed
+            raise StorageUnavailable(f"cannot migrate {_database_name(conn)}: {err}") from err
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -98,10 +147,9 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def schema_is_current(engine: Engine) -> bool:
-    """Whether the database's schema is this version's newest (a reader that may not migrate must check)."""
-    with _alembic_quiet():
-        from alembic.script import ScriptDirectory
-
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """Whether the database's schema is this version's newest (a reader that may not migrate must check). A
+    schema a later release migrated is no older one: SchemaTooNew."""
+    newest = _known_revisions()[1]
     with engine.connect() as conn:
-        return _revision(conn) == head
+        _refuse_newer(conn)
+        return _stamped(conn) == (newest,)

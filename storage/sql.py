@@ -32,6 +32,7 @@ from engine.store import (
     StoredDefinition,
     TimerView,
 )
+from storage.diskfull import disk_full
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
 from storage.tables import clock_t, definition_t, history_key_t, history_t, instance_t, pause_t, timer_t
 from storage.tx import Moments, SqlStoreTx
@@ -153,12 +154,16 @@ class SqlInstanceStore:
         # would take every later commit with it, to an inode nobody can open again
         self._path = os.path.abspath(str(url.database)) if self.dialect == "sqlite" else None
         self._file_id: tuple[int, int] | None = None
-        if snapshot:
-            self._guard(self._require_current_schema)
-        elif migrate:
-            from storage.migrate import upgrade
+        try:
+            if snapshot:
+                self._guard(self._require_current_schema)
+            elif migrate:
+                from storage.migrate import upgrade
 
-            self._guard(lambda: upgrade(self.engine))
+                self._guard(lambda: upgrade(self.engine))
+        except BaseException:
+            self.engine.dispose()  # a store refused at opening keeps no connection, nor the file, open
+            raise
 
     def _require_current_schema(self) -> None:
         from storage.migrate import schema_is_current
@@ -200,7 +205,15 @@ class SqlInstanceStore:
         try:
             return self.engine.raw_connection()
         except (SQLAlchemyError, dbapi.Error) as err:  # a refused connection comes from the driver, unwrapped
-            raise StorageUnavailable(str(err).splitlines()[0]) from err
+            raise self._unavailable(err) from err
+
+    def _unavailable(self, err: BaseException, *, outcome_unknown: bool = False) -> StorageUnavailable:
+        """The error a driver's `err` is to the caller: DiskFull, saying where, when the SQLite file's disk is
+        full (SQLite calls it a disk I/O error when the file opens), else StorageUnavailable with its first line."""
+        full = disk_full(err, self._path) if self._path is not None else None
+        if full is not None:
+            return full
+        return StorageUnavailable(str(err).splitlines()[0], outcome_unknown=outcome_unknown)
 
     def _committed(self, raw: Any, cursor: Any, wrote: bool) -> None:
         if wrote and self._wal is not None:
@@ -223,7 +236,7 @@ class SqlInstanceStore:
         self._release(raw, cursor, broken)
         if isinstance(err, dbapi.Error):
             unknown = committing and self.dialect != "sqlite"
-            raise StorageUnavailable(str(err).splitlines()[0], outcome_unknown=unknown) from err
+            raise self._unavailable(err, outcome_unknown=unknown) from err
 
     def _release(self, raw: Any, cursor: Any, broken: bool) -> None:
         """Close the command's cursor; keep the connection for the next command, or invalidate a broken one."""
@@ -269,7 +282,7 @@ class SqlInstanceStore:
         except WorkflowError:
             raise
         except SQLAlchemyError as err:
-            raise StorageUnavailable(str(err).splitlines()[0]) from err
+            raise self._unavailable(err) from err
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         def run() -> T:
