@@ -39,8 +39,8 @@ def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None) 
         timers = store.claim_timers(now, engine.worker_id, lease, batch)
         batches += 1
         for clock in clocks:
-            _attempt(counts, f"SLA clock {clock.id}", clock.instance_id, 0,
-                     partial(_fire_clock, engine, clock, now), partial(_release_clock, store, clock.id, now))
+            _attempt(counts, f"SLA clock {clock.id}", clock.instance_id, clock.fire_attempts,
+                     partial(_fire_clock, engine, clock, now), partial(_release_clock, store, clock, now))
         for timer in timers:
             _attempt(counts, f"timer {timer.id} ({timer.kind})", timer.instance_id, timer.attempts,
                      partial(_fire_timer, engine, timer, now), partial(_release_timer, store, timer.id, now))
@@ -75,12 +75,17 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
         # raised, a fault in the engine): it goes back with back-off and the tick goes on, so that one instance
         # never holds up every moment claimed after it
         counts["failed"] += 1
+        delay = retry_delay(attempts)
         if isinstance(err, WorkflowError):
-            log.warning("%s of instance %s failed: %s", what, instance_id, err)
-        else:
-            log.exception("%s of instance %s failed unexpectedly: %s", what, instance_id, err)
-        release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1,
-                str(err) or type(err).__name__)
+            log.warning("%s of instance %s failed (attempt %d), retried in %d s: %s", what, instance_id,
+                        attempts + 1, delay.total_seconds(), err)
+        elif attempts == 0:
+            log.exception("%s of instance %s failed unexpectedly, retried in %d s: %s", what, instance_id,
+                          delay.total_seconds(), err)
+        else:  # its traceback was logged at the first attempt: the same one again says nothing new
+            log.warning("%s of instance %s failed unexpectedly again (attempt %d), retried in %d s: %s", what,
+                        instance_id, attempts + 1, delay.total_seconds(), err)
+        release(delay, attempts + 1, str(err) or type(err).__name__)
         return
     if isinstance(outcome, str):
         counts["failed"] += 1
@@ -90,9 +95,16 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
     counts["lost" if outcome is None else "fired" if outcome else "skipped"] += 1
 
 
-def _release_clock(store: InstanceStore, clock_id: int, now: datetime, delay: timedelta, _attempts: int,
-                   _error: str) -> None:
-    store.release_clock(clock_id, now + delay)
+def retry_delay(attempts: int) -> timedelta:
+    """The wait before the next try of a moment that failed `attempts` times before this failure: 30 s, doubling
+    up to an hour, so that a moment that keeps failing costs a line an hour rather than one every tick."""
+    return timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600))
+
+
+def _release_clock(store: InstanceStore, clock: ClockView, now: datetime, delay: timedelta, attempts: int,
+                   error: str) -> None:
+    assert clock.next_fire_at is not None
+    store.release_clock(clock.id, clock.next_fire_at, now + delay, attempts, error)
 
 
 def _release_timer(store: InstanceStore, timer_id: int, now: datetime, delay: timedelta, attempts: int,

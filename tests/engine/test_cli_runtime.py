@@ -160,6 +160,31 @@ def test_a_row_changed_outside_the_engine_is_named_not_a_traceback(
         assert f"instance {iid} cannot be read: its variables are not JSON" in err and "Traceback" not in err
 
 
+def test_show_names_a_clock_whose_moment_keeps_failing(tmp_path: Path, flow_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A clock whose next moment failed to fire (a worker put it back with back-off) is shown with its tries and
+    last error under it; `--json` has both; a clock that fires as it should shows neither."""
+    db = str(tmp_path / "cli.db")
+    base = ["--db", db, "--workflows", str(flow_dir)]
+    _, out, _ = run(capsys, "start", "common.test_flow", "FAIL-1", *base, "--json", "--actor", "alice",
+                    "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    iid = json.loads(out)["id"]
+    store = open_store(db)
+    task = next(c for c in store.clocks(iid) if c.scope == "task")
+    assert task.next_fire_at is not None
+    store.release_clock(task.id, task.next_fire_at, None, 3, "LDAP: no answer for 114502")
+    store.close()
+    code, out, _ = run(capsys, "show", iid, *base)
+    _, as_json, _ = run(capsys, "show", iid, *base, "--json")
+    clocks = {c["scope"]: c for c in json.loads(as_json)["clocks"]}
+    assert code == 0
+    assert ("    its warn moment failed 3 time(s), retried with back-off; last error: LDAP: no answer for 114502"
+            in out.splitlines())
+    assert out.count("failed") == 1
+    assert (clocks["task"]["fire_attempts"], clocks["task"]["last_error"]) == (3, "LDAP: no answer for 114502")
+    assert (clocks["procedure"]["fire_attempts"], clocks["procedure"]["last_error"]) == (0, None)
+
+
 def test_the_directory_vouches_for_the_actor(tmp_path: Path, flow_dir: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     """The command line has no sign-in: an actor the directory does not list, a role it does not give them or
