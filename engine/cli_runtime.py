@@ -287,6 +287,9 @@ def _print_instance(inst: InstanceView, as_json: bool, extra: dict[str, Any] | N
                 print(f"  clock {c['id']} {c['scope']} {c['state'] or ''} {c['status']} "
                       f"due {deadline_plain(datetime.fromisoformat(c['due_at']))}"
                       + (" (provisional)" if c["provisional"] else ""))
+                if c["last_error"]:  # its next moment keeps failing: the worker retries it with back-off
+                    print(f"    its {c['next_kind']} moment failed {c['fire_attempts']} time(s), retried with "
+                          f"back-off; last error: {c['last_error']}")
         else:
             print(f"  {key}: {value}")
 
@@ -483,17 +486,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     daily = (DailyDigest(directory, args.daily_digest)
              if directory is not None and not args.no_daily_digest else None)
     stop = threading.Event()
+    scheduler = EngineScheduler(engine, interval=args.interval, daily_digest=daily)
 
     def on_signal(signum: int, _frame: Any) -> None:
-        logging.getLogger(__name__).info("signal %s: finishing the running tick, then stopping", signum)
+        logging.getLogger(__name__).info("signal %s: finishing the moment in hand, then stopping", signum)
         stop.set()
+        scheduler.request_stop()  # the rest of a sweep's claims go back unfired, for another worker
         if engine.dispatcher is not None:  # the rest of an outbox batch goes back unsent, for another worker
             engine.dispatcher.request_stop()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack on stderr, for a worker that hangs
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    scheduler = EngineScheduler(engine, interval=args.interval, daily_digest=daily)
     scheduler.start()
     from storage.sql import shown_url
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 from functools import partial
@@ -433,12 +434,16 @@ class Engine:
 
     # -- the worker's sweep ---------------------------------------------------------------------------------
 
-    def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None) -> TickReport:
-        """Fire every due SLA moment and timer (claimed in the database, each once), then dispatch the outbox."""
+    def tick(self, now: datetime | None = None, *, batch: int = 200, max_batches: int | None = None,
+             stop: threading.Event | None = None) -> TickReport:
+        """Fire every due SLA moment and timer (claimed in the database, each once), then dispatch the outbox.
+
+        Setting `stop` (from another thread: a worker's SIGTERM) ends the tick after the moment in hand; what it
+        claimed and had not fired is handed back for another worker (`TickReport.released`)."""
         now = _aware(now, "tick") if now is not None else self._now()
         _check_batch(batch, max_batches)
         self.seal_guard.check()  # before anything is claimed: an engine that may not write steps claims nothing
-        return sweep.tick(self, now, batch=batch, max_batches=max_batches)
+        return sweep.tick(self, now, batch=batch, max_batches=max_batches, stop=stop)
 
     def recompute_provisional(self) -> int:
         """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""

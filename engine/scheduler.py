@@ -58,7 +58,9 @@ class EngineScheduler:
     """Runs `engine.tick()` every `interval` seconds (never two at once), the recurring starts and, given a
     `DailyDigest`, the daily overdue list at its Beijing time (at `start()` too when that time has passed today).
 
-    `start()` returns at once; `stop()` waits for a running tick to finish, so a SIGTERM never cuts one.
+    `start()` returns at once. `request_stop()` (a worker's SIGTERM) ends a running tick after the moment in hand,
+    its other claims handed back for another worker, and no tick starts after it; `stop()` asks that and waits
+    for the tick, so a stop never cuts a moment's transaction and never waits out a backlog.
     """
 
     def __init__(self, engine: Engine, *, interval: float = 5.0, recurring: bool = True,
@@ -76,6 +78,7 @@ class EngineScheduler:
         self.last_digest: DigestRun | None = None
         self._digest_owed: date | None = None  # the day whose digest failed for want of the database
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=SHANGHAI)
         self._scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
         self._scheduler.add_job(self._tick, IntervalTrigger(seconds=interval), id="tick", max_instances=1,
@@ -102,8 +105,10 @@ class EngineScheduler:
 
     def _tick(self) -> None:
         with self._lock:
+            if self._stopping.is_set():
+                return
             try:
-                report = self.engine.tick()
+                report = self.engine.tick(stop=self._stopping)
             except StorageUnavailable as err:
                 # an outage fails every tick until the database is back: say so once, not every few seconds
                 self.errors += 1
@@ -123,6 +128,9 @@ class EngineScheduler:
                                     max_instances=1, misfire_grace_time=None)
         if report.fired or report.failed or report.dispatched:
             log.info("tick: %s", report)
+        if report.stopped:
+            log.info("stopping: %d claimed moment(s) released, the rest of the sweep left to other workers",
+                     report.released)
 
     def start_recurring(self, workflow_id: str) -> None:
         """Start the recurring workflow for the current period; a second start in the period does nothing."""
@@ -193,7 +201,12 @@ class EngineScheduler:
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:catch_up", max_instances=1,
                                     misfire_grace_time=None)
 
+    def request_stop(self) -> None:
+        """Ask a running tick to end after the moment in hand, and no tick to start; safe in a signal handler."""
+        self._stopping.set()
+
     def stop(self, wait: bool = True) -> None:
+        self.request_stop()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
 

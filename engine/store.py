@@ -87,6 +87,9 @@ class ClockView:
     next_fire_at: datetime | None = None
     next_kind: str | None = None  # warn / due / escalate
     next_level: int = 0
+    # the failed tries of the next moment and the last one's error; 0 and None once it fires or the clock moves on
+    fire_attempts: int = 0
+    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,13 +203,15 @@ class StoreTx(Protocol):
         read the clocks before must then fail on its own row-version check rather than write them back."""
     def append_history(self, entries: Sequence[HistoryEntry]) -> None: ...
     def insert_clock(self, clock: NewClock) -> int: ...
-    def update_clock(self, clock: ClockView) -> None: ...
+    def update_clock(self, clock: ClockView) -> None:
+        """Write the clock as a command or a firing moved it on: its failed tries and their error are cleared, and
+        so is a back-off wait on it (a live worker's claim stays)."""
     def open_clocks(self, instance_id: str) -> list[ClockView]: ...
     def get_clock(self, clock_id: int) -> ClockView | None: ...
     def stop_task_clock(self, instance_id: str, state: str, now: datetime) -> bool:
         """Stop the open clock of the task `state` in one statement, if that needs no SLA event: it runs and is
         in time (before its due time: the due time itself is late, as for the tick), or its breach has happened
-        already. False (nothing written) otherwise."""
+        already; its failed tries and their error are cleared. False (nothing written) otherwise."""
     def take_clock(self, clock_id: int, fire_at: datetime) -> ClockView | None:
         """Lock an open clock whose next moment is still `fire_at` and drop its claim; None when it moved on."""
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None: ...
@@ -240,9 +245,11 @@ class InstanceStore(Protocol):
     def release_timer(self, timer_id: int, fire_at: datetime, attempts: int, error: str | None) -> None: ...
     def claim_clocks(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[ClockView]:
         """Claim up to `limit` open clocks whose next moment is due, like `claim_timers`."""
-    def release_clock(self, clock_id: int, retry_at: datetime) -> None:
-        """Drop a clock's claim, to be claimed again from `retry_at` (a retry after a failure); its next moment
-        stays as it was."""
+    def release_clock(self, clock_id: int, moment: datetime, retry_at: datetime | None, attempts: int,
+                      error: str | None) -> None:
+        """Drop a clock's claim on its next moment `moment`. While that is still its next moment, it stays due and
+        is claimed again from `retry_at` (None: at once), with `attempts` failed tries and the last `error`; a
+        clock a command moved on meanwhile is due at once, as the command left it."""
     def get_instance(self, instance_id: str) -> InstanceView | None: ...
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None: ...
     def history(self, instance_id: str) -> list[HistoryEntry]: ...

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -28,38 +30,90 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None) -> TickReport:
-    """Claim and fire due clocks and timers in batches until none is left (or `max_batches`), then dispatch."""
+def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None,
+         stop: threading.Event | None = None) -> TickReport:
+    """Claim and fire due clocks and timers in batches until none is left (or `max_batches`), then dispatch.
+
+    A set `stop` ends the sweep after the moment in hand: the moments claimed and not fired go back unclaimed, due
+    at once for another worker (a backlog of thousands would otherwise outlive a service manager's stop timeout),
+    and nothing is dispatched.
+    """
     counts = {"fired": 0, "skipped": 0, "failed": 0, "lost": 0}
     lease = engine.claim_lease.total_seconds()
     store = engine.store
     batches = 0
     while max_batches is None or batches < max_batches:
+        if stop is not None and stop.is_set():
+            return _report(counts, stopped=True)
         clocks = store.claim_clocks(now, engine.worker_id, lease, batch)
         timers = store.claim_timers(now, engine.worker_id, lease, batch)
         batches += 1
-        for clock in clocks:
-            _attempt(counts, f"SLA clock {clock.id}", clock.instance_id, 0,
-                     partial(_fire_clock, engine, clock, now), partial(_release_clock, store, clock.id, now))
-        for timer in timers:
-            _attempt(counts, f"timer {timer.id} ({timer.kind})", timer.instance_id, timer.attempts,
-                     partial(_fire_timer, engine, timer, now), partial(_release_timer, store, timer.id, now))
+        if batches == 1 and batch in (len(clocks), len(timers)):
+            # after an outage a sweep can run for minutes: the log says why the worker is busy
+            log.info("a backlog of due moments: sweeping it %d clocks and %d timers at a time", batch, batch)
+        claimed = [*(_claimed_clock(engine, c, now) for c in clocks), *(_claimed_timer(engine, t, now) for t in timers)]
+        for done, moment in enumerate(claimed):
+            if stop is not None and stop.is_set():
+                return _report(counts, released=_hand_back(claimed[done:]), stopped=True)
+            _attempt(counts, moment)
         if len(clocks) < batch and len(timers) < batch:
             break
     dispatched = engine.dispatcher.dispatch(now) if engine.dispatcher is not None else 0
-    return TickReport(dispatched=dispatched, **counts)
+    return _report(counts, dispatched=dispatched)
 
 
-def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
-             fire: Callable[[], bool | str | None], release: Callable[[timedelta, int, str], None]) -> None:
+def _report(counts: dict[str, int], *, dispatched: int = 0, released: int = 0, stopped: bool = False) -> TickReport:
+    return TickReport(fired=counts["fired"], skipped=counts["skipped"], failed=counts["failed"],
+                      dispatched=dispatched, lost=counts["lost"], released=released, stopped=stopped)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """A moment this worker claimed: its name in the log, its failed tries, and how to fire it, put it back after
+    a failure (a delay, the tries, the error) and hand it back unfired, as it was."""
+
+    what: str
+    instance_id: str
+    attempts: int
+    fire: Callable[[], bool | str | None]
+    release: Callable[[timedelta, int, str], None]
+    hand_back: Callable[[], None]
+
+
+def _claimed_clock(engine: Engine, clock: ClockView, now: datetime) -> _Claimed:
+    assert clock.next_fire_at is not None
+    store = engine.store
+    return _Claimed(f"SLA clock {clock.id}", clock.instance_id, clock.fire_attempts,
+                    partial(_fire_clock, engine, clock, now), partial(_release_clock, store, clock, now),
+                    partial(store.release_clock, clock.id, clock.next_fire_at, None, clock.fire_attempts,
+                            clock.last_error))
+
+
+def _claimed_timer(engine: Engine, timer: TimerView, now: datetime) -> _Claimed:
+    store = engine.store
+    return _Claimed(f"timer {timer.id} ({timer.kind})", timer.instance_id, timer.attempts,
+                    partial(_fire_timer, engine, timer, now), partial(_release_timer, store, timer.id, now),
+                    partial(store.release_timer, timer.id, timer.fire_at, timer.attempts, timer.last_error))
+
+
+def _hand_back(claimed: Sequence[_Claimed]) -> int:
+    """Give back moments claimed and not fired, each as it was and claimed by nobody; how many. If the database
+    fails meanwhile the error ends the tick, and the claims not given back run out with their lease."""
+    for moment in claimed:
+        moment.hand_back()
+    return len(claimed)
+
+
+def _attempt(counts: dict[str, int], moment: _Claimed) -> None:
     """Fire one claimed moment, counting the outcome; a failure puts it back for a later try.
 
     `fire` answers True (acted), False (nothing left to do), None (another worker had it), or the error of a
     hook that failed again: its retry is armed already, inside the committed transaction, so it counts as
     failed without being released.
     """
+    what, instance_id, attempts, release = moment.what, moment.instance_id, moment.attempts, moment.release
     try:
-        outcome = fire()
+        outcome = moment.fire()
     except (ConcurrentUpdate, StorageUnavailable) as err:
         # not the moment's fault: a command moved the instance meanwhile, or the database failed. It goes back as
         # it was for the next tick, with no attempt counted and no back-off. If the database cannot take it back
@@ -75,12 +129,17 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
         # raised, a fault in the engine): it goes back with back-off and the tick goes on, so that one instance
         # never holds up every moment claimed after it
         counts["failed"] += 1
+        delay = retry_delay(attempts)
         if isinstance(err, WorkflowError):
-            log.warning("%s of instance %s failed: %s", what, instance_id, err)
-        else:
-            log.exception("%s of instance %s failed unexpectedly: %s", what, instance_id, err)
-        release(timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600)), attempts + 1,
-                str(err) or type(err).__name__)
+            log.warning("%s of instance %s failed (attempt %d), retried in %d s: %s", what, instance_id,
+                        attempts + 1, delay.total_seconds(), err)
+        elif attempts == 0:
+            log.exception("%s of instance %s failed unexpectedly, retried in %d s: %s", what, instance_id,
+                          delay.total_seconds(), err)
+        else:  # its traceback was logged at the first attempt: the same one again says nothing new
+            log.warning("%s of instance %s failed unexpectedly again (attempt %d), retried in %d s: %s", what,
+                        instance_id, attempts + 1, delay.total_seconds(), err)
+        release(delay, attempts + 1, str(err) or type(err).__name__)
         return
     if isinstance(outcome, str):
         counts["failed"] += 1
@@ -90,9 +149,16 @@ def _attempt(counts: dict[str, int], what: str, instance_id: str, attempts: int,
     counts["lost" if outcome is None else "fired" if outcome else "skipped"] += 1
 
 
-def _release_clock(store: InstanceStore, clock_id: int, now: datetime, delay: timedelta, _attempts: int,
-                   _error: str) -> None:
-    store.release_clock(clock_id, now + delay)
+def retry_delay(attempts: int) -> timedelta:
+    """The wait before the next try of a moment that failed `attempts` times before this failure: 30 s, doubling
+    up to an hour, so that a moment that keeps failing costs a line an hour rather than one every tick."""
+    return timedelta(seconds=min(30 * 2 ** min(attempts, 10), 3600))
+
+
+def _release_clock(store: InstanceStore, clock: ClockView, now: datetime, delay: timedelta, attempts: int,
+                   error: str) -> None:
+    assert clock.next_fire_at is not None
+    store.release_clock(clock.id, clock.next_fire_at, now + delay, attempts, error)
 
 
 def _release_timer(store: InstanceStore, timer_id: int, now: datetime, delay: timedelta, attempts: int,

@@ -25,7 +25,8 @@ class TickReport:
 
     fired: acted on (a warning, breach, level, timer transition or hook retry); skipped: marked fired with
     nothing left to do (the task was done, the clock stopped, the level already happened); lost: another
-    worker had fired it first; failed: put back for a later try.
+    worker had fired it first; failed: put back for a later try. stopped: the tick was asked to stop before
+    it was through; released: the moments it had claimed and then handed back unfired, for another worker.
     """
 
     fired: int
@@ -33,6 +34,8 @@ class TickReport:
     failed: int
     dispatched: int
     lost: int = 0
+    released: int = 0
+    stopped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,8 @@ def clock_view(r: Any) -> ClockView:
         started_at=r.started_at, base_due_at=r.base_due_at, due_at=r.due_at, last_day=r.last_day,
         paused_working_days=r.paused_working_days, paused_since=r.paused_since, status=r.status,
         breached=bool(r.breached), provisional=bool(r.provisional), stopped_at=r.stopped_at,
-        next_fire_at=r.next_fire_at, next_kind=r.next_kind, next_level=r.next_level,
+        next_fire_at=r.next_fire_at, next_kind=r.next_kind, next_level=r.next_level, fire_attempts=r.fire_attempts,
+        last_error=r.last_error,
     )
 
 

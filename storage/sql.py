@@ -332,17 +332,26 @@ class SqlInstanceStore:
 
         return self._guard(run)
 
-    def release_clock(self, clock_id: int, retry_at: datetime) -> None:
+    def release_clock(self, clock_id: int, moment: datetime, retry_at: datetime | None, attempts: int,
+                      error: str | None) -> None:
         """Put a claimed clock's moment back for a try at `retry_at`. The moment itself stays as it is: a command
-        that pauses or stops the clock meanwhile must see that it is due (the wait is a claim nobody holds)."""
+        that pauses or stops the clock meanwhile must see that it is due (the wait is a claim nobody holds). A
+        clock a command moved on since the claim only loses the claim: its new moment waits for no back-off."""
+        c = clock_t.c
 
         def run() -> None:
             with self.engine.begin() as conn:
-                conn.execute(
+                kept = conn.execute(
                     update(clock_t)
-                    .where((clock_t.c.id == clock_id) & clock_t.c.next_fire_at.is_not(None))
-                    .values(claimed_by=None, claim_expires_at=retry_at)
+                    .where((c.id == clock_id) & (c.next_fire_at == moment))
+                    .values(claimed_by=None, claim_expires_at=retry_at, fire_attempts=attempts, last_error=error)
                 )
+                if kept.rowcount == 0:
+                    conn.execute(
+                        update(clock_t)
+                        .where((c.id == clock_id) & c.next_fire_at.is_not(None))
+                        .values(claimed_by=None, claim_expires_at=None)
+                    )
 
         self._guard(run)
 

@@ -135,6 +135,10 @@ class SlaClockRow(SQLModel, table=True):
     next_level: int = 0
     claimed_by: str | None = Field(default=None, max_length=80)
     claim_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the failed tries of the next moment and the last one's error, for the worker's back-off and the operator;
+    # 0 and NULL otherwise (cleared when the moment fires or the clock moves on), so a row takes no more room
+    fire_attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    last_error: str | None = Field(default=None, sa_type=Text)
 
 
 class SlaPauseRow(SQLModel, table=True):

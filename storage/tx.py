@@ -21,7 +21,7 @@ INSTANCE_COLS = ("id, workflow_id, version, business_key, state, variables, stat
                  "history_seq, history_hash, last_error, created_at, updated_at")
 CLOCK_COLS = ("id, instance_id, scope, state, calendar, started_at, base_due_at, due_at, last_day, "
               "paused_working_days, paused_since, status, breached, provisional, stopped_at, next_fire_at, next_kind, "
-              "next_level")
+              "next_level, fire_attempts, last_error")
 TIMER_COLS = "id, instance_id, clock_id, kind, level, state, fire_at, status, attempts, last_error"
 
 SQL = {
@@ -46,13 +46,17 @@ SQL = {
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'running', ?, ?, ?, ?, ?) RETURNING id"),
     "update_clock": ("UPDATE sla_clock SET base_due_at = ?, due_at = ?, last_day = ?, paused_working_days = ?, "
                      "paused_since = ?, status = ?, breached = ?, provisional = ?, stopped_at = ?, next_fire_at = ?, "
-                     "next_kind = ?, next_level = ? WHERE id = ?"),
+                     "next_kind = ?, next_level = ?, fire_attempts = 0, last_error = NULL, "
+                     # a back-off wait (a claim nobody holds) was for the moment left behind
+                     "claim_expires_at = CASE WHEN claimed_by IS NULL THEN NULL ELSE claim_expires_at END "
+                     "WHERE id = ?"),
     "open_clocks": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE instance_id = ? AND stopped_at IS NULL ORDER BY id",
     "get_clock": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE id = ?",
     "take_clock": ("UPDATE sla_clock SET claimed_by = NULL, claim_expires_at = NULL "
                    f"WHERE id = ? AND next_fire_at = ? AND stopped_at IS NULL RETURNING {CLOCK_COLS}"),
     "stop_task_clock": ("UPDATE sla_clock SET status = CASE WHEN breached THEN 'breached' ELSE 'met' END, "
-                        "stopped_at = ?, paused_since = NULL, next_fire_at = NULL, next_kind = NULL, next_level = 0 "
+                        "stopped_at = ?, paused_since = NULL, next_fire_at = NULL, next_kind = NULL, next_level = 0, "
+                        "fire_attempts = 0, last_error = NULL "
                         "WHERE instance_id = ? AND scope = 'task' AND state = ? AND stopped_at IS NULL "
                         "AND status <> 'paused' AND (breached OR due_at > ?)"),
     "insert_pause": "INSERT INTO sla_pause (clock_id, state, started_at) VALUES (?, ?, ?)",
@@ -223,7 +227,7 @@ class SqlStoreTx:
     def _clock(self, r: Any) -> ClockView:
         g = self.t.get
         return ClockView(r[0], r[1], r[2], r[3], r[4], g(r[5]), g(r[6]), g(r[7]), r[8], r[9],  # type: ignore[arg-type]
-                         g(r[10]), r[11], bool(r[12]), bool(r[13]), g(r[14]), g(r[15]), r[16], r[17])
+                         g(r[10]), r[11], bool(r[12]), bool(r[13]), g(r[14]), g(r[15]), r[16], r[17], r[18], r[19])
 
     def insert_clock(self, clock: NewClock) -> int:
         p = self.t.put

@@ -8,14 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from cli import build_parser, main
-from engine import Engine
+from engine import Actor, Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from engine.fields import make_credit_code
@@ -160,6 +160,31 @@ def test_a_row_changed_outside_the_engine_is_named_not_a_traceback(
         assert f"instance {iid} cannot be read: its variables are not JSON" in err and "Traceback" not in err
 
 
+def test_show_names_a_clock_whose_moment_keeps_failing(tmp_path: Path, flow_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A clock whose next moment failed to fire (a worker put it back with back-off) is shown with its tries and
+    last error under it; `--json` has both; a clock that fires as it should shows neither."""
+    db = str(tmp_path / "cli.db")
+    base = ["--db", db, "--workflows", str(flow_dir)]
+    _, out, _ = run(capsys, "start", "common.test_flow", "FAIL-1", *base, "--json", "--actor", "alice",
+                    "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    iid = json.loads(out)["id"]
+    store = open_store(db)
+    task = next(c for c in store.clocks(iid) if c.scope == "task")
+    assert task.next_fire_at is not None
+    store.release_clock(task.id, task.next_fire_at, None, 3, "LDAP: no answer for 114502")
+    store.close()
+    code, out, _ = run(capsys, "show", iid, *base)
+    _, as_json, _ = run(capsys, "show", iid, *base, "--json")
+    clocks = {c["scope"]: c for c in json.loads(as_json)["clocks"]}
+    assert code == 0
+    assert ("    its warn moment failed 3 time(s), retried with back-off; last error: LDAP: no answer for 114502"
+            in out.splitlines())
+    assert out.count("failed") == 1
+    assert (clocks["task"]["fire_attempts"], clocks["task"]["last_error"]) == (3, "LDAP: no answer for 114502")
+    assert (clocks["procedure"]["fire_attempts"], clocks["procedure"]["last_error"]) == (0, None)
+
+
 def test_the_directory_vouches_for_the_actor(tmp_path: Path, flow_dir: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     """The command line has no sign-in: an actor the directory does not list, a role it does not give them or
@@ -226,6 +251,66 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None
             proc.kill()
     assert proc.returncode == 0
     assert "worker stopped after" in rest
+
+
+BACKLOG = 1000  # instances whose two clocks are all due: a sweep of seconds, far longer than a stop may take
+
+
+def test_a_worker_stopped_mid_sweep_hands_its_claims_back(tmp_path: Path, flow_dir: Path) -> None:
+    """SIGTERM during a sweep of a large backlog: the worker finishes the moment in hand, says how many claimed
+    moments it released and exits 0, leaving the rest due and held by nobody; a tick then fires each of those, none
+    the worker had fired, and every clock has its breach recorded once."""
+    db = str(tmp_path / "backlog.db")
+    opened = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db), DefinitionSet.load([flow_dir]), clock=opened)
+    alice = Actor("alice", frozenset({"data_admin"}), C)
+    for n in range(BACKLOG):
+        engine.start("common.test_flow", f"BL-{n}", {"consumer_dept": C, "provider_dept": P}, alice)
+    engine.close()
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), "worker", "--db", db, "--workflows", str(flow_dir), "--interval",
+         "3600"],  # one sweep, at the start: every deadline of March is long past on the worker's clock
+        cwd=tmp_path, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert proc.stderr is not None
+        for _ in range(200):  # bounded: the sweep starts within a few lines
+            line = proc.stderr.readline()
+            if "a backlog of due moments" in line or not line:
+                break
+        assert "a backlog of due moments" in line  # the sweep holds its first claims
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, rest = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=30)
+            pytest.fail("the worker did not stop within 30 s of SIGTERM")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        held = conn.execute(text("SELECT COUNT(*) FROM sla_clock WHERE claimed_by IS NOT NULL "
+                                 "OR claim_expires_at IS NOT NULL")).scalar_one()
+        left = conn.execute(text("SELECT COUNT(*) FROM sla_clock WHERE next_fire_at IS NOT NULL")).scalar_one()
+    store.close()
+    # a moment after every deadline of the backlog and before any lease the worker could have taken
+    later = ManualClock(datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db), DefinitionSet.load([flow_dir]), clock=later)
+    report = engine.tick()
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        recorded = conn.execute(text("SELECT COUNT(*) FROM sla_event WHERE kind = 'breach'")).scalar_one()
+        armed = conn.execute(text("SELECT COUNT(*) FROM sla_clock WHERE next_fire_at IS NOT NULL")).scalar_one()
+    engine.close()
+    stopping = [x for x in rest.splitlines() if "stopping: " in x]
+    released = int(stopping[0].split("stopping: ")[1].split()[0]) if stopping else -1
+    assert proc.returncode == 0 and "worker stopped after 1 tick(s)" in rest
+    assert len(stopping) == 1 and 0 < released <= left
+    assert held == 0
+    assert left > 0  # it stopped part-way through
+    assert (report.fired, report.skipped, report.lost, report.failed) == (left, 0, 0, 0)  # none fired again
+    assert recorded == 2 * BACKLOG and armed == 0
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="tgkill and /proc/<pid>/task are Linux's")

@@ -122,6 +122,62 @@ def test_a_moment_that_raises_unexpectedly_does_not_hold_up_the_tick(make_engine
     assert _task_clock(engine, x).next_kind == "due"
 
 
+def test_a_moment_that_keeps_failing_backs_off_and_keeps_its_error(make_engine: MakeEngine, clock: ManualClock,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """X's warning fails at every try: each retry waits twice the last wait, from 30 s up to an hour, the clock
+    keeps its tries and last error, and only the first failure logs a traceback. Once the directory answers the
+    warning goes out and the tries and error are cleared."""
+    directory = _DirectoryDown(DIRECTORY._people)
+    engine = make_engine(directory=directory)
+    x = engine.start("common.test_flow", "BACKOFF-X", flow_vars(provider_dept=OTHER), CONSUMER_ADMIN).id
+    directory.failing = OTHER
+    at = datetime(2026, 3, 9, 10, 0, tzinfo=SHANGHAI)  # the review's warning is due
+    assert engine.tick(at).failed == 1
+    waits = [timedelta(seconds=30 * 2 ** n) for n in range(7)] + [timedelta(hours=1)] * 2
+    early, tried = [], []
+    for wait in waits:
+        early.append(engine.tick(at + wait - timedelta(seconds=1)).failed)
+        at += wait + timedelta(seconds=1)
+        tried.append(engine.tick(at).failed)
+    failing = _task_clock(engine, x)
+    tracebacks = [r for r in caplog.records if r.name == "engine.sweep" and r.exc_info]
+    directory.failing = None
+    fired = engine.tick(at + timedelta(hours=1, seconds=1)).fired
+    after = _task_clock(engine, x)
+    assert early == [0] * len(waits) and tried == [1] * len(waits)
+    assert (failing.next_kind, failing.fire_attempts) == ("warn", len(waits) + 1)
+    assert failing.last_error == f"LDAP: no answer for {OTHER}"
+    assert len(tracebacks) == 1
+    assert fired == 1
+    assert (after.next_kind, after.fire_attempts, after.last_error) == ("due", 0, None)
+
+
+def test_a_command_that_moves_a_failing_clock_on_clears_its_tries(
+        make_engine: MakeEngine, clock: ManualClock) -> None:
+    """A suspension while X's warning waits out its back-off records the warning itself and pauses the clock:
+    the tries and error are gone, and once resumed the clock's breach fires at its time."""
+    directory = _DirectoryDown(DIRECTORY._people)
+    engine = make_engine(directory=directory)
+    x = engine.start("common.test_flow", "BACKOFF-S", flow_vars(provider_dept=OTHER), CONSUMER_ADMIN).id
+    directory.failing = OTHER
+    at = datetime(2026, 3, 9, 10, 0, tzinfo=SHANGHAI)
+    engine.tick(at)
+    engine.tick(at + timedelta(seconds=31))  # the second try: the next waits 60 s
+    failing = _task_clock(engine, x)
+    directory.failing = None
+    clock.set(at + timedelta(seconds=40))
+    engine.suspend(x, SUPERVISOR, "等待材料")
+    paused = _task_clock(engine, x)
+    clock.set(REVIEW_DUE + timedelta(hours=1))
+    engine.resume(x, SUPERVISOR)
+    resumed = _task_clock(engine, x)
+    report = engine.tick(resumed.next_fire_at)
+    assert (failing.fire_attempts, failing.last_error is not None) == (2, True)
+    assert (paused.status, paused.fire_attempts, paused.last_error) == ("paused", 0, None)
+    assert resumed.next_kind == "due" and resumed.fire_attempts == 0
+    assert report.fired == 1 and _task_clock(engine, x).breached
+
+
 def test_a_clock_put_back_after_a_failed_firing_is_still_due_to_a_suspension(
         make_engine: MakeEngine, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """The breach's first firing meets a database failure and goes back for a retry a second later; a suspension

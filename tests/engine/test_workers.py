@@ -4,6 +4,7 @@ written once; and a claim left by a crashed worker is taken again after its leas
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,8 @@ from engine import Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from storage import open_store
-from storage.tables import clock_t, outbox_t, sla_event_t
-from tests.engine.conftest import CONSUMER_ADMIN, DIRECTORY, FLOW, MakeEngine, flow_vars
+from storage.tables import clock_t, outbox_t, sla_event_t, timer_t
+from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, DIRECTORY, FLOW, MakeEngine, flow_vars
 
 WF = "common.test_flow"
 INSTANCES = 500  # 2 SLA clocks each: the task's (warning, due, levels 1 and 2), the procedure's (due, level 1)
@@ -97,3 +98,44 @@ def test_a_claim_left_by_a_crashed_worker_is_taken_again(make_engine: MakeEngine
     later = engine.tick(now + timedelta(minutes=3))
     assert later.fired >= 1
     assert any(c.breached for c in engine.clocks(inst.id))
+
+
+def _held(engine: Engine) -> int:
+    """Clock and timer rows a worker's claim (or a back-off) keeps from the next tick."""
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        return sum(conn.execute(sa.select(sa.func.count()).select_from(table).where(
+            table.c.claimed_by.is_not(None) | table.c.claim_expires_at.is_not(None))).scalar_one()
+            for table in (clock_t, timer_t))
+
+
+def test_a_tick_asked_to_stop_hands_its_claims_to_another_worker(make_engine: MakeEngine) -> None:
+    """Asked to stop as its third breach is told, a tick ends after that moment: every other clock and timer it
+    claimed goes back as it was, held by nobody, so another worker's tick at the same moment fires each of them,
+    and every clock records its breach once."""
+    stopping, other = make_engine(worker_id="stopping"), make_engine(worker_id="other")
+    for n in range(10):
+        stopping.start(WF, f"ST-{n}", flow_vars(), CONSUMER_ADMIN)
+        stopping.fire(stopping.start(WF, f"ST-P-{n}", flow_vars(), CONSUMER_ADMIN).id, "approve", AUDITOR)
+    with stopping.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        clocks = conn.execute(sa.select(sa.func.count()).select_from(clock_t)
+                              .where(clock_t.c.next_fire_at.is_not(None))).scalar_one()
+        timers = conn.execute(sa.select(sa.func.count()).select_from(timer_t)
+                              .where(timer_t.c.status == "pending")).scalar_one()
+    stop, told = threading.Event(), []
+
+    def on_breach(_event: Any) -> None:
+        told.append(1)
+        if len(told) == 3:
+            stop.set()
+
+    stopping.subscribe("breach", on_breach)
+    cut = stopping.tick(LATER, stop=stop)
+    held = _held(stopping)
+    rest = other.tick(LATER)
+    with other.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        breaches = conn.execute(sa.select(sa.func.count()).select_from(sla_event_t)
+                                .where(sla_event_t.c.kind == "breach")).scalar_one()
+    assert (cut.stopped, cut.fired, cut.released) == (True, 3, clocks + timers - 3)
+    assert held == 0
+    assert (rest.stopped, rest.fired, rest.skipped, rest.lost, rest.failed) == (False, clocks + timers - 3, 0, 0, 0)
+    assert breaches == clocks and timers == 10

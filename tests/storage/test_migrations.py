@@ -201,6 +201,30 @@ def test_migration_0007_refuses_to_downgrade_sealed_history_and_keeps_the_schema
     assert (check.ok, check.sealed) == (True, check.steps)
 
 
+def test_migration_0008_gives_clocks_their_failed_tries_both_ways(db_url: str) -> None:
+    """Clocks written before 0008 read with no failed tries and no error; going back below it drops only a
+    failing moment's tries and error, and the moment is still due, claimed by nobody."""
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS),
+                    clock=ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)))
+    inst = engine.start("gx.data_request", "MIG-8", FORM, ADMIN)
+    before = engine.clocks(inst.id)
+    failing = next(c for c in before if c.next_fire_at is not None)
+    assert failing.next_fire_at is not None
+    engine.store.release_clock(failing.id, failing.next_fire_at, None, 2, "LDAP: no answer")
+    engine.close()
+
+    _downgrade(db_url, "0007")
+    with sa.create_engine(database_url(db_url)).connect() as conn:
+        old_columns = {c["name"] for c in sa.inspect(conn).get_columns("sla_clock")}
+    store = open_store(db_url)  # opening migrates to the head again
+    after = store.clocks(inst.id)
+    due = store.claim_clocks(failing.next_fire_at, "w1", 120, 10)
+    store.close()
+    assert "fire_attempts" not in old_columns and "last_error" not in old_columns
+    assert after == before
+    assert [c.id for c in due] == [failing.id]
+
+
 def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path) -> None:
     """On SQLite the migrations make instance and history WITHOUT ROWID tables and the clock indexes partial,
     over open clocks only (what keeps a command to a few pages; autogenerate does not compare these)."""

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from engine import ConcurrentUpdate, DuplicateBusinessKey, InstanceView, StorageUnavailable
-from engine.store import NewTimer
+from engine.store import ClockView, NewClock, NewTimer
 from storage import SqlInstanceStore, database_url, open_store
 from storage.migrate import alembic_config
 
@@ -103,6 +103,60 @@ def test_a_timer_is_marked_fired_once(store: SqlInstanceStore) -> None:
     with store.transaction() as tx:
         again = tx.mark_timer_fired(timer.id, NOW)
     assert again is None
+
+
+def _due_clock(store: SqlInstanceStore, at: datetime) -> ClockView:
+    """A running clock whose next moment (its due time) is `at`, claimed by nobody."""
+    with store.transaction() as tx:
+        clock_id = tx.insert_clock(NewClock("i1", "task", "a", "CN", NOW - timedelta(days=5), at, "2026-03-02",
+                                            False, at, "due", 0))
+        clock = tx.get_clock(clock_id)
+    assert clock is not None
+    return clock
+
+
+def test_a_failed_clock_moment_waits_out_its_back_off_with_its_tries_and_error(store: SqlInstanceStore) -> None:
+    """Released after a failure, the moment stays the clock's next, keeps the tries and error and is claimed again
+    only after the retry time; released with no retry time (a worker stopping) it is claimed again at once."""
+    _due_clock(store, NOW)
+    (claimed,) = store.claim_clocks(NOW, "w1", 120, 10)
+    store.release_clock(claimed.id, NOW, NOW + timedelta(seconds=60), 3, "LDAP: no answer")
+    waiting = store.claim_clocks(NOW + timedelta(seconds=59), "w2", 120, 10)
+    (retried,) = store.claim_clocks(NOW + timedelta(seconds=61), "w2", 120, 10)
+    store.release_clock(retried.id, NOW, None, retried.fire_attempts, retried.last_error)
+    (again,) = store.claim_clocks(NOW + timedelta(seconds=61), "w3", 120, 10)
+    assert waiting == []
+    assert (retried.next_fire_at, retried.fire_attempts, retried.last_error) == (NOW, 3, "LDAP: no answer")
+    assert (again.fire_attempts, again.last_error) == (3, "LDAP: no answer")
+
+
+def test_a_clock_moved_on_drops_its_back_off_tries_and_error(store: SqlInstanceStore) -> None:
+    """A command writing the clock's next moment while it waits out a back-off clears the tries and the wait: the
+    new moment is claimed as soon as it is due."""
+    _due_clock(store, NOW)
+    (claimed,) = store.claim_clocks(NOW, "w1", 120, 10)
+    store.release_clock(claimed.id, NOW, NOW + timedelta(hours=1), 8, "LDAP: no answer")
+    with store.transaction() as tx:
+        current = tx.get_clock(claimed.id)
+        assert current is not None
+        tx.update_clock(dataclasses.replace(current, next_fire_at=NOW + timedelta(minutes=5), next_kind="escalate",
+                                            next_level=1))
+    (moved,) = store.claim_clocks(NOW + timedelta(minutes=5), "w2", 120, 10)
+    assert (current.fire_attempts, current.last_error) == (8, "LDAP: no answer")
+    assert (moved.next_kind, moved.fire_attempts, moved.last_error) == ("escalate", 0, None)
+
+
+def test_a_release_after_the_clock_moved_on_keeps_what_the_command_wrote(store: SqlInstanceStore) -> None:
+    """A firing that failed after a command moved the claimed clock on: its release drops the claim and leaves the
+    new moment due at once, with no tries or error of the moment left behind."""
+    _due_clock(store, NOW)
+    (claimed,) = store.claim_clocks(NOW, "w1", 120, 10)
+    with store.transaction() as tx:
+        tx.update_clock(dataclasses.replace(claimed, next_fire_at=NOW + timedelta(minutes=5), next_kind="escalate",
+                                            next_level=1))
+    store.release_clock(claimed.id, NOW, NOW + timedelta(hours=1), 1, "LDAP: no answer")
+    (moved,) = store.claim_clocks(NOW + timedelta(minutes=5), "w2", 120, 10)
+    assert (moved.next_kind, moved.fire_attempts, moved.last_error) == ("escalate", 0, None)
 
 
 def test_sla_events_happen_once(store: SqlInstanceStore) -> None:
