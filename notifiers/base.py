@@ -25,6 +25,8 @@ class Outgoing:
     kind: str = "notification"
     template: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: parts of a message split for a robot that an earlier attempt delivered: a retry posts the rest only
+    parts_sent: int = 0
 
     @property
     def dedupe_digest(self) -> str:

@@ -90,6 +90,7 @@ class _Claimed:
     kind: str
     dedupe_key: str
     attempts: int
+    parts_sent: int = 0
 
 
 @dataclass(slots=True)
@@ -196,7 +197,7 @@ class OutboxDispatcher:
                 rows = outbox.claim_due(session, moment, claimant, self.lease, self.batch_size, self._hold(moment))
                 claimed = [
                     _Claimed(r.id or 0, r.channel, r.recipient, r.recipient_address, r.template, r.payload(), r.kind,
-                             r.dedupe_key, r.attempts)
+                             r.dedupe_key, r.attempts, r.parts_sent)
                     for r in rows
                 ]
                 session.commit()
@@ -345,7 +346,8 @@ class OutboxDispatcher:
                 raise UnknownChannel(message.channel, list(self.channels))
             rendered = self.renderer.render(message.template, message.data)
             channel.send(Outgoing(message.channel, message.recipient, message.address, rendered,
-                                  message.dedupe_key, message.kind, message.template, message.data))
+                                  message.dedupe_key, message.kind, message.template, message.data,
+                                  message.parts_sent))
         except (TemplateRenderError, UnknownChannel) as err:
             log.error("outbox message %d is dead: %s", message.id, err)
             reason = str(err)
@@ -367,25 +369,28 @@ class OutboxDispatcher:
         transient: bool, detail: str,
     ) -> tuple[Callable[[Session], bool], datetime | None]:
         """The outcome of a failed send: dead (with a reason that gives no retry advice any more), or retried
-        after the back-off from the round's moment (and that moment)."""
+        after the back-off from the round's moment (and that moment). The parts of a split message delivered so
+        far are kept, so that no later send posts them again."""
+        parts = max(message.parts_sent, error.parts_sent if isinstance(error, DeliveryError) else 0)
+        delivered = f"; parts 1-{parts} were delivered: a retry posts only the rest" if parts else ""
         if not transient:
-            reason = str(error)
+            reason = str(error) + delivered
             log.warning("outbox message %d is dead: %s", message.id, reason)
-            return (lambda s: outbox.mark_dead(s, message.id, claimant, reason)), None
+            return (lambda s: outbox.mark_dead(s, message.id, claimant, reason, parts)), None
         if message.attempts >= self.max_attempts:
             tries = f"{message.attempts} attempt{'s' if message.attempts != 1 else ''}"
             reason = (f"{problem} (given up after {tries}; once the channel works again, "
-                      f"`cli.py outbox retry {message.id}` sends it)")
+                      f"`cli.py outbox retry {message.id}` sends it){delivered}")
             log.warning("outbox message %d is dead: %s", message.id, reason)
-            return (lambda s: outbox.mark_dead(s, message.id, claimant, reason)), None
+            return (lambda s: outbox.mark_dead(s, message.id, claimant, reason, parts)), None
         retry_at = moment + self.backoff.delay(message.attempts, self.rng)
         trouble = self._trouble.setdefault(
             message.channel, _ChannelTrouble((detail.strip().splitlines() or [""])[0], retry_at))
         trouble.messages += 1
         trouble.recipients.add(message.recipient)
         trouble.retry_at = min(trouble.retry_at, retry_at)
-        text = str(error)
-        return (lambda s: outbox.mark_retry(s, message.id, claimant, text, retry_at)), retry_at
+        text = str(error) + delivered
+        return (lambda s: outbox.mark_retry(s, message.id, claimant, text, retry_at, parts)), retry_at
 
     def _record(self, writes: list[Callable[[Session], bool]]) -> None:
         """Write several outcomes in one transaction (one commit per message would bound throughput)."""

@@ -31,6 +31,8 @@ class DeliveryError(NotifierError):
     def __init__(
         self, channel: str, recipient: str, detail: str, transient: bool, *, unreachable: bool = False
     ) -> None:
+        #: of a message sent in parts, how many were delivered before this failure (kept for the retry)
+        self.parts_sent = 0
         self.channel = channel
         self.recipient = recipient
         self.detail = detail

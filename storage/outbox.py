@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Index, String, and_, case, func, literal, not_, or_, select, update
+from sqlalchemy import Column, Index, Integer, String, and_, case, func, literal, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -51,6 +51,8 @@ class OutboxMessage(SQLModel, table=True):
     claim_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     digest_id: int | None = None
+    #: of a message a robot takes in several parts, those delivered already: a retry posts the rest
+    parts_sent: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
     def payload(self) -> dict[str, Any]:
         """The message's data as a dict (an unreadable payload yields an empty dict)."""
@@ -74,6 +76,7 @@ _OPTIONAL: Mapping[str, Any] = {
     "claim_expires_at": None,
     "sent_at": None,
     "digest_id": None,
+    "parts_sent": 0,
 }
 
 Executor = Connection | Session
@@ -220,23 +223,27 @@ def mark_sent(session: Session, message_id: int, claimant: str, now: datetime) -
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_retry(session: Session, message_id: int, claimant: str, error: str, next_attempt_at: datetime) -> bool:
-    """Put a failed message back to pending until `next_attempt_at`; False when the claim was lost."""
+def mark_retry(session: Session, message_id: int, claimant: str, error: str, next_attempt_at: datetime,
+               parts_sent: int = 0) -> bool:
+    """Put a failed message back to pending until `next_attempt_at`, with the parts of it delivered so far (a
+    retry posts the rest); False when the claim was lost."""
     result = session.execute(
         update(TABLE)
         .where(_C.id == message_id, _C.claimed_by == claimant, _C.status == "sending")
         .values(status="pending", next_attempt_at=next_attempt_at, last_error=error, claimed_by=None,
-                claim_expires_at=None)
+                claim_expires_at=None, parts_sent=parts_sent)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_dead(session: Session, message_id: int, claimant: str, error: str) -> bool:
-    """Move a message to dead-letter (kept, listed by `cli.py outbox dead`); False when the claim was lost."""
+def mark_dead(session: Session, message_id: int, claimant: str, error: str, parts_sent: int | None = None) -> bool:
+    """Move a message to dead-letter (kept, listed by `cli.py outbox dead`), with the parts of it delivered so far
+    when a send counted them (`outbox retry` sends the rest); False when the claim was lost."""
+    values: dict[str, Any] = {"status": "dead", "last_error": error, "claimed_by": None, "claim_expires_at": None}
+    if parts_sent is not None:
+        values["parts_sent"] = parts_sent
     result = session.execute(
-        update(TABLE)
-        .where(_C.id == message_id, _C.claimed_by == claimant, _C.status == "sending")
-        .values(status="dead", last_error=error, claimed_by=None, claim_expires_at=None)
+        update(TABLE).where(_C.id == message_id, _C.claimed_by == claimant, _C.status == "sending").values(values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

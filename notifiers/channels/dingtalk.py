@@ -27,7 +27,7 @@ from notifiers.base import (
     setting_str,
 )
 from notifiers.channels.http_post import check_errcode, check_url, encode_json, post_json
-from notifiers.channels.robot_markdown import split_markdown
+from notifiers.channels.robot_markdown import post_parts, split_markdown
 from notifiers.errors import ChannelConfigError
 
 #: errcodes worth retrying: -1 system busy, 130101 sending too fast (20 messages a minute per robot).
@@ -109,10 +109,13 @@ class DingTalkNotifier:
 
     def send(self, message: Outgoing) -> None:
         headers = {"X-Shixian-Dedupe-Key": message.dedupe_key}
-        for body in self.bodies(message):
-            url = self.signed_url(message.recipient)
+
+        def post(body: dict[str, Any]) -> None:
+            url = self.signed_url(message.recipient)  # signed per post: the signature's time must be fresh
             _, answer = post_json(self.name, message.recipient, url, encode_json(body), headers, self.timeout)
             check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
+
+        post_parts(self.bodies(message), message.parts_sent, post)
 
     def close(self) -> None:
         """Nothing held between sends."""

@@ -8,6 +8,11 @@ The mention goes into the first part after the split, so it is never cut off.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from notifiers.errors import DeliveryError
+
 #: Bytes kept free in each part for its "(k/n)" line.
 _MARKER_ROOM = 40
 _OVERFLOW = "\n\n……另有{count}行因消息长度限制未列出，请登录时限系统查看完整清单。"
@@ -63,3 +68,16 @@ def split_markdown(text: str, limit: int, mention: str = "", max_parts: int = 5)
 
 
 __all__ = ["split_markdown", "utf8_len"]
+
+
+def post_parts(bodies: Sequence[Any], parts_sent: int, post: Callable[[Any], None]) -> None:
+    """Post each part not delivered yet, in order. A part that fails raises its DeliveryError counting the parts
+    delivered before it, so a retry goes on from there instead of posting the group the first parts again."""
+    for k, body in enumerate(bodies):
+        if k < parts_sent:
+            continue
+        try:
+            post(body)
+        except DeliveryError as err:
+            err.parts_sent = k
+            raise

@@ -23,7 +23,7 @@ from notifiers.base import (
     setting_str,
 )
 from notifiers.channels.http_post import check_errcode, check_url, encode_json, post_json
-from notifiers.channels.robot_markdown import split_markdown
+from notifiers.channels.robot_markdown import post_parts, split_markdown
 from notifiers.errors import ChannelConfigError, DeliveryError
 
 DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
@@ -72,9 +72,12 @@ class WeComNotifier:
             raise DeliveryError(self.name, message.recipient, "no robot key: set `key` or `key_env`", transient=False)
         url = f"{self.url}?{urllib.parse.urlencode({'key': key})}"
         headers = {"X-Shixian-Dedupe-Key": message.dedupe_key}
-        for body in self.bodies(message):
+
+        def post(body: dict[str, Any]) -> None:
             _, answer = post_json(self.name, message.recipient, url, encode_json(body), headers, self.timeout)
             check_errcode(self.name, message.recipient, answer, TRANSIENT_ERRCODES)
+
+        post_parts(self.bodies(message), message.parts_sent, post)
 
     def close(self) -> None:
         """Nothing held between sends."""

@@ -38,18 +38,22 @@ def posted(http_server: HttpServer, path: str) -> list[dict[str, Any]]:
     return [r.json() for r in http_server.received if r.path == path]
 
 
+def _escalations_for_wecom(outbox_engine: Engine, clock: ManualClock, count: int) -> None:
+    rows = [{"created_at": clock.now(), "channel": "wecom", "recipient": "sup", "recipient_address": "zhangwei",
+             "template": "sla_escalation", "kind": "escalation", "dedupe_key": f"esc:{i}", "instance_id": str(i),
+             "data": dict(SAMPLE_DATA, business_key=f"GX-2026-{i:04d}", instance_id=str(i), level=2)}
+            for i in range(count)]
+    with outbox_engine.begin() as conn:
+        insert_outbox_ignore_duplicates(conn, rows)
+    clock.advance(timedelta(seconds=10))
+
+
 def test_a_digest_of_40_escalations_reaches_wecom_whole_in_parts(
     outbox_engine: Engine, clock: ManualClock, http_server: HttpServer
 ) -> None:
     """Forty escalations folded for a WeCom contact go out as several messages, each within 4096 bytes: all
     forty cases listed once with their 督办 level, the mention in the first, the parts numbered."""
-    rows = [{"created_at": clock.now(), "channel": "wecom", "recipient": "sup", "recipient_address": "zhangwei",
-             "template": "sla_escalation", "kind": "escalation", "dedupe_key": f"esc:{i}", "instance_id": str(i),
-             "data": dict(SAMPLE_DATA, business_key=f"GX-2026-{i:04d}", instance_id=str(i), level=2)}
-            for i in range(40)]
-    with outbox_engine.begin() as conn:
-        insert_outbox_ignore_duplicates(conn, rows)
-    clock.advance(timedelta(seconds=10))
+    _escalations_for_wecom(outbox_engine, clock, 40)
     OutboxDispatcher(outbox_engine, robots(http_server, clock), TemplateRenderer(), clock,
                      digest=DigestPolicy(threshold=5)).dispatch()
     parts = [body["markdown"]["content"] for body in posted(http_server, "/wecom")]
@@ -61,6 +65,38 @@ def test_a_digest_of_40_escalations_reaches_wecom_whole_in_parts(
     assert "<@zhangwei>" in parts[0] and not any("<@zhangwei>" in part for part in parts[1:])
     numbers = [f"（第{k}/{len(parts)}条）" for k in range(1, len(parts) + 1)]
     assert [part.rsplit("\n", 1)[-1] for part in parts] == numbers
+
+
+def test_a_split_message_whose_third_part_fails_goes_on_from_that_part(
+    outbox_engine: Engine, clock: ManualClock, http_server: HttpServer
+) -> None:
+    """Eighty escalations make more than three parts. The robot refuses the third once (rate limit): the group has
+    the first two, the message waits saying so, and the retry posts from the third on: every case once, no part
+    twice."""
+    _escalations_for_wecom(outbox_engine, clock, 80)
+    refused: list[int] = []
+
+    def busy_at_the_third_post(got: Any) -> tuple[int, bytes] | None:
+        if len(http_server.received) == 3 and not refused:
+            refused.append(3)
+            return 200, b'{"errcode":45009,"errmsg":"api freq out of limit"}'
+        return None
+
+    http_server.behaviour.check = busy_at_the_third_post
+    dispatcher = OutboxDispatcher(outbox_engine, robots(http_server, clock), TemplateRenderer(), clock,
+                                  digest=DigestPolicy(threshold=5))
+    dispatcher.dispatch()
+    waiting = next(m for m in messages(outbox_engine) if m.kind == "digest")
+    clock.advance(timedelta(hours=1))
+    dispatcher.dispatch()
+    bodies = [body["markdown"]["content"] for body in posted(http_server, "/wecom")]
+    delivered = bodies[:2] + bodies[3:]
+    keys = [key for part in delivered for key in KEY.findall(part)]
+    assert (waiting.status, waiting.parts_sent) == ("pending", 2)
+    assert "parts 1-2 were delivered" in (waiting.last_error or "")
+    assert len(bodies) > 4 and bodies[3] == bodies[2]  # the refused part is the first one posted again
+    assert sorted(keys) == [f"GX-2026-{i:04d}" for i in range(80)]
+    assert [m.status for m in messages(outbox_engine) if m.kind == "digest"] == ["sent"]
 
 
 def test_the_daily_digest_of_40_items_keeps_every_item_on_wecom(http_server: HttpServer,
