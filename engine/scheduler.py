@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from datetime import date, datetime
 from typing import Any
@@ -18,26 +17,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import DuplicateBusinessKey, PayloadInvalid, StorageUnavailable, WorkflowError
-from engine.periods import recurring_variables
+from engine.periods import recurring_business_key, recurring_variables, render_period
 from engine.ports import Actor
 from engine.runtime import Engine
 from engine.views import TickReport
 
 log = logging.getLogger(__name__)
 
-_PLACEHOLDER = re.compile(r"\{\{\s*(year|month|day|date|quarter|half)\s*\}\}")
-
-
 def recurring_key(template: str, moment: datetime) -> str:
-    """The business key of a recurring start: `{{ year }}`, `{{ month }}` (two digits), `{{ day }}`,
-    `{{ date }}`, `{{ quarter }}` and `{{ half }}` of the fire time in Asia/Shanghai."""
-    local = moment.astimezone(SHANGHAI)
-    values = {
-        "year": f"{local.year}", "month": f"{local.month:02d}", "day": f"{local.day:02d}",
-        "date": local.date().isoformat(), "quarter": f"{(local.month - 1) // 3 + 1}",
-        "half": "1" if local.month <= 6 else "2",
-    }
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    """The business key of a recurring start: the template rendered over the period values of the fire time in
+    Asia/Shanghai, with the names and the sandbox the loader checks it against (`engine.periods`)."""
+    return render_period(template, moment)
 
 
 def cron_problem(cron: str) -> str | None:
@@ -129,7 +119,7 @@ class EngineScheduler:
         spec = self.engine.definitions.get(workflow_id).spec
         assert spec.recurring is not None
         now = self.engine.clock.now()
-        key = recurring_key(spec.recurring.business_key, now)
+        key = recurring_business_key(spec, now)
         try:
             self.engine.start(workflow_id, key, recurring_variables(spec, now), Actor.system())
             log.info("started %s %s", workflow_id, key)
