@@ -1,13 +1,13 @@
 """The worker's scheduler: APScheduler 3.x calls `engine.tick()` every few seconds, starts recurring
-procedures on their cron schedules and sends the daily overdue list. The only module that imports apscheduler."""
+procedures on their cron schedules (catching up a round missed while the worker or the database was away) and
+sends the daily overdue list. The only module that imports apscheduler."""
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
@@ -18,26 +18,23 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import DuplicateBusinessKey, PayloadInvalid, StorageUnavailable, WorkflowError
-from engine.periods import recurring_variables
+from engine.periods import recurring_business_key, recurring_variables, render_period
 from engine.ports import Actor
 from engine.runtime import Engine
 from engine.views import TickReport
 
 log = logging.getLogger(__name__)
 
-_PLACEHOLDER = re.compile(r"\{\{\s*(year|month|day|date|quarter|half)\s*\}\}")
+#: How far back `latest_fire_time` looks for a cron's last moment, widening each time nothing fired: five cron
+#: fields repeat within four years, or eight when 29 February skips a century year (2100).
+_LOOKBACK = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(days=31), timedelta(days=366),
+             timedelta(days=4 * 366), timedelta(days=8 * 366))
 
 
 def recurring_key(template: str, moment: datetime) -> str:
-    """The business key of a recurring start: `{{ year }}`, `{{ month }}` (two digits), `{{ day }}`,
-    `{{ date }}`, `{{ quarter }}` and `{{ half }}` of the fire time in Asia/Shanghai."""
-    local = moment.astimezone(SHANGHAI)
-    values = {
-        "year": f"{local.year}", "month": f"{local.month:02d}", "day": f"{local.day:02d}",
-        "date": local.date().isoformat(), "quarter": f"{(local.month - 1) // 3 + 1}",
-        "half": "1" if local.month <= 6 else "2",
-    }
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    """The business key of a recurring start: the template rendered over the period values of the fire time in
+    Asia/Shanghai, with the names and the sandbox the loader checks it against (`engine.periods`)."""
+    return render_period(template, moment)
 
 
 def cron_problem(cron: str) -> str | None:
@@ -54,9 +51,30 @@ def cron_problem(cron: str) -> str | None:
     return None
 
 
+def latest_fire_time(cron: str, now: datetime) -> datetime | None:
+    """The latest moment at or before `now` at which `cron` fires (Asia/Shanghai): the moment whose round a
+    worker owes when it was not running then. APScheduler 3 only looks forward, so this looks forward from ever
+    earlier starts until one finds a fire time not after `now`, then walks to the last such; None if it never fires."""
+    trigger = CronTrigger.from_crontab(cron, timezone=SHANGHAI)
+    for back in _LOOKBACK:
+        fire: datetime | None = trigger.get_next_fire_time(None, now - back)
+        if fire is None or fire > now:
+            continue
+        while (later := trigger.get_next_fire_time(fire, fire)) is not None and later <= now:
+            fire = later
+        return fire
+    return None
+
+
+def _shown(moment: datetime) -> str:
+    return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+
+
 class EngineScheduler:
     """Runs `engine.tick()` every `interval` seconds (never two at once), the recurring starts and, given a
     `DailyDigest`, the daily overdue list at its Beijing time (at `start()` too when that time has passed today).
+    At `start()`, and when a tick reaches the database again after a round failed for want of it, each recurring
+    workflow's round of its latest cron moment is started if no one started it (`catch_up_recurring`).
 
     `start()` returns at once. `request_stop()` (a worker's SIGTERM) ends a running tick after the moment in hand,
     its other claims handed back for another worker, and no tick starts after it; `stop()` asks that and waits
@@ -77,6 +95,9 @@ class EngineScheduler:
         self.daily_digest = daily_digest
         self.last_digest: DigestRun | None = None
         self._digest_owed: date | None = None  # the day whose digest failed for want of the database
+        self._recurring: list[str] = []  # the workflows this scheduler starts on their cron
+        self._rounds_owed: dict[str, datetime] = {}  # workflow → cron moment whose round failed for the database
+        self._owed_lock = threading.Lock()  # the cron jobs, the catch-ups and the retry each settle rounds
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=SHANGHAI)
@@ -99,8 +120,11 @@ class EngineScheduler:
             if spec.recurring is None:
                 continue
             trigger = CronTrigger.from_crontab(spec.recurring.cron, timezone=SHANGHAI)
+            # misfire_grace_time=None: a run held up (a long tick, a suspended host) still happens, once, and
+            # starts the round of the moment it was held up from
             self._scheduler.add_job(self.start_recurring, trigger, args=(spec.id,), id=f"recurring:{spec.id}",
-                                    max_instances=1, coalesce=True)
+                                    max_instances=1, coalesce=True, misfire_grace_time=None)
+            self._recurring.append(spec.id)
             log.info("recurring start of %s on %r", spec.id, spec.recurring.cron)
 
     def _tick(self) -> None:
@@ -126,6 +150,10 @@ class EngineScheduler:
             # the database answers again: the digest it kept from going out is sent now, once
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:owed", replace_existing=True,
                                     max_instances=1, misfire_grace_time=None)
+        if self._rounds_owed and self._scheduler.running:
+            # and the recurring rounds it kept from starting
+            self._scheduler.add_job(self.start_owed_rounds, id="recurring:owed", replace_existing=True,
+                                    max_instances=1, misfire_grace_time=None)
         if report.fired or report.failed or report.dispatched:
             log.info("tick: %s", report)
         if report.stopped:
@@ -133,16 +161,102 @@ class EngineScheduler:
                      report.released)
 
     def start_recurring(self, workflow_id: str) -> None:
-        """Start the recurring workflow for the current period; a second start in the period does nothing."""
-        spec = self.engine.definitions.get(workflow_id).spec
-        assert spec.recurring is not None
-        now = self.engine.clock.now()
-        key = recurring_key(spec.recurring.business_key, now)
+        """The cron job: start the round of the workflow's cron moment that has just come (its latest); a second
+        start in the period does nothing."""
+        moment = self._latest_moment(workflow_id)
+        if moment is not None:
+            self.start_round(workflow_id, moment)
+
+    def catch_up_recurring(self) -> None:
+        """At worker start: start each recurring workflow's round of its latest cron moment, which no worker
+        started if none was running then (a start already made is a no-op). Only the latest period: a worker
+        down for longer leaves the older rounds to a start by hand."""
+        for workflow_id in self._recurring:
+            moment = self._latest_moment(workflow_id)
+            if moment is not None:
+                self.start_round(workflow_id, moment, late="no round of that moment had started when this worker "
+                                 "started (no worker ran then, or the database was unavailable)")
+
+    def start_owed_rounds(self) -> None:
+        """A tick reached the database again: start the rounds the outage kept from starting, each of its
+        workflow's latest cron moment (an outage over more than one moment starts only the latest round)."""
+        with self._owed_lock:
+            owed_rounds = list(self._rounds_owed.items())
+        for workflow_id, owed in owed_rounds:
+            moment = self._latest_moment(workflow_id)
+            if moment is None:
+                continue
+            if moment != owed:
+                log.warning("the round of %s of %s was not started: the database was unavailable until after "
+                            "its next cron moment, %s, whose round is started instead", workflow_id, _shown(owed),
+                            _shown(moment))
+            self.start_round(workflow_id, moment, late="the database was unavailable at that moment")
+
+    def start_round(self, workflow_id: str, moment: datetime, *, late: str | None = None) -> None:
+        """Start the round of `workflow_id` that fires at `moment`: its business key and variables (due dates
+        among them) are that moment's, while the engine records the start, and starts its clocks, at its own
+        now. `late` says why a round starts after its moment, for the log. Never raises: a database outage owes
+        the round to the first tick that reaches the database again (said once per outage)."""
         try:
-            self.engine.start(workflow_id, key, recurring_variables(spec, now), Actor.system())
+            key = self._start(workflow_id, moment)
+        except StorageUnavailable as err:
+            self.errors += 1
+            if self._owe(workflow_id, moment):
+                log.warning("the round of %s of %s waits for the database (it is started once a tick reaches "
+                            "the database again): %s", workflow_id, _shown(moment), err)
+            return
+        self._settle(workflow_id, moment)  # started, found started, or refused for good
+        if key is None:
+            return
+        if late is None:
             log.info("started %s %s", workflow_id, key)
-        except DuplicateBusinessKey:
-            log.info("%s %s already started", workflow_id, key)  # another worker was first
+        else:
+            log.warning("caught up %s %s, the round of its cron moment %s (its variables are that moment's): %s",
+                        workflow_id, key, _shown(moment), late)
+
+    def _owe(self, workflow_id: str, moment: datetime) -> bool:
+        """Keep the round of `moment` for the retry, unless one as late is kept already; whether that is news."""
+        with self._owed_lock:
+            owed = self._rounds_owed.get(workflow_id)
+            if owed is not None and owed >= moment:
+                return False
+            self._rounds_owed[workflow_id] = moment
+            return True
+
+    def _settle(self, workflow_id: str, moment: datetime) -> None:
+        """The round of `moment` is dealt with: a round owed for it or an earlier moment is owed no more (a later
+        one, failed meanwhile in another job, still is)."""
+        with self._owed_lock:
+            owed = self._rounds_owed.get(workflow_id)
+            if owed is not None and owed <= moment:
+                del self._rounds_owed[workflow_id]
+
+    def _start(self, workflow_id: str, moment: datetime) -> str | None:
+        """The business key of the round started at `moment`; None, logged, when it is started already (another
+        worker, an earlier run) or cannot start (an error of the definition or of a plug-in: the worker goes on)."""
+        spec = self.engine.definitions.get(workflow_id).spec
+        try:
+            key = recurring_business_key(spec, moment)
+            self.engine.start(workflow_id, key, recurring_variables(spec, moment), Actor.system())
+        except DuplicateBusinessKey as err:
+            log.info("%s %s already started", workflow_id, err.business_key)
+            return None
+        except StorageUnavailable:
+            raise  # owed, by start_round
+        except WorkflowError as err:
+            self.errors += 1
+            log.warning("the round of %s of %s was not started: %s", workflow_id, _shown(moment), err)
+            return None
+        except Exception:  # a fault of a hook or directory plug-in: logged whole, and the worker goes on
+            self.errors += 1
+            log.exception("the round of %s of %s failed to start", workflow_id, _shown(moment))
+            return None
+        return key
+
+    def _latest_moment(self, workflow_id: str) -> datetime | None:
+        recurring = self.engine.definitions.get(workflow_id).spec.recurring
+        assert recurring is not None
+        return latest_fire_time(recurring.cron, self.engine.clock.now())
 
     def catch_up_due(self, now: datetime | None = None) -> bool:
         """Whether a worker starting at `now` sends today's digest at once: its time of day has passed already
@@ -197,6 +311,9 @@ class EngineScheduler:
 
     def start(self) -> None:
         self._scheduler.start()
+        if self._recurring:  # a round whose moment passed while no worker ran: started now, once
+            self._scheduler.add_job(self.catch_up_recurring, id="recurring:catch_up", max_instances=1,
+                                    misfire_grace_time=None)
         if self.catch_up_due():  # started after today's time: today's digest now (a day off sends nothing)
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:catch_up", max_instances=1,
                                     misfire_grace_time=None)

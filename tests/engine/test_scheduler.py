@@ -43,6 +43,13 @@ def test_recurring_keys_use_the_shanghai_date() -> None:
     assert recurring_key("drill-{{year}}-H{{ half }}-Q{{ quarter }}", moment) == "drill-2026-H2-Q3"
 
 
+def test_recurring_keys_know_every_period_name_the_loader_accepts() -> None:
+    """A key naming `fire_date` or `quarter_end` (valid in a definition) is rendered, not left as written."""
+    moment = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
+    assert recurring_key("check-{{ fire_date }}", moment) == "check-2026-07-01"
+    assert recurring_key("report-until-{{ quarter_end }}", moment) == "report-until-2026-09-30"
+
+
 def test_a_recurring_procedure_starts_once_per_period(make_engine: MakeEngine, clock: ManualClock) -> None:
     """Fired twice in the same half-year, the catalog refresh starts one instance, keyed by the half."""
     from pathlib import Path
