@@ -46,6 +46,7 @@ from engine.daily_digest_job import DEFAULT_AT as DEFAULT_DIGEST_AT
 from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
 from engine.errors import PayloadInvalid, PermissionDenied, StorageUnavailable, UnknownWorkflow, WorkflowError, shown
+from engine.filters import STATUSES, known_states
 from engine.history import ChainReport
 from engine.history_keys import HistoryKeyring
 from engine.ports import Actor, Directory, Person
@@ -358,29 +359,11 @@ def _check_filters(engine: Engine, workflow_id: str | None, state: str | None) -
     a typo would list nothing and read as "none there"."""
     if workflow_id is None and state is None:
         return
-    states = _known_states(engine)
+    states = known_states(engine.definitions, engine.store)
     check_choice("--workflow", workflow_id, states, "workflow loaded or stored in the database")
     if state is not None:
         known = states[workflow_id] if workflow_id is not None else set().union(*states.values())
         check_choice("--state", state, known, f"state of {workflow_id}" if workflow_id else "state of any workflow")
-
-
-def _known_states(engine: Engine) -> dict[str, set[str]]:
-    """Workflow id -> the states of every version the files or the database hold."""
-    from engine.definitions import stored_spec
-
-    states: dict[str, set[str]] = {m.spec.id: set(m.spec.states) for m in engine.definitions}
-    loaded = {(m.spec.id, m.spec.content_hash) for m in engine.definitions}
-    store: Any = engine.store  # the SQL store keeps each version's YAML; the InstanceStore protocol need not
-    for stored in store.stored_definitions():
-        known = states.setdefault(stored.workflow_id, set())
-        if (stored.workflow_id, stored.version) in loaded:
-            continue  # the files' own version: its states are in already, without parsing it again
-        try:
-            known.update(stored_spec(stored)[0].states)
-        except WorkflowError:  # a stored version that no longer loads: its id still counts
-            continue
-    return states
 
 
 def _pad(text: str, width: int) -> str:
@@ -584,7 +567,7 @@ def register(subparsers: Any) -> None:
     _common(p)
     p.add_argument("instance", nargs="?")
     p.add_argument("--workflow")
-    p.add_argument("--status", choices=["running", "completed", "cancelled", "suspended"])
+    p.add_argument("--status", choices=STATUSES)
     p.add_argument("--state")
     p.add_argument("--limit", type=page_size, default=100, help="at most this many (default 100, at most 10000)")
     p.add_argument("--offset", type=skip, default=0, help="skip this many first: the next page")

@@ -3,6 +3,7 @@
     WorkflowError                      root of everything the engine raises on purpose
     ├── DefinitionError                a YAML definition is wrong: carries every problem, file:line:col each
     ├── UnknownWorkflow                no definition loaded under that id (or version)
+    │   └── StoredVersionUnloadable    the version instances run on is stored, but this release refuses it
     ├── UnknownInstance                no instance with that id (or business key)
     ├── DuplicateBusinessKey           an instance with that business key already runs for the workflow
     ├── TransitionNotAllowed           the event does not leave the instance's current state (lists the allowed ones)
@@ -31,6 +32,7 @@ react to `err.allowed_events` or `err.field` without parsing text.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -83,8 +85,10 @@ class UnknownWorkflow(WorkflowError):
         self.version = version
         self.known = tuple(known)
         what = f"workflow {workflow_id!r}" + (f" version {version}" if version else "")
+        close = difflib.get_close_matches(workflow_id, sorted(self.known), n=1) if version is None else []
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
         hint = f"; loaded workflows: {', '.join(sorted(self.known))}" if self.known else ""
-        super().__init__(f"no {what} is loaded{hint}")
+        super().__init__(f"no {what} is loaded{guess}{hint}")
 
 
 class StoredVersionUnloadable(UnknownWorkflow):

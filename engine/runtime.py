@@ -50,6 +50,7 @@ from engine.fields import (
     validate_payload,
     validate_variables,
 )
+from engine.filters import check_filters
 from engine.history import GENESIS, ChainReport, verify_chain
 from engine.history_keys import HistoryKeyring, SealGuard
 from engine.hooks import Hook, HookRegistry
@@ -462,6 +463,8 @@ class Engine:
         known = isinstance(business_key, str) and "\x00" not in business_key and isinstance(workflow_id, str)
         inst = self.store.find_instance(workflow_id, business_key) if known else None
         if inst is None:
+            if known:  # a misspelt workflow is named as such, not as a missing instance of it
+                check_filters(self.definitions, self.store, "find", workflow_id=workflow_id)
             raise UnknownInstance(f"{workflow_id}/{business_key}")
         return inst
 
@@ -555,6 +558,8 @@ class Engine:
                                          where="list_instances")
             query = InstanceQuery(**filters)
         _check_query(query)
+        check_filters(self.definitions, self.store, "list_instances", workflow_id=query.workflow_id,
+                      state=query.state, status=query.status)
         return self.store.list_instances(query)
 
     def search(self, *, workflow_id: str | None = None, **variables: str | int | bool) -> list[InstanceView]:
@@ -585,6 +590,7 @@ class Engine:
         now = _aware(now, "overdue") if now is not None else self._now()
         _check_page(limit, offset, "overdue")
         _check_filter_text("workflow_id", workflow_id, "overdue")
+        check_filters(self.definitions, self.store, "overdue", workflow_id=workflow_id)
         late_by = self.parts.sla.late_by
         return [OverdueItem(inst, clock, late_by(clock.calendar, clock.due_at, now))
                 for clock, inst in self.store.overdue_clocks(now, limit, workflow_id, offset)]
