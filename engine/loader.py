@@ -22,7 +22,7 @@ import yaml
 from yaml.nodes import ScalarNode
 
 from engine.errors import MAX_PROBLEMS, DefinitionError, DefinitionProblem, shown
-from engine.loader_hints import indent_hint, structure_hint, syntax_hint
+from engine.loader_hints import bracket_hint, indent_hint, structure_hint, syntax_hint
 from engine.spec import Location, WorkflowSpec
 from engine.validator import validate_document
 
@@ -374,7 +374,9 @@ def parse_text(text: str | bytes, filename: str = "<text>") -> ParsedDocument:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         opened = err.context_mark.line + 1 if err.context_mark is not None else 0
-        hint = syntax_hint(text, line, opened) or structure_hint(text, line, col)
+        flow_opened = opened if "flow" in (err.context or "") else 0
+        hint = (syntax_hint(text, line, opened) or structure_hint(text, line, col)
+                or bracket_hint(text, line, col, flow_opened))
         if hint is not None:
             raise _one(filename, *hint) from None
         detail = " ".join(str(p) for p in (err.context, err.problem) if p)

@@ -66,6 +66,31 @@ def structure_hint(text: str, line: int, col: int) -> tuple[int, int, str] | Non
     return None
 
 
+#: Full-width brackets a Chinese input method types, and the ASCII YAML wants.
+_BRACKETS = {"｛": "{", "｝": "}", "［": "[", "］": "]"}
+
+
+def bracket_hint(text: str, line: int, col: int, flow_opened: int) -> tuple[int, int, str] | None:
+    """A full-width bracket standing for YAML structure: a `｝` or `］` between the line where a flow collection
+    opened and the place the parser found it unclosed (`flow_opened`, 0 when no flow collection failed), or a
+    `｛` or `［` where a value starts on the line the parser gave up on (`- ｛event: ...}`)."""
+    lines = text.splitlines()
+    if flow_opened:
+        for number in range(flow_opened, min(line, len(lines)) + 1):
+            for index, char in enumerate(lines[number - 1]):
+                if char in "｝］":
+                    return (number, index + 1,
+                            f"full-width {char!r} closing a flow collection: use ASCII {_BRACKETS[char]!r}")
+    if 0 < line <= len(lines):
+        source = lines[line - 1][:col]
+        for index, char in enumerate(source):
+            before = source[:index].rstrip()
+            if char in "｛［" and (not before or before[-1] in ":-[{,"):
+                return (line, index + 1, f"full-width {char!r} opening a flow collection: use ASCII "
+                                         f"{_BRACKETS[char]!r}")
+    return None
+
+
 #: A key, a list entry or nothing after an indentation holding U+3000: a line of text (a paragraph of a folded
 #: description may start with two U+3000 by Chinese custom) has no ASCII ': '.
 _WIDE_INDENT = re.compile(r"^[ \t\u3000]*\u3000[ \t\u3000]*(?:$|-(?:[ \t\u3000]|$)|[^\s#'\"][^#]*?:(?:[ \t]|$))")

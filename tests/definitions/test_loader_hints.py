@@ -104,6 +104,31 @@ def test_curly_quotes_used_as_yaml_quotes_are_named(old: str, new: str, quote: s
     assert "curly quote" in problem.message and "use ASCII quotes ' or \"" in problem.message
 
 
+PASS = "  - {event: pass, from: normative_review, to: provider_approval, role: bureau.reviewer}"
+
+
+@pytest.mark.parametrize(("new", "bracket", "ascii_bracket"), [
+    (PASS.replace("reviewer}", "reviewer｝"), "｝", "}"),
+    (PASS.replace("- {", "- ｛"), "｛", "{"),
+    ("warn_before: [1 WD］", "］", "]"),
+], ids=["closing brace", "opening brace", "closing bracket"])
+def test_a_full_width_bracket_of_a_flow_collection_is_named_at_its_place(new: str, bracket: str,
+                                                                         ascii_bracket: str) -> None:
+    """｛｝［］ typed for a flow mapping's or list's brackets are reported at that character, saying which ASCII
+    bracket to write: not at the next line with the parser's words, nor as a value to quote."""
+    old = PASS if new.startswith("  - ") else "warn_before: [1 WD]"
+    text = edited(old, new)
+    problem = only_problem(text)
+    assert (problem.line, problem.col) == position_of(text, new.strip(), bracket)
+    assert f"full-width {bracket!r}" in problem.message and f"use ASCII {ascii_bracket!r}" in problem.message
+
+
+def test_full_width_brackets_in_chinese_text_are_no_slip() -> None:
+    """A document number written with ［］ in a title is text, in a block value and inside a flow mapping."""
+    doc = parse_text("a: 桂政办发［2026］12号\nb: {zh: 依据［2026］号文, en: x}\n", "f.yaml")
+    assert doc.data == {"a": "桂政办发［2026］12号", "b": {"zh": "依据［2026］号文", "en": "x"}}
+
+
 def test_full_width_punctuation_in_chinese_text_is_no_slip() -> None:
     """'，' and '：' inside a zh title, even in a flow mapping, and “” inside a document name, are text."""
     text = edited("title: {zh: 供需协商, en: Negotiation}", "title: {zh: 数据共享申请，审核：补正, en: Negotiation}")
