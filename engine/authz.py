@@ -28,8 +28,10 @@ def organisation_department(directory: Any, spec: WorkflowSpec, org: str) -> str
         return code
     if (spec.jurisdiction, org) not in _untagged:
         _untagged.add((spec.jurisdiction, org))
-        log.info("no department tagged org %s.%s in the directory: roles bound to the %s act and are told "
-                 "as any holder of their base role", spec.jurisdiction, org, org)
+        # a warning, not a note: it widens who may act on the bureau's steps
+        log.warning("no department tagged org %s.%s in the directory: roles bound to the %s act and are told "
+                    "as any holder of their base role (tag it in the directory: see docs/language.md)",
+                    spec.jurisdiction, org, org)
     return None
 
 
