@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, time
 from pathlib import Path
 
@@ -216,27 +217,22 @@ def test_the_directory_vouches_for_the_actor(tmp_path: Path, flow_dir: Path,
     assert f"alice (consumer.data_admin, {C})" in out and f"bob (provider.data_auditor, {P})" in out
 
 
-def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None:
-    """The worker process warns of declared hooks nobody registered, announces itself, ticks, and exits 0 after
-    SIGTERM."""
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), "worker", "--db", str(tmp_path / "w.db"), "--workflows",
-         str(flow_dir), "--interval", "0.1"],
-        cwd=REPO, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+def _stop_worker(args: list[str], cwd: Path, marker: str,
+                 stop: Callable[[subprocess.Popen[str]], None]) -> tuple[list[str], str, int]:
+    """Run `cli.py worker ARGS`, read its log up to the line holding `marker`, `stop` it and wait for it to exit
+    (30 s at most, else its threads' stacks are shown): the lines read, the rest of its log, its exit code."""
+    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "worker", *args], cwd=cwd,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         assert proc.stderr is not None
         lines: list[str] = []
-        for _ in range(200):  # bounded: the announcement comes within a few lines
+        for _ in range(200):  # bounded: the marker comes within a few lines
             line = proc.stderr.readline()
             lines.append(line)
-            if "ticking every" in line or not line:
+            if marker in line or not line:
                 break
-        assert "ticking every" in line
-        # the flow declares count_users and no --hooks was given: said once, before the worker ticks
-        warned = [w for w in lines if "WARNING" in w and "count_users (common.test_flow)" in w]
-        assert len(warned) == 1 and "--hooks MODULE" in warned[0]
-        proc.send_signal(signal.SIGTERM)
+        assert marker in line
+        stop(proc)
         try:
             _, rest = proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
@@ -245,12 +241,26 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None
                 proc.communicate(timeout=5)  # (a failure path only) let it write them
             proc.kill()
             _, stacks = proc.communicate(timeout=30)
-            pytest.fail(f"the worker did not stop within 30 s of SIGTERM; its threads:\n{stacks}")
+            pytest.fail(f"the worker did not stop within 30 s of the signal; its threads:\n{stacks}")
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0
-    assert "worker stopped after" in rest
+    return lines, rest, proc.returncode
+
+
+def _sigterm(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+
+
+def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None:
+    """The worker process warns of declared hooks nobody registered, announces itself, ticks, and exits 0 after
+    SIGTERM."""
+    lines, rest, code = _stop_worker(["--db", str(tmp_path / "w.db"), "--workflows", str(flow_dir), "--interval",
+                                      "0.1"], REPO, "ticking every", _sigterm)
+    # the flow declares count_users and no --hooks was given: said once, before the worker ticks
+    warned = [w for w in lines if "WARNING" in w and "count_users (common.test_flow)" in w]
+    assert len(warned) == 1 and "--hooks MODULE" in warned[0]
+    assert code == 0 and "worker stopped after" in rest
 
 
 BACKLOG = 1000  # instances whose two clocks are all due: a sweep of seconds, far longer than a stop may take
@@ -267,28 +277,9 @@ def test_a_worker_stopped_mid_sweep_hands_its_claims_back(tmp_path: Path, flow_d
     for n in range(BACKLOG):
         engine.start("common.test_flow", f"BL-{n}", {"consumer_dept": C, "provider_dept": P}, alice)
     engine.close()
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), "worker", "--db", db, "--workflows", str(flow_dir), "--interval",
-         "3600"],  # one sweep, at the start: every deadline of March is long past on the worker's clock
-        cwd=tmp_path, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert proc.stderr is not None
-        for _ in range(200):  # bounded: the sweep starts within a few lines
-            line = proc.stderr.readline()
-            if "a backlog of due moments" in line or not line:
-                break
-        assert "a backlog of due moments" in line  # the sweep holds its first claims
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, rest = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate(timeout=30)
-            pytest.fail("the worker did not stop within 30 s of SIGTERM")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # one sweep, at the start: every deadline of March is long past on the worker's clock
+    _, rest, code = _stop_worker(["--db", db, "--workflows", str(flow_dir), "--interval", "3600"], tmp_path,
+                                 "a backlog of due moments", _sigterm)  # the sweep holds its first claims
     store = open_store(db)
     with store.engine.connect() as conn:
         held = conn.execute(text("SELECT COUNT(*) FROM sla_clock WHERE claimed_by IS NOT NULL "
@@ -305,7 +296,7 @@ def test_a_worker_stopped_mid_sweep_hands_its_claims_back(tmp_path: Path, flow_d
     engine.close()
     stopping = [x for x in rest.splitlines() if "stopping: " in x]
     released = int(stopping[0].split("stopping: ")[1].split()[0]) if stopping else -1
-    assert proc.returncode == 0 and "worker stopped after 1 tick(s)" in rest
+    assert code == 0 and "worker stopped after 1 tick(s)" in rest
     assert len(stopping) == 1 and 0 < released <= left
     assert held == 0
     assert left > 0  # it stopped part-way through
@@ -319,31 +310,15 @@ def test_worker_stops_when_sigterm_reaches_another_of_its_threads(tmp_path: Path
     stops (an untimed wait in the main thread would never run the handler)."""
     import ctypes
 
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), "worker", "--db", str(tmp_path / "w.db"), "--workflows",
-         str(flow_dir), "--interval", "3600"],  # one tick at start, then its threads all wait
-        cwd=REPO, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert proc.stderr is not None
-        for _ in range(200):  # bounded: the announcement comes within a few lines
-            line = proc.stderr.readline()
-            if "ticking every" in line or not line:
-                break
-        assert "ticking every" in line
+    def to_another_thread(proc: subprocess.Popen[str]) -> None:
         others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
         assert others, "the worker runs its scheduler in threads of its own"
         assert ctypes.CDLL(None, use_errno=True).tgkill(proc.pid, others[0], signal.SIGTERM) == 0
-        try:
-            _, rest = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate(timeout=30)
-            pytest.fail("the worker did not stop within 30 s of a SIGTERM delivered to one of its threads")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0 and "worker stopped after" in rest
+
+    # one tick at start, then its threads all wait
+    _, rest, code = _stop_worker(["--db", str(tmp_path / "w.db"), "--workflows", str(flow_dir), "--interval",
+                                  "3600"], REPO, "ticking every", to_another_thread)
+    assert code == 0 and "worker stopped after" in rest
 
 
 HOOKS_MODULE = '''
