@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -74,7 +75,8 @@ class EngineScheduler:
     """Runs `engine.tick()` every `interval` seconds (never two at once), the recurring starts and, given a
     `DailyDigest`, the daily overdue list at its Beijing time (at `start()` too when that time has passed today).
     At `start()`, and when a tick reaches the database again after a round failed for want of it, each recurring
-    workflow's round of its latest cron moment is started if no one started it (`catch_up_recurring`).
+    workflow's round of its latest cron moment is started if no one started it and the deployment ran the
+    workflow before that moment (`catch_up_recurring`).
 
     `start()` returns at once. `request_stop()` (a worker's SIGTERM) ends a running tick after the moment in hand,
     its other claims handed back for another worker, and no tick starts after it; `stop()` asks that and waits
@@ -97,6 +99,7 @@ class EngineScheduler:
         self._digest_owed: date | None = None  # the day whose digest failed for want of the database
         self._recurring: list[str] = []  # the workflows this scheduler starts on their cron
         self._rounds_owed: dict[str, datetime] = {}  # workflow → cron moment whose round failed for the database
+        self._catch_ups_owed: set[str] = set()  # workflows whose catch-up check failed for the database
         self._owed_lock = threading.Lock()  # the cron jobs, the catch-ups and the retry each settle rounds
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -150,6 +153,12 @@ class EngineScheduler:
             # the database answers again: the digest it kept from going out is sent now, once
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:owed", replace_existing=True,
                                     max_instances=1, misfire_grace_time=None)
+        if self._catch_ups_owed and self._scheduler.running:
+            # and the catch-up at start it kept from checking what the deployment ran
+            with self._owed_lock:
+                owed_catch_ups = sorted(self._catch_ups_owed)
+            self._scheduler.add_job(self.catch_up_recurring, args=(owed_catch_ups,), id="recurring:catch_up",
+                                    replace_existing=True, max_instances=1, misfire_grace_time=None)
         if self._rounds_owed and self._scheduler.running:
             # and the recurring rounds it kept from starting
             self._scheduler.add_job(self.start_owed_rounds, id="recurring:owed", replace_existing=True,
@@ -167,15 +176,43 @@ class EngineScheduler:
         if moment is not None:
             self.start_round(workflow_id, moment)
 
-    def catch_up_recurring(self) -> None:
+    def catch_up_recurring(self, workflow_ids: Iterable[str] | None = None) -> None:
         """At worker start: start each recurring workflow's round of its latest cron moment, which no worker
         started if none was running then (a start already made is a no-op). Only the latest period: a worker
-        down for longer leaves the older rounds to a start by hand."""
-        for workflow_id in self._recurring:
+        down for longer leaves the older rounds to a start by hand. A workflow the deployment did not run before
+        that moment owes no round (`ran_before`): a first start leaves its latest past moment alone. A check the
+        database kept from answering is made again when a tick reaches it."""
+        for workflow_id in self._recurring if workflow_ids is None else list(workflow_ids):
             moment = self._latest_moment(workflow_id)
-            if moment is not None:
-                self.start_round(workflow_id, moment, late="no round of that moment had started when this worker "
-                                 "started (no worker ran then, or the database was unavailable)")
+            if moment is None:
+                continue
+            try:
+                owed = self.ran_before(workflow_id, moment)
+            except StorageUnavailable as err:
+                self.errors += 1
+                with self._owed_lock:
+                    news = not self._catch_ups_owed
+                    self._catch_ups_owed.add(workflow_id)
+                if news:
+                    log.warning("the catch-up of the recurring rounds waits for the database (it is made once a "
+                                "tick reaches the database again): %s", err)
+                continue
+            with self._owed_lock:
+                self._catch_ups_owed.discard(workflow_id)
+            if not owed:
+                log.info("not caught up: the round of %s of %s, as the deployment did not run %s before its moment "
+                         "(no instance of it had started by then)", workflow_id, _shown(moment), workflow_id)
+                continue
+            self.start_round(workflow_id, moment, late="no round of that moment had started when this worker "
+                             "started (no worker ran then, or the database was unavailable)")
+
+    def ran_before(self, workflow_id: str, moment: datetime) -> bool:
+        """Whether the deployment ran `workflow_id` before `moment`, so that a worker down then owes its round:
+        an instance of it started before then. A worker that ran through an earlier cron moment started that
+        round, so its instance is there; a stored definition version proves no more, as a version is stored when
+        an instance starts (or one is added by hand), not when a worker loads the file."""
+        earliest = self.engine.list_instances(workflow_id=workflow_id, limit=1)  # ordered by start
+        return bool(earliest) and earliest[0].created_at < moment
 
     def start_owed_rounds(self) -> None:
         """A tick reached the database again: start the rounds the outage kept from starting, each of its
