@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.cron.expressions import WEEKDAYS
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import SHANGHAI
@@ -38,12 +40,66 @@ def recurring_key(template: str, moment: datetime) -> str:
     return render_period(template, moment)
 
 
+#: A numeric item of a crontab weekday field: `*`, `n` or `n-m`, with an optional `/step`.
+_NUMERIC_WEEKDAYS = re.compile(r"(?:(?P<every>\*)|(?P<first>\d+)(?:-(?P<last>\d+))?)(?:/(?P<step>\d+))?")
+#: An item of names, `mon` or `mon-fri`: APScheduler reads only the start of an item it matches, so `mon-5`
+#: or `mon-fri/2` would quietly mean `mon` or `mon-fri` there.
+_NAMED_WEEKDAYS = re.compile(r"[a-z]+(?:-[a-z]+)?", re.IGNORECASE)
+
+
+def crontab_weekdays(field: str) -> str:
+    """An ordinary crontab weekday field (0 or 7 = Sunday, 1 = Monday; ranges, lists, steps) in the weekday names
+    of APScheduler 3, which counts its numbers from Monday = 0 (its `from_crontab` warns of the mismatch):
+    `1-5` → `mon-fri`, `0,6` → `sun,sat`, `*/2` → `tue,thu,sat-sun`. Names and `*` mean the same to both and
+    stay. Raises ValueError for a number out of 0-7, a backward range, a zero step, a step after one number, or
+    an item of names and numbers or a step after names (which APScheduler would read only in part)."""
+    if field == "*":
+        return field
+    return ",".join(_weekday_names(item) for item in field.split(","))
+
+
+def _weekday_names(item: str) -> str:
+    match = _NUMERIC_WEEKDAYS.fullmatch(item)
+    if match is None:
+        if _NAMED_WEEKDAYS.fullmatch(item) is None:
+            raise ValueError(f"weekday {item!r}: write numbers (0 to 7) or names (mon to sun), each alone or as a "
+                             "range, a step only after numbers")
+        return item  # names mean the same to both; APScheduler refuses one it does not know
+    step = int(match["step"] or 1)
+    if match["every"]:
+        first, last = 0, 7
+    elif match["last"] is None and match["step"] is not None:
+        raise ValueError(f"weekday {item!r}: a step follows a range or *, as in {match['first']}-7/{step}")
+    else:
+        first = int(match["first"])
+        last = int(match["last"] or first)
+    if last > 7 or first > last or step == 0:
+        raise ValueError(f"weekday {item!r}: days are 0 to 7 (0 and 7 are Sunday), a range goes upwards, a step is "
+                         "above 0")
+    runs: list[list[int]] = []  # APScheduler's day numbers (Monday = 0), consecutive ones as a range
+    for day in sorted({(crontab_day - 1) % 7 for crontab_day in range(first, last + 1, step)}):
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join("-".join(dict.fromkeys((WEEKDAYS[run[0]], WEEKDAYS[run[-1]]))) for run in runs)
+
+
+def cron_trigger(cron: str) -> CronTrigger:
+    """`cron` read as an ordinary crontab in Asia/Shanghai time: the one way the loader's check, the worker's
+    jobs and `latest_fire_time` read a recurring start's cron, so that they agree on its weekdays."""
+    fields = cron.split()
+    if len(fields) == 5:  # otherwise from_crontab says how many it wants
+        fields[4] = crontab_weekdays(fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=SHANGHAI)
+
+
 def cron_problem(cron: str) -> str | None:
     """What keeps a recurring start's cron from ever starting anything, as the worker's scheduler reads it: a
     value out of its field's range, or a day that never comes (31 February); None when it fires. The loader
     asks, so that `validate` says it at the file's line rather than the worker failing at its start."""
     try:
-        trigger = CronTrigger.from_crontab(cron, timezone=SHANGHAI)
+        trigger = cron_trigger(cron)
     except ValueError as err:
         return f"bad cron {cron!r}: {err}"
     # five cron fields repeat every four years at the longest (29 February): from any moment will do
@@ -56,7 +112,7 @@ def latest_fire_time(cron: str, now: datetime) -> datetime | None:
     """The latest moment at or before `now` at which `cron` fires (Asia/Shanghai): the moment whose round a
     worker owes when it was not running then. APScheduler 3 only looks forward, so this looks forward from ever
     earlier starts until one finds a fire time not after `now`, then walks to the last such; None if it never fires."""
-    trigger = CronTrigger.from_crontab(cron, timezone=SHANGHAI)
+    trigger = cron_trigger(cron)
     for back in _LOOKBACK:
         fire: datetime | None = trigger.get_next_fire_time(None, now - back)
         if fire is None or fire > now:
@@ -122,7 +178,7 @@ class EngineScheduler:
             spec = compiled.spec
             if spec.recurring is None:
                 continue
-            trigger = CronTrigger.from_crontab(spec.recurring.cron, timezone=SHANGHAI)
+            trigger = cron_trigger(spec.recurring.cron)
             # misfire_grace_time=None: a run held up (a long tick, a suspended host) still happens, once, and
             # starts the round of the moment it was held up from
             self._scheduler.add_job(self.start_recurring, trigger, args=(spec.id,), id=f"recurring:{spec.id}",
