@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.cron.expressions import WEEKDAYS
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import SHANGHAI
@@ -37,12 +40,66 @@ def recurring_key(template: str, moment: datetime) -> str:
     return render_period(template, moment)
 
 
+#: A numeric item of a crontab weekday field: `*`, `n` or `n-m`, with an optional `/step`.
+_NUMERIC_WEEKDAYS = re.compile(r"(?:(?P<every>\*)|(?P<first>\d+)(?:-(?P<last>\d+))?)(?:/(?P<step>\d+))?")
+#: An item of names, `mon` or `mon-fri`: APScheduler reads only the start of an item it matches, so `mon-5`
+#: or `mon-fri/2` would quietly mean `mon` or `mon-fri` there.
+_NAMED_WEEKDAYS = re.compile(r"[a-z]+(?:-[a-z]+)?", re.IGNORECASE)
+
+
+def crontab_weekdays(field: str) -> str:
+    """An ordinary crontab weekday field (0 or 7 = Sunday, 1 = Monday; ranges, lists, steps) in the weekday names
+    of APScheduler 3, which counts its numbers from Monday = 0 (its `from_crontab` warns of the mismatch):
+    `1-5` → `mon-fri`, `0,6` → `sun,sat`, `*/2` → `tue,thu,sat-sun`. Names and `*` mean the same to both and
+    stay. Raises ValueError for a number out of 0-7, a backward range, a zero step, a step after one number, or
+    an item of names and numbers or a step after names (which APScheduler would read only in part)."""
+    if field == "*":
+        return field
+    return ",".join(_weekday_names(item) for item in field.split(","))
+
+
+def _weekday_names(item: str) -> str:
+    match = _NUMERIC_WEEKDAYS.fullmatch(item)
+    if match is None:
+        if _NAMED_WEEKDAYS.fullmatch(item) is None:
+            raise ValueError(f"weekday {item!r}: write numbers (0 to 7) or names (mon to sun), each alone or as a "
+                             "range, a step only after numbers")
+        return item  # names mean the same to both; APScheduler refuses one it does not know
+    step = int(match["step"] or 1)
+    if match["every"]:
+        first, last = 0, 7
+    elif match["last"] is None and match["step"] is not None:
+        raise ValueError(f"weekday {item!r}: a step follows a range or *, as in {match['first']}-7/{step}")
+    else:
+        first = int(match["first"])
+        last = int(match["last"] or first)
+    if last > 7 or first > last or step == 0:
+        raise ValueError(f"weekday {item!r}: days are 0 to 7 (0 and 7 are Sunday), a range goes upwards, a step is "
+                         "above 0")
+    runs: list[list[int]] = []  # APScheduler's day numbers (Monday = 0), consecutive ones as a range
+    for day in sorted({(crontab_day - 1) % 7 for crontab_day in range(first, last + 1, step)}):
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join("-".join(dict.fromkeys((WEEKDAYS[run[0]], WEEKDAYS[run[-1]]))) for run in runs)
+
+
+def cron_trigger(cron: str) -> CronTrigger:
+    """`cron` read as an ordinary crontab in Asia/Shanghai time: the one way the loader's check, the worker's
+    jobs and `latest_fire_time` read a recurring start's cron, so that they agree on its weekdays."""
+    fields = cron.split()
+    if len(fields) == 5:  # otherwise from_crontab says how many it wants
+        fields[4] = crontab_weekdays(fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=SHANGHAI)
+
+
 def cron_problem(cron: str) -> str | None:
     """What keeps a recurring start's cron from ever starting anything, as the worker's scheduler reads it: a
     value out of its field's range, or a day that never comes (31 February); None when it fires. The loader
     asks, so that `validate` says it at the file's line rather than the worker failing at its start."""
     try:
-        trigger = CronTrigger.from_crontab(cron, timezone=SHANGHAI)
+        trigger = cron_trigger(cron)
     except ValueError as err:
         return f"bad cron {cron!r}: {err}"
     # five cron fields repeat every four years at the longest (29 February): from any moment will do
@@ -55,7 +112,7 @@ def latest_fire_time(cron: str, now: datetime) -> datetime | None:
     """The latest moment at or before `now` at which `cron` fires (Asia/Shanghai): the moment whose round a
     worker owes when it was not running then. APScheduler 3 only looks forward, so this looks forward from ever
     earlier starts until one finds a fire time not after `now`, then walks to the last such; None if it never fires."""
-    trigger = CronTrigger.from_crontab(cron, timezone=SHANGHAI)
+    trigger = cron_trigger(cron)
     for back in _LOOKBACK:
         fire: datetime | None = trigger.get_next_fire_time(None, now - back)
         if fire is None or fire > now:
@@ -74,7 +131,8 @@ class EngineScheduler:
     """Runs `engine.tick()` every `interval` seconds (never two at once), the recurring starts and, given a
     `DailyDigest`, the daily overdue list at its Beijing time (at `start()` too when that time has passed today).
     At `start()`, and when a tick reaches the database again after a round failed for want of it, each recurring
-    workflow's round of its latest cron moment is started if no one started it (`catch_up_recurring`).
+    workflow's round of its latest cron moment is started if no one started it and the deployment ran the
+    workflow before that moment (`catch_up_recurring`).
 
     `start()` returns at once. `request_stop()` (a worker's SIGTERM) ends a running tick after the moment in hand,
     its other claims handed back for another worker, and no tick starts after it; `stop()` asks that and waits
@@ -97,6 +155,7 @@ class EngineScheduler:
         self._digest_owed: date | None = None  # the day whose digest failed for want of the database
         self._recurring: list[str] = []  # the workflows this scheduler starts on their cron
         self._rounds_owed: dict[str, datetime] = {}  # workflow → cron moment whose round failed for the database
+        self._catch_ups_owed: set[str] = set()  # workflows whose catch-up check failed for the database
         self._owed_lock = threading.Lock()  # the cron jobs, the catch-ups and the retry each settle rounds
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -119,7 +178,7 @@ class EngineScheduler:
             spec = compiled.spec
             if spec.recurring is None:
                 continue
-            trigger = CronTrigger.from_crontab(spec.recurring.cron, timezone=SHANGHAI)
+            trigger = cron_trigger(spec.recurring.cron)
             # misfire_grace_time=None: a run held up (a long tick, a suspended host) still happens, once, and
             # starts the round of the moment it was held up from
             self._scheduler.add_job(self.start_recurring, trigger, args=(spec.id,), id=f"recurring:{spec.id}",
@@ -150,6 +209,12 @@ class EngineScheduler:
             # the database answers again: the digest it kept from going out is sent now, once
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:owed", replace_existing=True,
                                     max_instances=1, misfire_grace_time=None)
+        if self._catch_ups_owed and self._scheduler.running:
+            # and the catch-up at start it kept from checking what the deployment ran
+            with self._owed_lock:
+                owed_catch_ups = sorted(self._catch_ups_owed)
+            self._scheduler.add_job(self.catch_up_recurring, args=(owed_catch_ups,), id="recurring:catch_up",
+                                    replace_existing=True, max_instances=1, misfire_grace_time=None)
         if self._rounds_owed and self._scheduler.running:
             # and the recurring rounds it kept from starting
             self._scheduler.add_job(self.start_owed_rounds, id="recurring:owed", replace_existing=True,
@@ -167,15 +232,43 @@ class EngineScheduler:
         if moment is not None:
             self.start_round(workflow_id, moment)
 
-    def catch_up_recurring(self) -> None:
+    def catch_up_recurring(self, workflow_ids: Iterable[str] | None = None) -> None:
         """At worker start: start each recurring workflow's round of its latest cron moment, which no worker
         started if none was running then (a start already made is a no-op). Only the latest period: a worker
-        down for longer leaves the older rounds to a start by hand."""
-        for workflow_id in self._recurring:
+        down for longer leaves the older rounds to a start by hand. A workflow the deployment did not run before
+        that moment owes no round (`ran_before`): a first start leaves its latest past moment alone. A check the
+        database kept from answering is made again when a tick reaches it."""
+        for workflow_id in self._recurring if workflow_ids is None else list(workflow_ids):
             moment = self._latest_moment(workflow_id)
-            if moment is not None:
-                self.start_round(workflow_id, moment, late="no round of that moment had started when this worker "
-                                 "started (no worker ran then, or the database was unavailable)")
+            if moment is None:
+                continue
+            try:
+                owed = self.ran_before(workflow_id, moment)
+            except StorageUnavailable as err:
+                self.errors += 1
+                with self._owed_lock:
+                    news = not self._catch_ups_owed
+                    self._catch_ups_owed.add(workflow_id)
+                if news:
+                    log.warning("the catch-up of the recurring rounds waits for the database (it is made once a "
+                                "tick reaches the database again): %s", err)
+                continue
+            with self._owed_lock:
+                self._catch_ups_owed.discard(workflow_id)
+            if not owed:
+                log.info("not caught up: the round of %s of %s, as the deployment did not run %s before its moment "
+                         "(no instance of it had started by then)", workflow_id, _shown(moment), workflow_id)
+                continue
+            self.start_round(workflow_id, moment, late="no round of that moment had started when this worker "
+                             "started (no worker ran then, or the database was unavailable)")
+
+    def ran_before(self, workflow_id: str, moment: datetime) -> bool:
+        """Whether the deployment ran `workflow_id` before `moment`, so that a worker down then owes its round:
+        an instance of it started before then. A worker that ran through an earlier cron moment started that
+        round, so its instance is there; a stored definition version proves no more, as a version is stored when
+        an instance starts (or one is added by hand), not when a worker loads the file."""
+        earliest = self.engine.list_instances(workflow_id=workflow_id, limit=1)  # ordered by start
+        return bool(earliest) and earliest[0].created_at < moment
 
     def start_owed_rounds(self) -> None:
         """A tick reached the database again: start the rounds the outage kept from starting, each of its

@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from apscheduler.triggers.cron import CronTrigger
 
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from engine.errors import DuplicateBusinessKey
 from engine.periods import recurring_variables
 from engine.ports import Actor
-from engine.scheduler import recurring_key
+from engine.scheduler import cron_trigger, recurring_key
 from tests.workflows.conftest import Harness, at, end_of
 
 
 def _fire_times(definitions: DefinitionSet, wf: str, after: datetime, count: int) -> list[datetime]:
     spec = definitions.get(wf).spec
     assert spec.recurring is not None
-    trigger = CronTrigger.from_crontab(spec.recurring.cron, timezone=SHANGHAI)
+    trigger = cron_trigger(spec.recurring.cron)
     out: list[datetime] = []
     previous = None
     now = after
