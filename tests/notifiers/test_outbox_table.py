@@ -41,7 +41,7 @@ def test_columns_match_the_contract(outbox_engine: Engine) -> None:
     assert cols == {
         "id", "created_at", "instance_id", "channel", "recipient", "recipient_address", "template", "data", "kind",
         "dedupe_key", "status", "attempts", "next_attempt_at", "last_error", "claimed_by", "claim_expires_at",
-        "sent_at", "digest_id",
+        "sent_at", "digest_id", "parts_sent",
     }
     uniques = inspect(outbox_engine).get_unique_constraints("outbox_message")
     indexes = inspect(outbox_engine).get_indexes("outbox_message")
