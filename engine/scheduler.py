@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import DuplicateBusinessKey, PayloadInvalid, StorageUnavailable, WorkflowError
-from engine.periods import recurring_business_key, recurring_variables, render_period
+from engine.periods import recurring_business_key, recurring_variables
 from engine.ports import Actor
 from engine.runtime import Engine
 from engine.views import TickReport
@@ -32,12 +32,6 @@ log = logging.getLogger(__name__)
 #: fields repeat within four years, or eight when 29 February skips a century year (2100).
 _LOOKBACK = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(days=31), timedelta(days=366),
              timedelta(days=4 * 366), timedelta(days=8 * 366))
-
-
-def recurring_key(template: str, moment: datetime) -> str:
-    """The business key of a recurring start: the template rendered over the period values of the fire time in
-    Asia/Shanghai, with the names and the sandbox the loader checks it against (`engine.periods`)."""
-    return render_period(template, moment)
 
 
 #: A numeric item of a crontab weekday field: `*`, `n` or `n-m`, with an optional `/step`.

@@ -13,7 +13,8 @@ from engine import Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from engine.errors import PayloadInvalid
-from engine.scheduler import EngineScheduler, recurring_key
+from engine.periods import render_period
+from engine.scheduler import EngineScheduler
 from storage import open_store
 from tests.engine.conftest import CONSUMER_ADMIN, FLOW, MakeEngine, flow_vars
 
@@ -39,15 +40,15 @@ def test_the_scheduler_ticks_the_engine_until_stopped(make_engine: MakeEngine, c
 def test_recurring_keys_use_the_shanghai_date() -> None:
     """The key of a start fired at 1 July 00:30 in Shanghai (30 June in UTC) is July's."""
     moment = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
-    assert recurring_key("catalog-refresh-{{ year }}-{{ month }}", moment) == "catalog-refresh-2026-07"
-    assert recurring_key("drill-{{year}}-H{{ half }}-Q{{ quarter }}", moment) == "drill-2026-H2-Q3"
+    assert render_period("catalog-refresh-{{ year }}-{{ month }}", moment) == "catalog-refresh-2026-07"
+    assert render_period("drill-{{year}}-H{{ half }}-Q{{ quarter }}", moment) == "drill-2026-H2-Q3"
 
 
 def test_recurring_keys_know_every_period_name_the_loader_accepts() -> None:
     """A key naming `fire_date` or `quarter_end` (valid in a definition) is rendered, not left as written."""
     moment = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
-    assert recurring_key("check-{{ fire_date }}", moment) == "check-2026-07-01"
-    assert recurring_key("report-until-{{ quarter_end }}", moment) == "report-until-2026-09-30"
+    assert render_period("check-{{ fire_date }}", moment) == "check-2026-07-01"
+    assert render_period("report-until-{{ quarter_end }}", moment) == "report-until-2026-09-30"
 
 
 def test_a_recurring_procedure_starts_once_per_period(make_engine: MakeEngine, clock: ManualClock) -> None:

@@ -9,9 +9,9 @@ import pytest
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from engine.errors import DuplicateBusinessKey
-from engine.periods import recurring_variables
+from engine.periods import recurring_business_key, recurring_variables
 from engine.ports import Actor
-from engine.scheduler import cron_trigger, recurring_key
+from engine.scheduler import cron_trigger
 from tests.workflows.conftest import Harness, at, end_of
 
 
@@ -91,14 +91,14 @@ def test_each_round_has_its_own_business_key(definitions: DefinitionSet, wf: str
     spec = definitions.get(wf).spec
     assert spec.recurring is not None
     fired = _fire_times(definitions, wf, at(2026, 3, 1), 3)
-    assert [recurring_key(spec.recurring.business_key, f) for f in fired] == keys
+    assert [recurring_business_key(spec, f) for f in fired] == keys
 
 
 def test_the_worker_starts_a_round_once(h: Harness, definitions: DefinitionSet) -> None:
     """Started by the engine itself at the fire time; a second start for the same period is refused."""
     spec = definitions.get("cq.sharing_report").spec
     assert spec.recurring is not None
-    key = recurring_key(spec.recurring.business_key, at(2026, 12, 1, 9))
+    key = recurring_business_key(spec, at(2026, 12, 1, 9))
     h.clock.set(at(2026, 12, 1, 9))
     inst = h.engine.start(spec.id, key, recurring_variables(spec, at(2026, 12, 1, 9)), Actor.system())
     assert h.due(inst, "report_round") == end_of(date(2026, 12, 15))
