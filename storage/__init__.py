@@ -78,8 +78,7 @@ def _table_names(target: str) -> set[str]:
         with engine.connect() as conn:  # looks, never writes: no migration, no pragma that changes the file
             return set(inspect(conn).get_table_names())
     except SQLAlchemyError as err:
-        path = _sqlite_path(target)
-        full = disk_full(err, str(path)) if path is not None else None
+        full = disk_full(err, _sqlite_path(target))
         if full is not None:  # SQLite's "disk I/O error" on opening: no room for the file's -shm beside it
             raise full from err
         reason = str(getattr(err, "orig", err)).strip().splitlines()[0]

@@ -21,12 +21,12 @@ SQLITE_FULL = 13
 SHM_BLOCK = 32768
 
 
-def disk_full(err: BaseException, database: str) -> DiskFull | None:
+def disk_full(err: BaseException, database: str | os.PathLike[str] | None) -> DiskFull | None:
     """The DiskFull that `err` (SQLite's error, or SQLAlchemy's around it) means for the file `database`, else
-    None: another fault, or another database's error."""
+    None: another fault, another database's error, or no SQLite file (`database` None: a server's URL)."""
     cause = getattr(err, "orig", err)
     code = getattr(cause, "sqlite_errorcode", None)
-    if not isinstance(cause, sqlite3.Error) or not isinstance(code, int):
+    if database is None or not isinstance(cause, sqlite3.Error) or not isinstance(code, int):
         return None
     folder = os.path.dirname(os.path.abspath(database))
     free = _free_bytes(folder)

@@ -210,7 +210,7 @@ class SqlInstanceStore:
     def _unavailable(self, err: BaseException, *, outcome_unknown: bool = False) -> StorageUnavailable:
         """The error a driver's `err` is to the caller: DiskFull, saying where, when the SQLite file's disk is
         full (SQLite calls it a disk I/O error when the file opens), else StorageUnavailable with its first line."""
-        full = disk_full(err, self._path) if self._path is not None else None
+        full = disk_full(err, self._path)
         if full is not None:
             return full
         return StorageUnavailable(str(err).splitlines()[0], outcome_unknown=outcome_unknown)
