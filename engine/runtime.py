@@ -172,9 +172,9 @@ class Engine:
                 fresh = add_stored_version(self.definitions, d)
             except DefinitionError as err:
                 # the engine still opens: every other instance runs, and these say why they wait when touched
-                self.unloadable[(d.workflow_id, d.version)] = str(err.problems[0]) if err.problems else str(err)
-                log.error("%s", StoredVersionUnloadable(d.workflow_id, d.version, self.unloadable[
-                    (d.workflow_id, d.version)]))
+                problem = str(err.problems[0]) if err.problems else str(err)
+                self.unloadable[(d.workflow_id, d.version)] = problem
+                log.error("%s", StoredVersionUnloadable(d.workflow_id, d.version, problem))
                 continue
             self.unloadable.pop((d.workflow_id, d.version), None)
             if fresh:
