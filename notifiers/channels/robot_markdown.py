@@ -67,17 +67,16 @@ def split_markdown(text: str, limit: int, mention: str = "", max_parts: int = 5)
     return texts
 
 
-__all__ = ["split_markdown", "utf8_len"]
-
-
 def post_parts(bodies: Sequence[Any], parts_sent: int, post: Callable[[Any], None]) -> None:
     """Post each part not delivered yet, in order. A part that fails raises its DeliveryError counting the parts
     delivered before it, so a retry goes on from there instead of posting the group the first parts again."""
-    for k, body in enumerate(bodies):
-        if k < parts_sent:
-            continue
+    for k, body in enumerate(bodies[parts_sent:], parts_sent):
         try:
             post(body)
         except DeliveryError as err:
             err.parts_sent = k
             raise
+
+
+__all__ = ["post_parts", "split_markdown", "utf8_len"]
+
