@@ -38,6 +38,13 @@ def syntax_hint(text: str, line: int, opened: int = 0) -> tuple[int, int, str] |
     return None
 
 
+def _value_starts(before: str) -> bool:
+    """Whether a value starts after `before` on its line: nothing, or a key's ':', a list's '-' or a flow
+    collection's '[', '{' or ','. A quote or bracket there is YAML structure; elsewhere it is text."""
+    stripped = before.rstrip()
+    return not stripped or stripped[-1] in ":-[{,"
+
+
 #: What a full-width character a parser stumbled over should have been, where it stands for YAML structure.
 _STRUCTURE = {**{c: f"full-width {c!r} between items: use ASCII ','" for c in "，、"},
               "：": "full-width '：' after a key: use ASCII ':' and a space",
@@ -60,8 +67,7 @@ def structure_hint(text: str, line: int, col: int) -> tuple[int, int, str] | Non
         if char in _STRUCTURE:
             before = source[:index]
             # a comma or colon is structure inside a flow collection only; a quote only where a value starts
-            structure = ("[" in before or "{" in before) if char in "，、：" else \
-                (not before.strip() or before.rstrip()[-1] in ":-[{,")
+            structure = ("[" in before or "{" in before) if char in "，、：" else _value_starts(before)
             return (line, index + 1, _STRUCTURE[char]) if structure else None
     return None
 
@@ -84,8 +90,7 @@ def bracket_hint(text: str, line: int, col: int, flow_opened: int) -> tuple[int,
     if 0 < line <= len(lines):
         source = lines[line - 1][:col]
         for index, char in enumerate(source):
-            before = source[:index].rstrip()
-            if char in "｛［" and (not before or before[-1] in ":-[{,"):
+            if char in "｛［" and _value_starts(source[:index]):
                 return (line, index + 1, f"full-width {char!r} opening a flow collection: use ASCII "
                                          f"{_BRACKETS[char]!r}")
     return None
