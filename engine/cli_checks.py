@@ -9,7 +9,6 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import UnknownWorkflow
 from engine.validation.reader import closest
 
 if TYPE_CHECKING:
@@ -94,15 +93,6 @@ def workflow_file(argument: str) -> Path | None:
                      "gx.data_request")
 
 
-def unknown_workflow_text(err: UnknownWorkflow) -> str:
-    """The engine's refusal of a workflow id, said as "did you mean" when a loaded id is that close to it."""
-    if err.version is None:
-        near = closest(err.workflow_id, err.known)
-        if near is not None:
-            return f"no workflow {err.workflow_id!r} is loaded (did you mean {near!r}?)"
-    return str(err)
-
-
 def check_choice(option: str, value: str | None, known: Collection[str], what: str) -> None:
     """Refuse a filter value none of `known` is (it would match nothing), with the nearest one."""
     if value is None or value in known:
@@ -112,5 +102,5 @@ def check_choice(option: str, value: str | None, known: Collection[str], what: s
     raise UsageError(f"{option} {value!r}: no such {what}{hint}")
 
 
-__all__ = ["DB_SCHEMES", "UsageError", "check_choice", "check_db_target", "is_path_like", "unknown_workflow_text",
+__all__ = ["DB_SCHEMES", "UsageError", "check_choice", "check_db_target", "is_path_like",
            "workflow_file"]

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.cli_checks import UsageError, exit_codes, unknown_workflow_text, workflow_file
+from engine.cli_checks import UsageError, exit_codes, workflow_file
 from engine.definitions import DEFINITION_GLOBS, DefinitionSet, definition_files, template_names
 from engine.diagrams import to_bpmn, to_mermaid
 from engine.errors import DefinitionError, DefinitionProblem, UnknownWorkflow
@@ -118,7 +118,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
         return 1
     except UnknownWorkflow as err:
-        print(f"error: {unknown_workflow_text(err)}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 1
     fmt = _graph_format(args.format, args.output)
     if fmt is None:

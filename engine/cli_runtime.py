@@ -25,7 +25,6 @@ from engine.cli_checks import (
     check_db_target,
     exit_codes,
     open_to_read,
-    unknown_workflow_text,
 )
 from engine.cli_options import (
     DEFAULT_BACKOFF,
@@ -537,13 +536,7 @@ def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any, ke
 
 
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    return exit_codes(fn, [(UsageError, 2, None), (UnknownWorkflow, 1, _unknown_workflow_text),
-                           (WorkflowError, 1, None)])
-
-
-def _unknown_workflow_text(err: BaseException) -> str:
-    assert isinstance(err, UnknownWorkflow)
-    return unknown_workflow_text(err)
+    return exit_codes(fn, [(UsageError, 2, None), (WorkflowError, 1, None)])
 
 
 def register(subparsers: Any) -> None:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.authz import start_roles
-from engine.cli_checks import UsageError, unknown_workflow_text, workflow_file
+from engine.cli_checks import UsageError, workflow_file
 from engine.cli_values import field_value
 from engine.clock import SHANGHAI, ManualClock
 from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
-from engine.errors import PayloadInvalid, UnknownWorkflow, WorkflowError
+from engine.errors import PayloadInvalid, WorkflowError
 from engine.fields import make_credit_code, validate_variables
 from engine.ports import Actor, Person
 from engine.spec import FieldSpec, StateKind, VariableType, WorkflowSpec
@@ -393,9 +393,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except (BadInput, UsageError) as err:
         print(f"simulate: {err}", file=sys.stderr)
         return 2
-    except UnknownWorkflow as err:
-        print(unknown_workflow_text(err), file=sys.stderr)
-        return 1
     except WorkflowError as err:
         print(err, file=sys.stderr)
         return 1

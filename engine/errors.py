@@ -85,10 +85,11 @@ class UnknownWorkflow(WorkflowError):
         self.version = version
         self.known = tuple(known)
         what = f"workflow {workflow_id!r}" + (f" version {version}" if version else "")
+        # a loaded id that close is named alone; otherwise every loaded id, to choose from
         close = difflib.get_close_matches(workflow_id, sorted(self.known), n=1) if version is None else []
-        guess = f" (did you mean {close[0]!r}?)" if close else ""
-        hint = f"; loaded workflows: {', '.join(sorted(self.known))}" if self.known else ""
-        super().__init__(f"no {what} is loaded{guess}{hint}")
+        hint = (f" (did you mean {close[0]!r}?)" if close
+                else f"; loaded workflows: {', '.join(sorted(self.known))}" if self.known else "")
+        super().__init__(f"no {what} is loaded{hint}")
 
 
 class StoredVersionUnloadable(UnknownWorkflow):
