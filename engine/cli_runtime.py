@@ -287,9 +287,11 @@ def _print_instance(inst: InstanceView, as_json: bool, extra: dict[str, Any] | N
                 print(f"  clock {c['id']} {c['scope']} {c['state'] or ''} {c['status']} "
                       f"due {deadline_plain(datetime.fromisoformat(c['due_at']))}"
                       + (" (provisional)" if c["provisional"] else ""))
-                if c["last_error"]:  # its next moment keeps failing: the worker retries it with back-off
+                if c["last_error"] and c["fire_attempts"]:  # its own failure: the worker retries with back-off
                     print(f"    its {c['next_kind']} moment failed {c['fire_attempts']} time(s), retried with "
                           f"back-off; last error: {c['last_error']}")
+                elif c["last_error"]:  # the database or a concurrent command stood in the way: no try counted
+                    print(f"    its {c['next_kind']} moment is tried again shortly; last error: {c['last_error']}")
         else:
             print(f"  {key}: {value}")
 

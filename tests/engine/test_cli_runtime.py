@@ -186,6 +186,26 @@ def test_show_names_a_clock_whose_moment_keeps_failing(tmp_path: Path, flow_dir:
     assert (clocks["procedure"]["fire_attempts"], clocks["procedure"]["last_error"]) == (0, None)
 
 
+def test_show_does_not_count_a_passing_failure_as_a_try(tmp_path: Path, flow_dir: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A moment put back because the database failed or a command updated the instance first keeps its error but
+    no try: `show` says it is tried again shortly, never that it "failed 0 time(s)"."""
+    db = str(tmp_path / "cli.db")
+    base = ["--db", db, "--workflows", str(flow_dir)]
+    _, out, _ = run(capsys, "start", "common.test_flow", "PASS-1", *base, "--json", "--actor", "alice",
+                    "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    iid = json.loads(out)["id"]
+    store = open_store(db)
+    task = next(c for c in store.clocks(iid) if c.scope == "task")
+    assert task.next_fire_at is not None
+    store.release_clock(task.id, task.next_fire_at, None, 0, "database is locked")
+    store.close()
+    code, out, _ = run(capsys, "show", iid, *base)
+    assert code == 0
+    assert "    its warn moment is tried again shortly; last error: database is locked" in out.splitlines()
+    assert "failed" not in out
+
+
 def test_the_directory_vouches_for_the_actor(tmp_path: Path, flow_dir: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     """The command line has no sign-in: an actor the directory does not list, a role it does not give them or
