@@ -14,6 +14,8 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.cron.expressions import WEEKDAYS
 from apscheduler.triggers.interval import IntervalTrigger
@@ -79,13 +81,25 @@ def _weekday_names(item: str) -> str:
     return ",".join("-".join(dict.fromkeys((WEEKDAYS[run[0]], WEEKDAYS[run[-1]]))) for run in runs)
 
 
-def cron_trigger(cron: str) -> CronTrigger:
+def cron_trigger(cron: str) -> BaseTrigger:
     """`cron` read as an ordinary crontab in Asia/Shanghai time: the one way the loader's check, the worker's
-    jobs and `latest_fire_time` read a recurring start's cron, so that they agree on its weekdays."""
+    jobs and `latest_fire_time` read a recurring start's cron, so that they agree on its days.
+
+    Two rules of crontab that APScheduler 3's `CronTrigger` reads otherwise: weekdays count from Sunday = 0
+    (`crontab_weekdays`), and when both the day of month and the weekday are restricted (neither starts with
+    `*`), a day matching either fires: `0 9 1 * 1` is the 1st of each month and every Monday."""
     fields = cron.split()
-    if len(fields) == 5:  # otherwise from_crontab says how many it wants
-        fields[4] = crontab_weekdays(fields[4])
-    return CronTrigger.from_crontab(" ".join(fields), timezone=SHANGHAI)
+    if len(fields) != 5:
+        return CronTrigger.from_crontab(cron, timezone=SHANGHAI)  # it says how many fields it wants
+    minute, hour, day, month, weekday = fields
+    names = crontab_weekdays(weekday)
+
+    def trigger(days: str, weekdays: str) -> CronTrigger:
+        return CronTrigger(minute=minute, hour=hour, day=days, month=month, day_of_week=weekdays, timezone=SHANGHAI)
+
+    if day.startswith("*") or weekday.startswith("*"):
+        return trigger(day, names)
+    return OrTrigger([trigger(day, "*"), trigger("*", names)])
 
 
 def cron_problem(cron: str) -> str | None:

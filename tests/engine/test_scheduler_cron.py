@@ -73,6 +73,33 @@ def test_weekday_numbers_ranges_lists_and_steps_count_from_sunday(weekdays: str,
     assert len(days) == 2 * len(expected)
 
 
+def test_a_day_of_month_and_a_weekday_both_given_fire_on_either() -> None:
+    """As in crontab, `0 9 1 * 1` fires on the 1st of each month and on every Monday: Sunday 1 March 2026, the
+    Mondays of March, Wednesday 1 April and Monday 6 April. APScheduler alone would fire only on a Monday the 1st
+    (none until June)."""
+    assert fire_days("0 9 1 * 1", SUNDAY_1_MARCH, date(2026, 4, 6)) == [
+        *march(1, 2, 9, 16, 23, 30), date(2026, 4, 1), date(2026, 4, 6)]
+
+
+def test_a_starred_day_field_keeps_both_rules() -> None:
+    """A field that starts with `*` is not a restriction to crontab, so `0 9 */2 * 1` is a Monday on an odd day
+    (9 and 23 March 2026) and `0 9 1 * */2` a 1st that falls on Sunday, Tuesday, Thursday or Saturday (1 March,
+    not Wednesday 1 April)."""
+    assert fire_days("0 9 */2 * 1", SUNDAY_1_MARCH, date(2026, 3, 31)) == march(9, 23)
+    assert fire_days("0 9 1 * */2", SUNDAY_1_MARCH, date(2026, 4, 30)) == march(1)
+
+
+def test_the_latest_fire_time_takes_either_day() -> None:
+    """The round owed under `0 9 1 * 1`: on Tuesday 3 March 2026 the Monday before it, on Sunday 1 March at 10:00
+    that morning's (the 1st), and on Saturday 28 February the Monday of that week."""
+    cron = "0 9 1 * 1"
+    assert latest_fire_time(cron, datetime(2026, 3, 3, 12, tzinfo=SHANGHAI)) == datetime(2026, 3, 2, 9,
+                                                                                        tzinfo=SHANGHAI)
+    assert latest_fire_time(cron, datetime(2026, 3, 1, 10, tzinfo=SHANGHAI)) == SUNDAY_1_MARCH
+    assert latest_fire_time(cron, datetime(2026, 2, 28, 12, tzinfo=SHANGHAI)) == datetime(2026, 2, 23, 9,
+                                                                                         tzinfo=SHANGHAI)
+
+
 def test_the_latest_fire_time_reads_the_weekdays_alike() -> None:
     """The catch-up's moment on Sunday 8 March of `0 9 * * 1-5` is Friday 6 March, not Saturday 7 March; of
     `0 9 * * 0` on Saturday 14 March it is Sunday 8 March."""
