@@ -42,8 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The project's own packages: a module of theirs missing is a broken checkout, not a missing dependency.
+OWN_PACKAGES = frozenset({"calendars", "engine", "notifiers", "storage", "workflows"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as err:
+        package = (err.name or "").partition(".")[0]
+        if not package or package in OWN_PACKAGES:
+            raise
+        print(f"shixian: the package {package!r} is not installed in this Python ({sys.executable}).\n"
+              "Run the commands in the project's venv: `. .venv/bin/activate` in this shell, or write "
+              "`.venv/bin/python cli.py ...`.\nNo venv yet? From the repository's folder: "
+              "python3 -m venv .venv && .venv/bin/pip install -e .", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

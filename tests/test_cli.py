@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from cli import EXIT_PIPE_CLOSED, main
+
+CLI = Path(__file__).resolve().parents[1] / "cli.py"
 
 
 class ClosedPipe:
@@ -79,3 +82,28 @@ def test_report_names_what_is_expected(tmp_path: Path, capsys: pytest.CaptureFix
     code = main(["report", "--month", "2026-10", "--db", str(tmp_path / "r.db"), *argv])
     err = capsys.readouterr().err
     assert code == 2 and said in err and "Traceback" not in err
+
+
+def _cli_without(module: str) -> subprocess.CompletedProcess[str]:
+    """`cli.py --help` in a fresh interpreter in which `module` cannot be imported, as in a Python outside the venv."""
+    script = (f"import runpy, sys; sys.modules[{module!r}] = None; sys.argv = ['cli.py', '--help']; "
+              f"runpy.run_path({str(CLI)!r}, run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=CLI.parent,
+                          check=False)
+
+
+def test_a_python_without_the_dependencies_is_told_to_use_the_venv() -> None:
+    """Run by a Python that lacks a dependency (the venv not activated), the command names the package and the
+    Python, says how to use or make the venv, and exits 1 with no traceback."""
+    done = _cli_without("workalendar")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"the package 'workalendar' is not installed in this Python ({sys.executable})" in done.stderr
+    assert ". .venv/bin/activate" in done.stderr and "pip install -e ." in done.stderr
+
+
+def test_a_module_of_the_project_itself_missing_is_not_called_a_dependency() -> None:
+    """A checkout that lost one of its own modules fails loudly with the import error, not with venv advice."""
+    done = _cli_without("calendars.china")
+    assert done.returncode == 1
+    assert "ModuleNotFoundError" in done.stderr and "venv" not in done.stderr
