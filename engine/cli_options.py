@@ -7,7 +7,7 @@ import argparse
 import math
 from datetime import time
 
-from engine.runtime import LIST_LIMIT_MAX
+from engine.arguments import LIST_LIMIT_MAX
 
 #: The shortest `worker --interval`: a tick every 100 ms is already more than any deadline needs.
 MIN_INTERVAL = 0.1

@@ -8,21 +8,27 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import hashlib
-import json
 import logging
 import os
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from engine import sweep
+from engine.arguments import (
+    REASON_MAX,
+    aware,
+    check_batch,
+    check_filter_text,
+    check_keys,
+    check_page,
+    check_query,
+)
 from engine.authz import acting_role, authorise_admin, authorise_base, authorise_start, may_act_in, refuse
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
@@ -45,7 +51,6 @@ from engine.fields import (
     check_mapping,
     check_text,
     encode_values,
-    is_clean_text,
     may_name_instance,
     validate_payload,
     validate_variables,
@@ -54,6 +59,7 @@ from engine.filters import check_filters
 from engine.history import GENESIS, ChainReport, verify_chain
 from engine.history_keys import HistoryKeyring, SealGuard
 from engine.hooks import Hook, HookRegistry
+from engine.idempotency import IdempotencyKey, command_digest
 from engine.ids import new_instance_id
 from engine.loader import load_text, parse_text
 from engine.notify import NoticeWriter
@@ -70,7 +76,6 @@ from engine.store import (
     StoreTx,
     TimerView,
 )
-from engine.validation.keys import NAME_RE  # the names definitions give variables
 from engine.views import Moment, OverdueItem, TickReport, view_from_json, view_to_json
 
 log = logging.getLogger(__name__)
@@ -224,20 +229,21 @@ class Engine:
         *, idempotency_key: str | None = None,
     ) -> InstanceView:
         """Start an instance on the newest version; refuses a business key already used for the workflow."""
-        _check_keys("start", actor, idempotency_key)
+        check_keys("start", actor, idempotency_key)
         check_identifier(business_key, "business_key", 200, "start")
         machine = self.machine(workflow_id)
         spec = machine.spec
         values = validate_variables(spec, variables)
         role = authorise_start(spec, actor, values, self.parts.notices.directory)
         self._remember_definition(machine)
-        digest = _digest("start", workflow_id, business_key, encode_values(values), actor.id) if idempotency_key else ""
-        key = _IdempotencyKey.of(actor.id, idempotency_key)
+        digest = (command_digest("start", workflow_id, business_key, encode_values(values), actor.id)
+                  if idempotency_key else "")
+        key = IdempotencyKey.of(actor.id, idempotency_key)
         self.seal_guard.check()
         return self._once(key, digest, partial(self._start, machine, business_key, values, actor, role, key, digest))
 
     def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor, role: str,
-               idempotency_key: _IdempotencyKey | None, digest: str) -> InstanceView:
+               idempotency_key: IdempotencyKey | None, digest: str) -> InstanceView:
         spec = machine.spec
         workflow_id = spec.id
         now = self._now()
@@ -271,16 +277,16 @@ class Engine:
         *, idempotency_key: str | None = None,
     ) -> InstanceView:
         """Send a user event; the actor must hold one of the transition's roles and the payload must fit."""
-        _check_keys("fire", actor, idempotency_key)
+        check_keys("fire", actor, idempotency_key)
         # the payload's shape first: the digest below reads it as a mapping (its fields are checked in the command)
         fields = check_mapping(payload, "payload") if payload is not None else {}
-        digest = _digest("fire", instance_id, event, encode_values(fields), actor.id) if idempotency_key else ""
-        key = _IdempotencyKey.of(actor.id, idempotency_key)
+        digest = command_digest("fire", instance_id, event, encode_values(fields), actor.id) if idempotency_key else ""
+        key = IdempotencyKey.of(actor.id, idempotency_key)
         self.seal_guard.check()
         return self._once(key, digest, partial(self._fire, instance_id, event, actor, payload, key, digest))
 
     def _fire(self, instance_id: str, event: str, actor: Actor, payload: Mapping[str, Any] | None,
-              idempotency_key: _IdempotencyKey | None, digest: str) -> InstanceView:
+              idempotency_key: IdempotencyKey | None, digest: str) -> InstanceView:
         now = self._now()
         with self.store.transaction() as tx:
             if idempotency_key is not None and (replay := self._replay(tx, idempotency_key, digest)) is not None:
@@ -339,7 +345,7 @@ class Engine:
         the workflow's jurisdiction (`gx.bureau` for `gx.*`); a base role the workflow declares no role of is
         bound to that bureau too (see engine.authz.admin_roles_of). PermissionDenied names who may.
         """
-        _check_keys(action, actor, None)
+        check_keys(action, actor, None)
         check_text(reason, "reason", REASON_MAX, action)
         authorise_base(actor, self.admin_roles, f"{action} instances")
         if not may_name_instance(instance_id):
@@ -383,7 +389,7 @@ class Engine:
 
     def _now(self) -> datetime:
         """The injected clock's moment; a clock that answers a naive datetime is named, not met deep inside."""
-        return _aware(self.clock.now(), "the engine's clock (Engine(clock=...).now())")
+        return aware(self.clock.now(), "the engine's clock (Engine(clock=...).now())")
 
     def _load(self, tx: StoreTx, instance_id: str, event: str) -> InstanceView:
         """The running instance an event is fired on."""
@@ -394,7 +400,7 @@ class Engine:
             raise InstanceNotRunning(inst.id, inst.status, f"fire {event!r} on")
         return inst
 
-    def _replay(self, tx: StoreTx, key: _IdempotencyKey | None, digest: str) -> InstanceView | None:
+    def _replay(self, tx: StoreTx, key: IdempotencyKey | None, digest: str) -> InstanceView | None:
         if key is None:
             return None
         found = tx.get_idempotency(key.stored)
@@ -404,7 +410,7 @@ class Engine:
             raise IdempotencyConflict(key.given)
         return view_from_json(found[1])
 
-    def _once(self, key: _IdempotencyKey | None, digest: str, command: Callable[[], InstanceView]) -> InstanceView:
+    def _once(self, key: IdempotencyKey | None, digest: str, command: Callable[[], InstanceView]) -> InstanceView:
         """Run a start or fire; when one with an idempotency key fails, answer the result of the same command
         that a concurrent retry committed meanwhile (the business key or the key row taken, the instance moved
         on), looked up in a fresh transaction, else raise the failure.
@@ -428,7 +434,7 @@ class Engine:
                 raise
             return replay
 
-    def _remember(self, tx: StoreTx, key: _IdempotencyKey | None, digest: str, row: InstanceView,
+    def _remember(self, tx: StoreTx, key: IdempotencyKey | None, digest: str, row: InstanceView,
                   now: datetime) -> None:
         if key is not None:
             tx.put_idempotency(key.stored, digest, row.id, view_to_json(row), now)
@@ -441,8 +447,8 @@ class Engine:
 
         Setting `stop` (from another thread: a worker's SIGTERM) ends the tick after the moment in hand; what it
         claimed and had not fired is handed back for another worker (`TickReport.released`)."""
-        now = _aware(now, "tick") if now is not None else self._now()
-        _check_batch(batch, max_batches)
+        now = aware(now, "tick") if now is not None else self._now()
+        check_batch(batch, max_batches)
         self.seal_guard.check()  # before anything is claimed: an engine that may not write steps claims nothing
         return sweep.tick(self, now, batch=batch, max_batches=max_batches, stop=stop)
 
@@ -557,7 +563,7 @@ class Engine:
                     raise PayloadInvalid(name, f"one of the filters {', '.join(sorted(known))}", filters[name],
                                          where="list_instances")
             query = InstanceQuery(**filters)
-        _check_query(query)
+        check_query(query)
         check_filters(self.definitions, self.store, "list_instances", workflow_id=query.workflow_id,
                       state=query.state, status=query.status)
         return self.store.list_instances(query)
@@ -566,7 +572,7 @@ class Engine:
         """Instances whose variables equal the given values, e.g. `search(provider_dept="1145...")`; with
         `workflow_id`, a name the workflow does not declare is refused instead of matching nothing."""
         query = InstanceQuery(workflow_id=workflow_id, variable_equals=variables)
-        _check_query(query)
+        check_query(query)
         declared = self._declared_variables(workflow_id)
         for name in variables:
             if name not in declared:
@@ -587,9 +593,9 @@ class Engine:
         """Open clocks past their due time, most overdue first, with how many working days late; a supervisor's
         screen pages with `offset` (at most `LIST_LIMIT_MAX` a page). A clock standing still (a pausing state,
         a suspended instance) is listed only if it was late before it stopped."""
-        now = _aware(now, "overdue") if now is not None else self._now()
-        _check_page(limit, offset, "overdue")
-        _check_filter_text("workflow_id", workflow_id, "overdue")
+        now = aware(now, "overdue") if now is not None else self._now()
+        check_page(limit, offset, "overdue")
+        check_filter_text("workflow_id", workflow_id, "overdue")
         check_filters(self.definitions, self.store, "overdue", workflow_id=workflow_id)
         late_by = self.parts.sla.late_by
         return [OverdueItem(inst, clock, late_by(clock.calendar, clock.due_at, now))
@@ -603,99 +609,11 @@ class Engine:
     list = list_instances
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _IdempotencyKey:
-    """A command's idempotency key as given, and as stored: scoped to the actor, so that one department's keys
-    neither block nor reveal another's (the README's `req-123` is everybody's first choice)."""
-
-    given: str
-    stored: str
-
-    @classmethod
-    def of(cls, actor_id: str, key: str | None) -> _IdempotencyKey | None:
-        if key is None:
-            return None
-        scoped = hashlib.sha256(f"{actor_id}\x00{key}".encode()).hexdigest()
-        return cls(key, scoped)
-
-
-def _check_keys(where: str, actor: Actor, idempotency_key: str | None) -> None:
-    """Refuse, before any database sees them, keys that one database would store and another reject."""
-    check_identifier(actor.id, "actor.id", 120, where)
-    if actor.department is not None:  # kept in the history with each step the actor takes
-        check_identifier(actor.department, "actor.department", 120, where)
-    if idempotency_key is not None:
-        check_identifier(idempotency_key, "idempotency_key", 200, where)
-
-
 def _saved(values: Mapping[str, Any], save: Iterable[str], fixed: Mapping[str, Any]) -> dict[str, Any]:
     """The variables a transition changes: the payload fields it saves, then its fixed `set` values."""
     changes = {k: values[k] for k in save if k in values}
     changes.update(fixed)
     return changes
-
-
-#: the longest reason an administrator may give for cancelling, suspending or resuming (kept in the history)
-REASON_MAX = 2000
-#: the most rows one listing returns; a backend pages with `offset`
-LIST_LIMIT_MAX = 10_000
-
-
-def _check_page(limit: Any, offset: Any, where: str) -> None:
-    """A page of a listing: a LIMIT that is neither negative nor beyond any page, an OFFSET from 0."""
-    for name, value, most in (("limit", limit, LIST_LIMIT_MAX), ("offset", offset, 2**62)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
-            raise PayloadInvalid(name, f"a whole number from 0 to {most}", value, where=where)
-
-
-def _check_filter_text(name: str, value: Any, where: str) -> None:
-    """A text filter (None: no filter) the databases can compare: no NUL, no lone surrogate."""
-    if value is not None and (not isinstance(value, str) or "\x00" in value or not is_clean_text(value)):
-        raise PayloadInvalid(name, "a text without NUL characters", value, where=where)
-
-
-def _check_query(query: InstanceQuery) -> None:
-    """Refuse filters a database would choke on or answer wrongly: a type or NUL it cannot compare, a lone
-    surrogate, a LIMIT that is negative or beyond any page, a variable name that is no variable's name."""
-    _check_page(query.limit, query.offset, "list_instances")
-    for name in ("workflow_id", "status", "state", "business_key_prefix"):
-        _check_filter_text(name, getattr(query, name), "list_instances")
-    for name, value in query.variable_equals.items():
-        if not isinstance(name, str) or NAME_RE.match(name) is None:
-            raise PayloadInvalid(f"variable name {name!r}", "a variable's name: lower-case letters, digits and _",
-                                 value, where="search")
-        if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**53):
-            continue  # compared as the JSON value it is stored as
-        if not isinstance(value, str) or "\x00" in value or not is_clean_text(value):
-            raise PayloadInvalid(f"variable {name!r}", "a text, a whole number or true/false", value,
-                                 where="search")
-
-
-def _aware(moment: datetime, where: str) -> datetime:
-    """A moment the engine can count from: timezone-aware, and inside the years a calendar can span, with room
-    for the deadlines, leases and ladders counted on from it (datetime ends at the year 9999)."""
-    if not isinstance(moment, datetime) or moment.tzinfo is None:
-        raise PayloadInvalid("now", "a timezone-aware datetime, e.g. datetime(..., tzinfo=SHANGHAI)", moment,
-                             where=where)
-    if not MINYEAR < moment.year < MAXYEAR - 1:
-        raise PayloadInvalid("now", f"a moment between the years {MINYEAR + 1} and {MAXYEAR - 2}", moment,
-                             where=where)
-    return moment
-
-
-def _check_batch(batch: Any, max_batches: Any) -> None:
-    """A tick's batch size (at least 1: the sweep stops at the first batch that is not full) and its bound."""
-    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= LIST_LIMIT_MAX:
-        raise PayloadInvalid("batch", f"a whole number from 1 to {LIST_LIMIT_MAX}", batch, where="tick")
-    if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, int)
-                                    or max_batches < 1):
-        raise PayloadInvalid("max_batches", "a whole number of at least 1, or None for no bound", max_batches,
-                             where="tick")
-
-
-def _digest(*parts: Any) -> str:
-    body = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 __all__ = ["ADMIN_ROLES", "SUSPENDED_PAUSE", "Engine"]
