@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "notifiers.cli",
     "engine.cli_demo",
     "engine.cli_report",
+    "storage.cli_backup",
 )
 
 

@@ -1,4 +1,5 @@
-"""Telling a full disk apart from SQLite's other file faults, so the operator is told to free space, and where.
+"""Telling a full disk apart from SQLite's (and the system's) other file faults, so the operator is told to free
+space, and where.
 
 SQLite reports a full disk as SQLITE_FULL when it writes the database or its log, but as an I/O error
 (SQLITE_IOERR_SHMSIZE, "disk I/O error") when it cannot enlarge the shared-memory file (`-shm`) it creates on
@@ -8,6 +9,7 @@ disk too.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sqlite3
@@ -22,8 +24,12 @@ SHM_BLOCK = 32768
 
 
 def disk_full(err: BaseException, database: str | os.PathLike[str] | None) -> DiskFull | None:
-    """The DiskFull that `err` (SQLite's error, or SQLAlchemy's around it) means for the file `database`, else
-    None: another fault, another database's error, or no SQLite file (`database` None: a server's URL)."""
+    """The DiskFull that `err` (SQLite's error, SQLAlchemy's around it, or the system's writing a file beside it)
+    means for the file `database`, else None: another fault, another database's error, or no SQLite file
+    (`database` None: a server's URL)."""
+    if database is not None and isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        folder = os.path.dirname(os.path.abspath(database))
+        return DiskFull(folder, _free_bytes(folder))
     cause = getattr(err, "orig", err)
     code = getattr(cause, "sqlite_errorcode", None)
     if database is None or not isinstance(cause, sqlite3.Error) or not isinstance(code, int):

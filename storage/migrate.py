@@ -146,6 +146,13 @@ def downgrade(engine: Engine, revision: str) -> None:
     log.info("database schema downgraded from %s to %s", before, after)
 
 
+def known_revision(conn: Connection) -> str | None:
+    """The schema revision of a database read without migrating it (None: it holds no engine tables). A revision
+    a later release wrote is refused as SchemaTooNew, as opening the database would be."""
+    _refuse_newer(conn)
+    return _revision(conn)
+
+
 def schema_is_current(engine: Engine) -> bool:
     """Whether the database's schema is this version's newest (a reader that may not migrate must check). A
     schema a later release migrated is no older one: SchemaTooNew."""
