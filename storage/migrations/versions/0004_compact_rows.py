@@ -9,6 +9,8 @@ Create Date: 2026-11-21
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -78,8 +80,8 @@ def _clock_indexes(open_only: bool) -> None:
         batch_op.drop_index("ix_sla_clock_open_due")
         batch_op.drop_index("ix_sla_clock_next")
     if open_only:
-        where_open = {f"{d}_where": sa.text("stopped_at IS NULL") for d in ("sqlite", "postgresql")}
-        where_next = {f"{d}_where": sa.text("next_fire_at IS NOT NULL") for d in ("sqlite", "postgresql")}
+        where_open: dict[str, Any] = {f"{d}_where": sa.text("stopped_at IS NULL") for d in ("sqlite", "postgresql")}
+        where_next: dict[str, Any] = {f"{d}_where": sa.text("next_fire_at IS NOT NULL") for d in ("sqlite", "postgresql")}
         op.create_index("ix_sla_clock_instance", "sla_clock", ["instance_id"])
         op.create_index("ix_sla_clock_open_due", "sla_clock", ["due_at"], **where_open)
         op.create_index("ix_sla_clock_next", "sla_clock", ["next_fire_at"], **where_next)
