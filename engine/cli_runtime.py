@@ -44,7 +44,15 @@ from engine.clock import SHANGHAI, SystemClock
 from engine.daily_digest_job import DEFAULT_AT as DEFAULT_DIGEST_AT
 from engine.deadline_text import deadline_plain
 from engine.definitions import DefinitionSet
-from engine.errors import PayloadInvalid, PermissionDenied, StorageUnavailable, UnknownWorkflow, WorkflowError, shown
+from engine.errors import (
+    DeadlinePolicyMismatch,
+    PayloadInvalid,
+    PermissionDenied,
+    StorageUnavailable,
+    UnknownWorkflow,
+    WorkflowError,
+    shown,
+)
 from engine.filters import STATUSES, known_states
 from engine.history import ChainReport
 from engine.history_keys import HistoryKeyring
@@ -538,7 +546,8 @@ def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any, ke
 
 
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    return exit_codes(fn, [(UsageError, 2, None), (WorkflowError, 1, None)])
+    """A deadline policy other than the database's is the command line's fault, like a malformed option: exit 2."""
+    return exit_codes(fn, [(UsageError, 2, None), (DeadlinePolicyMismatch, 2, None), (WorkflowError, 1, None)])
 
 
 def register(subparsers: Any) -> None:

@@ -21,6 +21,7 @@
     ├── StoredRowInvalid               a row holds what the engine never writes (changed outside it): names the row
     ├── HistoryKeysInvalid             a history keyring file is missing, readable by others, or holds no key
     ├── HistoryKeysRequired            history keys seal steps in this database, and this engine was given none
+    ├── DeadlinePolicyMismatch         this database records another deadline policy than the engine was given
     ├── CalendarYearMissing            a deadline needs a calendar year that has no data file (also a
     │                                  calendars.CalendarYearMissing, so either name catches it)
     └── CalendarDataInvalid            a calendar data file is wrong, file:line each (also a
@@ -33,11 +34,13 @@ react to `err.allowed_events` or `err.field` without parsing text.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from calendars.errors import CalendarDataError as _CalendarDataError
 from calendars.errors import CalendarYearMissing as _CalendarYearMissing
+from engine.clock import SHANGHAI
 
 
 class WorkflowError(Exception):
@@ -291,6 +294,26 @@ class HistoryKeysRequired(WorkflowError):
                          "(--history-keys FILE or $SHIXIAN_HISTORY_KEYS; Engine(history_keys=...))")
 
 
+class DeadlinePolicyMismatch(WorkflowError):
+    """The database records the deadline policy every process on it computes with (`recorded`, in plain words, as
+    of `recorded_at`), and this engine was given another (`given`): deadlines of two kinds in one database would
+    be a legal risk, so it opens nothing. `recorded_options` says how a process is given the recorded one;
+    `recorded_policy` and `given_policy` are the two as canonical mappings (engine.policy_check). Nothing was
+    changed."""
+
+    def __init__(self, recorded: str, given: str, recorded_at: datetime, recorded_options: str,
+                 recorded_policy: Mapping[str, object], given_policy: Mapping[str, object]) -> None:
+        self.recorded, self.given, self.recorded_at = recorded, given, recorded_at
+        self.recorded_options = recorded_options
+        self.recorded_policy, self.given_policy = dict(recorded_policy), dict(given_policy)
+        super().__init__(
+            f"this database's deadline policy, recorded {recorded_at.astimezone(SHANGHAI):%Y-%m-%d}: {recorded}; "
+            f"this process was given another: {given}. Nothing was changed. Every process on one database must "
+            f"compute deadlines alike: give this one the database's policy ({recorded_options}), or, to change the "
+            "database's policy on purpose, run `python cli.py policy --db DB --set [--business-hours OPEN-CLOSE]` "
+            "and restart every process on it with the new value.")
+
+
 class CalendarYearMissing(WorkflowError, _CalendarYearMissing):
     """The engine's face of `calendars.CalendarYearMissing`: catchable under either root."""
 
@@ -312,6 +335,7 @@ __all__ = [
     "CalendarDataInvalid",
     "CalendarYearMissing",
     "ConcurrentUpdate",
+    "DeadlinePolicyMismatch",
     "DefinitionError",
     "DefinitionProblem",
     "DiskFull",

@@ -63,6 +63,7 @@ from engine.idempotency import IdempotencyKey, command_digest
 from engine.ids import new_instance_id
 from engine.loader import load_text, parse_text
 from engine.notify import NoticeWriter
+from engine.policy_check import check_deadline_policy
 from engine.ports import Actor, Directory
 from engine.sla import DueTime, SlaCalculator
 from engine.store import (
@@ -121,7 +122,9 @@ class Engine:
         history_keys: HistoryKeyring | None = None,
     ) -> None:
         """`history_keys` seals every new history step with its first key and checks sealed steps with any of
-        them (engine.history_keys); where keys seal steps in the database, an engine given none writes nothing."""
+        them (engine.history_keys); where keys seal steps in the database, an engine given none writes nothing.
+        `deadline_policy` (a calendars.DeadlinePolicy; default: deadlines at 24:00) must be the one the database
+        records, which the first engine to open it records: else DeadlinePolicyMismatch (engine.policy_check)."""
         self.store = store
         self.definitions = definitions
         self.clock: Clock = clock or SystemClock()
@@ -140,6 +143,8 @@ class Engine:
         self._sources: dict[tuple[str, str], str] = {}
         #: stored versions instances run on that this release refuses to load: (id, version) -> the first problem
         self.unloadable: dict[tuple[str, str], str] = {}
+        # before anything else: a process counting deadlines otherwise than the database records opens nothing
+        check_deadline_policy(store, self.parts.sla.policy, self._now())
         self.load_versions_in_use()
 
     # -- embedding ----------------------------------------------------------------------------------------

@@ -185,6 +185,16 @@ class StoredDefinition:
     source_path: str
 
 
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A setting every process on the database must share (the deadline policy): its value as canonical JSON
+    text, and when it was recorded."""
+
+    name: str
+    value: str
+    set_at: datetime
+
+
 class StoreTx(Protocol):
     """The rows of one command. Leaving the transaction's `with` block normally commits; an exception rolls back."""
 
@@ -267,4 +277,12 @@ class InstanceStore(Protocol):
     def history_keys(self) -> dict[str, datetime]:
         """The history keys that have sealed steps here, by id, with when each began."""
     def definitions_in_use(self) -> list[StoredDefinition]: ...
+    def setting(self, name: str) -> Setting | None:
+        """The setting recorded under `name`, or None when none is."""
+    def record_setting(self, name: str, value: str, at: datetime) -> bool:
+        """Record `value` under `name` unless a value is recorded already: the first writer wins, also against a
+        process recording at the same moment. True when this call recorded it; False when another value (or this
+        one) was there first, or the database cannot be written here (a read-only copy), and nothing was written."""
+    def replace_setting(self, name: str, value: str, at: datetime) -> Setting | None:
+        """Record `value` under `name` in place of whatever was there, on purpose; answer what was there."""
     def close(self) -> None: ...

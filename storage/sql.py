@@ -29,12 +29,22 @@ from engine.store import (
     InstanceQuery,
     InstanceView,
     PauseEntry,
+    Setting,
     StoredDefinition,
     TimerView,
 )
 from storage.diskfull import disk_full
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
-from storage.tables import clock_t, definition_t, history_key_t, history_t, instance_t, pause_t, timer_t
+from storage.tables import (
+    clock_t,
+    definition_t,
+    deployment_setting_t,
+    history_key_t,
+    history_t,
+    instance_t,
+    pause_t,
+    timer_t,
+)
 from storage.tx import Moments, SqlStoreTx
 from storage.walsync import WalFlusher
 
@@ -149,6 +159,7 @@ class SqlInstanceStore:
                      if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" and wal_sync_thread
                      and not snapshot else None)
         self._moments = Moments(self.dialect)
+        self._snapshot = snapshot
         self._closed = False
         # the SQLite file this store writes, as (device, inode): a file removed or replaced under an open store
         # would take every later commit with it, to an inode nobody can open again
@@ -494,18 +505,56 @@ class SqlInstanceStore:
     def save_history_key(self, key_id: str, at: datetime) -> None:
         self._insert_once(history_key_t, ["id"], id=key_id, first_sealed_at=at)
 
-    def _insert_once(self, table: Any, key: list[str], **values: Any) -> None:
-        """Insert a row in a transaction of its own, unless a row with the same `key` columns is there already."""
+    def _insert_once(self, table: Any, key: list[str], **values: Any) -> bool:
+        """Insert a row in a transaction of its own, unless a row with the same `key` columns is there already
+        (also one another process inserts meanwhile, which the insert waits for); True when this one inserted."""
+        stmt = (self._dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
+                .returning(*(table.c[name] for name in key)))  # a row back: this one inserted (rowcount may be -1)
+
+        def run() -> bool:
+            with self.engine.begin() as conn:
+                return conn.execute(stmt).first() is not None
+
+        return self._guard(run)
+
+    def _dialect_insert(self, table: Any) -> Any:
+        """The database's own INSERT, which has ON CONFLICT (both SQLite's and PostgreSQL's)."""
         from sqlalchemy.dialects import postgresql, sqlite
 
         module: Any = postgresql if self.dialect == "postgresql" else sqlite
-        stmt = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
+        return module.insert(table)
 
-        def run() -> None:
+    # -- deployment settings --------------------------------------------------------------------------
+
+    def setting(self, name: str) -> Setting | None:
+        c = deployment_setting_t.c
+        row = self._read(lambda conn: conn.execute(select(deployment_setting_t).where(c.name == name)).first())
+        return Setting(row.name, row.value, row.set_at) if row is not None else None
+
+    def record_setting(self, name: str, value: str, at: datetime) -> bool:
+        """Record the setting unless one is there (a read-only copy records nothing): see engine.store."""
+        if self._snapshot:
+            return False
+        return self._insert_once(deployment_setting_t, ["name"], name=name, value=value, set_at=at)
+
+    def replace_setting(self, name: str, value: str, at: datetime) -> Setting | None:
+        """Replace the setting in one transaction, which locks its row: answers the one it replaced."""
+        c = deployment_setting_t.c
+        stmt = self._dialect_insert(deployment_setting_t).values(name=name, value=value, set_at=at)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value, "set_at": at})
+        pick = select(deployment_setting_t).where(c.name == name)
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update()
+
+        def run() -> Setting | None:
             with self.engine.begin() as conn:
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before the read, as a migration takes it
+                before = conn.execute(pick).first()
                 conn.execute(stmt)
+            return Setting(before.name, before.value, before.set_at) if before is not None else None
 
-        self._guard(run)
+        return self._guard(run)
 
     def history_keys(self) -> dict[str, datetime]:
         c = history_key_t.c

@@ -1,8 +1,9 @@
 """The engine's tables as SQLModel classes: one metadata for the schema, Alembic and the Core queries.
 
 Instances, their tamper-evident history, SLA clocks and the ledger of pauses, timers, the once-only SLA
-events (warning / breach / escalation level), idempotency records and the stored definition versions. The
-outbox table belongs to `storage.outbox`; importing it here puts it into the same metadata.
+events (warning / breach / escalation level), idempotency records, the stored definition versions and the
+settings every process on the database must share. The outbox table belongs to `storage.outbox`; importing it
+here puts it into the same metadata.
 """
 
 from __future__ import annotations
@@ -208,6 +209,17 @@ class IdempotencyRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class DeploymentSettingRow(SQLModel, table=True):
+    """A setting every process on this database must share, by name, as canonical JSON text: the first engine to
+    open the database records its own, and one given another is refused (engine.policy_check)."""
+
+    __tablename__ = "deployment_setting"
+
+    name: str = Field(primary_key=True, max_length=60)
+    value: str = Field(sa_type=Text)
+    set_at: datetime = Field(sa_type=UtcDateTime)
+
+
 METADATA = SQLModel.metadata
 
 definition_t = DefinitionRow.__table__  # type: ignore[attr-defined]
@@ -220,3 +232,4 @@ timer_t = TimerRow.__table__  # type: ignore[attr-defined]
 sla_event_t = SlaEventRow.__table__  # type: ignore[attr-defined]
 idempotency_t = IdempotencyRow.__table__  # type: ignore[attr-defined]
 outbox_t = OutboxMessage.__table__  # type: ignore[attr-defined]
+deployment_setting_t = DeploymentSettingRow.__table__  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
@@ -238,3 +238,32 @@ def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path
     assert indexes["ix_sla_clock_open_due"].endswith("WHERE stopped_at IS NULL")
     assert indexes["ix_sla_clock_next"].endswith("WHERE next_fire_at IS NOT NULL")
     assert indexes["ix_sla_clock_instance"].endswith("(instance_id)")
+
+
+def test_migration_0010_a_database_from_before_records_the_policy_at_its_first_open(db_url: str) -> None:
+    """A database of revision 0009 has no record of its deadline policy: the first engine after the upgrade records
+    its own and keeps the cases as they were, and an engine given another is refused from then on."""
+    from calendars import DeadlinePolicy
+    from engine import DeadlinePolicyMismatch
+    from engine.policy_check import SETTING, policy_text
+
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS), clock=clock)
+    inst = engine.start("gx.data_request", "MIG-10", FORM, ADMIN)
+    engine.close()
+    _downgrade(db_url, "0009")
+    with sa.create_engine(database_url(db_url)).connect() as conn:
+        old_tables = set(sa.inspect(conn).get_table_names())
+
+    hours = DeadlinePolicy(business_hours=(time(9), time(17, 30)))
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS), clock=clock, deadline_policy=hours)
+    recorded = engine.store.setting(SETTING)
+    kept = engine.get(inst.id)
+    engine.close()
+    store = open_store(db_url)
+    with pytest.raises(DeadlinePolicyMismatch):
+        Engine(store, DefinitionSet.load(DEFS), clock=clock)
+    store.close()
+    assert "deployment_setting" not in old_tables and "instance" in old_tables
+    assert recorded is not None and recorded.value == policy_text(hours)
+    assert kept.state == inst.state

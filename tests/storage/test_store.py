@@ -168,6 +168,23 @@ def test_sla_events_happen_once(store: SqlInstanceStore) -> None:
     assert (first, second, other) == (True, False, True)
 
 
+def test_a_setting_is_recorded_by_its_first_writer_and_replaced_only_on_purpose(db_url: str,
+                                                                                 store: SqlInstanceStore) -> None:
+    """`record_setting` writes once, from any connection: later tries answer False and change nothing; and
+    `replace_setting` changes it, answering what it replaced."""
+    other = open_store(db_url)
+    first = store.record_setting("deadline_policy", '{"a":1}', NOW)
+    second = other.record_setting("deadline_policy", '{"a":2}', NOW + timedelta(hours=1))
+    kept = other.setting("deadline_policy")
+    replaced = other.replace_setting("deadline_policy", '{"a":3}', NOW + timedelta(hours=2))
+    now = store.setting("deadline_policy")
+    other.close()
+    assert (first, second, store.setting("elsewhere")) == (True, False, None)
+    assert kept is not None and (kept.value, kept.set_at) == ('{"a":1}', NOW)
+    assert replaced == kept
+    assert now is not None and (now.value, now.set_at) == ('{"a":3}', NOW + timedelta(hours=2))
+
+
 def test_a_failed_transaction_leaves_nothing(store: SqlInstanceStore) -> None:
     """An error inside the transaction rolls back every write of it."""
     with pytest.raises(RuntimeError), store.transaction() as tx:

@@ -1,0 +1,109 @@
+"""`policy`: the deadline policy a database records, which every engine process on it must be given (see
+engine.policy_check), shown, or changed on purpose."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import time
+from typing import Any
+
+from engine.cli_checks import UsageError, check_db_target, exit_codes, open_to_read
+from engine.cli_options import FromEnvironment, business_hours
+from engine.clock import SHANGHAI, SystemClock
+from engine.errors import WorkflowError
+from engine.policy_check import SETTING, canonical, describe, options, recorded_policy, replace_deadline_policy
+from engine.store import Setting
+
+
+def _policy(hours: tuple[time, time] | None) -> Any:
+    from calendars import DeadlinePolicy
+
+    return DeadlinePolicy(business_hours=hours)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    """The store on `--db`, which must hold the engine's database already: this command never creates one."""
+    from storage import database_missing, no_database, open_store
+
+    check_db_target(args.db)
+    if database_missing(args.db):
+        raise UsageError(no_database(args.db).detail)
+    return open_store(args.db) if args.set else open_to_read(args.db)
+
+
+def _when(setting: Setting) -> str:
+    return setting.set_at.astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from storage.sql import shown_url
+
+    store = _store(args)
+    try:
+        if args.set:
+            return _replace(store, args, shown_url(args.db))
+        return _show(store.setting(SETTING), args, shown_url(args.db))
+    finally:
+        store.close()
+
+
+def _show(setting: Setting | None, args: argparse.Namespace, db: str) -> int:
+    """The recorded policy, and whether the business hours given here (option or variable) are the same."""
+    here = canonical(_policy(args.business_hours))
+    recorded = recorded_policy(setting) if setting is not None else None
+    if args.json:
+        print(json.dumps({"database": db, "recorded": recorded, "recorded_at": _when(setting) if setting else None,
+                          "given_here": here}, ensure_ascii=False, indent=2))
+        return 0
+    if setting is None or recorded is None:
+        print(f"no deadline policy is recorded in {db} yet: the first engine process to open it records its own")
+        return 0
+    print(f"deadline policy of {db}, recorded {_when(setting)}: {describe(recorded)}")
+    print(f"give every process on it the same: {options(recorded)}")
+    if here == recorded:
+        print("the business hours given here (--business-hours or $SHIXIAN_BUSINESS_HOURS) are the same")
+    else:
+        print(f"the business hours given here differ ({describe(here)}): engine commands run with them are refused")
+    return 0
+
+
+def _replace(store: Any, args: argparse.Namespace, db: str) -> int:
+    """Record the policy given here in place of the database's, and say what that does and does not change."""
+    policy = _policy(args.business_hours)
+    now = canonical(policy)
+    before = replace_deadline_policy(store, policy, SystemClock().now())
+    was = recorded_policy(before) if before is not None else None
+    if args.json:
+        print(json.dumps({"database": db, "previous": was, "recorded": now}, ensure_ascii=False, indent=2))
+        return 0
+    if was == now:
+        print(f"deadline policy of {db} unchanged: {describe(now)}")
+        return 0
+    print(f"deadline policy of {db} changed from {describe(was) if was is not None else 'none recorded'} "
+          f"to {describe(now)}.")
+    print("Deadlines already computed keep their times: open clocks are not recomputed; deadlines computed from "
+          "now on follow the new policy.")
+    print(f"Restart every process on this database (workers, backends) with the new value: {options(now)}. "
+          "A process still running keeps the policy it opened with until it is restarted; one started with the old "
+          "value is refused.")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("policy", help="the deadline policy a database records, shown or changed on purpose")
+    p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
+                   help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    p.add_argument("--set", action="store_true",
+                   help="record the business hours given here as the database's policy, in place of the one it "
+                        "records (deadlines already computed keep their times)")
+    p.add_argument("--business-hours", type=business_hours, metavar="OPEN-CLOSE",
+                   default=FromEnvironment(os.environ.get("SHIXIAN_BUSINESS_HOURS") or "") or None,
+                   help="e.g. 09:00-17:30: deadlines end at close of business (default: $SHIXIAN_BUSINESS_HOURS, "
+                        "else at 24:00); with --set, the policy recorded")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=exit_codes(cmd_policy, [(UsageError, 2, None), (WorkflowError, 1, None)]))
+
+
+__all__ = ["cmd_policy", "register"]
