@@ -500,7 +500,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         # never an untimed wait: a SIGTERM the kernel hands to one of the scheduler's threads only marks the
         # handler due, and the main thread runs it at its next bytecode, which a wait without timeout never reaches
-        while not stop.wait(0.5):
+        while not stop.wait(0.5) and scheduler.fatal is None:
             pass
     finally:
         scheduler.stop(wait=True)
@@ -508,6 +508,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     print(f"worker stopped after {scheduler.ticks} tick(s)", file=sys.stderr)
+    if scheduler.fatal is not None:
+        print(f"error: {scheduler.fatal}", file=sys.stderr)
+        return 2
     return 0
 
 

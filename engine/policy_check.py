@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import time as monotonic_time
+from collections.abc import Callable, Mapping
 from datetime import datetime, time
 from typing import Any, Protocol
 
@@ -63,6 +64,26 @@ def check_deadline_policy(store: SettingStore, policy: Any, at: datetime) -> Non
     theirs = recorded_policy(recorded)
     if theirs != mine:
         raise mismatch(theirs, mine, recorded.set_at)
+
+
+class PolicyGuard:
+    """Keeps a long-running process to the database's deadline policy. The policy is checked (or recorded) when
+    the engine opens, and read again at most every `recheck` seconds before a command or a tick: a process left
+    running after `policy --set` then refuses to count deadlines the old way (DeadlinePolicyMismatch) instead of
+    mixing the two kinds in one database until someone restarts it."""
+
+    def __init__(self, store: SettingStore, policy: Any, now: Callable[[], datetime], recheck: float = 30.0,
+                 monotonic: Callable[[], float] = monotonic_time.monotonic) -> None:
+        self.store, self.policy, self.now, self.recheck, self.monotonic = store, policy, now, recheck, monotonic
+        self._checked_at: float | None = None  # when the database last recorded this process's policy
+
+    def check(self) -> None:
+        """Read the database's policy again when `recheck` seconds have passed; raise while it is another."""
+        moment = self.monotonic()
+        if self._checked_at is not None and moment - self._checked_at < self.recheck:
+            return
+        check_deadline_policy(self.store, self.policy, self.now())
+        self._checked_at = moment
 
 
 def replace_deadline_policy(store: SettingStore, policy: Any, at: datetime) -> Setting | None:
@@ -151,5 +172,5 @@ def _clock_time(moment: time) -> str:
     return moment.isoformat(timespec="minutes" if not moment.second and not moment.microsecond else "auto")
 
 
-__all__ = ["SETTING", "canonical", "check_deadline_policy", "describe", "mismatch", "options", "policy_text",
-           "recorded_policy", "replace_deadline_policy"]
+__all__ = ["SETTING", "PolicyGuard", "canonical", "check_deadline_policy", "describe", "mismatch", "options",
+           "policy_text", "recorded_policy", "replace_deadline_policy"]

@@ -63,7 +63,7 @@ from engine.idempotency import IdempotencyKey, command_digest
 from engine.ids import new_instance_id
 from engine.loader import load_text, parse_text
 from engine.notify import NoticeWriter
-from engine.policy_check import check_deadline_policy
+from engine.policy_check import PolicyGuard
 from engine.ports import Actor, Directory
 from engine.sla import DueTime, SlaCalculator
 from engine.store import (
@@ -144,7 +144,8 @@ class Engine:
         #: stored versions instances run on that this release refuses to load: (id, version) -> the first problem
         self.unloadable: dict[tuple[str, str], str] = {}
         # before anything else: a process counting deadlines otherwise than the database records opens nothing
-        check_deadline_policy(store, self.parts.sla.policy, self._now())
+        self.policy_guard = PolicyGuard(store, self.parts.sla.policy, self._now)
+        self.policy_guard.check()
         self.load_versions_in_use()
 
     # -- embedding ----------------------------------------------------------------------------------------
@@ -245,6 +246,7 @@ class Engine:
                   if idempotency_key else "")
         key = IdempotencyKey.of(actor.id, idempotency_key)
         self.seal_guard.check()
+        self.policy_guard.check()
         return self._once(key, digest, partial(self._start, machine, business_key, values, actor, role, key, digest))
 
     def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor, role: str,
@@ -288,6 +290,7 @@ class Engine:
         digest = command_digest("fire", instance_id, event, encode_values(fields), actor.id) if idempotency_key else ""
         key = IdempotencyKey.of(actor.id, idempotency_key)
         self.seal_guard.check()
+        self.policy_guard.check()
         return self._once(key, digest, partial(self._fire, instance_id, event, actor, payload, key, digest))
 
     def _fire(self, instance_id: str, event: str, actor: Actor, payload: Mapping[str, Any] | None,
@@ -356,6 +359,7 @@ class Engine:
         if not may_name_instance(instance_id):
             raise UnknownInstance(instance_id)
         self.seal_guard.check()
+        self.policy_guard.check()
         now = self._now()
         with self.store.transaction() as tx:
             inst = tx.get_instance(instance_id)
@@ -455,11 +459,13 @@ class Engine:
         now = aware(now, "tick") if now is not None else self._now()
         check_batch(batch, max_batches)
         self.seal_guard.check()  # before anything is claimed: an engine that may not write steps claims nothing
+        self.policy_guard.check()
         return sweep.tick(self, now, batch=batch, max_batches=max_batches, stop=stop)
 
     def recompute_provisional(self) -> int:
         """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""
         self.seal_guard.check()
+        self.policy_guard.check()
         return sweep.recompute_provisional(self)
 
     # -- queries ------------------------------------------------------------------------------------------

@@ -22,7 +22,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
-from engine.errors import DuplicateBusinessKey, PayloadInvalid, StorageUnavailable, WorkflowError
+from engine.errors import (
+    DeadlinePolicyMismatch,
+    DuplicateBusinessKey,
+    PayloadInvalid,
+    StorageUnavailable,
+    WorkflowError,
+)
 from engine.periods import recurring_business_key, recurring_variables
 from engine.ports import Actor
 from engine.runtime import Engine
@@ -157,6 +163,8 @@ class EngineScheduler:
         self.last_report: TickReport | None = None
         self.ticks = 0
         self.errors = 0
+        #: what stopped the worker for good: its deadline policy is no longer the database's
+        self.fatal: DeadlinePolicyMismatch | None = None
         self._failing = 0  # ticks failed in a row for want of the database
         self.daily_digest = daily_digest
         self.last_digest: DigestRun | None = None
@@ -200,6 +208,14 @@ class EngineScheduler:
                 return
             try:
                 report = self.engine.tick(stop=self._stopping)
+            except DeadlinePolicyMismatch as err:
+                # the database's policy was changed on purpose (`policy --set`): this process would count
+                # deadlines the old way, so it stops and says how to start it again
+                self.errors += 1
+                self.fatal = err
+                log.error("stopping: %s", err)
+                self.request_stop()
+                return
             except StorageUnavailable as err:
                 # an outage fails every tick until the database is back: say so once, not every few seconds
                 self.errors += 1

@@ -16,7 +16,7 @@ from calendars import DeadlinePolicy
 from engine import DeadlinePolicyMismatch, Engine, ManualClock, StorageUnavailable, WorkflowError
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
-from engine.policy_check import SETTING, canonical, policy_text, recorded_policy, replace_deadline_policy
+from engine.policy_check import SETTING, PolicyGuard, canonical, policy_text, recorded_policy, replace_deadline_policy
 from storage import open_for_reading, open_store
 from storage.sql import database_url
 from storage.tables import METADATA
@@ -189,3 +189,64 @@ def test_a_read_only_copy_is_checked_and_never_written(tmp_path: Path, clock: Ma
         store = open_for_reading(str(unrecorded))
         Engine(store, DefinitionSet(), clock=clock).close()
     assert unrecorded.read_bytes() == before
+
+
+class Ticking:
+    """A monotonic clock the test moves by hand, for the guard's recheck."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_a_running_engine_learns_of_a_replaced_policy_within_its_recheck(db_url: str, clock: ManualClock) -> None:
+    """An engine left running when the policy is replaced on purpose goes on until its next look (at most 30 s),
+    then refuses commands and ticks, writing nothing, until it is opened again with the new policy."""
+    engine = _engine(db_url, CLOSE_1730, clock)
+    seconds = Ticking()
+    engine.policy_guard = PolicyGuard(engine.store, CLOSE_1730, clock.now, monotonic=seconds)
+    engine.policy_guard.check()  # looked at second 0
+    inst = engine.start(WF, "RUNNING-1", flow_vars(), CONSUMER_ADMIN)
+    other = open_store(db_url)
+    replace_deadline_policy(other, DeadlinePolicy(), clock.now())
+    other.close()
+    seconds.seconds = 29.0
+    engine.start(WF, "RUNNING-2", flow_vars(), CONSUMER_ADMIN)  # inside the recheck: not looked at again yet
+    seconds.seconds = 30.0
+    before = _every_row(db_url)
+    with pytest.raises(DeadlinePolicyMismatch):
+        engine.start(WF, "RUNNING-3", flow_vars(), CONSUMER_ADMIN)
+    with pytest.raises(DeadlinePolicyMismatch):
+        engine.fire(inst.id, "consult", CONSUMER_ADMIN)  # allowed to her in the state the case is in
+    with pytest.raises(DeadlinePolicyMismatch):
+        engine.tick(clock.now() + timedelta(days=30))
+    assert _every_row(db_url) == before
+    engine.close()
+    reopened = _engine(db_url, DeadlinePolicy(), clock)
+    assert reopened.start(WF, "RUNNING-3", flow_vars(), CONSUMER_ADMIN).business_key == "RUNNING-3"
+    reopened.close()
+
+
+def test_a_worker_whose_policy_was_replaced_stops_and_says_why(db_url: str, clock: ManualClock,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """The worker's tick meets the replaced policy: it stops ticking (no tick counted), keeps the error for the
+    command line to print and exit 2, and logs it once."""
+    from engine.scheduler import EngineScheduler
+
+    engine = _engine(db_url, CLOSE_1730, clock)
+    engine.policy_guard = PolicyGuard(engine.store, CLOSE_1730, clock.now, monotonic=Ticking())
+    engine.policy_guard.check()  # looked at second 0; the tick below comes an hour later
+    scheduler = EngineScheduler(engine, interval=5)
+    other = open_store(db_url)
+    replace_deadline_policy(other, DeadlinePolicy(), clock.now())
+    other.close()
+    engine.policy_guard.monotonic.seconds = 3600.0  # type: ignore[attr-defined]
+    with caplog.at_level(logging.ERROR, logger="engine.scheduler"):
+        scheduler._tick()
+        scheduler._tick()  # stopping: no second try, no second log line
+    engine.close()
+    assert isinstance(scheduler.fatal, DeadlinePolicyMismatch)
+    assert scheduler.ticks == 0
+    assert [r.message.startswith("stopping: ") for r in caplog.records if r.levelno == logging.ERROR] == [True]
