@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "engine.cli_simulate",
     "engine.cli_runtime",
     "engine.cli_history_keys",
+    "engine.cli_audit",
     "notifiers.cli",
     "engine.cli_demo",
     "engine.cli_report",
