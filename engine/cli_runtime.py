@@ -401,11 +401,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                          indent=2))
     else:
         for h in entries:
-            raw = getattr(h.payload, "raw", None)  # storage.rows.UndecodablePayload: text changed outside the engine
-            payload = (f"(stored payload is not JSON: {raw[:80]!r})" if raw is not None
-                       else json.dumps(h.payload, ensure_ascii=False) if h.payload else "")
-            print(f"{h.seq:3} {_when(h.at)}  {_acted(h):12} {h.event:22} {h.from_state or '-'} -> {h.to_state} "
-                  f"{payload}")
+            print(step_line(h))
         print(_verdict(report, entries))
         if report.unsealed_since_keys:
             print(f"warning: {report.unsealed_since_keys} unsealed step(s) are dated after history keys came into use "
@@ -417,12 +413,28 @@ def cmd_history(args: argparse.Namespace) -> int:
 EXIT_ALTERED, EXIT_KEY_MISSING = 3, 4
 
 
-def _verdict(report: ChainReport, entries: Sequence[HistoryEntry]) -> str:
-    """The chain's verdict in one line, with how much of it is sealed with a history key."""
+def step_line(h: HistoryEntry) -> str:
+    """One step as `history` lists it: number, time, who acted and how, event, states and payload."""
+    raw = getattr(h.payload, "raw", None)  # storage.rows.UndecodablePayload: text changed outside the engine
+    payload = (f"(stored payload is not JSON: {raw[:80]!r})" if raw is not None
+               else json.dumps(h.payload, ensure_ascii=False) if h.payload else "")
+    return f"{h.seq:3} {_when(h.at)}  {_acted(h):12} {h.event:22} {h.from_state or '-'} -> {h.to_state} {payload}"
+
+
+def broken_verdict(report: ChainReport) -> str | None:
+    """The verdict on a chain broken or not checked from a step, in one line; None for an intact chain."""
     if report.missing_key:
         return f"HISTORY NOT CHECKED from step {report.broken_seq}: {report.problem}"
     if not report.ok:
         return f"HISTORY ALTERED at step {report.broken_seq}: {report.problem}"
+    return None
+
+
+def _verdict(report: ChainReport, entries: Sequence[HistoryEntry]) -> str:
+    """The chain's verdict in one line, with how much of it is sealed with a history key."""
+    broken = broken_verdict(report)
+    if broken is not None:
+        return broken
     keys = sorted({h.key_id for h in entries if h.key_id is not None})
     if report.sealed == 0:
         return "history verified: intact (not sealed with a history key)"

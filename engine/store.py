@@ -64,6 +64,19 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceHistory:
+    """An instance's steps in order, with what its row says of them: what checking its chain needs (an audit of
+    the whole database), without its variables, whose decoding a damaged row would fail."""
+
+    instance_id: str
+    workflow_id: str
+    business_key: str
+    last_seq: int  # the instance's `history_seq`: its last step as the row records it
+    last_hash: str  # the instance's `history_hash`: the last step's hash, which a removed last step leaves behind
+    steps: Sequence[HistoryEntry]
+
+
+@dataclass(frozen=True, slots=True)
 class ClockView:
     """An SLA clock: a task's or the whole procedure's deadline."""
 
@@ -263,6 +276,10 @@ class InstanceStore(Protocol):
     def get_instance(self, instance_id: str) -> InstanceView | None: ...
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None: ...
     def history(self, instance_id: str) -> list[HistoryEntry]: ...
+    def histories(self, workflow_id: str | None = None, batch: int = 200) -> Iterator[InstanceHistory]:
+        """Every instance (of `workflow_id`), in instance id order, each with its whole history: `batch` instances
+        are read at a time, each batch in one statement, so an instance is read with its steps as one moment left
+        them, and only one batch is ever held, however many instances the database has."""
     def clocks(self, instance_id: str) -> list[ClockView]: ...
     def pauses(self, clock_id: int) -> list[PauseEntry]: ...
     def timers(self, instance_id: str) -> list[TimerView]: ...

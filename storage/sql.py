@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from engine.errors import StorageUnavailable, WorkflowError
 from engine.store import (
     ClockView,
     HistoryEntry,
+    InstanceHistory,
     InstanceQuery,
     InstanceView,
     PauseEntry,
@@ -34,6 +36,7 @@ from engine.store import (
     TimerView,
 )
 from storage.diskfull import disk_full
+from storage.histories import history_page
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
 from storage.tables import (
     clock_t,
@@ -402,6 +405,23 @@ class SqlInstanceStore:
                 for r in conn.execute(select(history_t).where(c.instance_id == instance_id).order_by(c.seq))
             ]
         )
+
+    def histories(self, workflow_id: str | None = None, batch: int = 200) -> Iterator[InstanceHistory]:
+        """Page through the instances by id, `batch` at a time, each page read with its steps in one statement.
+
+        One statement per page, not two: an instance read apart from its steps could meet a command that wrote a
+        step in between, and its last hash would then seem to lack a step (both databases give one statement a
+        single snapshot). The page is picked by key (id after the last one seen), so each costs the same however
+        far the walk has gone."""
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, not {batch}")
+        after: str | None = None
+        while True:
+            page = self._read(partial(history_page, workflow_id=workflow_id, after=after, limit=batch))
+            yield from page
+            if len(page) < batch:
+                return
+            after = page[-1].instance_id
 
     def clocks(self, instance_id: str) -> list[ClockView]:
         c = clock_t.c

@@ -12,10 +12,11 @@ import pytest
 
 import calendars
 from calendars.store import data_dir
-from engine import Actor, Engine, ManualClock, Person
+from engine import Actor, Engine, HistoryKeyring, ManualClock, Person
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
 from engine.fields import make_credit_code
+from engine.ports import Directory
 from storage import open_store
 
 CONSUMER = make_credit_code(101)
@@ -199,3 +200,40 @@ def flow_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "test_flow.yaml").write_text(FLOW, encoding="utf-8")
     return folder
+
+
+@pytest.fixture(scope="module")
+def shipped() -> DefinitionSet:
+    """The repository's own workflows."""
+    return DefinitionSet.load([Path(__file__).resolve().parents[2] / "workflows"])
+
+
+@pytest.fixture(scope="module")
+def staff(tmp_path_factory: pytest.TempPathFactory) -> Directory:
+    """The people the shipped workflows' tests act as (tests.workflows.conftest.STAFF), as a YAML directory."""
+    from notifiers.directory import YamlDirectory
+    from tests.workflows.conftest import write_directory
+
+    return YamlDirectory(write_directory(tmp_path_factory.mktemp("staff")))
+
+
+OpenEngine = Callable[..., Engine]
+
+
+@pytest.fixture
+def open_engine(db_url: str, shipped: DefinitionSet, staff: Directory) -> Iterator[OpenEngine]:
+    """Engines on the test database with the shipped workflows, on one ManualClock from 8 October 2026, 09:00;
+    each given a keyring or none."""
+    from tests.workflows.conftest import at
+
+    clock = ManualClock(at(2026, 10, 8, 9))
+    made: list[Engine] = []
+
+    def make(keyring: HistoryKeyring | None = None) -> Engine:
+        engine = Engine(open_store(db_url), shipped, clock=clock, directory=staff, history_keys=keyring)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()
