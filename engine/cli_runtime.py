@@ -14,7 +14,7 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -382,7 +382,15 @@ def _pad(text: str, width: int) -> str:
 
 
 def _entry(h: HistoryEntry) -> dict[str, Any]:
-    return _jsonable(asdict(h))  # type: ignore[no-any-return]
+    """A step as `history --json` gives it; a payload whose stored text is not JSON (changed outside the engine)
+    is null, its text under `payload_stored_text`, as the listing shows it."""
+    data = {f.name: getattr(h, f.name) for f in fields(h)}  # not asdict: it rebuilds the payload's own type
+    raw = getattr(h.payload, "raw", None)  # storage.rows.UndecodablePayload
+    if raw is not None:
+        data["payload"], data["payload_stored_text"] = None, raw
+    else:
+        data["payload"] = dict(h.payload)
+    return _jsonable(data)  # type: ignore[no-any-return]
 
 
 def _acted(h: HistoryEntry) -> str:

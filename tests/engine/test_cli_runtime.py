@@ -151,6 +151,11 @@ def test_a_row_changed_outside_the_engine_is_named_not_a_traceback(
     con.commit()
     code, out, err = run(capsys, "history", iid, *base)
     assert code == 3 and "HISTORY ALTERED at step 2" in out and "not JSON: 'not json'" in out
+    code, out, err = run(capsys, "history", iid, *base, "--json")
+    steps = {s["seq"]: s for s in json.loads(out)["steps"]}
+    assert code == 3 and "Traceback" not in err
+    assert (steps[2]["payload"], steps[2]["payload_stored_text"]) == (None, "not json")
+    assert isinstance(steps[1]["payload"], dict) and "payload_stored_text" not in steps[1]
     con.execute("UPDATE instance SET variables = '{bad' WHERE id = ?", (iid,))
     con.commit()
     con.close()
