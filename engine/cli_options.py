@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from datetime import time
 
 from engine.arguments import LIST_LIMIT_MAX
@@ -46,6 +47,15 @@ class FromEnvironment(str):
     """An option's default read from $SHIXIAN_BUSINESS_HOURS, so that its refusal names the variable."""
 
     __slots__ = ()
+
+
+def add_business_hours(parser: argparse.ArgumentParser, help_end: str) -> None:
+    """`--business-hours OPEN-CLOSE`, defaulting to $SHIXIAN_BUSINESS_HOURS: the one way every command that counts
+    deadlines is given them, so that a deployment sets the variable once."""
+    parser.add_argument("--business-hours", type=business_hours, metavar="OPEN-CLOSE",
+                        default=FromEnvironment(os.environ.get("SHIXIAN_BUSINESS_HOURS") or "") or None,
+                        help="e.g. 09:00-17:30: deadlines end at close of business (default: $SHIXIAN_BUSINESS_HOURS, "
+                             f"else at 24:00); {help_end}")
 
 
 def business_hours(text: str) -> tuple[time, time]:

@@ -10,7 +10,7 @@ from datetime import time
 from typing import Any
 
 from engine.cli_checks import UsageError, check_db_target, exit_codes, open_to_read
-from engine.cli_options import FromEnvironment, business_hours
+from engine.cli_options import add_business_hours
 from engine.clock import SHANGHAI, SystemClock
 from engine.errors import WorkflowError
 from engine.policy_check import SETTING, canonical, describe, options, recorded_policy, replace_deadline_policy
@@ -98,10 +98,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--set", action="store_true",
                    help="record the business hours given here as the database's policy, in place of the one it "
                         "records (deadlines already computed keep their times)")
-    p.add_argument("--business-hours", type=business_hours, metavar="OPEN-CLOSE",
-                   default=FromEnvironment(os.environ.get("SHIXIAN_BUSINESS_HOURS") or "") or None,
-                   help="e.g. 09:00-17:30: deadlines end at close of business (default: $SHIXIAN_BUSINESS_HOURS, "
-                        "else at 24:00); with --set, the policy recorded")
+    add_business_hours(p, "with --set, the policy recorded")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(func=exit_codes(cmd_policy, [(UsageError, 2, None), (WorkflowError, 1, None)]))
 

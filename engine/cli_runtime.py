@@ -29,9 +29,8 @@ from engine.cli_checks import (
 from engine.cli_options import (
     DEFAULT_BACKOFF,
     MIN_INTERVAL,
-    FromEnvironment,
+    add_business_hours,
     backoff,
-    business_hours,
     digest_threshold,
     digest_time,
     interval,
@@ -80,10 +79,7 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output
     parser.add_argument("--hooks", action="append", default=None, metavar="MODULE",
                         help="a Python module whose HOOKS mapping (hook name -> function) the automatic steps call "
                              "(repeatable; default: $SHIXIAN_HOOKS, comma-separated)")
-    parser.add_argument("--business-hours", type=business_hours, metavar="OPEN-CLOSE",
-                        default=FromEnvironment(os.environ.get("SHIXIAN_BUSINESS_HOURS") or "") or None,
-                        help="e.g. 09:00-17:00: deadlines end at close of business (default: $SHIXIAN_BUSINESS_HOURS, "
-                             "else at 24:00); every process on one database must use the same")
+    add_business_hours(parser, "every process on one database must use the same")
     parser.add_argument("--history-keys", default=os.environ.get("SHIXIAN_HISTORY_KEYS") or None, metavar="FILE",
                         help="keyring that seals each new history step and checks sealed ones (default: "
                              "$SHIXIAN_HISTORY_KEYS; make one with `history-keys new FILE`); every process "

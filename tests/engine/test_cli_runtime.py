@@ -166,20 +166,27 @@ def test_a_row_changed_outside_the_engine_is_named_not_a_traceback(
         assert f"instance {iid} cannot be read: its variables are not JSON" in err and "Traceback" not in err
 
 
+def _task_clock_put_back(base: list[str], capsys: pytest.CaptureFixture[str], attempts: int,
+                         error: str) -> str:
+    """Start a case on `base`'s database and put its task clock's next moment back as a worker does, with
+    `attempts` tries and `error`; the instance's id."""
+    _, out, _ = run(capsys, "start", "common.test_flow", "PUT-BACK-1", *base, "--json", "--actor", "alice",
+                    "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    iid: str = json.loads(out)["id"]
+    store = open_store(base[1])
+    task = next(c for c in store.clocks(iid) if c.scope == "task")
+    assert task.next_fire_at is not None
+    store.release_clock(task.id, task.next_fire_at, None, attempts, error)
+    store.close()
+    return iid
+
+
 def test_show_names_a_clock_whose_moment_keeps_failing(tmp_path: Path, flow_dir: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     """A clock whose next moment failed to fire (a worker put it back with back-off) is shown with its tries and
     last error under it; `--json` has both; a clock that fires as it should shows neither."""
-    db = str(tmp_path / "cli.db")
-    base = ["--db", db, "--workflows", str(flow_dir)]
-    _, out, _ = run(capsys, "start", "common.test_flow", "FAIL-1", *base, "--json", "--actor", "alice",
-                    "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
-    iid = json.loads(out)["id"]
-    store = open_store(db)
-    task = next(c for c in store.clocks(iid) if c.scope == "task")
-    assert task.next_fire_at is not None
-    store.release_clock(task.id, task.next_fire_at, None, 3, "LDAP: no answer for 114502")
-    store.close()
+    base = ["--db", str(tmp_path / "cli.db"), "--workflows", str(flow_dir)]
+    iid = _task_clock_put_back(base, capsys, 3, "LDAP: no answer for 114502")
     code, out, _ = run(capsys, "show", iid, *base)
     _, as_json, _ = run(capsys, "show", iid, *base, "--json")
     clocks = {c["scope"]: c for c in json.loads(as_json)["clocks"]}
@@ -195,16 +202,8 @@ def test_show_does_not_count_a_passing_failure_as_a_try(tmp_path: Path, flow_dir
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """A moment put back because the database failed or a command updated the instance first keeps its error but
     no try: `show` says it is tried again shortly, never that it "failed 0 time(s)"."""
-    db = str(tmp_path / "cli.db")
-    base = ["--db", db, "--workflows", str(flow_dir)]
-    _, out, _ = run(capsys, "start", "common.test_flow", "PASS-1", *base, "--json", "--actor", "alice",
-                    "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
-    iid = json.loads(out)["id"]
-    store = open_store(db)
-    task = next(c for c in store.clocks(iid) if c.scope == "task")
-    assert task.next_fire_at is not None
-    store.release_clock(task.id, task.next_fire_at, None, 0, "database is locked")
-    store.close()
+    base = ["--db", str(tmp_path / "cli.db"), "--workflows", str(flow_dir)]
+    iid = _task_clock_put_back(base, capsys, 0, "database is locked")
     code, out, _ = run(capsys, "show", iid, *base)
     assert code == 0
     assert "    its warn moment is tried again shortly; last error: database is locked" in out.splitlines()
