@@ -25,6 +25,7 @@ from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import (
     DeadlinePolicyMismatch,
     DuplicateBusinessKey,
+    HistoryKeysRequired,
     PayloadInvalid,
     StorageUnavailable,
     WorkflowError,
@@ -163,8 +164,8 @@ class EngineScheduler:
         self.last_report: TickReport | None = None
         self.ticks = 0
         self.errors = 0
-        #: what stopped the worker for good: its deadline policy is no longer the database's
-        self.fatal: DeadlinePolicyMismatch | None = None
+        #: what stopped the worker for good: its deadline policy or its keyring no longer fits the database
+        self.fatal: DeadlinePolicyMismatch | HistoryKeysRequired | None = None
         self._failing = 0  # ticks failed in a row for want of the database
         self.daily_digest = daily_digest
         self.last_digest: DigestRun | None = None
@@ -208,9 +209,10 @@ class EngineScheduler:
                 return
             try:
                 report = self.engine.tick(stop=self._stopping)
-            except DeadlinePolicyMismatch as err:
-                # the database's policy was changed on purpose (`policy --set`): this process would count
-                # deadlines the old way, so it stops and says how to start it again
+            except (DeadlinePolicyMismatch, HistoryKeysRequired) as err:
+                # this process no longer fits its database: its policy was changed on purpose (`policy --set`),
+                # or history keys came into use and it has none. Every tick would fail alike, so it stops and
+                # says how to start it again
                 self.errors += 1
                 self.fatal = err
                 log.error("stopping: %s", err)

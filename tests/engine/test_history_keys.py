@@ -196,3 +196,17 @@ def test_a_new_key_goes_first_and_the_file_stays_private(tmp_path: Path) -> None
     assert key_id(keyring.keys[first]) == first
     assert first != second and len(first) == 16
     assert hashlib.sha256(keyring.sealing_key).hexdigest()[:16] != second  # the id is not the key's bare hash
+
+
+def test_a_keyless_worker_stops_once_keys_are_in_use(make_engine: MakeEngine) -> None:
+    """Every tick of a worker without the keyring would fail alike where keys are in use: the first one stops the
+    worker and keeps the error for the command line to print (exit 2), instead of a traceback every few seconds."""
+    from engine.scheduler import EngineScheduler
+
+    make_engine(history_keys=HistoryKeyring.of(KEY_A)).start("common.test_flow", "STOP-K", flow_vars(),
+                                                            CONSUMER_ADMIN)
+    scheduler = EngineScheduler(make_engine(), interval=5)
+    scheduler._tick()
+    scheduler._tick()
+    assert isinstance(scheduler.fatal, HistoryKeysRequired)
+    assert (scheduler.ticks, scheduler.errors) == (0, 1)
