@@ -13,18 +13,14 @@ import json
 import os
 import sys
 import textwrap
-from dataclasses import fields
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from engine.audit import DEFAULT_BATCH, AuditFinding, AuditReport, audit_histories, keys_in_use_since
-from engine.cli_checks import UsageError, check_choice, check_db_target, exit_codes, open_to_read
-from engine.cli_runtime import EXIT_ALTERED, EXIT_KEY_MISSING, broken_verdict, step_line
-from engine.clock import SHANGHAI
+from engine.cli_checks import UsageError, check_choice, exit_codes, open_to_read, require_engine_db
+from engine.cli_runtime import EXIT_ALTERED, EXIT_KEY_MISSING, broken_verdict, step_json, step_line
 from engine.errors import WorkflowError
 from engine.history_keys import HistoryKeyring
-from engine.store import HistoryEntry
 
 _REPO = Path(__file__).resolve().parent.parent
 #: How many instances between two progress lines (`--progress`).
@@ -32,12 +28,8 @@ PROGRESS_EVERY = 10_000
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from storage import database_missing, no_database
-
-    check_db_target(args.db)
     keyring = HistoryKeyring.load(args.history_keys) if args.history_keys else None  # a bad file: before any read
-    if database_missing(args.db):
-        raise UsageError(no_database(args.db).detail)
+    require_engine_db(args.db)
     store = open_to_read(args.db)
     out = _JsonOutput() if args.json else _TextOutput()
     try:
@@ -120,20 +112,7 @@ def _finding(finding: AuditFinding) -> dict[str, Any]:
             "business_key": finding.business_key, "seq": report.broken_seq, "problem": report.problem or None,
             "missing_key": report.missing_key, "verdict": broken_verdict(report),
             "unsealed_since_keys": report.unsealed_since_keys,
-            "step": _step(finding.step) if finding.step is not None else None}
-
-
-def _step(h: HistoryEntry) -> dict[str, Any]:
-    """A step as JSON: times in Beijing time, a payload that is no JSON object as its stored text."""
-    data = {f.name: getattr(h, f.name) for f in fields(h)}
-    raw = getattr(h.payload, "raw", None)  # storage.rows.UndecodablePayload
-    data["payload"] = raw if raw is not None else dict(h.payload)
-    data["at"] = _when(h.at)
-    return data
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
+            "step": step_json(finding.step) if finding.step is not None else None}
 
 
 def register(subparsers: Any) -> None:

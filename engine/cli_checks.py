@@ -56,6 +56,16 @@ def open_to_read(db: str) -> SqlInstanceStore:
     return open_for_reading(db)
 
 
+def require_engine_db(db: str) -> None:
+    """Refuse a `--db` that is no database target (check_db_target) or holds no engine database yet: a command
+    that creates none must not read a mistyped path as an empty database."""
+    from storage import database_missing, no_database
+
+    check_db_target(db)
+    if database_missing(db):
+        raise UsageError(no_database(db).detail)
+
+
 def check_db_target(db: str) -> None:
     """Refuse a `--db` that names no SQLite file or PostgreSQL database the engine can use: another kind of
     server, a path that is a folder or lies in a folder that does not exist. A new file in an existing folder

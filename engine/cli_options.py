@@ -7,6 +7,7 @@ import argparse
 import math
 import os
 from datetime import time
+from typing import Any
 
 from engine.arguments import LIST_LIMIT_MAX
 
@@ -47,6 +48,14 @@ class FromEnvironment(str):
     """An option's default read from $SHIXIAN_BUSINESS_HOURS, so that its refusal names the variable."""
 
     __slots__ = ()
+
+
+def deadline_policy(hours: tuple[time, time] | None) -> Any:
+    """The deadline policy a command line gives: `--business-hours` (None: deadlines end at 24:00), the rest as
+    `calendars.DeadlinePolicy()` has it."""
+    from calendars import DeadlinePolicy
+
+    return DeadlinePolicy(business_hours=hours)
 
 
 def add_business_hours(parser: argparse.ArgumentParser, help_end: str) -> None:

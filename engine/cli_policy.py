@@ -6,30 +6,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from datetime import time
 from typing import Any
 
-from engine.cli_checks import UsageError, check_db_target, exit_codes, open_to_read
-from engine.cli_options import add_business_hours
+from engine.cli_checks import UsageError, exit_codes, open_to_read, require_engine_db
+from engine.cli_options import add_business_hours, deadline_policy
 from engine.clock import SHANGHAI, SystemClock
 from engine.errors import WorkflowError
 from engine.policy_check import SETTING, canonical, describe, options, recorded_policy, replace_deadline_policy
 from engine.store import Setting
 
 
-def _policy(hours: tuple[time, time] | None) -> Any:
-    from calendars import DeadlinePolicy
-
-    return DeadlinePolicy(business_hours=hours)
-
-
 def _store(args: argparse.Namespace) -> Any:
     """The store on `--db`, which must hold the engine's database already: this command never creates one."""
-    from storage import database_missing, no_database, open_store
+    from storage import open_store
 
-    check_db_target(args.db)
-    if database_missing(args.db):
-        raise UsageError(no_database(args.db).detail)
+    require_engine_db(args.db)
     return open_store(args.db) if args.set else open_to_read(args.db)
 
 
@@ -51,7 +42,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 def _show(setting: Setting | None, args: argparse.Namespace, db: str) -> int:
     """The recorded policy, and whether the business hours given here (option or variable) are the same."""
-    here = canonical(_policy(args.business_hours))
+    here = canonical(deadline_policy(args.business_hours))
     recorded = recorded_policy(setting) if setting is not None else None
     if args.json:
         print(json.dumps({"database": db, "recorded": recorded, "recorded_at": _when(setting) if setting else None,
@@ -71,7 +62,7 @@ def _show(setting: Setting | None, args: argparse.Namespace, db: str) -> int:
 
 def _replace(store: Any, args: argparse.Namespace, db: str) -> int:
     """Record the policy given here in place of the database's, and say what that does and does not change."""
-    policy = _policy(args.business_hours)
+    policy = deadline_policy(args.business_hours)
     now = canonical(policy)
     before = replace_deadline_policy(store, policy, SystemClock().now())
     was = recorded_policy(before) if before is not None else None
@@ -86,8 +77,8 @@ def _replace(store: Any, args: argparse.Namespace, db: str) -> int:
     print("Deadlines already computed keep their times: open clocks are not recomputed; deadlines computed from "
           "now on follow the new policy.")
     print(f"Restart every process on this database (workers, backends) with the new value: {options(now)}. "
-          "A process still running keeps the policy it opened with until it is restarted; one started with the old "
-          "value is refused.")
+          "A process still running learns of the change within 30 seconds and then refuses (a worker stops); one "
+          "started with the old value is refused.")
     return 0
 
 

@@ -31,6 +31,7 @@ from engine.cli_options import (
     MIN_INTERVAL,
     add_business_hours,
     backoff,
+    deadline_policy,
     digest_threshold,
     digest_time,
     interval,
@@ -140,15 +141,11 @@ def _engine(args: argparse.Namespace, *, create: bool = False, reads: bool = Fal
     setup = setup or _setup(args)
     if new_file:
         print(f"no database at {shown_url(args.db)}: creating a new one", file=sys.stderr)
-    policy = None
-    if args.business_hours is not None:
-        from calendars import DeadlinePolicy
-
-        policy = DeadlinePolicy(business_hours=args.business_hours)  # every deadline ends at close of business
     keyring = HistoryKeyring.load(args.history_keys) if args.history_keys else None
     store = open_to_read(args.db) if reads else open_store(args.db)
     engine = Engine(store, setup.definitions, clock=SystemClock(), directory=setup.directory,
-                    allow_provisional=args.allow_provisional, deadline_policy=policy, history_keys=keyring)
+                    allow_provisional=args.allow_provisional, deadline_policy=deadline_policy(args.business_hours),
+                    history_keys=keyring)
     for name, fn in setup.hooks.items():
         engine.register_hook(name, fn)
     return engine
@@ -377,9 +374,9 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - used, 0)
 
 
-def _entry(h: HistoryEntry) -> dict[str, Any]:
-    """A step as `history --json` gives it; a payload whose stored text is not JSON (changed outside the engine)
-    is null, its text under `payload_stored_text`, as the listing shows it."""
+def step_json(h: HistoryEntry) -> dict[str, Any]:
+    """A step as `history --json` and `audit --json` give it, times in Beijing time; a payload whose stored text
+    is not JSON (changed outside the engine) is null, its text under `payload_stored_text`."""
     data = {f.name: getattr(h, f.name) for f in fields(h)}  # not asdict: it rebuilds the payload's own type
     raw = getattr(h.payload, "raw", None)  # storage.rows.UndecodablePayload
     if raw is not None:
@@ -401,7 +398,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     entries = engine.history(args.instance)
     report = engine.verify_history(args.instance)
     if args.json:
-        print(json.dumps({"steps": [_entry(h) for h in entries], "verified": asdict(report)}, ensure_ascii=False,
+        print(json.dumps({"steps": [step_json(h) for h in entries], "verified": asdict(report)}, ensure_ascii=False,
                          indent=2))
     else:
         for h in entries:
