@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from engine.history import ChainReport, verify_chain
+from engine.history_keys import keys_in_use_since
 from engine.store import HistoryEntry, InstanceHistory
 
 #: Instances read from the database at a time.
@@ -20,7 +21,6 @@ class HistoryPages(Protocol):
     """What the audit needs of the store (engine.store.InstanceStore)."""
 
     def histories(self, workflow_id: str | None = None, batch: int = 200) -> Iterator[InstanceHistory]: ...
-    def history_keys(self) -> dict[str, datetime]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +66,6 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.altered and not self.not_checked
-
-
-def keys_in_use_since(store: HistoryPages) -> datetime | None:
-    """When the database's first step was sealed, as `verify_history` takes it; None where no key has sealed."""
-    return min(store.history_keys().values(), default=None)
 
 
 def audit_histories(store: HistoryPages, keys: Mapping[str, bytes] | None = None,

@@ -127,11 +127,22 @@ def add_new_key(path: str | os.PathLike[str]) -> str:
     return key_id(bytes.fromhex(line))
 
 
-class KeyListing(Protocol):
+class KeysInUse(Protocol):
+    """The store's list of the keys that have sealed steps (engine.store.InstanceStore)."""
+
+    def history_keys(self) -> dict[str, datetime]: ...
+
+
+class KeyListing(KeysInUse, Protocol):
     """What `SealGuard` needs of the store (engine.store.InstanceStore)."""
 
     def save_history_key(self, key_id: str, at: datetime) -> None: ...
-    def history_keys(self) -> dict[str, datetime]: ...
+
+
+def keys_in_use_since(store: KeysInUse) -> datetime | None:
+    """When the database's first step was sealed (None where no key has sealed): unsealed steps dated after it
+    are counted by `verify_chain` as written without the keyring."""
+    return min(store.history_keys().values(), default=None)
 
 
 class SealGuard:

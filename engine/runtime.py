@@ -57,7 +57,7 @@ from engine.fields import (
 )
 from engine.filters import check_filters
 from engine.history import GENESIS, ChainReport, verify_chain
-from engine.history_keys import HistoryKeyring, SealGuard
+from engine.history_keys import HistoryKeyring, SealGuard, keys_in_use_since
 from engine.hooks import Hook, HookRegistry
 from engine.idempotency import IdempotencyKey, command_digest
 from engine.ids import new_instance_id
@@ -245,8 +245,7 @@ class Engine:
         digest = (command_digest("start", workflow_id, business_key, encode_values(values), actor.id)
                   if idempotency_key else "")
         key = IdempotencyKey.of(actor.id, idempotency_key)
-        self.seal_guard.check()
-        self.policy_guard.check()
+        self._may_write()
         return self._once(key, digest, partial(self._start, machine, business_key, values, actor, role, key, digest))
 
     def _start(self, machine: CompiledMachine, business_key: str, values: dict[str, Any], actor: Actor, role: str,
@@ -289,8 +288,7 @@ class Engine:
         fields = check_mapping(payload, "payload") if payload is not None else {}
         digest = command_digest("fire", instance_id, event, encode_values(fields), actor.id) if idempotency_key else ""
         key = IdempotencyKey.of(actor.id, idempotency_key)
-        self.seal_guard.check()
-        self.policy_guard.check()
+        self._may_write()
         return self._once(key, digest, partial(self._fire, instance_id, event, actor, payload, key, digest))
 
     def _fire(self, instance_id: str, event: str, actor: Actor, payload: Mapping[str, Any] | None,
@@ -358,8 +356,7 @@ class Engine:
         authorise_base(actor, self.admin_roles, f"{action} instances")
         if not may_name_instance(instance_id):
             raise UnknownInstance(instance_id)
-        self.seal_guard.check()
-        self.policy_guard.check()
+        self._may_write()
         now = self._now()
         with self.store.transaction() as tx:
             inst = tx.get_instance(instance_id)
@@ -395,6 +392,12 @@ class Engine:
         if events:
             self.bus.publish(events)
         return row
+
+    def _may_write(self) -> None:
+        """Refuse, before a command or tick touches the database, a process that no longer fits it: keys seal steps
+        there and it has none (HistoryKeysRequired), or it counts deadlines otherwise (DeadlinePolicyMismatch)."""
+        self.seal_guard.check()
+        self.policy_guard.check()
 
     def _now(self) -> datetime:
         """The injected clock's moment; a clock that answers a naive datetime is named, not met deep inside."""
@@ -458,14 +461,12 @@ class Engine:
         claimed and had not fired is handed back for another worker (`TickReport.released`)."""
         now = aware(now, "tick") if now is not None else self._now()
         check_batch(batch, max_batches)
-        self.seal_guard.check()  # before anything is claimed: an engine that may not write steps claims nothing
-        self.policy_guard.check()
+        self._may_write()  # before anything is claimed: an engine that may not write here claims nothing
         return sweep.tick(self, now, batch=batch, max_batches=max_batches, stop=stop)
 
     def recompute_provisional(self) -> int:
         """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""
-        self.seal_guard.check()
-        self.policy_guard.check()
+        self._may_write()
         return sweep.recompute_provisional(self)
 
     # -- queries ------------------------------------------------------------------------------------------
@@ -494,8 +495,8 @@ class Engine:
         steps are checked with the keyring (engine.history_keys)."""
         inst = self.get(instance_id)
         keys = self.history_keys.keys if self.history_keys is not None else None
-        since = min(self.store.history_keys().values(), default=None)
-        return verify_chain(instance_id, self.store.history(instance_id), inst.history_hash, keys, since)
+        return verify_chain(instance_id, self.store.history(instance_id), inst.history_hash, keys,
+                            keys_in_use_since(self.store))
 
     def clocks(self, instance_id: str) -> list[ClockView]:
         """The instance's SLA clocks; UnknownInstance for an id no instance has (an instance may have none)."""
