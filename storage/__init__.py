@@ -7,7 +7,7 @@ from pathlib import Path
 from engine.errors import StorageUnavailable
 from storage.diskfull import disk_full
 from storage.snapshot import check_snapshot, snapshot_connect, writable_here
-from storage.sql import SqlInstanceStore, database_url, shown_url
+from storage.sql import SqlInstanceStore, database_url, driver_reason, shown_url
 
 
 def open_store(target: str, *, synchronous: str = "NORMAL") -> SqlInstanceStore:
@@ -81,8 +81,8 @@ def _table_names(target: str) -> set[str]:
         full = disk_full(err, _sqlite_path(target))
         if full is not None:  # SQLite's "disk I/O error" on opening: no room for the file's -shm beside it
             raise full from err
-        reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
-        raise StorageUnavailable(f"cannot open {shown_url(url)}: {reason}; check --db (or SHIXIAN_DB)") from err
+        raise StorageUnavailable(f"cannot open {shown_url(url)}: {driver_reason(err)}; check --db (or SHIXIAN_DB)"
+                                 ) from err
     finally:
         engine.dispose()
 

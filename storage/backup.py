@@ -27,7 +27,7 @@ from engine.errors import StorageUnavailable, WorkflowError
 from storage.diskfull import disk_full
 from storage.migrate import known_revision
 from storage.snapshot import check_snapshot, snapshot_connect, writable_here
-from storage.sql import database_url, shown_url
+from storage.sql import database_url, driver_reason, shown_url
 from storage.tables import instance_t
 
 #: Pages copied at each step (4 MiB of 4 KiB pages): between two steps the copy can be interrupted, and its
@@ -198,7 +198,7 @@ def _source_error(err: SQLAlchemyError, source: Path) -> WorkflowError:
         return full
     if getattr(getattr(err, "orig", None), "sqlite_errorcode", None) == SQLITE_NOTADB:
         return BackupRefused("--db", str(source), f"not a SQLite database; {_WHICH_DB}")
-    return StorageUnavailable(f"cannot read {source}: {_reason(err)}")
+    return StorageUnavailable(f"cannot read {source}: {driver_reason(err)}")
 
 
 def _source_revision(conn: Connection, source: Path) -> str:
@@ -226,7 +226,7 @@ def _copy_pages(conn: Connection, partial: Path, target: Path, pages: int, progr
         raw.backup(copy, pages=pages, progress=stepped)
     except sqlite3.Error as err:
         full = disk_full(err, partial)
-        raise full if full is not None else BackupFailed(str(target), f"copying the pages failed ({_reason(err)})"
+        raise full if full is not None else BackupFailed(str(target), f"copying the pages failed ({driver_reason(err)})"
                                                          ) from err
     finally:
         copy.close()
@@ -250,7 +250,7 @@ def _check_copy(partial: Path, target: Path, source: Path, revision: str) -> int
             return int(conn.execute(select(func.count()).select_from(instance_t)).scalar_one())
     except SQLAlchemyError as err:
         full = disk_full(err, partial)
-        raise full if full is not None else BackupFailed(str(target), f"reading the copy failed ({_reason(err)})"
+        raise full if full is not None else BackupFailed(str(target), f"reading the copy failed ({driver_reason(err)})"
                                                          ) from err
     finally:
         engine.dispose()
@@ -265,14 +265,7 @@ def _integrity_problems(conn: Connection) -> list[str]:
         code = getattr(err.orig, "sqlite_errorcode", None)
         if not isinstance(code, int) or code & 0xFF != SQLITE_CORRUPT:  # the primary code of any extended one
             raise
-        return [_reason(err)]
-
-
-def _reason(err: BaseException) -> str:
-    """The driver's own first line of an error, without SQLAlchemy's statement and link."""
-    cause = getattr(err, "orig", None) or err
-    text = str(cause).strip()
-    return text.splitlines()[0] if text else type(cause).__name__
+        return [driver_reason(err)]
 
 
 def _sync(path: Path) -> None:

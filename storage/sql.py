@@ -73,6 +73,14 @@ def shown_url(url: str) -> str:
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
+def driver_reason(err: BaseException) -> str:
+    """The driver's own first line of an error, without SQLAlchemy's statement and link (or the error's type,
+    when it says nothing)."""
+    cause = getattr(err, "orig", None) or err
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
+
+
 def _switch_to_wal(cur: Any, patience: float = 60.0) -> None:
     """Put the database in WAL mode, waiting out another process that is switching or creating the same file.
 
