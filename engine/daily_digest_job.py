@@ -56,9 +56,10 @@ class DigestRun:
 
 
 def is_working_day(engine: Engine, day: date, region: str = REGION) -> bool:
-    """Whether `day` is a working day of the national calendar. A year without data is CalendarYearMissing
-    unless the engine allows provisional deadlines (then weekends and fixed-date holidays answer)."""
-    return engine.parts.sla.is_working_day(region, day)
+    """Whether `day` is a working day of the national calendar. In a year without data the guess answers
+    (weekends and fixed-date holidays), whether or not the engine allows provisional deadlines: the list must
+    still go out in a January whose schedule is not yet published, when deadlines are refused and run late."""
+    return bool(engine.parts.sla.ladder_calendar(region).is_working_day(day))
 
 
 def all_overdue(engine: Engine, now: datetime, page: int = PAGE) -> list[OverdueItem]:
@@ -136,7 +137,7 @@ def send_daily_digest(engine: Engine, directory: Directory, now: datetime | None
 
     Safe to run again the same day, from any number of workers: the dedupe key `daily:{day}:{person}:{channel}`
     lets each digest in once. Raises StorageUnavailable when the database cannot be read or written (nothing is
-    enqueued then) and CalendarYearMissing for a year without calendar data (unless provisional is allowed).
+    enqueued then).
     """
     moment = now if now is not None else engine.clock.now()
     day = moment.astimezone(SHANGHAI).date()

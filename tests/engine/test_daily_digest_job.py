@@ -103,6 +103,18 @@ def test_a_list_on_each_working_day_make_up_saturday_included(late: Engine, cloc
     assert f"daily:{day}:city:file" in digests(late)
 
 
+@pytest.mark.parametrize(("day", "working"), [("2027-01-04", True), ("2027-01-01", False), ("2027-01-02", False)])
+def test_a_january_without_its_schedule_still_has_its_lists(late: Engine, clock: ManualClock,
+                                                              directory: YamlDirectory, day: str, working: bool) -> None:
+    """No 2027 file, a strict engine: the list still goes out on Monday 4 January, and not on New Year's Day (a
+    fixed-date holiday) or a Saturday, as the guess of a year without data has them. Before, the working-day
+    question raised CalendarYearMissing and no supervisor had a list until the file was added."""
+    clock.set(at(day))
+    assert late.parts.sla.allow_provisional is False
+    run = send_daily_digest(late, directory)
+    assert (run.working_day, run.enqueued) == (working, 2 if working else 0)
+
+
 def test_lateness_and_level_grow_over_the_days_off(late: Engine, clock: ManualClock, directory: YamlDirectory) -> None:
     """On 8 October the review is 3 working days late (28, 29, 30 September) and at level 2 (2 WD after due)."""
     clock.set(at("2026-10-08"))
