@@ -126,6 +126,13 @@ def digest_threshold(text: str) -> int | None:
     return count(text, 2, ", or off")
 
 
+def calendar_warn_days(text: str) -> int | None:
+    """`worker --calendar-warn-days DAYS|off`: how far ahead a missing calendar year is told (None: never)."""
+    if text.strip().lower() == "off":
+        return None
+    return count(text, 1, " (days), or off")
+
+
 def backoff(text: str) -> tuple[float, float]:
     """`--backoff SECONDS[:MAX_SECONDS]`: the first retry's wait, doubling up to the maximum (default 3600 s,
     or the first wait when that is longer)."""

@@ -31,6 +31,7 @@ from engine.cli_options import (
     MIN_INTERVAL,
     add_business_hours,
     backoff,
+    calendar_warn_days,
     deadline_policy,
     digest_threshold,
     digest_time,
@@ -56,6 +57,7 @@ from engine.errors import (
 from engine.filters import STATUSES, known_states
 from engine.history import ChainReport
 from engine.history_keys import HistoryKeyring
+from engine.horizon_job import DEFAULT_WITHIN as DEFAULT_HORIZON_WITHIN
 from engine.ports import Actor, Directory, Person
 from engine.runtime import Engine
 from engine.spec import FieldSpec, WorkflowSpec
@@ -466,6 +468,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from engine.daily_digest_job import DailyDigest
+    from engine.horizon_job import HorizonWatch
     from engine.scheduler import EngineScheduler
 
     log_handler = logging.StreamHandler()
@@ -491,7 +494,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     daily = (DailyDigest(directory, args.daily_digest)
              if directory is not None and not args.no_daily_digest else None)
     stop = threading.Event()
-    scheduler = EngineScheduler(engine, interval=args.interval, daily_digest=daily)
+    horizon = (HorizonWatch(args.calendar_warn_days, directory) if args.calendar_warn_days is not None else None)
+    scheduler = EngineScheduler(engine, interval=args.interval, daily_digest=daily, horizon=horizon)
 
     def on_signal(signum: int, _frame: Any) -> None:
         logging.getLogger(__name__).info("signal %s: finishing the moment in hand, then stopping", signum)
@@ -558,6 +562,9 @@ def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any, ke
         parts.append("no daily overdue list (--no-daily-digest)")
     else:
         parts.append("no daily overdue list is sent: it needs --directory")
+    within = args.calendar_warn_days
+    parts.append(f"calendar data checked {within} days ahead" if within is not None
+                 else "calendar data not checked ahead (--calendar-warn-days off)")
     return "; ".join(parts)
 
 
@@ -622,4 +629,8 @@ def register(subparsers: Any) -> None:
                        help="Beijing time of the supervisors' daily overdue list on working days (default 09:00; "
                             "needs --directory)")
     daily.add_argument("--no-daily-digest", action="store_true", help="send no daily overdue list from this worker")
+    p.add_argument("--calendar-warn-days", type=calendar_warn_days, default=DEFAULT_HORIZON_WITHIN, metavar="DAYS|off",
+                   help="warn, at start and daily at 08:30, when a deadline will need a year without calendar data "
+                        f"within DAYS (default {DEFAULT_HORIZON_WITHIN}); with --directory the information centre's "
+                        "operators (center_operator) are told once a working day; off: never")
     p.set_defaults(func=_guarded(cmd_worker))

@@ -47,12 +47,19 @@ class DigestRun:
     """What one run did: the Beijing day, whether it is a working day, the overdue clocks read, rows enqueued.
 
     `enqueued` counts new outbox rows only: a second run on the same day (another worker, a restart) adds none.
+    `guessed`: the day's year has no calendar data, so whether it is a working day was guessed.
     """
 
     day: date
     working_day: bool
     overdue: int
     enqueued: int
+    guessed: bool = False
+
+
+def is_guessed(engine: Engine, day: date, region: str = REGION) -> bool:
+    """Whether `day` falls where the calendar has no data, so that `is_working_day` guessed."""
+    return bool(engine.parts.sla.ladder_calendar(region).is_provisional(day))
 
 
 def is_working_day(engine: Engine, day: date, region: str = REGION) -> bool:
@@ -141,11 +148,12 @@ def send_daily_digest(engine: Engine, directory: Directory, now: datetime | None
     """
     moment = now if now is not None else engine.clock.now()
     day = moment.astimezone(SHANGHAI).date()
+    guessed = is_guessed(engine, day, region)
     if not is_working_day(engine, day, region):
-        return DigestRun(day, False, 0, 0)
+        return DigestRun(day, False, 0, 0, guessed)
     items = overdue_items(engine, directory, moment)
     if not items:
-        return DigestRun(day, True, 0, 0)
+        return DigestRun(day, True, 0, 0, guessed)
     from sqlalchemy.exc import SQLAlchemyError
 
     from notifiers.daily_digest import enqueue_daily_digests
@@ -158,7 +166,7 @@ def send_daily_digest(engine: Engine, directory: Directory, now: datetime | None
             enqueued = enqueue_daily_digests(conn, directory, items, day, moment)
     except SQLAlchemyError as err:
         raise StorageUnavailable(f"daily digest not enqueued: {str(err).splitlines()[0]}") from err
-    return DigestRun(day, True, len(items), enqueued)
+    return DigestRun(day, True, len(items), enqueued, guessed)
 
 
 __all__ = ["DEFAULT_AT", "DailyDigest", "DigestRun", "all_overdue", "digest_item", "is_working_day",

@@ -30,6 +30,7 @@ from engine.errors import (
     StorageUnavailable,
     WorkflowError,
 )
+from engine.horizon_job import HorizonRun, HorizonWatch, look_ahead
 from engine.periods import recurring_business_key, recurring_variables
 from engine.ports import Actor
 from engine.runtime import Engine
@@ -155,7 +156,7 @@ class EngineScheduler:
     """
 
     def __init__(self, engine: Engine, *, interval: float = 5.0, recurring: bool = True,
-                 daily_digest: DailyDigest | None = None) -> None:
+                 daily_digest: DailyDigest | None = None, horizon: HorizonWatch | None = None) -> None:
         if not (isinstance(interval, int | float) and math.isfinite(interval) and interval > 0):
             # a zero or negative interval makes every tick due at once: the scheduler spins and never idles
             raise PayloadInvalid("interval", "a positive number of seconds", interval, where="EngineScheduler")
@@ -170,6 +171,8 @@ class EngineScheduler:
         self.daily_digest = daily_digest
         self.last_digest: DigestRun | None = None
         self._digest_owed: date | None = None  # the day whose digest failed for want of the database
+        self.horizon = horizon
+        self.last_horizon: HorizonRun | None = None
         self._recurring: list[str] = []  # the workflows this scheduler starts on their cron
         self._rounds_owed: dict[str, datetime] = {}  # workflow → cron moment whose round failed for the database
         self._catch_ups_owed: set[str] = set()  # workflows whose catch-up check failed for the database
@@ -188,6 +191,10 @@ class EngineScheduler:
             self._scheduler.add_job(self.run_daily_digest, CronTrigger(hour=at.hour, minute=at.minute,
                                                                        timezone=SHANGHAI),
                                     id="daily_digest", max_instances=1, coalesce=True, misfire_grace_time=None)
+        if horizon is not None:
+            self._scheduler.add_job(self.run_horizon, CronTrigger(hour=horizon.at.hour, minute=horizon.at.minute,
+                                                                  timezone=SHANGHAI),
+                                    id="calendar_horizon", max_instances=1, coalesce=True, misfire_grace_time=None)
 
     def _add_recurring(self) -> None:
         definitions: Any = self.engine.definitions
@@ -416,11 +423,38 @@ class EngineScheduler:
             log.exception("the daily digest of %s failed", today)
             return None
         self.last_digest = run
+        guess = f" ({run.day.year} has no calendar data: a guess from weekends and fixed-date holidays)" \
+            if run.guessed else ""
         if not run.working_day:
-            log.info("no daily digest on %s: not a working day", run.day)
+            log.info("no daily digest on %s: not a working day%s", run.day, guess)
         else:
-            log.info("daily digest of %s: %d overdue case(s), %d new message(s)", run.day, run.overdue,
-                     run.enqueued)
+            log.info("daily digest of %s: %d overdue case(s), %d new message(s)%s", run.day, run.overdue,
+                     run.enqueued, guess)
+        return run
+
+    def run_horizon(self) -> HorizonRun | None:
+        """Look at how far the calendar data reaches (engine.horizon_job); log what it found, never raise: a
+        missing year must be told, not stop the worker. Notices that the database refuses come at the next look
+        (the next day, or the next start)."""
+        if self.horizon is None:
+            return None
+        try:
+            run = look_ahead(self.engine, self.horizon)
+        except StorageUnavailable as err:
+            self.errors += 1
+            log.warning("the calendar notice waits for the next look (tomorrow or the next start): %s", err)
+            return None
+        except WorkflowError as err:
+            self.errors += 1
+            log.warning("the calendar's reach was not checked: %s", err)
+            return None
+        except Exception:  # a fault of a directory plug-in: logged whole, and the worker goes on
+            self.errors += 1
+            log.exception("the calendar's reach could not be checked")
+            return None
+        self.last_horizon = run
+        if run.enqueued:
+            log.info("calendar notice of %s: %d new message(s)", run.day, run.enqueued)
         return run
 
     def _on_error(self, event: JobExecutionEvent) -> None:
@@ -432,6 +466,9 @@ class EngineScheduler:
         self._scheduler.start()
         if self._recurring:  # a round whose moment passed while no worker ran: started now, once
             self._scheduler.add_job(self.catch_up_recurring, id="recurring:catch_up", max_instances=1,
+                                    misfire_grace_time=None)
+        if self.horizon is not None:  # a worker started in December says at once that next year is missing
+            self._scheduler.add_job(self.run_horizon, id="calendar_horizon:start", max_instances=1,
                                     misfire_grace_time=None)
         if self.catch_up_due():  # started after today's time: today's digest now (a day off sends nothing)
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:catch_up", max_instances=1,

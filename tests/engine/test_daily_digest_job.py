@@ -104,11 +104,10 @@ def test_a_list_on_each_working_day_make_up_saturday_included(late: Engine, cloc
 
 
 @pytest.mark.parametrize(("day", "working"), [("2027-01-04", True), ("2027-01-01", False), ("2027-01-02", False)])
-def test_a_january_without_its_schedule_still_has_its_lists(late: Engine, clock: ManualClock,
-                                                              directory: YamlDirectory, day: str, working: bool) -> None:
+def test_a_january_without_its_schedule_still_has_its_lists(late: Engine, clock: ManualClock, directory: YamlDirectory,
+                                                             day: str, working: bool) -> None:
     """No 2027 file, a strict engine: the list still goes out on Monday 4 January, and not on New Year's Day (a
-    fixed-date holiday) or a Saturday, as the guess of a year without data has them. Before, the working-day
-    question raised CalendarYearMissing and no supervisor had a list until the file was added."""
+    fixed-date holiday) or a Saturday, as the guess of a year without data has them."""
     clock.set(at(day))
     assert late.parts.sla.allow_provisional is False
     run = send_daily_digest(late, directory)

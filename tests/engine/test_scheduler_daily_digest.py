@@ -63,16 +63,19 @@ def test_a_worker_started_after_the_time_sends_that_days_list(late: Engine, cloc
     assert list(digests(late)) == ["daily:2026-09-28:erin:email"]
 
 
-def test_a_year_without_calendar_data_is_a_warning_not_a_dead_worker(
+def test_a_year_without_calendar_data_still_sends_the_list_and_says_the_day_was_guessed(
         late: Engine, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
-    """In a year without a published schedule the strict engine sends no list and says why; the job returns."""
+    """In a year without a published schedule the strict engine still sends Monday's list (overdue cases need
+    chasing most then) and says the working day was a guess; the job returns."""
     clock.set(datetime(2030, 1, 7, 10, 0, tzinfo=SHANGHAI))
     scheduler = EngineScheduler(late, interval=60, recurring=False, daily_digest=DailyDigest(DIRECTORY))
-    with caplog.at_level(logging.WARNING, logger="engine.scheduler"):
-        assert scheduler.run_daily_digest() is None
+    with caplog.at_level(logging.INFO, logger="engine.scheduler"):
+        run = scheduler.run_daily_digest()
+    assert run is not None and (run.working_day, run.enqueued, run.guessed) == (True, 1, True)
     said = [r.getMessage() for r in caplog.records if r.name == "engine.scheduler"]
-    assert len(said) == 1 and said[0].startswith("the daily digest of 2030-01-07 was not sent") and "2030" in said[0]
-    assert scheduler.errors == 1
+    assert said == ["daily digest of 2030-01-07: 1 overdue case(s), 1 new message(s) (2030 has no calendar data: "
+                    "a guess from weekends and fixed-date holidays)"]
+    assert scheduler.errors == 0
 
 
 class BrokenDirectory:

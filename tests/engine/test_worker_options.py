@@ -65,6 +65,8 @@ def test_each_option_is_read() -> None:
     ("--digest-threshold", "1", "at least 2, or off"),
     ("--daily-digest", "9", "HH:MM"),
     ("--daily-digest", "09:60", "HH:MM"),
+    ("--calendar-warn-days", "0", "at least 1 (days), or off"),
+    ("--calendar-warn-days", "soon", "at least 1 (days), or off"),
 ])
 def test_a_bad_value_exits_2_saying_what_is_expected(tmp_path: Path, flow_dir: Path,
                                                      capsys: pytest.CaptureFixture[str],
@@ -131,6 +133,27 @@ def test_the_options_reach_the_engine_dispatcher_and_scheduler(
     assert "deadlines end at 17:30 of working days (business hours 09:00-17:30)" in line
     assert "outbox: 3 attempt(s), back-off 10 s doubling to at most 600 s, a supervisor digest from 4 alerts" in line
     assert "daily overdue list at 08:15 Beijing time on working days" in line
+
+
+def test_the_calendar_look_ahead_is_set_or_turned_off(
+        tmp_path: Path, flow_dir: Path, directory: Path, started: list[EngineScheduler],
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """30 days by default, with the directory's operators told; `--calendar-warn-days 45` and `off` are read,
+    and the start line says which."""
+    assert main(["worker", "--db", str(tmp_path / "w.db"), "--workflows", str(flow_dir), "--directory",
+                 str(directory)]) == 0
+    assert main(["worker", "--db", str(tmp_path / "w.db"), "--workflows", str(flow_dir),
+                 "--calendar-warn-days", "45"]) == 0
+    assert main(["worker", "--db", str(tmp_path / "w.db"), "--workflows", str(flow_dir),
+                 "--calendar-warn-days", "OFF"]) == 0
+    lines = [x for x in capfd.readouterr().err.splitlines() if "ticking every" in x]
+    default, longer, off = started
+    assert default.horizon is not None and default.horizon.within == 30
+    assert default.horizon.directory is not None and default.horizon.role == "center_operator"
+    assert longer.horizon is not None and (longer.horizon.within, longer.horizon.directory) == (45, None)
+    assert off.horizon is None
+    assert "calendar data checked 30 days ahead" in lines[0] and "checked 45 days ahead" in lines[1]
+    assert "calendar data not checked ahead (--calendar-warn-days off)" in lines[2]
 
 
 def test_without_a_directory_the_worker_says_no_list_is_sent(

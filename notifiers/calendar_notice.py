@@ -1,0 +1,55 @@
+"""The calendar notice (日历数据提醒): the platform's operators are told, once a working day, that a year's holiday
+schedule is missing and from which day deadlines that need it are refused, until the file is added.
+
+The engine supplies the facts (engine.horizon_job); the rows go to the outbox with the dedupe key
+`calendar:{date}:{person}:{channel}`, so a second worker, or a restart, on the same day enqueues nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from engine.ports import Directory
+from storage.outbox import Executor, insert_outbox_ignore_duplicates
+
+#: Who keeps the calendar data: the information centre, which runs the platform (PROCEDURES.md "Roles").
+DEFAULT_ROLE = "center_operator"
+TEMPLATE = "calendar_horizon"
+
+
+def build_calendar_notices(directory: Directory, facts: Mapping[str, Any], day: date, now: datetime, *,
+                           base_role: str = DEFAULT_ROLE) -> list[dict[str, Any]]:
+    """Outbox rows of today's notice: one per holder of `base_role` and channel with a contact."""
+    rows: list[dict[str, Any]] = []
+    for person in directory.people(base_role, None):
+        for channel, address in sorted(person.contacts.items()):
+            if not address:
+                continue
+            rows.append({
+                "created_at": now,
+                "channel": channel,
+                "recipient": person.id,
+                "recipient_address": address,
+                "template": TEMPLATE,
+                "data": {**facts, "kind": "calendar", "date": day.isoformat(), "recipient_name": person.name},
+                "kind": "warning",
+                "dedupe_key": f"calendar:{day.isoformat()}:{person.id}:{channel}",
+            })
+    return rows
+
+
+def enqueue_calendar_notices(executor: Executor, directory: Directory, facts: Mapping[str, Any], day: date,
+                             now: datetime, **options: Any) -> int:
+    """Build today's notices and insert them in the caller's transaction; answer how many were new."""
+    return insert_outbox_ignore_duplicates(executor, build_calendar_notices(directory, facts, day, now, **options))
+
+
+def notice_facts(items: Sequence[Mapping[str, Any]], missing: Sequence[str], first: str, count: int) -> dict[str, Any]:
+    """The message data: the first day refused, how many deadlines are refused soon, the files to add, and the
+    deadlines themselves (workflow_name, label, period, refused_from)."""
+    return {"first_refused": first, "count": count, "missing": list(missing), "items": [dict(i) for i in items]}
+
+
+__all__ = ["DEFAULT_ROLE", "TEMPLATE", "build_calendar_notices", "enqueue_calendar_notices", "notice_facts"]
