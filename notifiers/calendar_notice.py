@@ -49,7 +49,8 @@ def enqueue_calendar_notices(executor: Executor, directory: Directory, facts: Ma
 def notice_facts(items: Sequence[Mapping[str, Any]], missing: Sequence[str], first: str, count: int) -> dict[str, Any]:
     """The message data: the first day refused, how many deadlines are refused soon, the files to add, and the
     deadlines themselves (workflow_name, label, period, refused_from)."""
-    return {"first_refused": first, "count": count, "missing": list(missing), "items": [dict(i) for i in items]}
+    return {"first_refused": first, "count": count, "missing": list(missing), "missing_files": "、".join(missing),
+            "items": [dict(i) for i in items]}
 
 
 __all__ = ["DEFAULT_ROLE", "TEMPLATE", "build_calendar_notices", "enqueue_calendar_notices", "notice_facts"]
