@@ -204,26 +204,12 @@ def _check(args: argparse.Namespace) -> int:
             print(problem)
         if not problems:
             files = sum(len(v) for v in data.files.values())
-            spans = ", ".join(f"{r} {_spans(y)}" + "".join(f" ({y} before {d[5:]})" for y, d in partial[r].items())
-                              for r, y in years.items())
-            print(f"ok: {files} files, years with complete data: {spans}")
+            print(f"ok: {files} files, years with complete data: {data.coverage()}")
             for region, known in partial.items():
                 for y, since in known.items():
                     print(f"note: {region} {y} has the national file only: days from {since} on are unknown "
                           f"until {', '.join(data.missing_files(region, y))} is added")
     return 1 if problems else 0
-
-
-def _spans(years: list[int]) -> str:
-    if not years:
-        return "none"
-    runs: list[list[int]] = []
-    for y in years:
-        if runs and y == runs[-1][1] + 1:
-            runs[-1][1] = y
-        else:
-            runs.append([y, y])
-    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -95,6 +95,15 @@ class CalendarData:
             if year not in self.files.get(r, {})
         )
 
+    def coverage(self) -> str:
+        """The years each region has complete data for, and those it knows in part, in a few words:
+        "CN 2018-2026, CN-GX 2019-2026 (2027 before 03-01)"."""
+        return ", ".join(
+            f"{region} {_spans(sorted(self.years(region)))}"
+            + "".join(f" ({y} before {day:%m-%d})" for y, day in sorted(self.partial_years(region).items()))
+            for region in REGION_FOLDERS.values()
+        )
+
     def entries(self, region: str) -> Iterator[DayEntry]:
         """National entries first, then the region's overlay: a later entry for the same day wins."""
         for y in sorted(self.files.get(NATIONAL, {})):
@@ -102,6 +111,19 @@ class CalendarData:
         if region != NATIONAL:
             for y in sorted(self.files.get(region, {})):
                 yield from self.files[region][y].entries
+
+
+def _spans(years: list[int]) -> str:
+    """Sorted years as runs: [2018, 2019, 2020, 2022] -> "2018-2020,2022"."""
+    if not years:
+        return "none"
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][1] + 1:
+            runs[-1][1] = y
+        else:
+            runs.append([y, y])
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def shown_path(path: Path) -> str:

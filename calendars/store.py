@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from calendars.data_files import DEFAULT_DATA_DIR, CalendarData, load_data
+from calendars.watch import Signature, signature
 
 #: Environment variable a deployment may set to keep its calendar data outside the package.
 DATA_DIR_ENV = "SHIXIAN_CALENDAR_DATA"
@@ -21,6 +22,8 @@ class _Refreshable(Protocol):
 _lock = threading.Lock()
 _data: CalendarData | None = None
 _data_dir: Path | None = None
+#: the folder's signature taken just before `_data` was read from it: a file changed while it was read shows later
+_signature: Signature | None = None
 _followers: weakref.WeakSet[_Refreshable] = weakref.WeakSet()
 
 
@@ -34,12 +37,20 @@ def data_dir() -> Path:
 
 def current_data() -> CalendarData:
     """The data as last loaded (loaded on first use); raises CalendarDataError if a file is wrong."""
-    global _data
+    global _data, _signature
     if _data is None:
         with _lock:
             if _data is None:
-                _data = load_data(data_dir())
+                folder = data_dir()
+                seen = signature(folder)
+                _data, _signature = load_data(folder), seen
     return _data
+
+
+def loaded_signature() -> Signature | None:
+    """The signature (calendars.watch) of the folder as the data in force was read from it; None before the first
+    load."""
+    return _signature
 
 
 def follow(calendar: _Refreshable) -> None:
@@ -52,11 +63,12 @@ def reload_data(path: Path | str | None = None) -> None:
 
     Raises CalendarDataError and keeps the previous data if the folder has a problem.
     """
-    global _data, _data_dir
+    global _data, _data_dir, _signature
     with _lock:
         folder = Path(path) if path is not None else data_dir()
+        seen = signature(folder)
         fresh = load_data(folder)
-        _data, _data_dir = fresh, (folder if path is not None else _data_dir)
+        _data, _data_dir, _signature = fresh, (folder if path is not None else _data_dir), seen
         followers = list(_followers)
     for calendar in followers:
         calendar._refresh(fresh)

@@ -30,6 +30,7 @@ from engine.arguments import (
     check_query,
 )
 from engine.authz import acting_role, authorise_admin, authorise_base, authorise_start, may_act_in, refuse
+from engine.calendar_check import CalendarDataGuard
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
 from engine.definitions import add_stored_version
@@ -146,6 +147,8 @@ class Engine:
         # before anything else: a process counting deadlines otherwise than the database records opens nothing
         self.policy_guard = PolicyGuard(store, self.parts.sla.policy, self._now)
         self.policy_guard.check()
+        # a year file added or corrected while the process runs is taken up within 30 s (engine.calendar_check)
+        self.calendar_guard = CalendarDataGuard(self.parts.sla.reload)
         self.load_versions_in_use()
 
     # -- embedding ----------------------------------------------------------------------------------------
@@ -395,7 +398,9 @@ class Engine:
 
     def _may_write(self) -> None:
         """Refuse, before a command or tick touches the database, a process that no longer fits it: keys seal steps
-        there and it has none (HistoryKeysRequired), or it counts deadlines otherwise (DeadlinePolicyMismatch)."""
+        there and it has none (HistoryKeysRequired), or it counts deadlines otherwise (DeadlinePolicyMismatch).
+        First the calendar data changed on disk is taken up (never refused: a wrong file leaves the old data)."""
+        self.calendar_guard.check()
         self.seal_guard.check()
         self.policy_guard.check()
 
@@ -464,10 +469,12 @@ class Engine:
         self._may_write()  # before anything is claimed: an engine that may not write here claims nothing
         return sweep.tick(self, now, batch=batch, max_batches=max_batches, stop=stop)
 
-    def recompute_provisional(self) -> int:
-        """After a calendar year's file was added: recompute provisional due times and re-arm their timers."""
+    def recompute_provisional(self, *, reload: bool = True) -> int:
+        """After a calendar year's file was added: recompute provisional due times and re-arm their timers; how
+        many clocks and timers were. The data is read again first, unless `reload` is False (the caller has just
+        reloaded it, as the worker has when its `calendar_guard` took up a changed folder)."""
         self._may_write()
-        return sweep.recompute_provisional(self)
+        return sweep.recompute_provisional(self, reload=reload)
 
     # -- queries ------------------------------------------------------------------------------------------
 

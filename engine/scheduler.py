@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import (
+    ConcurrentUpdate,
     DeadlinePolicyMismatch,
     DuplicateBusinessKey,
     HistoryKeysRequired,
@@ -148,7 +149,8 @@ class EngineScheduler:
     `DailyDigest`, the daily overdue list at its Beijing time (at `start()` too when that time has passed today).
     At `start()`, and when a tick reaches the database again after a round failed for want of it, each recurring
     workflow's round of its latest cron moment is started if no one started it and the deployment ran the
-    workflow before that moment (`catch_up_recurring`).
+    workflow before that moment (`catch_up_recurring`). After the engine took up changed calendar data (a year
+    file added), the tick recomputes the provisional deadlines, once per reload (`recompute_after_reload`).
 
     `start()` returns at once. `request_stop()` (a worker's SIGTERM) ends a running tick after the moment in hand,
     its other claims handed back for another worker, and no tick starts after it; `stop()` asks that and waits
@@ -176,6 +178,9 @@ class EngineScheduler:
         self._recurring: list[str] = []  # the workflows this scheduler starts on their cron
         self._rounds_owed: dict[str, datetime] = {}  # workflow → cron moment whose round failed for the database
         self._catch_ups_owed: set[str] = set()  # workflows whose catch-up check failed for the database
+        # the reloads of the engine's calendar data (its calendar_guard) whose provisional deadlines are recomputed
+        self._recomputed_for = engine.calendar_guard.reloads
+        self._recompute_failing = False  # a recompute owed failed for want of the database (said once)
         self._owed_lock = threading.Lock()  # the cron jobs, the catch-ups and the retry each settle rounds
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -238,6 +243,8 @@ class EngineScheduler:
                 self._failing = 0
             self.last_report = report
             self.ticks += 1
+            if not report.stopped and not self._stopping.is_set():
+                self.recompute_after_reload()
         if self._digest_owed is not None and self._scheduler.running:
             # the database answers again: the digest it kept from going out is sent now, once
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:owed", replace_existing=True,
@@ -257,6 +264,36 @@ class EngineScheduler:
         if report.stopped:
             log.info("stopping: %d claimed moment(s) released, the rest of the sweep left to other workers",
                      report.released)
+
+    def recompute_after_reload(self) -> None:
+        """Run by the tick job: once the engine took up changed calendar data (a year file added), recompute the
+        provisional deadlines once, for every reload since the last recompute. A database outage (or a command
+        overtaking it) leaves it owed to a later tick, said once; another error is logged, and the next reload
+        tries again. Several workers on one database may each run it: it is safe twice (engine.sweep)."""
+        reloads = self.engine.calendar_guard.reloads
+        if reloads == self._recomputed_for:
+            return
+        try:
+            changed = self.engine.recompute_provisional(reload=False)  # the guard has just read the data
+        except (StorageUnavailable, ConcurrentUpdate, DeadlinePolicyMismatch, HistoryKeysRequired) as err:
+            # owed: the database answers again, or the next tick stops this worker for its policy or keys
+            self.errors += 1
+            if not self._recompute_failing:
+                self._recompute_failing = True
+                log.warning("the provisional deadlines are recomputed for the reloaded calendar data at a later "
+                            "tick (one that reaches the database): %s", err)
+            return
+        except WorkflowError as err:
+            self.errors += 1
+            log.error("the provisional deadlines were not recomputed for the reloaded calendar data (tried again "
+                      "at its next change; `Engine.recompute_provisional()` does it at once): %s", err)
+        except Exception:  # a fault nobody foresaw: logged whole, and the worker goes on
+            self.errors += 1
+            log.exception("the recompute of the provisional deadlines for the reloaded calendar data failed")
+        else:
+            log.info("calendar data reloaded: %d provisional clock(s) and timer(s) recomputed", changed)
+        self._recomputed_for = reloads
+        self._recompute_failing = False
 
     def start_recurring(self, workflow_id: str) -> None:
         """The cron job: start the round of the workflow's cron moment that has just come (its latest); a second

@@ -212,10 +212,18 @@ def _fire_timer(engine: Engine, timer: TimerView, now: datetime) -> bool | str |
     return True
 
 
-def recompute_provisional(engine: Engine) -> int:
-    """Recompute the due time and next moment of every open clock whose due time was provisional."""
+def recompute_provisional(engine: Engine, *, reload: bool = True) -> int:
+    """Recompute the due time and next moment of every open clock whose due time was provisional (the data read
+    again first, unless `reload` is False), then the moment of every provisional timer.
+
+    Safe when several workers on one database run it at once (each does after it reloads the data): each clock is
+    computed from its start and stored pauses, so two runs write the same values; a run whose instance another
+    committed meanwhile fails its row-version check and reads it again (`_recompute_clock`). A moment re-armed
+    twice is told once (an SLA event is recorded once per clock, kind and level) and a timer fires once
+    (`mark_timer_fired`)."""
     calc = engine.parts.sla
-    calc.reload()
+    if reload:
+        calc.reload()
     changed = 0
     for clock in engine.store.provisional_clocks():
         for attempt in range(1, RECOMPUTE_TRIES + 1):
