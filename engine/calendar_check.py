@@ -8,6 +8,7 @@ import logging
 import threading
 import time as monotonic_time
 from collections.abc import Callable
+from typing import Any
 
 from calendars.data_files import shown_path
 from calendars.store import current_data, data_dir, loaded_signature
@@ -65,4 +66,22 @@ class CalendarDataGuard:
         log.info("calendar data reloaded from %s: years with complete data: %s", folder, current_data().coverage())
 
 
-__all__ = ["CalendarDataGuard"]
+#: The deployment setting that records the years the database's provisional deadlines were last recomputed for.
+COVERAGE_SETTING = "calendar_coverage"
+
+
+def recompute_for_coverage(engine: Any) -> int | None:
+    """Recompute the provisional deadlines when the calendar data in force covers other years than those the
+    database's were last recomputed for, and record what it covers; None when it is the same. Kept in the database,
+    not the process, so that a year file added while no worker ran (a release that ships it, a worker restarted
+    after the file was copied in) is taken up by the next worker to start, and by one only once it is recorded."""
+    coverage = current_data().coverage()
+    recorded = engine.store.setting(COVERAGE_SETTING)
+    if recorded is not None and recorded.value == coverage:
+        return None
+    changed = int(engine.recompute_provisional(reload=False))
+    engine.store.replace_setting(COVERAGE_SETTING, coverage, engine.clock.now())
+    return changed
+
+
+__all__ = ["COVERAGE_SETTING", "CalendarDataGuard", "recompute_for_coverage"]

@@ -20,6 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.cron.expressions import WEEKDAYS
 from apscheduler.triggers.interval import IntervalTrigger
 
+from calendars.store import current_data
+from engine.calendar_check import recompute_for_coverage
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import (
@@ -178,8 +180,9 @@ class EngineScheduler:
         self._recurring: list[str] = []  # the workflows this scheduler starts on their cron
         self._rounds_owed: dict[str, datetime] = {}  # workflow → cron moment whose round failed for the database
         self._catch_ups_owed: set[str] = set()  # workflows whose catch-up check failed for the database
-        # the reloads of the engine's calendar data (its calendar_guard) whose provisional deadlines are recomputed
-        self._recomputed_for = engine.calendar_guard.reloads
+        # the reloads of the engine's calendar data (its calendar_guard) whose provisional deadlines are recomputed;
+        # None until the first tick compares the data in force with what the database last recomputed for
+        self._recomputed_for: int | None = None
         self._recompute_failing = False  # a recompute owed failed for want of the database (said once)
         self._owed_lock = threading.Lock()  # the cron jobs, the catch-ups and the retry each settle rounds
         self._lock = threading.Lock()
@@ -266,15 +269,17 @@ class EngineScheduler:
                      report.released)
 
     def recompute_after_reload(self) -> None:
-        """Run by the tick job: once the engine took up changed calendar data (a year file added), recompute the
-        provisional deadlines once, for every reload since the last recompute. A database outage (or a command
-        overtaking it) leaves it owed to a later tick, said once; another error is logged, and the next reload
-        tries again. Several workers on one database may each run it: it is safe twice (engine.sweep)."""
+        """Run by the tick job, at the first tick and after the engine took up changed calendar data (a year file
+        added): recompute the provisional deadlines when the years the data covers are not those the database
+        last recomputed for (engine.calendar_check.recompute_for_coverage), so a file added while no worker ran
+        counts too. A database outage (or a command overtaking it) leaves it owed to a later tick, said once;
+        another error is logged, and the next reload or start tries again. Several workers on one database may
+        each run it: it is safe twice (engine.sweep)."""
         reloads = self.engine.calendar_guard.reloads
         if reloads == self._recomputed_for:
             return
         try:
-            changed = self.engine.recompute_provisional(reload=False)  # the guard has just read the data
+            changed = recompute_for_coverage(self.engine)  # on the data in force: the guard has just read it
         except (StorageUnavailable, ConcurrentUpdate, DeadlinePolicyMismatch, HistoryKeysRequired) as err:
             # owed: the database answers again, or the next tick stops this worker for its policy or keys
             self.errors += 1
@@ -291,7 +296,9 @@ class EngineScheduler:
             self.errors += 1
             log.exception("the recompute of the provisional deadlines for the reloaded calendar data failed")
         else:
-            log.info("calendar data reloaded: %d provisional clock(s) and timer(s) recomputed", changed)
+            if changed is not None:
+                log.info("calendar data covers %s: %d provisional clock(s) and timer(s) recomputed",
+                         current_data().coverage(), changed)
         self._recomputed_for = reloads
         self._recompute_failing = False
 

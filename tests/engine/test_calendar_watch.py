@@ -23,7 +23,8 @@ from tests.engine.conftest import CONSUMER_ADMIN, FLOW, MakeEngine, flow_vars, s
 WF = "common.test_flow"
 #: The test flow counted on the Guangxi calendar.
 GX_FLOW = FLOW.replace("calendar: CN\n", "calendar: CN-GX\n", 1)
-RECOMPUTED = "calendar data reloaded: {} provisional clock(s) and timer(s) recomputed"
+RECOMPUTED = ("calendar data covers CN 2018-2027, CN-GX 2018-2026 (2027 before 03-01): {} provisional clock(s) and "
+              "timer(s) recomputed")
 
 
 class Seconds:
@@ -229,3 +230,26 @@ def test_two_workers_each_recompute_and_a_moment_is_told_once(make_engine: MakeE
     assert sorted((kind, level) for clock_id, kind, level in told_first + told_second if clock_id == proc.id) == [
         ("breach", 0), ("escalation", 1)]
     assert (first.calendar_guard.reloads, second.calendar_guard.reloads) == (1, 1)
+
+
+def test_a_file_added_while_no_worker_ran_is_taken_up_by_the_next_to_start(
+        make_engine: MakeEngine, clock: ManualClock, data_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The worker is stopped, cn/2027.yaml is copied in (or a release ships it), and processes start again on the
+    new data: the first worker's first tick recomputes the provisional clocks, since the database recorded that
+    its deadlines were last recomputed without 2027; a second worker, and a restart, find nothing to do."""
+    before = make_engine(allow_provisional=True)
+    clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    inst = before.start(WF, "R-1", flow_vars(), CONSUMER_ADMIN)
+    EngineScheduler(before, interval=5, recurring=False)._tick()  # records the coverage without 2027
+    assert _procedure(before, inst.id) == (True, "2027-01-08")
+
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027_CN, encoding="utf-8")
+    calendars.reload_data(data_copy)  # what a process started now reads
+    first, second = make_engine(allow_provisional=True), make_engine(allow_provisional=True)
+    with caplog.at_level(logging.INFO, logger="engine.scheduler"):
+        EngineScheduler(first, interval=5, recurring=False)._tick()
+        EngineScheduler(second, interval=5, recurring=False)._tick()
+        EngineScheduler(first, interval=5, recurring=False)._tick()
+    assert _procedure(first, inst.id) == (False, "2027-01-12")
+    assert [r.getMessage() for r in caplog.records if "recomputed" in r.getMessage()] == [RECOMPUTED.format(2)]
+    assert first.calendar_guard.reloads == 0  # no reload: the data was read at start
