@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.ports import Directory
+from notifiers.daily_digest import person_rows
 from storage.outbox import Executor, insert_outbox_ignore_duplicates
 
 #: Who keeps the calendar data: the information centre, which runs the platform (PROCEDURES.md "Roles").
@@ -24,19 +25,8 @@ def build_calendar_notices(directory: Directory, facts: Mapping[str, Any], day: 
     """Outbox rows of today's notice: one per holder of `base_role` and channel with a contact."""
     rows: list[dict[str, Any]] = []
     for person in directory.people(base_role, None):
-        for channel, address in sorted(person.contacts.items()):
-            if not address:
-                continue
-            rows.append({
-                "created_at": now,
-                "channel": channel,
-                "recipient": person.id,
-                "recipient_address": address,
-                "template": TEMPLATE,
-                "data": {**facts, "kind": "calendar", "date": day.isoformat(), "recipient_name": person.name},
-                "kind": "warning",
-                "dedupe_key": f"calendar:{day.isoformat()}:{person.id}:{channel}",
-            })
+        data = {**facts, "kind": "calendar", "date": day.isoformat(), "recipient_name": person.name}
+        rows.extend(person_rows(person, now, TEMPLATE, data, "warning", f"calendar:{day.isoformat()}"))
     return rows
 
 

@@ -41,21 +41,20 @@ def build_daily_digests(
         mine = [dict(item) for item in ordered if scope(person, item)]
         if not mine:
             continue
-        for channel, address in sorted(person.contacts.items()):
-            if not address or (channels is not None and channel not in channels):
-                continue
-            rows.append({
-                "created_at": now,
-                "channel": channel,
-                "recipient": person.id,
-                "recipient_address": address,
-                "template": "daily_digest",
-                "data": {"kind": "digest", "date": day.isoformat(), "count": len(mine), "items": mine,
-                         "recipient_name": person.name},
-                "kind": "digest",
-                "dedupe_key": f"daily:{day.isoformat()}:{person.id}:{channel}",
-            })
+        data = {"kind": "digest", "date": day.isoformat(), "count": len(mine), "items": mine,
+                "recipient_name": person.name}
+        rows.extend(person_rows(person, now, "daily_digest", data, "digest", f"daily:{day.isoformat()}", channels))
     return rows
+
+
+def person_rows(person: Person, now: datetime, template: str, data: Mapping[str, Any], kind: str, key: str,
+                channels: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """One message to `person` on each channel they have an address on (of `channels`, when given), each with
+    the dedupe key `{key}:{person}:{channel}`: what a daily message to everyone holding a role is made of."""
+    return [{"created_at": now, "channel": channel, "recipient": person.id, "recipient_address": address,
+             "template": template, "data": dict(data), "kind": kind, "dedupe_key": f"{key}:{person.id}:{channel}"}
+            for channel, address in sorted(person.contacts.items())
+            if address and (channels is None or channel in channels)]
 
 
 def enqueue_daily_digests(
@@ -70,4 +69,4 @@ def enqueue_daily_digests(
     return insert_outbox_ignore_duplicates(executor, build_daily_digests(directory, items, day, now, **options))
 
 
-__all__ = ["build_daily_digests", "enqueue_daily_digests"]
+__all__ = ["build_daily_digests", "enqueue_daily_digests", "person_rows"]
