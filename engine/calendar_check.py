@@ -12,7 +12,7 @@ from typing import Any
 
 from calendars.data_files import shown_path
 from calendars.store import current_data, data_dir, loaded_signature
-from calendars.watch import FolderWatch, signature
+from calendars.watch import FolderWatch
 from engine.errors import CalendarDataInvalid
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class CalendarDataGuard:
         self.reloads = 0
         # the folder as the data in force was read from it; before the first load, as it is now (the first load
         # reads it as it is then, and a change before that only costs one reload more)
-        self._watch = FolderWatch(data_dir, loaded_signature() or signature(data_dir()))
+        self._watch = FolderWatch(data_dir, loaded_signature())
         self._looked_at: float | None = None
         self._looking = threading.Lock()
 

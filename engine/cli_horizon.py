@@ -13,20 +13,16 @@ from engine.cli_options import add_business_hours, count, deadline_policy
 from engine.clock import SHANGHAI, SystemClock
 from engine.errors import WorkflowError
 from engine.horizon import CalendarHorizon, DeadlineReach, calendar_horizon, horizon_summary
-
-#: `--within` by default: a month, time to add a file once the State Council's notice is out.
-DEFAULT_WITHIN = 30
+from engine.horizon_job import DEFAULT_WITHIN
 
 
 def horizon_of(args: argparse.Namespace) -> CalendarHorizon:
     from engine.cli_runtime import _default_workflows
     from engine.definitions import DefinitionSet
-    from engine.sla import SlaCalculator
 
     definitions = DefinitionSet.load(args.workflows or [_default_workflows()])
     today = args.today or SystemClock().now().astimezone(SHANGHAI).date()
-    calculator = SlaCalculator(False, deadline_policy(args.business_hours))
-    return calendar_horizon([c.spec for c in definitions], calculator, today)
+    return calendar_horizon([c.spec for c in definitions], deadline_policy(args.business_hours), today)
 
 
 def _row(d: DeadlineReach) -> dict[str, Any]:
@@ -92,5 +88,5 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=exit_codes(cmd_horizon, [(UsageError, 2, None), (WorkflowError, 1, None)]))
 
 
-__all__ = ["DEFAULT_WITHIN", "cmd_horizon", "horizon_of", "register"]
+__all__ = ["cmd_horizon", "horizon_of", "register"]
 

@@ -82,9 +82,12 @@ def _periods(spec: WorkflowSpec) -> Iterable[tuple[str, str, DueSpec]]:
                 date_variable=st.at_variable)
 
 
-def calendar_horizon(specs: Iterable[WorkflowSpec], calculator: Any, today: date) -> CalendarHorizon:
-    """The reach of every deadline of `specs`, counted by `calculator` (an `engine.sla.SlaCalculator` that refuses
-    years without data: the question is when a strict engine starts refusing)."""
+def calendar_horizon(specs: Iterable[WorkflowSpec], policy: Any, today: date) -> CalendarHorizon:
+    """The reach of every deadline of `specs` under the deadline policy `policy` (a `calendars.DeadlinePolicy`;
+    None: the default), counted as a strict engine counts, since the question is when it starts refusing."""
+    from engine.sla import SlaCalculator
+
+    calculator = SlaCalculator(False, policy)
     reaches: list[DeadlineReach] = []
     by_date: list[tuple[str, str]] = []
     for spec in specs:
@@ -110,18 +113,18 @@ def _first_refused(calculator: Any, region: str, due: DueSpec, today: date) -> t
             return err
         return None
 
-    last = today + timedelta(days=SEARCH_DAYS)
-    if refusal(last) is None:
+    lo, hi = today, today + timedelta(days=SEARCH_DAYS)
+    err = refusal(hi)
+    if err is None:
         return None, ()
-    lo, hi = today, last  # hi is refused; the answer lies in [lo, hi]
-    while lo < hi:
+    while lo < hi:  # hi is refused, with err; the answer lies in [lo, hi]
         mid = lo + (hi - lo) // 2
-        if refusal(mid) is None:
+        found = refusal(mid)
+        if found is None:
             lo = mid + timedelta(days=1)
         else:
-            hi = mid
-    err = refusal(hi)
-    return hi, tuple(err.missing) if err is not None else ()
+            hi, err = mid, found
+    return hi, tuple(err.missing)
 
 
 def horizon_summary(horizon: CalendarHorizon, within: int) -> str:

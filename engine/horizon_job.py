@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from engine.clock import SHANGHAI
+from engine.daily_digest_job import is_working_day
 from engine.errors import PayloadInvalid, StorageUnavailable
 from engine.horizon import CalendarHorizon, DeadlineReach, calendar_horizon, horizon_summary
 from engine.ports import Directory
@@ -32,7 +33,7 @@ class HorizonWatch:
 
     within: int = DEFAULT_WITHIN
     directory: Directory | None = None
-    role: str = "center_operator"
+    role: str = "center_operator"  # the information centre, which runs the platform (PROCEDURES.md "Roles")
     at: time = DEFAULT_AT
 
     def __post_init__(self) -> None:
@@ -54,25 +55,22 @@ def look_ahead(engine: Engine, watch: HorizonWatch, now: datetime | None = None)
     """Find the reach of every served workflow's deadlines on the engine's deadline policy, warn when a refusal
     comes within the window, and enqueue today's notices (on a working day, with a directory). Raises
     StorageUnavailable when the notices cannot be written."""
-    from engine.sla import SlaCalculator
-
     moment = now if now is not None else engine.clock.now()
     today = moment.astimezone(SHANGHAI).date()
-    strict = SlaCalculator(False, engine.parts.sla.policy)  # the question is when a strict engine refuses
     definitions: Any = engine.definitions
-    horizon = calendar_horizon([c.spec for c in definitions], strict, today)
+    horizon = calendar_horizon([c.spec for c in definitions], engine.parts.sla.policy, today)
     soon = horizon.refused_within(watch.within)
     if not soon:
         return HorizonRun(today, horizon, (), 0)
     log.warning("calendar data: %s", horizon_summary(horizon, watch.within))
     enqueued = 0
-    if watch.directory is not None and engine.parts.sla.ladder_calendar("CN").is_working_day(today):
-        enqueued = _enqueue(engine, watch, horizon, soon, today, moment)
+    if watch.directory is not None and is_working_day(engine, today):
+        enqueued = _enqueue(engine, watch.directory, watch.role, horizon, soon, today, moment)
     return HorizonRun(today, horizon, soon, enqueued)
 
 
-def _enqueue(engine: Engine, watch: HorizonWatch, horizon: CalendarHorizon, soon: tuple[DeadlineReach, ...],
-             today: date, now: datetime) -> int:
+def _enqueue(engine: Engine, directory: Directory, role: str, horizon: CalendarHorizon,
+             soon: tuple[DeadlineReach, ...], today: date, now: datetime) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from notifiers.calendar_notice import enqueue_calendar_notices, notice_facts
@@ -83,11 +81,11 @@ def _enqueue(engine: Engine, watch: HorizonWatch, horizon: CalendarHorizon, soon
              for d in soon[:LISTED]]
     facts = notice_facts(items, horizon.missing, first.isoformat() if first else "", len(soon))
     db: Any = getattr(engine.store, "engine", None)  # the SQL store's SQLAlchemy engine: the outbox is in it
-    if db is None or watch.directory is None:
+    if db is None:
         return 0
     try:
         with db.begin() as conn:
-            return enqueue_calendar_notices(conn, watch.directory, facts, today, now, base_role=watch.role)
+            return enqueue_calendar_notices(conn, directory, facts, today, now, base_role=role)
     except SQLAlchemyError as err:
         raise StorageUnavailable(f"calendar notice not enqueued: {str(err).splitlines()[0]}") from err
 

@@ -15,13 +15,11 @@ from engine.ports import Directory
 from notifiers.daily_digest import person_rows
 from storage.outbox import Executor, insert_outbox_ignore_duplicates
 
-#: Who keeps the calendar data: the information centre, which runs the platform (PROCEDURES.md "Roles").
-DEFAULT_ROLE = "center_operator"
 TEMPLATE = "calendar_horizon"
 
 
 def build_calendar_notices(directory: Directory, facts: Mapping[str, Any], day: date, now: datetime, *,
-                           base_role: str = DEFAULT_ROLE) -> list[dict[str, Any]]:
+                           base_role: str) -> list[dict[str, Any]]:
     """Outbox rows of today's notice: one per holder of `base_role` and channel with a contact."""
     rows: list[dict[str, Any]] = []
     for person in directory.people(base_role, None):
@@ -43,4 +41,4 @@ def notice_facts(items: Sequence[Mapping[str, Any]], missing: Sequence[str], fir
             "items": [dict(i) for i in items]}
 
 
-__all__ = ["DEFAULT_ROLE", "TEMPLATE", "build_calendar_notices", "enqueue_calendar_notices", "notice_facts"]
+__all__ = ["TEMPLATE", "build_calendar_notices", "enqueue_calendar_notices", "notice_facts"]

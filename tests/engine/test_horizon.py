@@ -22,7 +22,7 @@ TODAY = date(2026, 11, 22)
 
 
 def horizon(shipped: DefinitionSet, today: date = TODAY, policy: DeadlinePolicy | None = None) -> CalendarHorizon:
-    return calendar_horizon([c.spec for c in shipped], SlaCalculator(False, policy), today)
+    return calendar_horizon([c.spec for c in shipped], policy, today)
 
 
 def reach(h: CalendarHorizon, workflow_id: str, where: str) -> DeadlineReach:
