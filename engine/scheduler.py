@@ -245,9 +245,9 @@ class EngineScheduler:
                 log.warning("the database is back after %d failed tick(s)", self._failing)
                 self._failing = 0
             self.last_report = report
-            self.ticks += 1
             if not report.stopped and not self._stopping.is_set():
                 self.recompute_after_reload()
+            self.ticks += 1  # counted once the tick's work is done, the recompute it owed included
         if self._digest_owed is not None and self._scheduler.running:
             # the database answers again: the digest it kept from going out is sent now, once
             self._scheduler.add_job(self.run_daily_digest, id="daily_digest:owed", replace_existing=True,
