@@ -40,6 +40,11 @@ MAX_AUTOMATIC_STEPS = 64
 #: The smallest step of time: the moment just before a due time
 _INSTANT = timedelta(microseconds=1)
 
+# The state kinds the command path compares against, looked up once: on Python 3.11 every attribute read on
+# an enum class goes through EnumType.__getattr__'s slot, several times the cost of a module global.
+_TASK, _END, _TIMER, _DECISION, _AUTO = (StateKind.TASK, StateKind.END, StateKind.TIMER, StateKind.DECISION,
+                                         StateKind.AUTO)
+
 #: The actor id of the engine's own steps (decisions, automatic steps, timers), recorded in the role `system`.
 ENGINE_ID = Actor.system().id
 
@@ -190,21 +195,21 @@ class Run:
         if psla is not None and name in psla.pause_in:
             self._pause_procedure_clock(name)
         due = None
-        if st.kind is StateKind.TASK and st.sla is not None:
+        if st.kind is _TASK and st.sla is not None:
             # back from a state its clock pauses in: the same clock counts on (resumed when leaving that state)
             kept = next((c for c in self.open_clocks() if c.scope == "task" and c.state == name),
                         None) if st.sla.pause_in else None
             due = kept.due_at if kept is not None else self._start_clock("task", name, st.sla)
-        elif st.kind is StateKind.END:
+        elif st.kind is _END:
             self._complete(st.outcome)
         if st.on_enter:  # after the clock started and the outcome is known, so that the message can tell them
             self._notify_state(st.on_enter, name, self.seq, due)
-        if st.kind is StateKind.TIMER:
+        if st.kind is _TIMER:
             self._arm_timer(name)
-        elif st.kind is StateKind.DECISION:
+        elif st.kind is _DECISION:
             dest = self.machine.step(self.inst.id, name, EVENT_DECIDE, self.vars)
             self.transition(EVENT_DECIDE, dest, ENGINE_ID, role=SYSTEM_ROLE)
-        elif st.kind is StateKind.AUTO:
+        elif st.kind is _AUTO:
             self.run_hook(name, attempts=0)
 
     def leave(self, name: str, dest: str) -> None:
@@ -216,10 +221,10 @@ class Run:
         pausers = self._pausers.get(name)
         if pausers:  # rare: a task clock pauses here (else the clocks are not even read)
             self._task_clocks_leaving_pause(pausers, dest)
-        if (st.kind is StateKind.TASK and st.sla is not None and not pausing and self._open_clocks is None
+        if (st.kind is _TASK and st.sla is not None and not pausing and self._open_clocks is None
                 and dest not in st.sla.pause_in and self.tx.stop_task_clock(self.inst.id, name, self.now)):
             pass  # stopped in time (or after its recorded breach) without reading the clocks
-        elif (st.kind is StateKind.TASK and st.sla is not None) or pausing:
+        elif (st.kind is _TASK and st.sla is not None) or pausing:
             for clock in self.open_clocks():
                 if clock.scope == "task" and clock.state == name:
                     if st.sla is not None and dest in st.sla.pause_in:
@@ -228,7 +233,7 @@ class Run:
                         self.stop_clock(clock)
                 elif pausing and clock.scope == "procedure" and clock.status == "paused":
                     self.resume_clock(clock)
-        if st.kind in (StateKind.TIMER, StateKind.AUTO):
+        if st.kind in (_TIMER, _AUTO):
             self.tx.cancel_timers(self.inst.id, kinds=("timer", "hook"))
 
     def _task_clocks_leaving_pause(self, pausers: tuple[tuple[str, tuple[str, ...]], ...], dest: str) -> None:

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
+from engine.canonical import canonical_json
 from engine.store import HistoryEntry
 
 GENESIS = "0" * 64
 
 
-#: The canonical JSON of a step: compact, keys sorted, text as UTF-8 (one encoder, built once).
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 _text = encode_basestring  # a JSON string literal exactly as the canonical encoder writes it
 _last_at: tuple[datetime | None, str] = (None, "")  # a command stamps each of its steps with one `now`
 
@@ -59,10 +57,10 @@ def step_hash(
         body = "".join((
             "[", _text(prev_hash), ",", _text(instance_id), ",", int.__repr__(seq), ",", _text(stamp), ",",
             _text(actor), ",", _text(event), ",", "null" if from_state is None else _text(from_state), ",",
-            _text(to_state), ",", "{}" if type(payload) is dict and not payload else _CANONICAL.encode(payload), end))
+            _text(to_state), ",", "{}" if type(payload) is dict and not payload else canonical_json(payload), end))
     else:
         fields = [prev_hash, instance_id, seq, stamp, actor, event, from_state, to_state, payload]
-        body = _CANONICAL.encode([*fields, actor_role, actor_department] if context else fields)
+        body = canonical_json([*fields, actor_role, actor_department] if context else fields)
     if key is not None:
         return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -38,6 +38,7 @@ from engine.store import (
 from storage.diskfull import disk_full
 from storage.histories import history_page
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
+from storage.sqlite_params import bind_plainly
 from storage.tables import (
     clock_t,
     definition_t,
@@ -119,6 +120,7 @@ class SqlInstanceStore:
                 self.engine = create_engine("sqlite://", creator=snapshot_connect(Path(url.database)),
                                             pool_reset_on_return=None)
             elif self.dialect == "sqlite":
+                bind_plainly()
                 kwargs: dict[str, Any] = {"connect_args": {"timeout": 60, "check_same_thread": False}}
                 if url.database in (None, "", ":memory:"):
                     raise StorageUnavailable("an in-memory SQLite database cannot be shared; give a file path")
@@ -629,7 +631,7 @@ class CommandTransaction:
     frame and throw-in cost more than the two methods here.
     """
 
-    __slots__ = ("_cursor", "_raw", "_store")
+    __slots__ = ("_conn", "_cursor", "_raw", "_store")
 
     def __init__(self, store: SqlInstanceStore) -> None:
         self._store = store
@@ -640,7 +642,9 @@ class CommandTransaction:
         self._raw = raw = store._take()
         # a fresh cursor each time, straight from the driver's connection: closing it ends its statements, so
         # no read snapshot outlives the command
-        self._cursor = cursor = raw.dbapi_connection.cursor()
+        # (the pool's wrapper defines __getattr__, which makes each attribute read on it slow: read once)
+        self._conn = conn = raw.dbapi_connection
+        self._cursor = cursor = conn.cursor()
         return SqlStoreTx(cursor, store.dialect, store._dbapi.IntegrityError, store.find_instance,
                           store._moments)
 
@@ -649,7 +653,7 @@ class CommandTransaction:
         if err is not None:
             store._failed(raw, cursor, err)
             return  # the body's own error goes on as it was
-        conn = raw.dbapi_connection
+        conn = self._conn
         # sqlite3 opens a transaction at a command's first write: only then has the log grown
         wrote = store._wal is not None and conn.in_transaction
         try:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from engine.canonical import canonical_json
 from engine.errors import ConcurrentUpdate, DuplicateBusinessKey
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, TimerView
 from storage.rows import instance_variables
@@ -88,16 +89,15 @@ SQL_PG = {name: text.replace("?", "%s") for name, text in SQL.items()}
 SQL["insert_clock"] = SQL["insert_clock"].removesuffix(" RETURNING id")
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _DECODE = json.JSONDecoder().decode  # what json.loads does with a text, without its checks of other types
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON with sorted keys, text as UTF-8 (one encoder for all: `json.dumps` with options builds one
-    per call); an empty object, what most steps carry, without the encoder."""
+    """Compact JSON with sorted keys, text as UTF-8 (`engine.canonical`); an empty object, what most steps carry,
+    without the encoder."""
     if type(value) is dict and not value:
         return "{}"
-    return _ENCODE(value)
+    return canonical_json(value)
 
 
 class Moments:

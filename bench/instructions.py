@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Instructions per durable case, counted by valgrind's callgrind: a figure this machine's noise does not move.
+
+    python bench/instructions.py [--cases 200] [--top 25]
+
+Wall-clock rates here swing by a third between rounds, which hides changes of a few per cent. Instructions
+executed in user space (Python, the driver, SQLite, libc) do not swing: the same tree gives the same count to
+within a tenth of a per cent. Runs the peers' case (bench/engine_bench.py `approval`) in a child process under
+`valgrind --tool=callgrind`, collecting only while the measured cases run (after a warm-up), and prints the
+count per case, split by shared object, and the functions with most instructions of their own. Also counts the
+same case's statements replayed without the engine (`engine_bench.sql_only`'s loop), the floor under it.
+
+It does not see the kernel (system calls, page writes) or waiting: it shows the CPU work a change adds or
+removes, not the rate. Needs `valgrind` and `callgrind_annotate` on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+
+CHILD = r"""
+import os, subprocess, sys, tempfile, uuid
+sys.path[:0] = [{repo!r}, {bench!r}]
+import engine_bench as b
+from engine.ids import new_instance_id
+from storage.sql import SqlInstanceStore
+
+folder = tempfile.mkdtemp()
+side, cases = sys.argv[1], int(sys.argv[2])
+if side == "engine":
+    engine = b.make_engine(folder + "/x.db")
+    run = lambda: b.approval(engine)
+else:
+    commands, iid, key = b.record_case(folder + "/record.db")
+    store = SqlInstanceStore(folder + "/replay.db")
+    raw = store.engine.raw_connection()
+
+    def run():
+        new_id, new_key = new_instance_id(), uuid.uuid4().hex
+        for statements in commands:
+            cur = raw.cursor()
+            for how, sql, params in statements:
+                rows = params if how == "executemany" else [params]
+                rows = [tuple(new_id if v == iid else new_key if v == key else v for v in p) for p in rows]
+                if how == "executemany":
+                    cur.executemany(sql, rows)
+                else:
+                    cur.execute(sql, rows[0])
+                    if cur.description is not None:
+                        cur.fetchone()
+            raw.commit()
+            cur.close()
+for _ in range(300):
+    run()
+subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True, check=True)
+for _ in range(cases):
+    run()
+subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], capture_output=True, check=True)
+"""
+
+_TOOL_PATH = re.compile(r"/tmp/python-build[^ ]*?/Python-[0-9.]+/")
+
+
+def count(side: str, cases: int, out: Path) -> Path:
+    """Run `cases` cases of `side` ("engine" or "replay") under callgrind; the profile's path."""
+    script = out / f"{side}.py"
+    script.write_text(CHILD.format(repo=str(REPO), bench=str(BENCH)), encoding="utf-8")
+    profile = out / f"{side}.callgrind"
+    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={profile}",
+                    sys.executable, str(script), side, str(cases)],
+                   check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return profile
+
+
+def self_costs(profile: Path) -> list[tuple[int, str]]:
+    """(instructions, function [object]) of each function's own instructions, most first."""
+    text = subprocess.run(["callgrind_annotate", "--threshold=100", str(profile)], check=True,
+                          capture_output=True, text=True).stdout
+    rows = []
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+(.*)", line)
+        if m and "PROGRAM TOTALS" not in line:
+            rows.append((int(m.group(1).replace(",", "")), _TOOL_PATH.sub("", m.group(2))))
+    return rows
+
+
+def by_object(rows: list[tuple[int, str]]) -> collections.Counter[str]:
+    objects: collections.Counter[str] = collections.Counter()
+    for n, name in rows:
+        m = re.search(r"\[([^\]]*)\]\s*$", name)
+        objects[Path(m.group(1)).name if m else "(the interpreter's inlined code)"] += n
+    return objects
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", type=int, default=200, help="measured cases per side (after 300 unmeasured)")
+    p.add_argument("--top", type=int, default=25, help="functions listed for the engine")
+    p.add_argument("--keep", action="store_true", help="keep the callgrind profiles and print where they are")
+    a = p.parse_args()
+    for tool in ("valgrind", "callgrind_annotate", "callgrind_control"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} not found: install valgrind")
+    out = Path(tempfile.mkdtemp(prefix="shixian-instructions-"))
+    totals = {}
+    for side in ("engine", "replay"):
+        rows = self_costs(count(side, a.cases, out))
+        total = sum(n for n, _ in rows)
+        totals[side] = total / a.cases
+        print(f"{side}: {total / a.cases:,.0f} instructions a case")
+        for name, n in by_object(rows).most_common(8):
+            print(f"  {n / a.cases:>12,.0f}  {100 * n / total:5.1f}%  {name}")
+        if side == "engine":
+            print("  functions with most instructions of their own:")
+            for n, name in rows[:a.top]:
+                print(f"  {n / a.cases:>12,.0f}  {100 * n / total:5.1f}%  {name[:110]}")
+    print(f"the engine beyond its statements: {totals['engine'] - totals['replay']:,.0f} instructions a case "
+          f"({totals['engine'] / totals['replay']:.2f}× the replay)")
+    if a.keep:
+        print(f"profiles in {out}")
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
