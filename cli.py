@@ -8,6 +8,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 #: The exit status of a command whose reader went away (`| head`): 128 + SIGPIPE, as the shell reports it.
 EXIT_PIPE_CLOSED = 141
@@ -29,8 +30,25 @@ COMMAND_MODULES = (
 )
 
 
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Commands whose own --help opens with the line the list of commands gives them, so that `shixian start
+    --help` says what `start` does without each command group writing that line twice."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("description", kwargs.get("help"))
+        return super().add_parser(name, **kwargs)  # type: ignore[no-any-return]
+
+
+class _Parser(argparse.ArgumentParser):
+    """The parser of shixian and of each command, command groups included (`outbox list`, `calendar add`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="shixian",
         description="时限 shixian: regulated government-data procedures on the Chinese working-day calendar",
     )

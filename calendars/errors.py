@@ -10,6 +10,11 @@ class CalendarError(Exception):
     """Root of the calendar's errors."""
 
 
+#: Where provisional deadlines are allowed: each place has its own name for the same choice.
+ALLOW_PROVISIONAL = ("--allow-provisional on the engine's commands and the worker, --provisional on `cli.py calendar`, "
+                     "allow_provisional=True in Python")
+
+
 class CalendarYearMissing(CalendarError):
     """A computation needs a day for which no schedule file is loaded for the region.
 
@@ -32,7 +37,7 @@ class CalendarYearMissing(CalendarError):
             what = f"no {region} schedule from {since} on (the national {year} file is loaded): add {files}"
         else:
             what = f"no holiday schedule for {year} in region {region}: add {files}"
-        super().__init__(f"{what}, run `cli.py calendar check`, or allow provisional deadlines")
+        super().__init__(f"{what}, run `cli.py calendar check`, or allow provisional deadlines ({ALLOW_PROVISIONAL})")
 
 
 def _default_files(year: int, region: str) -> tuple[str, ...]:

@@ -77,6 +77,13 @@ def _as_of(args: argparse.Namespace) -> datetime:
     return moment
 
 
+def _suffix_problem(out: str, suffix: str) -> str:
+    """Why --out's suffix, which chose the format as no --format was given (argparse checks that one), is refused."""
+    return (f"--out {out}: without --format the format is taken from the file's suffix, and {suffix!r} is none of "
+            f"{', '.join(FORMATS)}; give --format {'|'.join(FORMATS)}, or an --out ending in "
+            f"{', '.join('.' + f for f in FORMATS)}")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.definitions import DefinitionSet
     from engine.errors import StorageUnavailable
@@ -89,7 +96,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "md")
     if fmt not in FORMATS:
-        print(f"error: unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}", file=sys.stderr)
+        print(f"error: {_suffix_problem(args.out, fmt)}", file=sys.stderr)
         return 2
     try:
         check_db_target(args.db)

@@ -241,7 +241,9 @@ def register(subparsers: Any) -> None:
     retry.set_defaults(func=_guarded(_retry))
 
     dispatch = sub.add_parser("dispatch", help="send what is due now, once (the worker does this every tick)")
-    dispatch.add_argument("--directory", metavar="FILE", help="recipient directory YAML (channels come from it)")
+    dispatch.add_argument("--directory", metavar="FILE",
+                          help="recipient directory YAML whose channels deliver the messages (required; default: "
+                               "$SHIXIAN_DIRECTORY)")
     _add_db(dispatch)
     dispatch.set_defaults(func=_guarded(_dispatch))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import EXIT_PIPE_CLOSED, main
+from cli import EXIT_PIPE_CLOSED, build_parser, main
 
 CLI = Path(__file__).resolve().parents[1] / "cli.py"
 
@@ -107,3 +108,29 @@ def test_a_module_of_the_project_itself_missing_is_not_called_a_dependency() -> 
     done = _cli_without("calendars.china")
     assert done.returncode == 1
     assert "ModuleNotFoundError" in done.stderr and "venv" not in done.stderr
+
+
+def listed_commands(parser: argparse.ArgumentParser,
+                    words: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command and subcommand (`outbox list`), with its own parser."""
+    found: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                found.append(((*words, name), command))
+                found.extend(listed_commands(command, (*words, name)))
+    return found
+
+
+def test_each_commands_own_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """`shixian start --help` (and every other command's and subcommand's) says what the command does, by default
+    in the line `shixian --help` lists it with, not with its usage and options alone."""
+    commands = listed_commands(build_parser())
+    assert len(commands) > 20
+    for words, command in commands:
+        assert command.description, words
+        with pytest.raises(SystemExit):
+            main([*words, "--help"])
+        assert " ".join(command.description.split()) in " ".join(capsys.readouterr().out.split()), words
+    start = dict(commands)[("start",)]
+    assert start.description == "start an instance of a workflow"

@@ -56,6 +56,7 @@ def test_bad_input_exits_2_with_a_message(capsys: pytest.CaptureFixture[str]) ->
     assert (code, out) == (2, "") and err == "error: '2026-13-01' is not a date; write YYYY-MM-DD\n"
     code, _, err = run(capsys, "add", "2026-12-30", "5")
     assert code == 2 and err.startswith("error: no holiday schedule for 2027 in region CN") and "Traceback" not in err
+    assert "--provisional on `cli.py calendar`" in err  # the option this command takes, among the others
     assert run(capsys, "add", "2026-12-30", "five")[0] == 2
     assert run(capsys, "add", "2026-12-30", "5", "--provisional")[1] == "2027-01-07 (provisional)\n"
 

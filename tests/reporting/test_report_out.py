@@ -99,6 +99,18 @@ def test_last_runs_report_of_the_same_name_is_replaced(db: Path, tmp_path: Path,
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_an_out_suffix_that_is_no_format_says_to_give_format(db: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --format, an --out whose suffix is no report format exits 2 saying that the suffix chose it and how to
+    give one, and writes nothing."""
+    out = tmp_path / "report-2026-10.txt"
+    code = cli_main(["report", "--month", "2026-10", "--db", str(db), "--out", str(out), "--as-of", "2026-11-01T00:00"])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert f"--out {out}: without --format the format is taken from the file's suffix, and 'txt'" in err
+    assert "--format md|csv|html" in err
+
+
 def test_a_missing_folder_is_refused_with_a_message(db: Path, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """--out in a folder that does not exist is refused with exit status 2 and names the folder, no traceback."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cli import main
+from engine import authz
+from engine.definitions import DefinitionSet
 from tests.workflows.conftest import ROOT
 
 
@@ -107,6 +110,22 @@ def test_notifications_name_who_would_be_told(capsys: pytest.CaptureFixture[str]
     kinds = sorted((n["kind"], n["to"]) for n in result["notifications"] if n["kind"] != "notification")
     assert kinds == [("breach", "center_operator"), ("escalation", "bureau_reviewer"),
                      ("escalation", "data_supervisor"), ("warning", "center_operator")]
+
+
+def test_a_dry_run_does_not_advise_tagging_a_directory_it_does_not_have(
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run through the bureau's review logs no warning that the directory tags no bureau: a dry run tells roles,
+    not organisations, and takes no directory; a real engine afterwards still warns."""
+    monkeypatch.setattr(authz, "_untagged", set())
+    caplog.set_level(logging.WARNING, logger="engine.authz")
+    code, _, err = simulate(capsys, "gx.data_request", "--start", "2026-09-30T10:00", "--var",
+                            "sharing_type=conditional", "--events", "pass@2026-10-09T10:00")
+    assert code == 0 and err == ""
+    assert [r.getMessage() for r in caplog.records if r.name == "engine.authz"] == []
+    monkeypatch.setattr(authz, "_untagged", set())
+    spec = DefinitionSet.load([ROOT / "workflows"]).get("gx.data_request").spec
+    assert authz.organisation_department(None, spec, "bureau") is None
+    assert [r.levelno for r in caplog.records if r.name == "engine.authz"] == [logging.WARNING]
 
 
 def test_a_workflow_file_can_be_simulated(capsys: pytest.CaptureFixture[str]) -> None:
