@@ -360,6 +360,7 @@ class Checker:
                     except PayloadInvalid:
                         self.problem(path, f"value {shown(value)} does not fit variable {vname!r}: "
                                            f"expected {expected_description(var)}")
+            self.recurring_required(spec)
         if self.known_templates is not None:
             used = set(spec.templates) | self._used_defaults()
             for t in sorted(used - self.known_templates):
@@ -367,6 +368,21 @@ class Checker:
                 self.problem(path, f"template {t!r} has no file notifiers/templates/{t}.j2"
                                    f"{did_you_mean(t, self.known_templates)}")
         self.graph()
+
+    def recurring_required(self, spec: WorkflowSpec) -> None:
+        """The worker starts each round with `recurring.variables` alone, so a required variable missing there
+        would have every round refused; a start role starting one by hand is no reason to leave it out."""
+        assert spec.recurring is not None
+        if any(name not in self.d.variables for name in spec.recurring.variables):
+            return  # a misspelt name is said already, with the name it was meant to be: that one fix does for both
+        missing = [name for name, var in spec.variables.items()
+                   if var.required and name not in spec.recurring.variables]
+        if missing:
+            path = "recurring.variables" if "recurring.variables" in self.b.locations else "recurring"
+            self.b.rule_for_new(path, f"required variable(s) {', '.join(map(repr, missing))} not given: the "
+                                      "worker starts each round with these variables only, so it would refuse "
+                                      "every round; give each a value or a template here, or make it optional",
+                                at_key=True)
 
     def period_template(self, path: str, template: str) -> bool:
         """A recurring template parses in the sandbox and names only period values; say what is wrong if not."""

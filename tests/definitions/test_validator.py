@@ -125,7 +125,9 @@ GUARD = "guard: \"sharing_type != 'unconditional' or control_params\""
     (GX_REQUEST, "\nstart:", "\nx_start:", "missing required key 'start'"),
     (GX_REQUEST, GUARD, "guard: \"sharing_type != 'uncondtional' or control_params\"", "compares enum"),
     (DRILL, 'cron: "0 9 1 12 *"', 'cron: "0 9 31 2 *"', "cron"),
-], ids=["start", "enum-guard", "cron"])
+    (DRILL, "summary:             {type: text,", "summary:             {type: text, required: true,",
+     "required variable(s) 'summary' not given"),
+], ids=["start", "enum-guard", "cron", "recurring-required"])
 def test_a_stored_version_is_served_with_rules_for_new_definitions_waived(path: Path, old: str, new: str,
                                                                           broken: str) -> None:
     """What only keeps a mistake out of new definitions is waived for a stored version (and named), the same text is
