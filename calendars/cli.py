@@ -242,16 +242,17 @@ def register(subparsers: Any) -> None:
         parser.set_defaults(func=_guarded(func))
         return parser
 
-    command("is-workday", _is_workday, "is DATE a working day?").add_argument("date", metavar="DATE")
+    day = "an ISO date, e.g. 2026-09-30"
+    command("is-workday", _is_workday, "is DATE a working day?").add_argument("date", metavar="DATE", help=day)
     add = command("add", _add, "the N-th working day after DATE (DATE not counted; negative N counts back)")
-    add.add_argument("date", metavar="DATE")
-    add.add_argument("n", metavar="N")
+    add.add_argument("date", metavar="DATE", help=day)
+    add.add_argument("n", metavar="N", help="working days to count, e.g. 10 (negative: back)")
     between = command("between", _between, "the number of working days in (FROM, TO]")
-    between.add_argument("first", metavar="FROM")
-    between.add_argument("second", metavar="TO")
+    between.add_argument("first", metavar="FROM", help=f"{day}; not counted")
+    between.add_argument("second", metavar="TO", help=f"{day}; counted")
     deadline = command("deadline", _deadline, "the legal deadline of N units after DATETIME (Asia/Shanghai if naive)")
-    deadline.add_argument("moment", metavar="DATETIME")
-    deadline.add_argument("n", metavar="N")
+    deadline.add_argument("moment", metavar="DATETIME", help="when the period starts, e.g. 2026-09-30T15:00")
+    deadline.add_argument("n", metavar="N", help="how many units, e.g. 10")
     deadline.add_argument("--unit", choices=UNITS, default="WD", help="WD working days (default), CD, WH")
     deadline.add_argument("--business-hours", metavar="OPEN-CLOSE", help="e.g. 09:00-17:00: days end at close")
     deadline.add_argument(
@@ -261,6 +262,6 @@ def register(subparsers: Any) -> None:
         help="what a receipt on a day off or after close counts as (default: the receipt day is never counted)",
     )
     command("show", _show, "a month grid of YEAR marking days off and make-up working days").add_argument(
-        "year", metavar="YEAR"
+        "year", metavar="YEAR", help="e.g. 2026"
     )
     command("check", _check, "validate the data files (exit 1 if a problem is found)")

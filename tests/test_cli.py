@@ -134,3 +134,11 @@ def test_each_commands_own_help_says_what_it_does(capsys: pytest.CaptureFixture[
         assert " ".join(command.description.split()) in " ".join(capsys.readouterr().out.split()), words
     start = dict(commands)[("start",)]
     assert start.description == "start an instance of a workflow"
+
+
+def test_every_argument_of_every_command_says_what_it_takes() -> None:
+    """No option or positional argument of any command is listed in its --help with its name alone."""
+    bare = [(" ".join(words), action.option_strings or action.dest)
+            for words, command in listed_commands(build_parser()) for action in command._actions
+            if action.help is None and not isinstance(action, argparse._SubParsersAction)]
+    assert bare == []
