@@ -2,13 +2,16 @@
 """Instructions per durable case, counted by valgrind's callgrind: a figure this machine's noise does not move.
 
     python bench/instructions.py [--cases 200] [--top 25]
+    python run_all.py --only spiff_approval --extra /work/main/bench/instructions.py
 
 Wall-clock rates here swing by a third between rounds, which hides changes of a few per cent. Instructions
 executed in user space (Python, the driver, SQLite, libc) do not swing: the same tree gives the same count to
 within a tenth of a per cent. Runs the peers' case (bench/engine_bench.py `approval`) in a child process under
 `valgrind --tool=callgrind`, collecting only while the measured cases run (after a warm-up), and prints the
-count per case, split by shared object, and the functions with most instructions of their own. Also counts the
-same case's statements replayed without the engine (`engine_bench.sql_only`'s loop), the floor under it.
+count per case as the peers' JSON lines (`approval3_instructions_engine`), with its split by shared object in
+`params`; the functions with most instructions of their own go to stderr. Also counts the same case's
+statements replayed without the engine (`engine_bench.sql_only`'s loop, `approval3_instructions_replay`), the
+floor under it.
 
 It does not see the kernel (system calls, page writes) or waiting: it shows the CPU work a change adds or
 removes, not the rate. Needs `valgrind` and `callgrind_annotate` on the PATH.
@@ -28,6 +31,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+import engine_bench as bench  # noqa: E402
 
 CHILD = r"""
 import os, subprocess, sys, tempfile, uuid
@@ -106,8 +112,8 @@ def by_object(rows: list[tuple[int, str]]) -> collections.Counter[str]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", type=int, default=200, help="measured cases per side (after 300 unmeasured)")
-    p.add_argument("--top", type=int, default=25, help="functions listed for the engine")
-    p.add_argument("--keep", action="store_true", help="keep the callgrind profiles and print where they are")
+    p.add_argument("--top", type=int, default=25, help="functions of the engine's listed on stderr")
+    p.add_argument("--keep", action="store_true", help="keep the callgrind profiles and say where they are")
     a = p.parse_args()
     for tool in ("valgrind", "callgrind_annotate", "callgrind_control"):
         if shutil.which(tool) is None:
@@ -118,17 +124,21 @@ def main() -> None:
         rows = self_costs(count(side, a.cases, out))
         total = sum(n for n, _ in rows)
         totals[side] = total / a.cases
-        print(f"{side}: {total / a.cases:,.0f} instructions a case")
-        for name, n in by_object(rows).most_common(8):
-            print(f"  {n / a.cases:>12,.0f}  {100 * n / total:5.1f}%  {name}")
+        objects = {name: round(n / a.cases) for name, n in by_object(rows).most_common(8)}
+        bench.emit_stat(f"approval3_instructions_{side}", "instructions", "instr/case", [total / a.cases], "lower",
+                        {"cases": a.cases, "by_object": objects,
+                         "what": "user-space instructions of the peers' case under callgrind" if side == "engine"
+                         else "the same case's statements replayed without the engine"}, bench="instructions")
         if side == "engine":
-            print("  functions with most instructions of their own:")
+            print("the engine's functions with most instructions of their own (a case):", file=sys.stderr)
             for n, name in rows[:a.top]:
-                print(f"  {n / a.cases:>12,.0f}  {100 * n / total:5.1f}%  {name[:110]}")
-    print(f"the engine beyond its statements: {totals['engine'] - totals['replay']:,.0f} instructions a case "
-          f"({totals['engine'] / totals['replay']:.2f}× the replay)")
+                print(f"  {n / a.cases:>12,.0f}  {100 * n / total:5.1f}%  {name[:110]}", file=sys.stderr)
+    bench.emit(bench="instructions", kind="ratio", workload="approval3_instructions_engine_vs_replay",
+               system=bench.SYSTEM, metric="ratio", unit="x", median=totals["engine"] / totals["replay"], min=None,
+               max=None, repeats=None, better=None,
+               params={"note": "engine instructions a case / the same case's statements replayed"})
     if a.keep:
-        print(f"profiles in {out}")
+        print(f"profiles in {out}", file=sys.stderr)
     else:
         shutil.rmtree(out, ignore_errors=True)
 

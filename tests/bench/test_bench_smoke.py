@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,13 +37,24 @@ SMALL_RUNS = {
     "least_python": (["--cases", "5", "--rounds", "2"],
                      {"approval3_least_python_sqlite_wal_normal", "approval3_engine_beside_least_python"}),
     "calendar_bench": (["--repeats", "1", "--scale", "0.01"], {"add_working_days", "working_days_between"}),
+    "instructions": (["--cases", "2", "--top", "1"],
+                     {"approval3_instructions_engine", "approval3_instructions_replay"}),
     "definitions_bench": (["--quick", "--repeats", "1"], set()),
 }
+
+
+#: what a script needs besides Python, as the tests that need PostgreSQL: skipped without it, except under CI
+NEEDS = {"instructions": "valgrind"}
 
 
 @functools.cache
 def run_bench(name: str, args: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
     """The script's JSON lines; run once per arguments, as two tests read the same small engine run."""
+    tool = NEEDS.get(name)
+    if tool is not None and shutil.which(tool) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is not installed: .ci/run installs it")
+        pytest.skip(f"bench/{name}.py needs {tool} (apt-get install {tool})")
     out = subprocess.run([sys.executable, str(REPO / "bench" / f"{name}.py"), *args], cwd=REPO,
                          capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
