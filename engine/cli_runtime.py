@@ -1,4 +1,5 @@
-"""Command-line group for operators: `start`, `fire`, `show`, `history`, `overdue` and the `worker`."""
+"""Command-line group for operators: `start`, `fire`, `cancel`, `suspend`, `resume`, `show`, `history`,
+`overdue` and the `worker`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from engine.arguments import REASON_MAX
 from engine.cli_checks import (
     UsageError,
     check_choice,
@@ -70,15 +72,16 @@ def _default_workflows() -> str:
     return "workflows" if Path("workflows").is_dir() else str(_REPO / "workflows")
 
 
-def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output: bool = True,
+            idempotent: bool = True) -> None:
     parser.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
                         help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
     parser.add_argument("--workflows", action="append", default=None,
                         help="definition file or folder (repeatable; default: the repository's workflows/)")
     parser.add_argument("--directory", default=os.environ.get("SHIXIAN_DIRECTORY"),
                         help="people directory YAML: departments of roles bound with org:, who is told of each step "
-                             "(default: $SHIXIAN_DIRECTORY; required by start and fire; the worker without it "
-                             "sends no outbox)")
+                             "(default: $SHIXIAN_DIRECTORY; required by the commands that change an instance; "
+                             "the worker without it sends no outbox)")
     parser.add_argument("--hooks", action="append", default=None, metavar="MODULE",
                         help="a Python module whose HOOKS mapping (hook name -> function) the automatic steps call "
                              "(repeatable; default: $SHIXIAN_HOOKS, comma-separated)")
@@ -97,7 +100,9 @@ def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output
         parser.add_argument("--role", action="append", default=[],
                             help="act in this base role only (repeatable; one the directory gives the actor)")
         parser.add_argument("--department", help="the actor's department credit code (must be the directory's)")
-        parser.add_argument("--idempotency-key", help="repeat-safe key: the same command again changes nothing")
+        if idempotent:
+            parser.add_argument("--idempotency-key",
+                                help="repeat-safe key: the same command again changes nothing")
 
 
 @dataclass(frozen=True)
@@ -338,6 +343,18 @@ def cmd_fire(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    """Cancel, suspend (中止) or resume an instance: a bureau reviewer's or data supervisor's act, vouched for by
+    the directory as a fire is, with the reason kept in the history."""
+    _require_directory(args)
+    engine = _engine(args)
+    actor = _actor(args, engine.parts.notices.directory)
+    act = {"cancel": engine.cancel, "suspend": engine.suspend, "resume": engine.resume}[args.command]
+    inst = act(args.instance, actor, args.reason)
+    _print_instance(inst, args.json)
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     engine = _engine(args, reads=True)
     _check_filters(engine, args.workflow, args.state)
@@ -568,6 +585,14 @@ def _worker_settings(args: argparse.Namespace, dispatching: bool, daily: Any, ke
     return "; ".join(parts)
 
 
+#: The administrators' commands on an instance (Engine.cancel, suspend, resume), with what each does.
+ADMIN_ACTIONS = {
+    "cancel": "end an instance for good: its open deadlines stop and its timers are cancelled",
+    "suspend": "suspend an instance (中止): its deadlines stand still until it is resumed",
+    "resume": "resume a suspended instance: its deadlines move on by the working days it was suspended",
+}
+
+
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A deadline policy other than the database's is the command line's fault, like a malformed option: exit 2."""
     return exit_codes(fn, [(UsageError, 2, None), (DeadlinePolicyMismatch, 2, None), (WorkflowError, 1, None)])
@@ -590,6 +615,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE", help="a payload field (repeatable)")
     p.add_argument("--payload", metavar="JSON", help="the payload as a JSON object")
     p.set_defaults(func=_guarded(cmd_fire))
+
+    for action, what in ADMIN_ACTIONS.items():
+        p = subparsers.add_parser(action, help=what)
+        _common(p, actor=True, idempotent=False)
+        p.add_argument("instance", help="the instance's id")
+        p.add_argument("--reason", default="", help="why, kept in the instance's history (at most "
+                                                    f"{REASON_MAX} characters)")
+        p.set_defaults(func=_guarded(cmd_admin))
 
     p = subparsers.add_parser("show", help="show one instance, or list instances")
     _common(p)

@@ -30,7 +30,8 @@ DIGITS_CODE = "114500000000000071"  # a valid credit code of digits only
 
 @pytest.fixture(autouse=True)
 def directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The people directory `start` and `fire` need, as $SHIXIAN_DIRECTORY: alice of C, bob of P."""
+    """The people directory `start` and `fire` need, as $SHIXIAN_DIRECTORY: alice of C, bob of P, rita the
+    reviewer."""
     path = tmp_path / "directory.yaml"
     path.write_text(f"""\
 channels:
@@ -43,6 +44,7 @@ people:
   - {{id: alice, name: Alice, department: {C}, roles: [data_admin], contacts: {{file: alice@c.example.gov.cn}}}}
   - {{id: bob, name: Bob, department: {P}, roles: [data_auditor], contacts: {{file: bob@p.example.gov.cn}}}}
   - {{id: dora, name: Dora, department: "{DIGITS_CODE}", roles: [data_auditor], contacts: {{file: dora@d.gov.cn}}}}
+  - {{id: rita, name: Rita, department: "{DIGITS_CODE}", roles: [bureau_reviewer], contacts: {{file: rita@d.gov.cn}}}}
 """, encoding="utf-8")
     monkeypatch.setenv("SHIXIAN_DIRECTORY", str(path))
     return path
@@ -74,6 +76,34 @@ def test_start_fire_show_history(tmp_path: Path, flow_dir: Path, capsys: pytest.
     assert f"alice (consumer.data_admin, {C})" in out and f"bob (provider.data_auditor, {P})" in out
     code, out, _ = run(capsys, "overdue", *base, "--json")
     assert (code, json.loads(out)) == (0, [])
+
+
+def test_a_reviewer_suspends_resumes_and_cancels_from_the_command_line(
+        tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The administrators' commands: the applicant may not suspend; the reviewer suspends (an event is then refused),
+    resumes and cancels, each reason kept in a history that still verifies; cancelling twice says why not."""
+    base = ["--db", str(tmp_path / "admin.db"), "--workflows", str(flow_dir)]
+    code, out, _ = run(capsys, "start", "common.test_flow", "ADMIN-1", *base, "--json", "--actor", "alice",
+                       "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
+    iid = json.loads(out)["id"]
+    code, out, err = run(capsys, "suspend", iid, *base, "--actor", "alice", "--reason", "想暂停")
+    assert (code, out) == (1, "") and "alice" in err and "bureau_reviewer" in err
+    code, out, _ = run(capsys, "suspend", iid, *base, "--json", "--actor", "rita", "--reason", "申请单位补充材料")
+    assert (code, json.loads(out)["status"]) == (0, "suspended")
+    code, _, err = run(capsys, "fire", iid, "approve", *base, "--actor", "bob")
+    assert code == 1 and "suspended" in err
+    code, out, _ = run(capsys, "resume", iid, *base, "--json", "--actor", "rita")
+    assert (code, json.loads(out)["status"]) == (0, "running")
+    code, out, _ = run(capsys, "cancel", iid, *base, "--json", "--actor", "rita", "--reason", "申请单位撤回申请")
+    assert (code, json.loads(out)["status"]) == (0, "cancelled")
+    code, _, err = run(capsys, "cancel", iid, *base, "--actor", "rita")
+    assert code == 1 and "cancelled" in err
+    code, out, _ = run(capsys, "history", iid, *base)
+    assert code == 0 and "history verified: intact" in out
+    assert "申请单位补充材料" in out and "申请单位撤回申请" in out and "想暂停" not in out
+    with pytest.raises(SystemExit) as refused:  # no key: a repeat says the instance has moved on, as above
+        run(capsys, "resume", iid, *base, "--actor", "rita", "--idempotency-key", "k1")
+    assert refused.value.code == 2 and "--idempotency-key" in capsys.readouterr().err
 
 
 def test_errors_are_one_line_and_exit_1(tmp_path: Path, flow_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
