@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "engine.cli_history_keys",
     "engine.cli_policy",
     "engine.cli_horizon",
+    "engine.cli_health",
     "engine.cli_audit",
     "notifiers.cli",
     "engine.cli_demo",

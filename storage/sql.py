@@ -35,6 +35,7 @@ from engine.store import (
     StoredDefinition,
     TimerView,
 )
+from storage.backlog import Backlog, read_backlog
 from storage.diskfull import disk_full
 from storage.histories import history_page
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
@@ -509,6 +510,10 @@ class SqlInstanceStore:
             return [(clock, instances[clock.instance_id]) for clock in clocks if clock.instance_id in instances]
 
         return self._read(read)
+
+    def backlog(self, now: datetime) -> Backlog:
+        """What is due at `now` and not yet done (storage.backlog): the figures `cli.py health` judges."""
+        return self._read(lambda conn: read_backlog(conn, now))
 
     def provisional_clocks(self) -> Iterator[ClockView]:
         c = clock_t.c

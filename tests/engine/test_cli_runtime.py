@@ -693,3 +693,29 @@ def test_worker_log_lines_are_in_beijing_time() -> None:
     record = logging.LogRecord("w", logging.INFO, __file__, 1, "tick", None, None)
     record.created = 0.0  # 1970-01-01T00:00Z
     assert BeijingTimeFormatter("%(asctime)s").format(record) == "1970-01-01T08:00:00.000+08:00"
+
+
+def test_health_exits_1_when_due_work_waits_for_a_missing_worker(tmp_path: Path, flow_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A database whose case started in March with no worker since: its moments have waited for months, so
+    `health` names the missing worker and exits 1 (text and JSON); an empty database is ok; a bad grace or a
+    missing database is a usage error."""
+    db = str(tmp_path / "health.db")
+    SqlInstanceStore(db).close()
+    assert run(capsys, "health", "--db", db)[0] == 0
+    engine = Engine(SqlInstanceStore(db), DefinitionSet.load([flow_dir]),
+                    clock=ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)))
+    engine.start("common.test_flow", "H-1", {"consumer_dept": C, "provider_dept": P},
+                 Actor("alice", frozenset({"data_admin"}), C))
+    engine.close()
+    code, out, _ = run(capsys, "health", "--db", db)
+    assert code == 1 and "no worker is ticking this database" in out and "cli.py worker" in out
+    code, out, _ = run(capsys, "health", "--db", db, "--json")
+    report = json.loads(out)
+    assert code == 1 and report["moments_due"] >= 1 and report["oldest_moment"].startswith("2026-03")
+    assert [p["kind"] for p in report["problems"]] == ["sweep"]
+    with pytest.raises(SystemExit) as bad:
+        run(capsys, "health", "--db", db, "--grace", "0")
+    assert bad.value.code == 2 and "at least 1" in capsys.readouterr().err
+    code, _, err = run(capsys, "health", "--db", str(tmp_path / "helth.db"))
+    assert code == 2 and "no database at" in err
