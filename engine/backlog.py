@@ -24,28 +24,28 @@ class BacklogProblem:
 
 
 def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE) -> list[BacklogProblem]:
-    """What the backlog shows to be wrong, given how long due work may wait (`grace`)."""
+    """What the backlog shows to be wrong, given how long due work may wait (`grace`): work left waiting first,
+    then failures."""
+    waiting = [
+        ("sweep", backlog.oldest_sweep_work,
+         f"{backlog.moments_due} SLA moment(s) and {backlog.timers_due} timer(s) are due",
+         "no worker is ticking this database, or the workers cannot keep up. Start `cli.py worker` on it (any "
+         "number of workers may share it)"),
+        ("dispatch", backlog.oldest_message, f"{backlog.messages_due} message(s) are due to be sent",
+         "nothing sends the outbox. Run a worker with --directory and without --no-dispatch, or `cli.py outbox "
+         "dispatch`"),
+    ]
+    failed = [
+        ("failing", backlog.moments_failing, "SLA moment(s) failed and wait to be tried again: the worker's log "
+         "names each error, and `cli.py show ID` the instance's clocks"),
+        ("dead", backlog.messages_dead, "message(s) were given up on after their last try: `cli.py outbox dead` "
+         "lists them with their errors, `cli.py outbox retry` sends them again"),
+    ]
     late_since = backlog.now - grace
-    problems: list[BacklogProblem] = []
-    oldest = backlog.oldest_sweep_work
-    if oldest is not None and oldest < late_since:
-        problems.append(BacklogProblem("sweep", (
-            f"{backlog.moments_due} SLA moment(s) and {backlog.timers_due} timer(s) are due, the oldest since "
-            f"{_when(oldest)} ({_age(backlog.now - oldest)} ago): no worker is ticking this database, or the "
-            "workers cannot keep up. Start `cli.py worker` on it (any number of workers may share it)")))
-    if backlog.moments_failing:
-        problems.append(BacklogProblem("failing", (
-            f"{backlog.moments_failing} SLA moment(s) failed and wait to be tried again: the worker's log names "
-            "each error, and `cli.py show ID` the instance's clocks")))
-    if backlog.oldest_message is not None and backlog.oldest_message < late_since:
-        problems.append(BacklogProblem("dispatch", (
-            f"{backlog.messages_due} message(s) are due to be sent, the oldest since {_when(backlog.oldest_message)} "
-            f"({_age(backlog.now - backlog.oldest_message)} ago): nothing sends the outbox. Run a worker with "
-            "--directory and without --no-dispatch, or `cli.py outbox dispatch`")))
-    if backlog.messages_dead:
-        problems.append(BacklogProblem("dead", (
-            f"{backlog.messages_dead} message(s) were given up on after their last try: `cli.py outbox dead` "
-            "lists them with their errors, `cli.py outbox retry` sends them again")))
+    problems = [BacklogProblem(kind, f"{what}, the oldest since {_when(oldest)} ({_age(backlog.now - oldest)} "
+                                     f"ago): {why}")
+                for kind, oldest, what, why in waiting if oldest is not None and oldest < late_since]
+    problems += [BacklogProblem(kind, f"{count} {what}") for kind, count, what in failed if count]
     return problems
 
 
