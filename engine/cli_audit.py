@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.audit import DEFAULT_BATCH, AuditFinding, AuditReport, audit_histories, keys_in_use_since
 from engine.cli_checks import UsageError, check_choice, exit_codes, open_to_read, require_engine_db
+from engine.cli_options import add_database
 from engine.cli_runtime import EXIT_ALTERED, EXIT_KEY_MISSING, broken_verdict, step_json, step_line
 from engine.errors import WorkflowError
 from engine.history_keys import HistoryKeyring
@@ -117,8 +118,7 @@ def _finding(finding: AuditFinding) -> dict[str, Any]:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("audit", help="check the history chain of every instance in the database")
-    p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
-                   help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    add_database(p)
     p.add_argument("--workflows", action="append", default=None,
                    help="definition file or folder, for --workflow's check (repeatable; default: the repository's "
                         "workflows/)")

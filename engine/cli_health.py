@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
 from engine.backlog import DEFAULT_GRACE, backlog_problems
 from engine.cli_checks import UsageError, exit_codes, open_to_read, require_engine_db
+from engine.cli_options import add_database, seconds
 from engine.clock import SystemClock
 from engine.errors import WorkflowError
 from storage.backlog import Backlog
@@ -52,21 +52,14 @@ def _figures(backlog: Backlog) -> dict[str, Any]:
 
 
 def _grace(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 1:  # NaN too
-        raise argparse.ArgumentTypeError(f"expected a number of seconds of at least 1, got {text!r}")
-    return seconds
+    return seconds(text, 1, "of grace")
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "health", help="whether due deadlines, timers and messages are handled: exit 1 when a worker is missing or "
                        "behind, a moment keeps failing or a message was given up on (for monitoring)")
-    p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
-                   help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    add_database(p)
     p.add_argument("--grace", type=_grace, default=DEFAULT_GRACE.total_seconds(), metavar="SECONDS",
                    help=f"how long due work may wait before its worker counts as missing (default "
                         f"{DEFAULT_GRACE.total_seconds():g})")

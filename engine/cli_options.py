@@ -17,15 +17,26 @@ MIN_INTERVAL = 0.1
 DEFAULT_BACKOFF = (30.0, 3600.0)
 
 
-def interval(text: str) -> float:
-    """`--interval` seconds: a finite number of at least MIN_INTERVAL (argparse exits 2 with the message)."""
+def seconds(text: str, least: float, what: str) -> float:
+    """A number of seconds, finite and at least `least` (argparse exits 2 with the message, which ends `what`)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < MIN_INTERVAL:
-        raise argparse.ArgumentTypeError(f"{text} s: give at least {MIN_INTERVAL:g} s between ticks")
+    if not math.isfinite(value) or value < least:
+        raise argparse.ArgumentTypeError(f"{text} s: give at least {least:g} s {what}")
     return value
+
+
+def interval(text: str) -> float:
+    """`worker --interval` seconds: at least MIN_INTERVAL."""
+    return seconds(text, MIN_INTERVAL, "between ticks")
+
+
+def add_database(parser: argparse.ArgumentParser,
+                 help_text: str = "SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)") -> None:
+    """`--db`, defaulting to $SHIXIAN_DB, else shixian.db: the one way every command is pointed at its database."""
+    parser.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"), help=help_text)
 
 
 def clock_time(text: str) -> time:

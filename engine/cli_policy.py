@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
 from engine.cli_checks import UsageError, exit_codes, open_to_read, require_engine_db
-from engine.cli_options import add_business_hours, deadline_policy
+from engine.cli_options import add_business_hours, add_database, deadline_policy
 from engine.clock import SHANGHAI, SystemClock
 from engine.errors import WorkflowError
 from engine.policy_check import SETTING, canonical, describe, options, recorded_policy, replace_deadline_policy
@@ -84,8 +83,7 @@ def _replace(store: Any, args: argparse.Namespace, db: str) -> int:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("policy", help="the deadline policy a database records, shown or changed on purpose")
-    p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
-                   help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    add_database(p)
     p.add_argument("--set", action="store_true",
                    help="record the business hours given here as the database's policy, in place of the one it "
                         "records (deadlines already computed keep their times)")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli_checks import UsageError, check_db_target, open_to_read
+from engine.cli_options import add_database
 from engine.clock import SHANGHAI, SystemClock
 from engine.deadline_text import deadline_plain
 from engine.errors import WorkflowError
@@ -157,8 +158,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("report", help="the monthly supervision report (HTML with a chart, Markdown, CSV)")
     p.add_argument("--month", required=True, help="the month, YYYY-MM (e.g. 2026-10)")
     p.add_argument("--format", choices=FORMATS, help="html, md or csv (default: from --out's suffix, else md)")
-    p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
-                   help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    add_database(p)
     p.add_argument("--out", help="write to this file instead of standard output; replaces an earlier report of that "
                    "name, never the database or a file that is not a report")
     p.add_argument("--force", action="store_true",

@@ -32,6 +32,7 @@ from engine.cli_options import (
     DEFAULT_BACKOFF,
     MIN_INTERVAL,
     add_business_hours,
+    add_database,
     backoff,
     calendar_warn_days,
     deadline_policy,
@@ -74,8 +75,7 @@ def _default_workflows() -> str:
 
 def _common(parser: argparse.ArgumentParser, *, actor: bool = False, json_output: bool = True,
             idempotent: bool = True) -> None:
-    parser.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
-                        help="SQLite file or PostgreSQL URL (default: $SHIXIAN_DB or shixian.db)")
+    add_database(parser)
     parser.add_argument("--workflows", action="append", default=None,
                         help="definition file or folder (repeatable; default: the repository's workflows/)")
     parser.add_argument("--directory", default=os.environ.get("SHIXIAN_DIRECTORY"),

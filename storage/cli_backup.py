@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from engine.cli_options import add_database
 from engine.errors import WorkflowError
 
 #: The exit status of a backup interrupted by Ctrl-C or SIGTERM: 128 + SIGINT, as the shell reports Ctrl-C.
@@ -68,9 +68,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("backup", help="copy the SQLite database, checked, while the engine keeps writing")
-    p.add_argument("--db", default=os.environ.get("SHIXIAN_DB", "shixian.db"),
-                   help="the engine's SQLite file (default: $SHIXIAN_DB or shixian.db); a PostgreSQL database is "
-                        "backed up with pg_dump")
+    add_database(p, "the engine's SQLite file (default: $SHIXIAN_DB or shixian.db); a PostgreSQL database is "
+                    "backed up with pg_dump")
     p.add_argument("--to", required=True, metavar="COPY",
                    help="the copy's file, in an existing folder; written under this name only once checked")
     p.add_argument("--force", action="store_true", help="replace an existing COPY (never the database itself)")
