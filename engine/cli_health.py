@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from engine.backlog import DEFAULT_GRACE, backlog_problems
 from engine.cli_checks import UsageError, exit_codes, open_to_read, require_engine_db
 from engine.cli_options import add_database, seconds
+from engine.cli_runtime import jsonable
 from engine.clock import SystemClock
 from engine.errors import WorkflowError
-from storage.backlog import Backlog
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -26,7 +27,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         store.close()
     problems = backlog_problems(backlog, timedelta(seconds=args.grace))
     if args.json:
-        print(json.dumps({**_figures(backlog), "grace_seconds": args.grace,
+        print(json.dumps({**jsonable(asdict(backlog)), "grace_seconds": args.grace,
                           "problems": [{"kind": p.kind, "text": p.text} for p in problems]},
                          ensure_ascii=False, indent=2))
     else:
@@ -38,17 +39,6 @@ def cmd_health(args: argparse.Namespace) -> int:
         if not problems:
             print(f"ok: nothing due has waited longer than {args.grace:g} s")
     return 1 if problems else 0
-
-
-def _figures(backlog: Backlog) -> dict[str, Any]:
-    def moment(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {"now": moment(backlog.now), "moments_due": backlog.moments_due,
-            "oldest_moment": moment(backlog.oldest_moment), "moments_failing": backlog.moments_failing,
-            "timers_due": backlog.timers_due, "oldest_timer": moment(backlog.oldest_timer),
-            "messages_due": backlog.messages_due, "oldest_message": moment(backlog.oldest_message),
-            "messages_dead": backlog.messages_dead}
 
 
 def _grace(text: str) -> float:

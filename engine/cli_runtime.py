@@ -269,18 +269,19 @@ def _when(value: datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).isoformat(timespec="seconds") if value is not None else None
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """A record's values for JSON output: moments as Beijing time to the second, containers walked."""
     if isinstance(obj, datetime):
         return _when(obj)
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
+        return {k: jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     return obj
 
 
 def _print_instance(inst: InstanceView, as_json: bool, extra: dict[str, Any] | None = None) -> None:
-    data = _jsonable({**asdict(inst), **(extra or {})})
+    data = jsonable({**asdict(inst), **(extra or {})})
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -305,7 +306,7 @@ def _print_instance(inst: InstanceView, as_json: bool, extra: dict[str, Any] | N
 
 
 def _clock(c: ClockView) -> dict[str, Any]:
-    return _jsonable(asdict(c))  # type: ignore[no-any-return]
+    return jsonable(asdict(c))  # type: ignore[no-any-return]
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -367,7 +368,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     rows = engine.list_instances(workflow_id=args.workflow, status=args.status, state=args.state, limit=args.limit,
                                  offset=args.offset)
     if args.json:
-        print(json.dumps([_jsonable(asdict(i)) for i in rows], ensure_ascii=False, indent=2))
+        print(json.dumps([jsonable(asdict(i)) for i in rows], ensure_ascii=False, indent=2))
         return 0
     for i in rows:
         print(f"{i.id}  {i.workflow_id:28} {_pad(i.business_key, 24)} {i.state:22} {i.status}")
@@ -402,7 +403,7 @@ def step_json(h: HistoryEntry) -> dict[str, Any]:
         data["payload"], data["payload_stored_text"] = None, raw
     else:
         data["payload"] = dict(h.payload)
-    return _jsonable(data)  # type: ignore[no-any-return]
+    return jsonable(data)  # type: ignore[no-any-return]
 
 
 def _acted(h: HistoryEntry) -> str:
