@@ -209,33 +209,41 @@ def record_case(target: str) -> tuple[list[list[tuple[str, str, Any]]], str, str
     return commands, iid, key
 
 
+def replay_case(raw: Any, commands: list[list[tuple[str, str, Any]]], iid: str, key: str) -> None:
+    """One case's recorded statements (record_case) run again on the DBAPI connection `raw`, each command's in one
+    transaction, under a new instance id and business key: the engine's SQL without the engine."""
+    from engine.ids import new_instance_id
+
+    new_id, new_key = new_instance_id(), uuid.uuid4().hex
+
+    def swap(params: Any) -> Any:
+        return tuple(new_id if v == iid else new_key if v == key else v for v in params)
+
+    for statements in commands:
+        cur = raw.cursor()
+        for how, sql, params in statements:
+            if how == "execute":
+                cur.execute(sql, swap(params))
+                if cur.description is not None:
+                    cur.fetchall()
+            else:
+                cur.executemany(sql, [swap(p) for p in params])
+        raw.commit()
+        cur.close()
+
+
 def sql_only(tmp: Path, n: int, repeats: int) -> float:
     """The floor under the engine: one case's own statements replayed on the same schema, connection and pragmas,
     each command's statements in one transaction, with no engine work between them."""
-    from engine.ids import new_instance_id
     from storage.sql import SqlInstanceStore
 
     commands, iid, key = record_case(str(tmp / "record.db"))
     store = SqlInstanceStore(str(tmp / "sql_only.db"))
     raw = store.engine.raw_connection()
 
-    def swap(params: Any, new_id: str, new_key: str) -> Any:
-        return tuple(new_id if v == iid else new_key if v == key else v for v in params)
-
     def batch(k: int) -> None:
         for _ in range(k):
-            new_id, new_key = new_instance_id(), uuid.uuid4().hex
-            for statements in commands:
-                cur = raw.cursor()
-                for how, sql, params in statements:
-                    if how == "execute":
-                        cur.execute(sql, swap(params, new_id, new_key))
-                        if cur.description is not None:
-                            cur.fetchall()
-                    else:
-                        cur.executemany(sql, [swap(p, new_id, new_key) for p in params])
-                raw.commit()
-                cur.close()
+            replay_case(raw, commands, iid, key)
 
     r = rates(batch, n, repeats)
     emit_stat("approval3_sql_only_sqlite_wal_normal", "throughput", "inst/s", r, "higher",

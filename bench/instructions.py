@@ -10,7 +10,7 @@ within a tenth of a per cent. Runs the peers' case (bench/engine_bench.py `appro
 `valgrind --tool=callgrind`, collecting only while the measured cases run (after a warm-up), and prints the
 count per case as the peers' JSON lines (`approval3_instructions_engine`), with its split by shared object in
 `params`; the functions with most instructions of their own go to stderr. Also counts the same case's
-statements replayed without the engine (`engine_bench.sql_only`'s loop, `approval3_instructions_replay`), the
+statements replayed without the engine (`engine_bench.replay_case`, `approval3_instructions_replay`), the
 floor under it.
 
 It does not see the kernel (system calls, page writes) or waiting: it shows the CPU work a change adds or
@@ -36,10 +36,9 @@ sys.path.insert(0, str(BENCH))
 import engine_bench as bench  # noqa: E402
 
 CHILD = r"""
-import os, subprocess, sys, tempfile, uuid
+import os, subprocess, sys, tempfile
 sys.path[:0] = [{repo!r}, {bench!r}]
 import engine_bench as b
-from engine.ids import new_instance_id
 from storage.sql import SqlInstanceStore
 
 folder = tempfile.mkdtemp()
@@ -51,22 +50,7 @@ else:
     commands, iid, key = b.record_case(folder + "/record.db")
     store = SqlInstanceStore(folder + "/replay.db")
     raw = store.engine.raw_connection()
-
-    def run():
-        new_id, new_key = new_instance_id(), uuid.uuid4().hex
-        for statements in commands:
-            cur = raw.cursor()
-            for how, sql, params in statements:
-                rows = params if how == "executemany" else [params]
-                rows = [tuple(new_id if v == iid else new_key if v == key else v for v in p) for p in rows]
-                if how == "executemany":
-                    cur.executemany(sql, rows)
-                else:
-                    cur.execute(sql, rows[0])
-                    if cur.description is not None:
-                        cur.fetchone()
-            raw.commit()
-            cur.close()
+    run = lambda: b.replay_case(raw, commands, iid, key)
 for _ in range(300):
     run()
 subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True, check=True)
