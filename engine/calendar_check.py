@@ -70,9 +70,10 @@ class CalendarDataGuard:
 COVERAGE_SETTING = "calendar_coverage"
 
 
-def recompute_for_coverage(engine: Any) -> int | None:
+def recompute_for_coverage(engine: Any) -> tuple[str, int] | None:
     """Recompute the provisional deadlines when the calendar data in force covers other years than those the
-    database's were last recomputed for, and record what it covers; None when it is the same. Kept in the database,
+    database's were last recomputed for, and record what it covers: (the years covered, how many clocks and
+    timers were recomputed); None when it is the same. Kept in the database,
     not the process, so that a year file added while no worker ran (a release that ships it, a worker restarted
     after the file was copied in) is taken up by the next worker to start, and by one only once it is recorded."""
     coverage = current_data().coverage()
@@ -81,7 +82,7 @@ def recompute_for_coverage(engine: Any) -> int | None:
         return None
     changed = int(engine.recompute_provisional(reload=False))
     engine.store.replace_setting(COVERAGE_SETTING, coverage, engine.clock.now())
-    return changed
+    return coverage, changed
 
 
 __all__ = ["COVERAGE_SETTING", "CalendarDataGuard", "recompute_for_coverage"]

@@ -20,7 +20,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.cron.expressions import WEEKDAYS
 from apscheduler.triggers.interval import IntervalTrigger
 
-from calendars.store import current_data
 from engine.calendar_check import recompute_for_coverage
 from engine.clock import SHANGHAI
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
@@ -279,7 +278,7 @@ class EngineScheduler:
         if reloads == self._recomputed_for:
             return
         try:
-            changed = recompute_for_coverage(self.engine)  # on the data in force: the guard has just read it
+            recomputed = recompute_for_coverage(self.engine)  # on the data in force: the guard has just read it
         except (StorageUnavailable, ConcurrentUpdate, DeadlinePolicyMismatch, HistoryKeysRequired) as err:
             # owed: the database answers again, or the next tick stops this worker for its policy or keys
             self.errors += 1
@@ -296,9 +295,8 @@ class EngineScheduler:
             self.errors += 1
             log.exception("the recompute of the provisional deadlines for the reloaded calendar data failed")
         else:
-            if changed is not None:
-                log.info("calendar data covers %s: %d provisional clock(s) and timer(s) recomputed",
-                         current_data().coverage(), changed)
+            if recomputed is not None:
+                log.info("calendar data covers %s: %d provisional clock(s) and timer(s) recomputed", *recomputed)
         self._recomputed_for = reloads
         self._recompute_failing = False
 
