@@ -1,6 +1,7 @@
 """Whether the work due in a database is being done: a worker that stopped sends no warning, breach or escalation,
 and nothing else says so. The figures are the database's (storage.backlog), so the check holds however many
-workers share it and wherever they run; `cli.py health` prints it for monitoring."""
+workers share it and wherever they run; each worker records its ticks there (storage.workers), so a missing one
+shows before anything is late. `cli.py health` prints it for monitoring."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 
 from engine.clock import SHANGHAI
 from storage.backlog import Backlog
+from storage.workers import WorkerSeen
 
 #: How long a due moment or message may wait before the check calls its worker missing: a tick every few seconds
 #: and a sweep of a large batch take far less.
@@ -17,15 +19,15 @@ DEFAULT_GRACE = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class BacklogProblem:
-    """One thing wrong: `kind` is sweep, failing, dispatch or dead; `text` says what and what to do."""
+    """One thing wrong: `kind` is workers, sweep, dispatch, failing or dead; `text` says what and what to do."""
 
     kind: str
     text: str
 
 
-def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE) -> list[BacklogProblem]:
-    """What the backlog shows to be wrong, given how long due work may wait (`grace`): work left waiting first,
-    then failures."""
+def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE, workers: int = 1) -> list[BacklogProblem]:
+    """What the backlog shows to be wrong, given how long due work may wait (`grace`) and how many workers must
+    tick the database (`workers`): too few workers first, then work left waiting, then failures."""
     waiting = [
         ("sweep", backlog.oldest_sweep_work,
          f"{backlog.moments_due} SLA moment(s) and {backlog.timers_due} timer(s) are due",
@@ -42,11 +44,44 @@ def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE) -> list
          "lists them with their errors, `cli.py outbox retry` sends them again"),
     ]
     late_since = backlog.now - grace
-    problems = [BacklogProblem(kind, f"{what}, the oldest since {_when(oldest)} ({_age(backlog.now - oldest)} "
+    problems = _too_few_workers(backlog, late_since, workers)
+    problems += [BacklogProblem(kind, f"{what}, the oldest since {_when(oldest)} ({_age(backlog.now - oldest)} "
                                      f"ago): {why}")
                 for kind, oldest, what, why in waiting if oldest is not None and oldest < late_since]
     problems += [BacklogProblem(kind, f"{count} {what}") for kind, count, what in failed if count]
     return problems
+
+
+def ticking(backlog: Backlog, since: datetime) -> list[WorkerSeen]:
+    """The workers that ticked the database at or after `since` and have not stopped since."""
+    return [w for w in backlog.workers if w.stopped_at is None and w.last_tick_at >= since]
+
+
+def _too_few_workers(backlog: Backlog, since: datetime, wanted: int) -> list[BacklogProblem]:
+    """Fewer than `wanted` workers ticked since `since` while work waits for one (due or not): the deadlines will
+    pass unwatched. A database that holds nothing for a worker needs none."""
+    live = ticking(backlog, since)
+    if len(live) >= wanted or backlog.next_work is None:
+        return []
+    span = _age(backlog.now - since)
+    if backlog.next_work <= backlog.now:
+        waiting = f"work is due for a worker (the earliest since {_when(backlog.next_work)})"
+    else:
+        waiting = f"work waits for a worker (the next at {_when(backlog.next_work)})"
+    if live:
+        return [BacklogProblem("workers", f"{len(live)} worker(s) ticked this database in the last {span}, "
+                                          f"{wanted} are wanted (--workers), and {waiting}: start another "
+                                          "`cli.py worker` on it")]
+    last = backlog.workers[0] if backlog.workers else None
+    if last is None:
+        why = "no worker has ever ticked it"
+    elif last.stopped_at is not None:
+        why = f"the last, {last.id}, was stopped on {_when(last.stopped_at)}"
+    else:
+        why = (f"the last, {last.id}, last ticked on {_when(last.last_tick_at)} and ended without stopping "
+               "(killed, crashed, or its host or its connection to the database is down)")
+    return [BacklogProblem("workers", f"no worker has ticked this database in the last {span}, and {waiting}: "
+                                      f"{why}. Start `cli.py worker` on it")]
 
 
 def _when(moment: datetime) -> str:
@@ -54,11 +89,14 @@ def _when(moment: datetime) -> str:
 
 
 def _age(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
     if minutes < 120:
         return f"{minutes} min"
     hours = minutes // 60
     return f"{hours} h" if hours < 48 else f"{hours // 24} days"
 
 
-__all__ = ["DEFAULT_GRACE", "BacklogProblem", "backlog_problems"]
+__all__ = ["DEFAULT_GRACE", "BacklogProblem", "backlog_problems", "ticking"]

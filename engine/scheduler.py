@@ -521,9 +521,16 @@ class EngineScheduler:
         self._stopping.set()
 
     def stop(self, wait: bool = True) -> None:
+        """Stop ticking; with `wait`, once the tick in hand has ended, record in the database that this worker
+        stopped on purpose, so that `cli.py health` tells a stopped worker from a lost one."""
         self.request_stop()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
+        if wait:
+            try:
+                self.engine.record_stop()
+            except WorkflowError as err:  # the database is away: health will say the worker was lost, not stopped
+                log.warning("the worker's stop was not recorded in the database: %s", err)
 
     @property
     def running(self) -> bool:

@@ -45,6 +45,8 @@ def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None,
     while max_batches is None or batches < max_batches:
         if stop is not None and stop.is_set():
             return _report(counts, stopped=True)
+        if batches:
+            _record_progress(engine)
         clocks = store.claim_clocks(now, engine.worker_id, lease, batch)
         timers = store.claim_timers(now, engine.worker_id, lease, batch)
         batches += 1
@@ -60,6 +62,21 @@ def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None,
             break
     dispatched = engine.dispatcher.dispatch(now) if engine.dispatcher is not None else 0
     return _report(counts, dispatched=dispatched)
+
+
+#: How often a long sweep records that its worker still ticks (its tick recorded itself at its start): well
+#: within the least grace a health check allows.
+PROGRESS_EVERY = timedelta(seconds=60)
+
+
+def _record_progress(engine: Engine) -> None:
+    """Between the batches of a long sweep (a backlog after an outage), record the tick again once PROGRESS_EVERY
+    has passed on the engine's clock since the last record, so that a health check does not take a busy worker
+    for a lost one."""
+    at = engine.clock.now()
+    last = engine.last_tick_recorded
+    if last is None or at - last >= PROGRESS_EVERY:
+        engine.record_tick(at)
 
 
 def _report(counts: dict[str, int], *, dispatched: int = 0, released: int = 0, stopped: bool = False) -> TickReport:

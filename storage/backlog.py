@@ -1,6 +1,7 @@
 """What is due in a database and not yet done: SLA moments, timers and messages whose time has come, counted
-with the oldest of each, and the messages given up on. Read through the indexes the worker claims by, so a
-check costs little on a large database while little is due."""
+with the oldest of each, and the messages given up on; what waits for a worker later; and the workers that tick
+the database. Read through the indexes the worker claims by, so a check costs little on a large database while
+little is due."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from storage.tables import clock_t, outbox_t, timer_t
+from storage.workers import WorkerSeen, read_workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,10 @@ class Backlog:
     oldest_message: datetime | None
     #: messages given up on after their last try (`outbox dead`, `outbox retry`)
     messages_dead: int
+    #: the earliest SLA moment, timer or message waiting for a worker, due or not: None when nothing does
+    next_work: datetime | None
+    #: the workers on record (storage.workers), the one that ticked last first
+    workers: tuple[WorkerSeen, ...]
 
     @property
     def oldest_sweep_work(self) -> datetime | None:
@@ -55,10 +61,17 @@ def read_backlog(conn: Connection, now: datetime) -> Backlog:
         select(func.count(), func.min(o.claim_expires_at))
         .where((o.status == "sending") & (o.claim_expires_at <= now))).one()
     dead = conn.execute(select(func.count()).where(o.status == "dead")).scalar_one()
+    # each the first entry of the index its worker claims by
+    armed = conn.execute(select(c.next_fire_at).where(c.next_fire_at.is_not(None) & c.stopped_at.is_(None))
+                         .order_by(c.next_fire_at).limit(1)).scalar()
+    waiting = conn.execute(select(t.fire_at).where(t.status == "pending").order_by(t.fire_at).limit(1)).scalar()
+    unsent = conn.execute(select(o.next_attempt_at).where(o.status == "pending").order_by(o.next_attempt_at)
+                          .limit(1)).scalar()
     return Backlog(
         now=now, moments_due=moments[0], oldest_moment=moments[1], moments_failing=moments[2],
         timers_due=timers[0], oldest_timer=timers[1], messages_due=pending[0] + stuck[0],
-        oldest_message=_earliest(pending[1], stuck[1]), messages_dead=dead)
+        oldest_message=_earliest(pending[1], stuck[1]), messages_dead=dead,
+        next_work=_earliest(_earliest(armed, waiting), unsent), workers=read_workers(conn))
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

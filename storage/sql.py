@@ -49,9 +49,11 @@ from storage.tables import (
     instance_t,
     pause_t,
     timer_t,
+    worker_t,
 )
 from storage.tx import Moments, SqlStoreTx
 from storage.walsync import WalFlusher
+from storage.workers import record_stop, record_tick
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -514,6 +516,30 @@ class SqlInstanceStore:
     def backlog(self, now: datetime) -> Backlog:
         """What is due at `now` and not yet done (storage.backlog): the figures `cli.py health` judges."""
         return self._read(lambda conn: read_backlog(conn, now))
+
+    def record_tick(self, worker_id: str, at: datetime, *, first: bool = False) -> None:
+        """Record that `worker_id` ticks this database, at `at` (storage.workers); a read-only copy records
+        nothing."""
+        if self._snapshot:
+            return
+        insert = self._dialect_insert(worker_t)
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                record_tick(conn, insert, worker_id, at, first=first)
+
+        self._guard(run)
+
+    def record_worker_stop(self, worker_id: str, at: datetime) -> None:
+        """Record that `worker_id` stopped on purpose at `at`."""
+        if self._snapshot:
+            return
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                record_stop(conn, worker_id, at)
+
+        self._guard(run)
 
     def provisional_clocks(self) -> Iterator[ClockView]:
         c = clock_t.c

@@ -1,9 +1,9 @@
 """The engine's tables as SQLModel classes: one metadata for the schema, Alembic and the Core queries.
 
 Instances, their tamper-evident history, SLA clocks and the ledger of pauses, timers, the once-only SLA
-events (warning / breach / escalation level), idempotency records, the stored definition versions and the
-settings every process on the database must share. The outbox table belongs to `storage.outbox`; importing it
-here puts it into the same metadata.
+events (warning / breach / escalation level), idempotency records, the stored definition versions, the
+settings every process on the database must share and the workers that tick it. The outbox table belongs to
+`storage.outbox`; importing it here puts it into the same metadata.
 """
 
 from __future__ import annotations
@@ -220,6 +220,19 @@ class DeploymentSettingRow(SQLModel, table=True):
     set_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class WorkerRow(SQLModel, table=True):
+    """A process that ticks this database, by its worker id: when it began, when it last ticked and whether it
+    stopped on purpose, so that `cli.py health` can tell a worker that died from one that was stopped."""
+
+    __tablename__ = "worker"
+
+    id: str = Field(primary_key=True, max_length=80)  # the id its claims carry (Engine.worker_id)
+    started_at: datetime = Field(sa_type=UtcDateTime)  # its first tick since it began
+    last_tick_at: datetime = Field(sa_type=UtcDateTime)
+    ticks: int = 0  # the ticks since it began
+    stopped_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # set by a worker stopping on purpose
+
+
 METADATA = SQLModel.metadata
 
 definition_t = DefinitionRow.__table__  # type: ignore[attr-defined]
@@ -233,3 +246,4 @@ sla_event_t = SlaEventRow.__table__  # type: ignore[attr-defined]
 idempotency_t = IdempotencyRow.__table__  # type: ignore[attr-defined]
 outbox_t = OutboxMessage.__table__  # type: ignore[attr-defined]
 deployment_setting_t = DeploymentSettingRow.__table__  # type: ignore[attr-defined]
+worker_t = WorkerRow.__table__  # type: ignore[attr-defined]

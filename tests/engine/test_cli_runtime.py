@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from cli import build_parser, main
 from engine import Actor, Engine, ManualClock
-from engine.clock import SHANGHAI
+from engine.clock import SHANGHAI, SystemClock
 from engine.definitions import DefinitionSet
 from engine.fields import make_credit_code
 from storage import open_store
@@ -710,12 +710,42 @@ def test_health_exits_1_when_due_work_waits_for_a_missing_worker(tmp_path: Path,
     engine.close()
     code, out, _ = run(capsys, "health", "--db", db)
     assert code == 1 and "no worker is ticking this database" in out and "cli.py worker" in out
+    assert "no worker has ever ticked it" in out
     code, out, _ = run(capsys, "health", "--db", db, "--json")
     report = json.loads(out)
     assert code == 1 and report["moments_due"] >= 1 and report["oldest_moment"].startswith("2026-03")
-    assert [p["kind"] for p in report["problems"]] == ["sweep"]
+    assert [p["kind"] for p in report["problems"]] == ["workers", "sweep"]
+    assert json.loads(run(capsys, "health", "--db", db, "--json", "--workers", "0")[1])["problems"][0]["kind"] == \
+        "sweep"
     with pytest.raises(SystemExit) as bad:
         run(capsys, "health", "--db", db, "--grace", "0")
     assert bad.value.code == 2 and "at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:
+        run(capsys, "health", "--db", db, "--workers", "-1")
+    assert bad.value.code == 2 and "not a count of workers" in capsys.readouterr().err
     code, _, err = run(capsys, "health", "--db", str(tmp_path / "helth.db"))
     assert code == 2 and "no database at" in err
+
+
+def test_health_lists_the_workers_and_wants_as_many_as_asked(tmp_path: Path, flow_dir: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A case waits on a database one worker ticks now and another stopped: `health` lists both, is content
+    with one worker and exits 1 when two are wanted; the JSON carries every worker."""
+    db = str(tmp_path / "workers.db")
+    now = SystemClock().now()
+    engine = Engine(SqlInstanceStore(db), DefinitionSet.load([flow_dir]), clock=ManualClock(now))
+    engine.start("common.test_flow", "W-1", {"consumer_dept": C, "provider_dept": P},
+                 Actor("alice", frozenset({"data_admin"}), C))
+    engine.store.record_tick("gone:1", now - timedelta(hours=1), first=True)
+    engine.store.record_worker_stop("gone:1", now - timedelta(minutes=50))
+    engine.store.record_tick("here:2", now, first=True)
+    engine.close()
+    code, out, _ = run(capsys, "health", "--db", db)
+    assert code == 0
+    assert "worker here:2: ticking; last tick" in out and "1 tick(s) since" in out
+    assert "worker gone:1: stopped on" in out
+    code, out, _ = run(capsys, "health", "--db", db, "--workers", "2")
+    assert code == 1 and "1 worker(s) ticked this database in the last 5 min, 2 are wanted" in out
+    report = json.loads(run(capsys, "health", "--db", db, "--json")[1])
+    assert [w["id"] for w in report["workers"]] == ["here:2", "gone:1"] and report["workers_wanted"] == 1
+    assert report["workers"][1]["stopped_at"].endswith("+08:00")

@@ -91,6 +91,33 @@ def test_an_outage_is_said_once_and_its_end_too(tmp_path: Path, clock: ManualClo
     assert (scheduler.errors, scheduler.ticks) == (3, 1)
 
 
+def test_a_stop_is_recorded_for_health_and_one_the_database_cannot_take_is_logged(
+        tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    """A worker stopped on purpose records when, so `health` tells it from a lost one; a stop while the database
+    is away leaves the record as the last tick left it, and says so."""
+    db, away = tmp_path / "w.db", tmp_path / "away.db"
+    first = Engine(open_store(str(db)), DefinitionSet(), clock=clock, worker_id="first")
+    second = Engine(open_store(str(db)), DefinitionSet(), clock=clock, worker_id="second")
+    try:
+        stopped = EngineScheduler(first, interval=2, recurring=False)
+        stopped._tick()
+        stopped.stop()
+        lost = EngineScheduler(second, interval=2, recurring=False)
+        lost._tick()
+        with caplog.at_level(logging.WARNING, logger="engine.scheduler"):
+            db.rename(away)
+            lost.stop()
+            away.rename(db)
+        workers = {w.id: w for w in first.store.backlog(clock.now()).workers}
+    finally:
+        first.close()
+        second.close()
+    assert (workers["first"].ticks, workers["first"].stopped_at) == (1, clock.now())
+    assert (workers["second"].ticks, workers["second"].stopped_at) == (1, None)
+    said = [r.getMessage() for r in caplog.records if r.name == "engine.scheduler"]
+    assert len(said) == 1 and said[0].startswith("the worker's stop was not recorded in the database")
+
+
 @pytest.mark.parametrize("interval", [0, -1.0, float("nan"), float("inf")])
 def test_the_scheduler_refuses_an_interval_that_would_spin(make_engine: MakeEngine, interval: float) -> None:
     """A non-positive or non-finite interval is a typed error, not a scheduler busy-looping on due ticks."""
