@@ -112,11 +112,10 @@ def _deadline(args: argparse.Namespace) -> int:
     policy = DeadlinePolicy(business_hours=_hours(args.business_hours), receipt=args.receipt)
     deadline = due_after(cal, start, n, args.unit, policy)
     due = deadline.due
-    shown = (
-        f"{deadline.last_day.isoformat()}T24:00+08:00"
-        if due.time() == time(0) and due.date() > deadline.last_day
-        else due.isoformat()
-    )
+    if due.time() == time(0) and due.date() > deadline.last_day:
+        shown = f"{deadline.last_day.isoformat()}T24:00+08:00"
+    else:  # to the minute, as the end of a day is written, unless the moment has seconds
+        shown = due.isoformat(timespec="minutes" if due.second == due.microsecond == 0 else "auto")
     _emit(
         args,
         {

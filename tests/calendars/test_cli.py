@@ -36,10 +36,11 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_deadline_text_shows_24_00(capsys: pytest.CaptureFixture[str]) -> None:
-    """A day-end deadline prints as 24:00 of its last day; with business hours at the close."""
+    """A day-end deadline prints as 24:00 of its last day; with business hours at the close, to the minute as
+    the day-end is."""
     assert run(capsys, "deadline", "2026-09-30T15:00", "2")[1] == "due 2026-10-09T24:00+08:00 (last day 2026-10-09)\n"
     out = run(capsys, "deadline", "2026-09-30T15:00", "2", "--business-hours", "09:00-17:30")[1]
-    assert out == "due 2026-10-09T17:30:00+08:00 (last day 2026-10-09)\n"
+    assert out == "due 2026-10-09T17:30+08:00 (last day 2026-10-09)\n"
 
 
 def test_show_marks_days_off_and_makeup_days(capsys: pytest.CaptureFixture[str]) -> None:
