@@ -37,7 +37,7 @@ from storage.sql import CommandTransaction, SqlInstanceStore
 BENCH = "driver_variants"
 
 
-def _set_pragma(store: SqlInstanceStore, pragma: str) -> None:
+def set_pragma(store: SqlInstanceStore, pragma: str) -> None:
     """Run a pragma on the connection the commands use (the store keeps one for the next command)."""
     raw = store._take()
     raw.cursor().execute(pragma).fetchall()
@@ -77,7 +77,7 @@ VARIANTS: dict[str, Callable[[SqlInstanceStore], None]] = {
     "begin_first": lambda store: _begin_with(store, "BEGIN"),
     "begin_immediate": lambda store: _begin_with(store, "BEGIN IMMEDIATE"),
     "checkpoint_in_background": _checkpoint_after_sync,
-    "no_checkpoints": lambda store: _set_pragma(store, "PRAGMA wal_autocheckpoint=0"),
+    "no_checkpoints": lambda store: set_pragma(store, "PRAGMA wal_autocheckpoint=0"),
 }
 
 

@@ -34,6 +34,8 @@ SMALL_RUNS = {
                         {"approval3_driver_as_is", "approval3_driver_begin_first", "approval3_driver_begin_immediate",
                          "approval3_driver_checkpoint_in_background", "approval3_driver_no_checkpoints"}),
     "command_latency": (["--cases", "5", "--rounds", "1"], set()),
+    "clock_share": (["--cases", "5", "--rounds", "2"],
+                    {"approval3_clocks_as_shipped", "approval3_clocks_no_deadlines"}),
     "least_python": (["--cases", "5", "--rounds", "2"],
                      {"approval3_least_python_sqlite_wal_normal", "approval3_engine_beside_least_python"}),
     "calendar_bench": (["--repeats", "1", "--scale", "0.01"], {"add_working_days", "working_days_between"}),

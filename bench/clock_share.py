@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""How much of a durable case do the SLA clocks take? The peers' case with its deadlines and without them.
+
+    python bench/clock_share.py [--cases 300] [--rounds 16]
+
+Runs the peers' case of the durable approval (bench/engine_bench.py `approval`: four commands, WAL,
+synchronous=NORMAL) on two engines in this process, each on its own database, in turn for `--rounds` rounds (the
+order turns every round, since this machine drifts):
+
+- `as_shipped`: `workflows/gx/data_request.yaml` as it is. Each of the three tasks starts a clock when it is
+  entered and stops it when it is left: a row and its three indexes (the instance's clocks, the open clocks' due
+  times, the next moments the worker claims), and the working-day arithmetic of the due time and the warning.
+- `no_deadlines`: the same file with every `sla:` block taken out, so no command starts or stops a clock.
+
+Prints the peers' JSON lines: cases/s of each, the ratio of the second to the first (the median of the
+per-round ratios), and the WAL frames each writes per commit (bench/wal_pages.py). The difference is what the
+clocks cost: their statements, the pages those write, and their Python.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import engine_bench as bench
+import wal_pages
+from driver_variants import batch, set_pragma
+
+from engine import Engine, ManualClock
+from engine.definitions import DefinitionSet
+from storage.sql import SqlInstanceStore
+
+BENCH = "clock_share"
+SHIPPED = bench.REPO / "workflows" / "gx" / "data_request.yaml"
+
+
+def without_deadlines(folder: Path) -> Path:
+    """A copy of the shipped file with every state's `sla:` block removed."""
+    spec: dict[str, Any] = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    for state in spec["states"].values():
+        state.pop("sla", None)
+    copy = folder / "data_request.yaml"
+    copy.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return copy
+
+
+def engine_on(path: Path, database: Path) -> Engine:
+    return Engine(SqlInstanceStore(str(database)), DefinitionSet.load([path]), clock=ManualClock(bench.START))
+
+
+def frames_per_commit(engine: Engine, cases: int) -> float:
+    """WAL frames per commit over `cases` cases, with automatic checkpoints off while they run."""
+    store: Any = engine.store
+    set_pragma(store, "PRAGMA wal_autocheckpoint=0")
+    set_pragma(store, "PRAGMA wal_checkpoint(TRUNCATE)")
+    for _ in range(cases):
+        bench.approval(engine)
+    commits = wal_pages.frames_by_commit(Path(f"{store._path}-wal"), 4096)
+    set_pragma(store, "PRAGMA wal_autocheckpoint=4000")
+    return sum(map(len, commits)) / len(commits)
+
+
+def main() -> None:
+    a = bench.rounds_args(__doc__, 300, 16, "cases a batch")
+    tmp = Path(tempfile.mkdtemp(prefix="shixian-clocks-"))
+    engines = {"as_shipped": engine_on(SHIPPED, tmp / "shipped.db"),
+               "no_deadlines": engine_on(without_deadlines(tmp), tmp / "bare.db")}
+    for engine in engines.values():
+        batch(engine, max(1, a.cases // 10))  # the peers' warm-up
+    bare = engines["no_deadlines"]
+    bench.emit(bench=BENCH, kind="check", name="no_deadlines_starts_no_clock",
+               ok=not any(bare.clocks(i.id) for i in bare.list_instances(limit=5)))
+    rates: dict[str, list[float]] = {name: [] for name in engines}
+    names = list(engines)
+    for n in range(a.rounds):
+        for name in names if n % 2 == 0 else names[::-1]:
+            rates[name].append(batch(engines[name], a.cases))
+    params = {"cases": a.cases, "rounds": a.rounds, "tx_per_instance": 1 + len(bench.PEER_STEPS)}
+    for name, engine in engines.items():
+        frames = frames_per_commit(engine, 50)
+        bench.emit_stat(f"approval3_clocks_{name}", "throughput", "inst/s", rates[name], "higher",
+                        {**params, "wal_frames_per_commit": round(frames, 2)}, bench=BENCH)
+        engine.close()
+    ratios = [bare / shipped for bare, shipped in zip(rates["no_deadlines"], rates["as_shipped"], strict=True)]
+    bench.emit(bench=BENCH, kind="ratio", workload="approval3_clocks_no_deadlines_vs_as_shipped",
+               system=bench.SYSTEM, metric="ratio", unit="x", median=statistics.median(ratios), min=min(ratios),
+               max=max(ratios), repeats=len(ratios), better="higher", params=params)
+
+
+if __name__ == "__main__":
+    main()
