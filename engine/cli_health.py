@@ -45,7 +45,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"problem: {p.text}")
         if not problems:
-            print(f"ok: nothing due has waited longer than {args.grace:g} s")
+            waiting = "" if backlog.next_work is not None else "; nothing waits for a worker"
+            print(f"ok: nothing due has waited longer than {args.grace:g} s; {len(live)} worker(s) ticking{waiting}")
     return 1 if problems else 0
 
 
