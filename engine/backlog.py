@@ -19,7 +19,8 @@ DEFAULT_GRACE = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class BacklogProblem:
-    """One thing wrong: `kind` is workers, sweep, dispatch, failing or dead; `text` says what and what to do."""
+    """One thing wrong: `kind` is clock, workers, sweep, dispatch, failing or dead; `text` says what and what to
+    do."""
 
     kind: str
     text: str
@@ -27,7 +28,8 @@ class BacklogProblem:
 
 def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE, workers: int = 1) -> list[BacklogProblem]:
     """What the backlog shows to be wrong, given how long due work may wait (`grace`) and how many workers must
-    tick the database (`workers`): too few workers first, then work left waiting, then failures."""
+    tick the database (`workers`): workers whose ticks are dated ahead of `now` and too few workers first, then work
+    left waiting, then failures."""
     waiting = [
         ("sweep", backlog.oldest_sweep_work,
          f"{backlog.moments_due} SLA moment(s) and {backlog.timers_due} timer(s) are due",
@@ -44,7 +46,7 @@ def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE, workers
          "lists them with their errors, `cli.py outbox retry` sends them again"),
     ]
     late_since = backlog.now - grace
-    problems = _too_few_workers(backlog, late_since, workers)
+    problems = _clocks_apart(backlog, grace) + _too_few_workers(backlog, grace, workers)
     problems += [BacklogProblem(kind, f"{what}, the oldest since {_when(oldest)} ({_age(backlog.now - oldest)} "
                                      f"ago): {why}")
                 for kind, oldest, what, why in waiting if oldest is not None and oldest < late_since]
@@ -52,18 +54,33 @@ def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE, workers
     return problems
 
 
-def ticking(backlog: Backlog, since: datetime) -> list[WorkerSeen]:
-    """The workers that ticked the database at or after `since` and have not stopped since."""
-    return [w for w in backlog.workers if w.stopped_at is None and w.last_tick_at >= since]
+def ticking(backlog: Backlog, grace: timedelta) -> list[WorkerSeen]:
+    """The workers that ticked the database within `grace` of its `now` and have not stopped since. A tick dated
+    further ahead than that is the clocks of two hosts disagreeing, and proves nothing (`ahead`)."""
+    now = backlog.now
+    return [w for w in backlog.workers if w.stopped_at is None and now - grace <= w.last_tick_at <= now + grace]
 
 
-def _too_few_workers(backlog: Backlog, since: datetime, wanted: int) -> list[BacklogProblem]:
-    """Fewer than `wanted` workers ticked since `since` while work waits for one (due or not): the deadlines will
-    pass unwatched. A database that holds nothing for a worker needs none."""
-    live = ticking(backlog, since)
+def ahead(backlog: Backlog, grace: timedelta) -> list[WorkerSeen]:
+    """The workers whose last tick is dated later than `grace` after the check's `now`."""
+    return [w for w in backlog.workers if w.stopped_at is None and w.last_tick_at > backlog.now + grace]
+
+
+def _clocks_apart(backlog: Backlog, grace: timedelta) -> list[BacklogProblem]:
+    return [BacklogProblem("clock", f"worker {w.name}'s last tick is dated {_when(w.last_tick_at)}, "
+                                    f"{_age(w.last_tick_at - backlog.now)} ahead of this host's clock: the clocks of "
+                                    "the two hosts disagree (keep both on NTP), and until they agree this check cannot "
+                                    "tell whether that worker still ticks")
+            for w in ahead(backlog, grace)]
+
+
+def _too_few_workers(backlog: Backlog, grace: timedelta, wanted: int) -> list[BacklogProblem]:
+    """Fewer than `wanted` workers ticked within `grace` while work waits for one (due or not): the deadlines
+    will pass unwatched. A database that holds nothing for a worker needs none."""
+    live = ticking(backlog, grace)
     if len(live) >= wanted or backlog.next_work is None:
         return []
-    span = _age(backlog.now - since)
+    span = _age(grace)
     if backlog.next_work <= backlog.now:
         waiting = f"work is due for a worker (the earliest since {_when(backlog.next_work)})"
     else:
@@ -76,10 +93,11 @@ def _too_few_workers(backlog: Backlog, since: datetime, wanted: int) -> list[Bac
     if last is None:
         why = "no worker has ever ticked it"
     elif last.stopped_at is not None:
-        why = f"the last, {last.id}, was stopped on {_when(last.stopped_at)}"
+        why = f"the last, {last.name}, was stopped on {_when(last.stopped_at)}"
     else:
-        why = (f"the last, {last.id}, last ticked on {_when(last.last_tick_at)} and ended without stopping "
-               "(killed, crashed, or its host or its connection to the database is down)")
+        why = (f"the last, {last.name}, last ticked on {_when(last.last_tick_at)} and ended without stopping "
+               "(killed, crashed, stopped by an error its log names, or its host or its connection to the database "
+               "is down)")
     return [BacklogProblem("workers", f"no worker has ticked this database in the last {span}, and {waiting}: "
                                       f"{why}. Start `cli.py worker` on it")]
 
@@ -99,4 +117,4 @@ def _age(span: timedelta) -> str:
     return f"{hours} h" if hours < 48 else f"{hours // 24} days"
 
 
-__all__ = ["DEFAULT_GRACE", "BacklogProblem", "backlog_problems", "ticking"]
+__all__ = ["DEFAULT_GRACE", "BacklogProblem", "ahead", "backlog_problems", "ticking"]

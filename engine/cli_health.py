@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.backlog import DEFAULT_GRACE, backlog_problems, ticking
+from engine.backlog import DEFAULT_GRACE, ahead, backlog_problems, ticking
 from engine.cli_checks import UsageError, exit_codes, open_to_read, require_engine_db
 from engine.cli_options import add_database, seconds
 from engine.cli_runtime import jsonable
@@ -36,10 +36,12 @@ def cmd_health(args: argparse.Namespace) -> int:
         print(f"due now: {backlog.moments_due} SLA moment(s) ({backlog.moments_failing} failing), "
               f"{backlog.timers_due} timer(s), {backlog.messages_due} message(s); "
               f"{backlog.messages_dead} message(s) given up on")
-        live = {w.id for w in ticking(backlog, backlog.now - grace)}
+        live = {w.id for w in ticking(backlog, grace)}
+        early = {w.id for w in ahead(backlog, grace)}
         for w in backlog.workers[:_WORKERS_SHOWN]:
-            print(f"worker {w.id}: {_worker_state(w, w.id in live)}; last tick {_shown(w.last_tick_at)}, "
-                  f"{w.ticks} tick(s) since {_shown(w.started_at)}")
+            state = "dated ahead of this host's clock" if w.id in early else _worker_state(w, w.id in live)
+            print(f"worker {w.name}: {state}; last tick {_shown(w.last_tick_at)}, {w.ticks} tick(s) since "
+                  f"{_shown(w.started_at)}")
         if len(backlog.workers) > _WORKERS_SHOWN:
             print(f"... and {len(backlog.workers) - _WORKERS_SHOWN} more worker(s) on record")
         for p in problems:
@@ -61,7 +63,7 @@ def _shown(moment: datetime) -> str:
 def _worker_state(worker: WorkerSeen, live: bool) -> str:
     if worker.stopped_at is not None:
         return f"stopped on {_shown(worker.stopped_at)}"
-    return "ticking" if live else "silent (ended without stopping, or cannot reach the database)"
+    return "ticking" if live else "silent (ended without stopping, by an error, or cannot reach the database)"
 
 
 def _grace(text: str) -> float:

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -138,7 +139,9 @@ class Engine:
         if history_keys is not None:
             self.parts.seal = (history_keys.sealing_id, history_keys.sealing_key)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        self._last_tick_recorded: datetime | None = None  # when this engine last recorded a tick (storage.workers)
+        # this engine's own key in the workers' record (storage.workers): replicas may share a worker id
+        self._tick_token = uuid.uuid4().hex
+        self._last_tick_recorded: datetime | None = None  # when this engine last recorded a tick
         self.claim_lease = claim_lease
         self.admin_roles = frozenset(admin_roles)
         self._saved_versions: set[tuple[str, str]] = set()
@@ -468,13 +471,13 @@ class Engine:
         now = aware(now, "tick") if now is not None else self._now()
         check_batch(batch, max_batches)
         self._may_write()  # before anything is claimed: an engine that may not write here claims nothing
-        self.record_tick(now)
+        self.record_tick(self._now())  # the time it happens, whatever moment the sweep is asked to sweep to
         return sweep.tick(self, now, batch=batch, max_batches=max_batches, stop=stop)
 
     def record_tick(self, at: datetime) -> None:
         """Record in the database that this engine's worker ticks it, at `at` (`cli.py health` reads it). A tick
         records itself at its start, and a long sweep again as it goes (engine.sweep)."""
-        self.store.record_tick(self.worker_id, at, first=self._last_tick_recorded is None)
+        self.store.record_tick(self._tick_token, self.worker_id, at, first=self._last_tick_recorded is None)
         self._last_tick_recorded = at
 
     @property
@@ -486,7 +489,7 @@ class Engine:
         """Record that this engine's worker stops on purpose, if it ever ticked: `cli.py health` then says that
         the last worker was stopped rather than lost. Raises StorageUnavailable when the database is away."""
         if self._last_tick_recorded is not None:
-            self.store.record_worker_stop(self.worker_id, self._now())
+            self.store.record_worker_stop(self._tick_token, self._now())
 
     def recompute_provisional(self, *, reload: bool = True) -> int:
         """After a calendar year's file was added: recompute provisional due times and re-arm their timers; how

@@ -522,11 +522,12 @@ class EngineScheduler:
 
     def stop(self, wait: bool = True) -> None:
         """Stop ticking; with `wait`, once the tick in hand has ended, record in the database that this worker
-        stopped on purpose, so that `cli.py health` tells a stopped worker from a lost one."""
+        stopped on purpose, so that `cli.py health` tells a stopped worker from a lost one (not after a `fatal`
+        error: that worker did not stop on purpose, and starting it again as it was would fail alike)."""
         self.request_stop()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
-        if wait:
+        if wait and self.fatal is None:  # a worker that cannot go on did not stop on purpose: its log says why
             try:
                 self.engine.record_stop()
             except WorkflowError as err:  # the database is away: health will say the worker was lost, not stopped

@@ -287,10 +287,11 @@ class InstanceStore(Protocol):
     def overdue_clocks(self, now: datetime, limit: int, workflow_id: str | None = None,
                        offset: int = 0) -> list[tuple[ClockView, InstanceView]]: ...
     def provisional_clocks(self) -> Iterator[ClockView]: ...
-    def record_tick(self, worker_id: str, at: datetime, *, first: bool = False) -> None:
-        """Record that `worker_id` ticks the database at `at`; `first` for its first tick since it began."""
-    def record_worker_stop(self, worker_id: str, at: datetime) -> None:
-        """Record that `worker_id` stopped on purpose at `at`."""
+    def record_tick(self, token: str, worker_id: str, at: datetime, *, first: bool = False) -> None:
+        """Record that the worker process drawing `token` (named `worker_id`) ticks the database at `at`; `first`
+        for its first tick."""
+    def record_worker_stop(self, token: str, at: datetime) -> None:
+        """Record that the worker process drawing `token` stopped on purpose at `at`."""
     def provisional_timers(self) -> list[TimerView]: ...
     def save_definition(self, definition: StoredDefinition) -> None: ...
     def save_history_key(self, key_id: str, at: datetime) -> None:

@@ -65,7 +65,7 @@ def tick(engine: Engine, now: datetime, *, batch: int, max_batches: int | None,
 
 
 #: How often a long sweep records that its worker still ticks (its tick recorded itself at its start): well
-#: within the least grace a health check allows.
+#: within the grace `cli.py health` allows by default.
 PROGRESS_EVERY = timedelta(seconds=60)
 
 

@@ -34,7 +34,8 @@ class Backlog:
     oldest_message: datetime | None
     #: messages given up on after their last try (`outbox dead`, `outbox retry`)
     messages_dead: int
-    #: the earliest SLA moment, timer or message waiting for a worker, due or not: None when nothing does
+    #: the earliest SLA moment, timer or message waiting for a worker, due or not (a message being sent counts
+    #: from when its claim runs out); None when nothing does
     next_work: datetime | None
     #: the workers on record (storage.workers), the one that ticked last first
     workers: tuple[WorkerSeen, ...]
@@ -67,11 +68,12 @@ def read_backlog(conn: Connection, now: datetime) -> Backlog:
     waiting = conn.execute(select(t.fire_at).where(t.status == "pending").order_by(t.fire_at).limit(1)).scalar()
     unsent = conn.execute(select(o.next_attempt_at).where(o.status == "pending").order_by(o.next_attempt_at)
                           .limit(1)).scalar()
+    sending = conn.execute(select(func.min(o.claim_expires_at)).where(o.status == "sending")).scalar()
     return Backlog(
         now=now, moments_due=moments[0], oldest_moment=moments[1], moments_failing=moments[2],
         timers_due=timers[0], oldest_timer=timers[1], messages_due=pending[0] + stuck[0],
         oldest_message=_earliest(pending[1], stuck[1]), messages_dead=dead,
-        next_work=_earliest(_earliest(armed, waiting), unsent), workers=read_workers(conn))
+        next_work=_earliest(_earliest(armed, waiting), _earliest(unsent, sending)), workers=read_workers(conn))
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

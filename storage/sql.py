@@ -517,27 +517,27 @@ class SqlInstanceStore:
         """What is due at `now` and not yet done (storage.backlog): the figures `cli.py health` judges."""
         return self._read(lambda conn: read_backlog(conn, now))
 
-    def record_tick(self, worker_id: str, at: datetime, *, first: bool = False) -> None:
-        """Record that `worker_id` ticks this database, at `at` (storage.workers); a read-only copy records
-        nothing."""
+    def record_tick(self, token: str, worker_id: str, at: datetime, *, first: bool = False) -> None:
+        """Record that the worker process drawing `token`, named `worker_id`, ticks this database at `at`
+        (storage.workers); a read-only copy records nothing."""
         if self._snapshot:
             return
         insert = self._dialect_insert(worker_t)
 
         def run() -> None:
             with self.engine.begin() as conn:
-                record_tick(conn, insert, worker_id, at, first=first)
+                record_tick(conn, insert, token, worker_id, at, first=first)
 
         self._guard(run)
 
-    def record_worker_stop(self, worker_id: str, at: datetime) -> None:
-        """Record that `worker_id` stopped on purpose at `at`."""
+    def record_worker_stop(self, token: str, at: datetime) -> None:
+        """Record that the worker process drawing `token` stopped on purpose at `at`."""
         if self._snapshot:
             return
 
         def run() -> None:
             with self.engine.begin() as conn:
-                record_stop(conn, worker_id, at)
+                record_stop(conn, token, at)
 
         self._guard(run)
 

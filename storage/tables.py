@@ -221,15 +221,17 @@ class DeploymentSettingRow(SQLModel, table=True):
 
 
 class WorkerRow(SQLModel, table=True):
-    """A process that ticks this database, by its worker id: when it began, when it last ticked and whether it
-    stopped on purpose, so that `cli.py health` can tell a worker that died from one that was stopped."""
+    """A worker process that ticks this database: when it began, when it last ticked and whether it stopped on
+    purpose, so that `cli.py health` can tell a worker that died from one that was stopped. Keyed by a token each
+    process draws, since replicas may share a worker id (one `--worker-id`, or host:pid in containers)."""
 
     __tablename__ = "worker"
 
-    id: str = Field(primary_key=True, max_length=80)  # the id its claims carry (Engine.worker_id)
-    started_at: datetime = Field(sa_type=UtcDateTime)  # its first tick since it began
+    id: str = Field(primary_key=True, max_length=32)  # the process's token
+    name: str = Field(max_length=200)  # the worker id its claims carry (Engine.worker_id), for people to read
+    started_at: datetime = Field(sa_type=UtcDateTime)  # its first tick
     last_tick_at: datetime = Field(sa_type=UtcDateTime)
-    ticks: int = 0  # the ticks since it began
+    ticks: int = 0
     stopped_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # set by a worker stopping on purpose
 
 

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 
 from engine import Engine, ManualClock
-from engine.backlog import DEFAULT_GRACE, backlog_problems
+from engine.backlog import DEFAULT_GRACE, ahead, backlog_problems, ticking
 from engine.sweep import PROGRESS_EVERY
 from storage.backlog import Backlog
 from storage.workers import FORGET_AFTER
-from tests.engine.conftest import CONSUMER_ADMIN, flow_vars
+from tests.engine.conftest import CONSUMER_ADMIN, MakeEngine, flow_vars
 
 WF = "common.test_flow"
 
@@ -102,7 +102,7 @@ def test_work_waiting_for_a_worker_that_does_not_tick_is_named_before_it_is_late
     started = clock.now()
     engine.tick(started)
     (seen,) = engine.store.backlog(clock.now()).workers
-    assert (seen.id, seen.started_at, seen.last_tick_at, seen.ticks, seen.stopped_at) == (
+    assert (seen.name, seen.started_at, seen.last_tick_at, seen.ticks, seen.stopped_at) == (
         engine.worker_id, started, started, 1, None)
     assert problem(engine.store.backlog(clock.now())) == ""
 
@@ -124,22 +124,54 @@ def test_work_waiting_for_a_worker_that_does_not_tick_is_named_before_it_is_late
     assert problem(engine.store.backlog(clock.now()), workers=0) == ""
 
 
-def test_a_process_that_begins_again_starts_its_row_afresh_and_long_silent_workers_are_forgotten(
-        engine: Engine, clock: ManualClock) -> None:
-    """A worker id used again by a new process (its first tick) starts over, stopped or not; a first tick
-    forgets the workers not heard from for 30 days, and a later tick forgets nobody."""
+def test_replicas_sharing_a_worker_id_count_apart_and_long_silent_workers_are_forgotten(
+        engine: Engine, make_engine: MakeEngine, clock: ManualClock) -> None:
+    """Two processes given one worker id (one --worker-id for every replica, or host:pid in containers) are two
+    workers; a stop of one leaves the other ticking. A first tick forgets the workers not heard from for 30 days,
+    a later tick forgets nobody."""
+    twin = make_engine()
+    twin.worker_id = engine.worker_id = "replica"
+    for one in (engine, twin):
+        one.tick(clock.now())
+    assert [w.name for w in engine.store.backlog(clock.now()).workers] == ["replica", "replica"]
+    assert problem(engine.store.backlog(clock.now()), workers=2) == ""
+    twin.record_stop()
+    assert len(ticking(engine.store.backlog(clock.now()), DEFAULT_GRACE)) == 1
+
     store, t0 = engine.store, clock.now()
-    store.record_tick("old", t0, first=True)
-    store.record_tick("w", t0, first=True)
-    store.record_tick("w", t0 + timedelta(seconds=5))
-    store.record_worker_stop("w", t0 + timedelta(seconds=6))
-    later = t0 + FORGET_AFTER + timedelta(seconds=1)
-    store.record_tick("other", later)  # not a first tick: forgets nobody
-    assert {w.id for w in store.backlog(later).workers} == {"old", "w", "other"}
-    store.record_tick("w", later, first=True)
-    workers = store.backlog(later).workers
-    assert [(w.id, w.started_at, w.ticks, w.stopped_at) for w in workers] == [
-        ("other", later, 1, None), ("w", later, 1, None)]
+    store.record_tick("old-process", "old", t0 - timedelta(seconds=1), first=True)
+    later = t0 + FORGET_AFTER
+    store.record_tick("other-process", "other", later)  # not a first tick: forgets nobody
+    assert {w.name for w in store.backlog(later).workers} == {"old", "replica", "other"}
+    store.record_tick("new-process", "new", later, first=True)
+    assert {w.name for w in store.backlog(later).workers} == {"replica", "other", "new"}
+
+
+def test_a_tick_dated_ahead_of_the_checking_host_is_named_and_proves_nothing(engine: Engine,
+                                                                            clock: ManualClock) -> None:
+    """A worker whose clock runs more than the grace ahead (or a tick simulated in the future) is not taken for a
+    live one: the check names the disagreeing clocks, and the missing worker too. Within the grace it counts."""
+    engine.start(WF, "S-1", flow_vars(), CONSUMER_ADMIN)
+    engine.store.record_tick("fast-process", "fast", clock.now() + DEFAULT_GRACE, first=True)
+    assert kinds(engine.store.backlog(clock.now()), workers=1) == []
+    engine.store.record_tick("fast-process", "fast", clock.now() + DEFAULT_GRACE + timedelta(seconds=1))
+    skewed = engine.store.backlog(clock.now())
+    assert kinds(skewed, workers=1) == ["clock", "workers"]
+    assert backlog_problems(skewed)[0].text.startswith("worker fast's last tick is dated")
+    assert ticking(skewed, DEFAULT_GRACE) == [] and [w.name for w in ahead(skewed, DEFAULT_GRACE)] == ["fast"]
+
+
+def test_a_message_being_sent_is_work_waiting_for_a_worker(engine: Engine, clock: ManualClock) -> None:
+    """A worker killed while it sent a message leaves it `sending` until its claim runs out: work for a worker
+    from then, not a database with nothing waiting."""
+    engine.start(WF, "M-1", flow_vars(), CONSUMER_ADMIN)
+    expires = clock.now() + timedelta(minutes=2)
+    with engine.store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM sla_clock"))
+        conn.execute(text("UPDATE outbox_message SET status = 'sent'"))
+        conn.execute(text("UPDATE outbox_message SET status = 'sending', claim_expires_at = :at "
+                          "WHERE id = (SELECT MIN(id) FROM outbox_message)"), {"at": expires})
+    assert engine.store.backlog(clock.now()).next_work == expires
 
 
 def test_a_long_sweep_records_its_worker_as_it_goes(engine: Engine, clock: ManualClock) -> None:

@@ -737,9 +737,9 @@ def test_health_lists_the_workers_and_wants_as_many_as_asked(tmp_path: Path, flo
     engine = Engine(SqlInstanceStore(db), DefinitionSet.load([flow_dir]), clock=ManualClock(now))
     engine.start("common.test_flow", "W-1", {"consumer_dept": C, "provider_dept": P},
                  Actor("alice", frozenset({"data_admin"}), C))
-    engine.store.record_tick("gone:1", now - timedelta(hours=1), first=True)
-    engine.store.record_worker_stop("gone:1", now - timedelta(minutes=50))
-    engine.store.record_tick("here:2", now, first=True)
+    engine.store.record_tick("a" * 32, "gone:1", now - timedelta(hours=1), first=True)
+    engine.store.record_worker_stop("a" * 32, now - timedelta(minutes=50))
+    engine.store.record_tick("b" * 32, "here:2", now, first=True)
     engine.close()
     code, out, _ = run(capsys, "health", "--db", db)
     assert code == 0 and "ok: nothing due has waited longer than 300 s; 1 worker(s) ticking\n" in out
@@ -748,5 +748,5 @@ def test_health_lists_the_workers_and_wants_as_many_as_asked(tmp_path: Path, flo
     code, out, _ = run(capsys, "health", "--db", db, "--workers", "2")
     assert code == 1 and "1 worker(s) ticked this database in the last 5 min, 2 are wanted" in out
     report = json.loads(run(capsys, "health", "--db", db, "--json")[1])
-    assert [w["id"] for w in report["workers"]] == ["here:2", "gone:1"] and report["workers_wanted"] == 1
+    assert [w["name"] for w in report["workers"]] == ["here:2", "gone:1"] and report["workers_wanted"] == 1
     assert report["workers"][1]["stopped_at"].endswith("+08:00")

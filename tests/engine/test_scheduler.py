@@ -12,7 +12,7 @@ import pytest
 from engine import Engine, ManualClock
 from engine.clock import SHANGHAI
 from engine.definitions import DefinitionSet
-from engine.errors import PayloadInvalid
+from engine.errors import DeadlinePolicyMismatch, PayloadInvalid
 from engine.periods import render_period
 from engine.scheduler import EngineScheduler
 from storage import open_store
@@ -94,10 +94,12 @@ def test_an_outage_is_said_once_and_its_end_too(tmp_path: Path, clock: ManualClo
 def test_a_stop_is_recorded_for_health_and_one_the_database_cannot_take_is_logged(
         tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
     """A worker stopped on purpose records when, so `health` tells it from a lost one; a stop while the database
-    is away leaves the record as the last tick left it, and says so."""
+    is away leaves the record as the last tick left it, and says so; a worker stopped by a fatal error records no
+    stop."""
     db, away = tmp_path / "w.db", tmp_path / "away.db"
     first = Engine(open_store(str(db)), DefinitionSet(), clock=clock, worker_id="first")
     second = Engine(open_store(str(db)), DefinitionSet(), clock=clock, worker_id="second")
+    fatal = Engine(open_store(str(db)), DefinitionSet(), clock=clock, worker_id="fatal")
     try:
         stopped = EngineScheduler(first, interval=2, recurring=False)
         stopped._tick()
@@ -108,12 +110,18 @@ def test_a_stop_is_recorded_for_health_and_one_the_database_cannot_take_is_logge
             db.rename(away)
             lost.stop()
             away.rename(db)
-        workers = {w.id: w for w in first.store.backlog(clock.now()).workers}
+            broken = EngineScheduler(fatal, interval=2, recurring=False)
+        broken._tick()
+        broken.fatal = DeadlinePolicyMismatch("09:00-17:00", "24:00", clock.now(), "--business-hours 09:00-17:00",
+                                              {}, {})
+        broken.stop()
+        workers = {w.name: w for w in first.store.backlog(clock.now()).workers}
     finally:
-        first.close()
-        second.close()
+        for one in (first, second, fatal):
+            one.close()
     assert (workers["first"].ticks, workers["first"].stopped_at) == (1, clock.now())
     assert (workers["second"].ticks, workers["second"].stopped_at) == (1, None)
+    assert workers["fatal"].stopped_at is None  # it did not stop on purpose: health says it went silent
     said = [r.getMessage() for r in caplog.records if r.name == "engine.scheduler"]
     assert len(said) == 1 and said[0].startswith("the worker's stop was not recorded in the database")
 

@@ -21,7 +21,8 @@ def upgrade() -> None:
     # a new table, empty: each worker adds its row at its first tick after the upgrade
     op.create_table(
         "worker",
-        sa.Column("id", sa.String(length=80), nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_tick_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ticks", sa.Integer(), nullable=False),
