@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -308,13 +309,20 @@ def _sigterm(proc: subprocess.Popen[str]) -> None:
 
 def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None:
     """The worker process warns of declared hooks nobody registered, announces itself, ticks, and exits 0 after
-    SIGTERM."""
-    lines, rest, code = _stop_worker(["--db", str(tmp_path / "w.db"), "--workflows", str(flow_dir), "--interval",
-                                      "0.1"], REPO, "ticking every", _sigterm)
+    SIGTERM, its stop recorded for `health` when it had ticked."""
+    db = tmp_path / "w.db"
+    lines, rest, code = _stop_worker(["--db", str(db), "--workflows", str(flow_dir), "--interval", "0.1"], REPO,
+                                     "ticking every", _sigterm)
     # the flow declares count_users and no --hooks was given: said once, before the worker ticks
     warned = [w for w in lines if "WARNING" in w and "count_users (common.test_flow)" in w]
     assert len(warned) == 1 and "--hooks MODULE" in warned[0]
-    assert code == 0 and "worker stopped after" in rest
+    stopped = re.search(r"worker stopped after (\d+) tick\(s\)", rest)
+    assert code == 0 and stopped is not None
+    store = SqlInstanceStore(str(db))
+    workers = store.backlog(SystemClock().now()).workers
+    store.close()
+    assert [(w.ticks, w.stopped_at is not None) for w in workers] == (
+        [(int(stopped[1]), True)] if int(stopped[1]) else [])
 
 
 BACKLOG = 1000  # instances whose two clocks are all due: a sweep of seconds, far longer than a stop may take
