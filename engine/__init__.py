@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from engine.backlog import BacklogProblem, Health
 from engine.clock import Clock, ManualClock, SystemClock
 from engine.errors import (
     CalendarDataInvalid,
@@ -44,6 +45,7 @@ from engine.views import OverdueItem, TickReport
 
 __all__ = [
     "Actor",
+    "BacklogProblem",
     "CalendarDataInvalid",
     "CalendarYearMissing",
     "ChainReport",
@@ -60,6 +62,7 @@ __all__ = [
     "EngineEvent",
     "ExpressionError",
     "GuardRejected",
+    "Health",
     "HistoryEntry",
     "HistoryKeyring",
     "HistoryKeysInvalid",

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from engine.clock import SHANGHAI
-from storage.backlog import Backlog
-from storage.workers import WorkerSeen
+
+if TYPE_CHECKING:  # the records the store reads; the engine itself never imports the storage layer
+    from storage.backlog import Backlog
+    from storage.workers import WorkerSeen
 
 #: How long a due moment or message may wait before the check calls its worker missing: a tick every few seconds
 #: and a sweep of a large batch take far less.
@@ -24,6 +27,18 @@ class BacklogProblem:
 
     kind: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The backlog read at a moment and what it shows to be wrong (`Engine.health`, `cli.py health`)."""
+
+    backlog: Backlog
+    problems: tuple[BacklogProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE, workers: int = 1) -> list[BacklogProblem]:
@@ -117,4 +132,4 @@ def _age(span: timedelta) -> str:
     return f"{hours} h" if hours < 48 else f"{hours // 24} days"
 
 
-__all__ = ["DEFAULT_GRACE", "BacklogProblem", "ahead", "backlog_problems", "ticking"]
+__all__ = ["DEFAULT_GRACE", "BacklogProblem", "Health", "ahead", "backlog_problems", "ticking"]

@@ -31,6 +31,7 @@ from engine.arguments import (
     check_query,
 )
 from engine.authz import acting_role, authorise_admin, authorise_base, authorise_start, may_act_in, refuse
+from engine.backlog import DEFAULT_GRACE, Health, backlog_problems
 from engine.calendar_check import CalendarDataGuard
 from engine.clock import Clock, SystemClock
 from engine.commands import CompiledMachine, Parts, Run, clock_schedule
@@ -628,6 +629,19 @@ class Engine:
         if workflow_id is not None:
             return frozenset(self.machine(workflow_id).spec.variables)
         return frozenset(name for machine in self.definitions for name in machine.spec.variables)
+
+    def health(self, now: datetime | None = None, *, grace: timedelta = DEFAULT_GRACE, workers: int = 1) -> Health:
+        """Whether the database's due work is being done, for a backend's health endpoint: what `cli.py health`
+        judges (engine.backlog), read at `now` (default: this engine's clock). `ok` is False when due work has
+        waited longer than `grace`, fewer than `workers` workers ticked within it while work waits for one, a
+        moment keeps failing or a message was given up on; each problem says what to run."""
+        now = aware(now, "health") if now is not None else self._now()
+        if not (isinstance(grace, timedelta) and grace > timedelta(0)):
+            raise PayloadInvalid("grace", "a positive timedelta", grace, where="health")
+        if not (type(workers) is int and workers >= 0):
+            raise PayloadInvalid("workers", "a count of workers, 0 or more", workers, where="health")
+        backlog = self.store.backlog(now)
+        return Health(backlog, tuple(backlog_problems(backlog, grace, workers)))
 
     def overdue(self, now: datetime | None = None, *, limit: int = 1000, offset: int = 0,
                 workflow_id: str | None = None) -> list[OverdueItem]:

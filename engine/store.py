@@ -11,7 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from storage.backlog import Backlog
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +290,8 @@ class InstanceStore(Protocol):
     def overdue_clocks(self, now: datetime, limit: int, workflow_id: str | None = None,
                        offset: int = 0) -> list[tuple[ClockView, InstanceView]]: ...
     def provisional_clocks(self) -> Iterator[ClockView]: ...
+    def backlog(self, now: datetime) -> Backlog:
+        """What is due at `now` and not yet done, what waits for a worker, and the workers (storage.backlog)."""
     def record_tick(self, token: str, worker_id: str, at: datetime, *, first: bool = False) -> None:
         """Record that the worker process drawing `token` (named `worker_id`) ticks the database at `at`; `first`
         for its first tick."""

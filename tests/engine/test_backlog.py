@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
-from engine import Engine, ManualClock
+from engine import Engine, ManualClock, PayloadInvalid
 from engine.backlog import DEFAULT_GRACE, ahead, backlog_problems, ticking
 from engine.sweep import PROGRESS_EVERY
 from storage.backlog import Backlog
@@ -201,3 +202,21 @@ class SteppingClock(ManualClock):
         moment = super().now()
         self.advance(self.step)
         return moment
+
+
+def test_a_backend_asks_the_engine_for_its_health(engine: Engine, clock: ManualClock) -> None:
+    """`Engine.health()` judges as `cli.py health` does, at the engine's clock: a waiting case no worker ticks is
+    not ok, a tick makes it ok, a month without one names the due work; bad arguments are typed errors."""
+    engine.start(WF, "H-1", flow_vars(), CONSUMER_ADMIN)
+    first = engine.health()
+    assert not first.ok and [p.kind for p in first.problems] == ["workers"]
+    assert first.backlog.now == clock.now()
+    engine.tick()
+    assert engine.health().ok
+    clock.advance(timedelta(days=30))
+    assert [p.kind for p in engine.health().problems] == ["workers", "sweep", "dispatch"]
+    assert [p.kind for p in engine.health(workers=0).problems] == ["sweep", "dispatch"]
+    assert engine.health(clock.now() - timedelta(days=30)).ok
+    for bad in ({"grace": timedelta(0)}, {"grace": 300}, {"workers": -1}, {"workers": True}):
+        with pytest.raises(PayloadInvalid):
+            engine.health(**bad)  # type: ignore[arg-type]
