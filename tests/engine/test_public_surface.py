@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import engine
 
 
@@ -19,3 +23,12 @@ def test_the_surface_holds_what_backends_need() -> None:
               "StorageUnavailable", "IdempotencyConflict", "InstanceView", "HistoryEntry", "ClockView",
               "OverdueItem", "TickReport", "ChainReport", "EngineEvent", "HistoryKeyring", "HistoryKeysRequired"}
     assert wanted <= set(engine.__all__)
+
+
+def test_importing_the_engine_loads_no_storage_module() -> None:
+    """The engine depends on the store's protocol, not on the storage layer: a backend with its own store (or
+    a tool that only validates definitions) imports no SQL machinery with it."""
+    done = subprocess.run([sys.executable, "-c", "import sys, engine; "
+                           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('storage', 'sqlmodel')))"],
+                          capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "[]"
