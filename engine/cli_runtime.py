@@ -206,6 +206,18 @@ def _warn_unregistered_hooks(engine: Engine) -> None:
             "maps them", listed)
 
 
+def _warn_interval_beyond_health(interval: float) -> None:
+    """One warning at worker start: `cli.py health` reads a worker that has not ticked within its grace as
+    silent, so an interval near its default grace makes a running worker look lost between two ticks."""
+    from engine.backlog import DEFAULT_GRACE
+
+    grace = DEFAULT_GRACE.total_seconds()
+    if interval > grace / 2:
+        logging.getLogger(__name__).warning(
+            "ticking every %g s: run `cli.py health` with --grace above %g (its default is %g s), or it reads this "
+            "worker as silent between two ticks", interval, 2 * interval, grace)
+
+
 def _actor(args: argparse.Namespace, directory: Directory | None) -> Actor:
     """The person acting, as the directory records them. The command line has no sign-in, so the directory it
     requires is what vouches for who holds which role in which department: an id it does not list is refused, and
@@ -498,6 +510,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.worker_id:
         engine.worker_id = args.worker_id
     _warn_unregistered_hooks(engine)
+    _warn_interval_beyond_health(args.interval)
     directory = engine.parts.notices.directory
     if directory is not None and not args.no_dispatch:
         from notifiers.dispatcher import Backoff, DigestPolicy, OutboxDispatcher

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import logging
 import os
 import signal
 import subprocess
@@ -210,3 +211,19 @@ def test_a_worker_process_announces_its_settings_and_stops(tmp_path: Path, flow_
     assert "business hours 09:00-18:00" in line and "5 attempt(s), back-off 60 s doubling to at most 3600 s" in line
     assert "a supervisor digest from 3 alerts" in line and "daily overdue list at 10:30 Beijing time" in line
     assert proc.returncode == 0 and "worker stopped after" in rest
+
+
+@pytest.mark.parametrize(("interval", "warned"), [("150", False), ("151", True), ("600", True)])
+def test_an_interval_health_would_read_as_silence_is_warned_of(
+        tmp_path: Path, flow_dir: Path, started: list[EngineScheduler], caplog: pytest.LogCaptureFixture,
+        interval: str, warned: bool) -> None:
+    """A worker ticking less often than half `health`'s default grace says at start which --grace to give it,
+    since between two ticks it would read as silent; a usual interval says nothing."""
+    with caplog.at_level(logging.WARNING, logger="engine.cli_runtime"):
+        code = main(["worker", "--db", str(tmp_path / "w.db"), "--workflows", str(flow_dir), "--interval",
+                     interval])
+    assert code == 0
+    said = [r.getMessage() for r in caplog.records if "run `cli.py health` with --grace above" in r.getMessage()]
+    assert len(said) == (1 if warned else 0)
+    if warned:
+        assert f"ticking every {interval} s" in said[0] and f"above {2 * int(interval)}" in said[0]
