@@ -13,7 +13,7 @@ from engine import Engine, ManualClock, PayloadInvalid
 from engine.backlog import DEFAULT_GRACE, ahead, backlog_problems, ticking
 from engine.sweep import PROGRESS_EVERY
 from storage.backlog import Backlog
-from storage.workers import FORGET_AFTER
+from storage.workers import FORGET_AFTER, NAME_LENGTH
 from tests.engine.conftest import CONSUMER_ADMIN, MakeEngine, flow_vars
 
 WF = "common.test_flow"
@@ -220,3 +220,12 @@ def test_a_backend_asks_the_engine_for_its_health(engine: Engine, clock: ManualC
     for bad in ({"grace": timedelta(0)}, {"grace": 300}, {"workers": -1}, {"workers": True}):
         with pytest.raises(PayloadInvalid):
             engine.health(**bad)  # type: ignore[arg-type]
+
+
+def test_a_worker_id_longer_than_its_column_still_records_its_ticks(engine: Engine, clock: ManualClock) -> None:
+    """A `--worker-id` of any length ticks on PostgreSQL too (whose columns refuse longer text): the row is keyed
+    by the process's token, and the id is kept, cut to NAME_LENGTH, for people to read."""
+    engine.worker_id = "w" * (NAME_LENGTH + 100)
+    engine.tick(clock.now())
+    (seen,) = engine.store.backlog(clock.now()).workers
+    assert seen.name == "w" * NAME_LENGTH and seen.ticks == 1
