@@ -214,8 +214,8 @@ def _warn_interval_beyond_health(interval: float) -> None:
     grace = DEFAULT_GRACE.total_seconds()
     if interval > grace / 2:
         logging.getLogger(__name__).warning(
-            "ticking every %g s: run `cli.py health` with --grace above %g (its default is %g s), or it reads this "
-            "worker as silent between two ticks", interval, 2 * interval, grace)
+            "an interval of %g s between ticks: run `cli.py health` with --grace above %g (its default is %g s), or "
+            "it reads this worker as silent between two ticks", interval, 2 * interval, grace)
 
 
 def _actor(args: argparse.Namespace, directory: Directory | None) -> Actor:
