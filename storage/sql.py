@@ -318,6 +318,14 @@ class SqlInstanceStore:
 
         return self._guard(run)
 
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        """`fn` in a transaction of its own, committed when it returns; database errors as for `_read`."""
+        def run() -> T:
+            with self.engine.begin() as conn:
+                return fn(conn)
+
+        return self._guard(run)
+
     # -- timers ---------------------------------------------------------------------------------------
 
     def claim_timers(self, now: datetime, worker: str, lease_seconds: float, limit: int) -> list[TimerView]:
@@ -342,22 +350,21 @@ class SqlInstanceStore:
         """
         token = f"{worker[:40]}:{uuid.uuid4().hex[:16]}"
 
-        def run() -> list[Any]:
-            with self.engine.begin() as conn:
-                pick = select(table.c.id).where(due).order_by(order).limit(limit)
-                if self.dialect == "postgresql":
-                    pick = pick.with_for_update(skip_locked=True)
-                ids = list(conn.execute(pick).scalars())
-                if not ids:
-                    return []
-                return list(conn.execute(
-                    update(table)
-                    .where(table.c.id.in_(ids) & due)
-                    .values(claimed_by=token, claim_expires_at=until)
-                    .returning(*table.c)
-                ).all())
+        def claim(conn: Connection) -> list[Any]:
+            pick = select(table.c.id).where(due).order_by(order).limit(limit)
+            if self.dialect == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids = list(conn.execute(pick).scalars())
+            if not ids:
+                return []
+            return list(conn.execute(
+                update(table)
+                .where(table.c.id.in_(ids) & due)
+                .values(claimed_by=token, claim_expires_at=until)
+                .returning(*table.c)
+            ).all())
 
-        return self._guard(run)
+        return self._write(claim)
 
     def release_clock(self, clock_id: int, moment: datetime, retry_at: datetime | None, attempts: int,
                       error: str | None) -> None:
@@ -366,35 +373,29 @@ class SqlInstanceStore:
         clock a command moved on since the claim only loses the claim: its new moment waits for no back-off."""
         c = clock_t.c
 
-        def run() -> None:
-            with self.engine.begin() as conn:
-                kept = conn.execute(
+        def release(conn: Connection) -> None:
+            kept = conn.execute(
+                update(clock_t)
+                .where((c.id == clock_id) & (c.next_fire_at == moment))
+                .values(claimed_by=None, claim_expires_at=retry_at, fire_attempts=attempts, last_error=error)
+            )
+            if kept.rowcount == 0:
+                conn.execute(
                     update(clock_t)
-                    .where((c.id == clock_id) & (c.next_fire_at == moment))
-                    .values(claimed_by=None, claim_expires_at=retry_at, fire_attempts=attempts, last_error=error)
+                    .where((c.id == clock_id) & c.next_fire_at.is_not(None))
+                    .values(claimed_by=None, claim_expires_at=None)
                 )
-                if kept.rowcount == 0:
-                    conn.execute(
-                        update(clock_t)
-                        .where((c.id == clock_id) & c.next_fire_at.is_not(None))
-                        .values(claimed_by=None, claim_expires_at=None)
-                    )
 
-        self._guard(run)
+        self._write(release)
 
     def release_timer(self, timer_id: int, fire_at: datetime, attempts: int, error: str | None) -> None:
         """Put a claimed timer back for a later try (after a failure), keeping the error."""
 
-        def run() -> None:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(timer_t)
-                    .where((timer_t.c.id == timer_id) & (timer_t.c.status == "pending"))
-                    .values(fire_at=fire_at, attempts=attempts, last_error=error, claimed_by=None,
-                            claim_expires_at=None)
-                )
-
-        self._guard(run)
+        self._write(lambda conn: conn.execute(
+            update(timer_t)
+            .where((timer_t.c.id == timer_id) & (timer_t.c.status == "pending"))
+            .values(fire_at=fire_at, attempts=attempts, last_error=error, claimed_by=None, claim_expires_at=None)
+        ))
 
     # -- queries --------------------------------------------------------------------------------------
 
@@ -520,26 +521,14 @@ class SqlInstanceStore:
     def record_tick(self, token: str, worker_id: str, at: datetime, *, first: bool = False) -> None:
         """Record that the worker process drawing `token`, named `worker_id`, ticks this database at `at`
         (storage.workers); a read-only copy records nothing."""
-        if self._snapshot:
-            return
-        insert = self._dialect_insert(worker_t)
-
-        def run() -> None:
-            with self.engine.begin() as conn:
-                record_tick(conn, insert, token, worker_id, at, first=first)
-
-        self._guard(run)
+        if not self._snapshot:
+            insert = self._dialect_insert(worker_t)
+            self._write(lambda conn: record_tick(conn, insert, token, worker_id, at, first=first))
 
     def record_worker_stop(self, token: str, at: datetime) -> None:
         """Record that the worker process drawing `token` stopped on purpose at `at`."""
-        if self._snapshot:
-            return
-
-        def run() -> None:
-            with self.engine.begin() as conn:
-                record_stop(conn, token, at)
-
-        self._guard(run)
+        if not self._snapshot:
+            self._write(lambda conn: record_stop(conn, token, at))
 
     def provisional_clocks(self) -> Iterator[ClockView]:
         c = clock_t.c
@@ -572,11 +561,7 @@ class SqlInstanceStore:
         stmt = (self._dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
                 .returning(*(table.c[name] for name in key)))  # a row back: this one inserted (rowcount may be -1)
 
-        def run() -> bool:
-            with self.engine.begin() as conn:
-                return conn.execute(stmt).first() is not None
-
-        return self._guard(run)
+        return self._write(lambda conn: conn.execute(stmt).first() is not None)
 
     def _dialect_insert(self, table: Any) -> Any:
         """The database's own INSERT, which has ON CONFLICT (both SQLite's and PostgreSQL's)."""
