@@ -6,10 +6,10 @@ shows before anything is late. `cli.py health` prints it for monitoring."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from engine.clock import SHANGHAI
+from engine.clock import beijing_text
 
 if TYPE_CHECKING:  # the records the store reads; the engine itself never imports the storage layer
     from storage.backlog import Backlog
@@ -62,7 +62,7 @@ def backlog_problems(backlog: Backlog, grace: timedelta = DEFAULT_GRACE, workers
     ]
     late_since = backlog.now - grace
     problems = _clocks_apart(backlog, grace) + _too_few_workers(backlog, grace, workers)
-    problems += [BacklogProblem(kind, f"{what}, the oldest since {_when(oldest)} ({_age(backlog.now - oldest)} "
+    problems += [BacklogProblem(kind, f"{what}, the oldest since {beijing_text(oldest)} ({_age(backlog.now - oldest)} "
                                      f"ago): {why}")
                 for kind, oldest, what, why in waiting if oldest is not None and oldest < late_since]
     problems += [BacklogProblem(kind, f"{count} {what}") for kind, count, what in failed if count]
@@ -82,7 +82,7 @@ def ahead(backlog: Backlog, grace: timedelta) -> list[WorkerSeen]:
 
 
 def _clocks_apart(backlog: Backlog, grace: timedelta) -> list[BacklogProblem]:
-    return [BacklogProblem("clock", f"worker {w.name}'s last tick is dated {_when(w.last_tick_at)}, "
+    return [BacklogProblem("clock", f"worker {w.name}'s last tick is dated {beijing_text(w.last_tick_at)}, "
                                     f"{_age(w.last_tick_at - backlog.now)} ahead of this host's clock: the clocks of "
                                     "the two hosts disagree (keep both on NTP), and until they agree this check cannot "
                                     "tell whether that worker still ticks")
@@ -97,9 +97,9 @@ def _too_few_workers(backlog: Backlog, grace: timedelta, wanted: int) -> list[Ba
         return []
     span = _age(grace)
     if backlog.next_work <= backlog.now:
-        waiting = f"work is due for a worker (the earliest since {_when(backlog.next_work)})"
+        waiting = f"work is due for a worker (the earliest since {beijing_text(backlog.next_work)})"
     else:
-        waiting = f"work waits for a worker (the next at {_when(backlog.next_work)})"
+        waiting = f"work waits for a worker (the next at {beijing_text(backlog.next_work)})"
     if live:
         return [BacklogProblem("workers", f"{len(live)} worker(s) ticked this database in the last {span}, "
                                           f"{wanted} are wanted (--workers), and {waiting}: start another "
@@ -108,17 +108,13 @@ def _too_few_workers(backlog: Backlog, grace: timedelta, wanted: int) -> list[Ba
     if last is None:
         why = "no worker has ever ticked it"
     elif last.stopped_at is not None:
-        why = f"the last, {last.name}, was stopped on {_when(last.stopped_at)}"
+        why = f"the last, {last.name}, was stopped on {beijing_text(last.stopped_at)}"
     else:
-        why = (f"the last, {last.name}, last ticked on {_when(last.last_tick_at)} and ended without stopping "
+        why = (f"the last, {last.name}, last ticked on {beijing_text(last.last_tick_at)} and ended without stopping "
                "(killed, crashed, stopped by an error its log names, or its host or its connection to the database "
                "is down)")
     return [BacklogProblem("workers", f"no worker has ticked this database in the last {span}, and {waiting}: "
                                       f"{why}. Start `cli.py worker` on it")]
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _age(span: timedelta) -> str:

@@ -7,14 +7,14 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from engine.backlog import DEFAULT_GRACE, ahead, backlog_problems, ticking
 from engine.cli_checks import UsageError, exit_codes, open_to_read, require_engine_db
-from engine.cli_options import add_database, seconds
+from engine.cli_options import add_database, count, seconds
 from engine.cli_runtime import jsonable
-from engine.clock import SHANGHAI, SystemClock
+from engine.clock import SystemClock, beijing_text
 from engine.errors import WorkflowError
 from storage.workers import WorkerSeen
 
@@ -40,8 +40,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         early = {w.id for w in ahead(backlog, grace)}
         for w in backlog.workers[:_WORKERS_SHOWN]:
             state = "dated ahead of this host's clock" if w.id in early else _worker_state(w, w.id in live)
-            print(f"worker {w.name}: {state}; last tick {_shown(w.last_tick_at)}, {w.ticks} tick(s) since "
-                  f"{_shown(w.started_at)}")
+            print(f"worker {w.name}: {state}; last tick {beijing_text(w.last_tick_at, seconds=True)}, {w.ticks} "
+                  f"tick(s) since {beijing_text(w.started_at, seconds=True)}")
         if len(backlog.workers) > _WORKERS_SHOWN:
             print(f"... and {len(backlog.workers) - _WORKERS_SHOWN} more worker(s) on record")
         for p in problems:
@@ -56,13 +56,9 @@ def cmd_health(args: argparse.Namespace) -> int:
 _WORKERS_SHOWN = 10
 
 
-def _shown(moment: datetime) -> str:
-    return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
-
-
 def _worker_state(worker: WorkerSeen, live: bool) -> str:
     if worker.stopped_at is not None:
-        return f"stopped on {_shown(worker.stopped_at)}"
+        return f"stopped on {beijing_text(worker.stopped_at, seconds=True)}"
     return "ticking" if live else "silent (ended without stopping, by an error, or cannot reach the database)"
 
 
@@ -70,14 +66,8 @@ def _grace(text: str) -> float:
     return seconds(text, 1, "of grace")
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a count of workers: give 0 or more")
-    return value
+def _workers(text: str) -> int:
+    return count(text, 0, " (workers)")
 
 
 def register(subparsers: Any) -> None:
@@ -88,7 +78,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--grace", type=_grace, default=DEFAULT_GRACE.total_seconds(), metavar="SECONDS",
                    help=f"how long due work may wait before its worker counts as missing (default "
                         f"{DEFAULT_GRACE.total_seconds():g})")
-    p.add_argument("--workers", type=_count, default=1, metavar="N",
+    p.add_argument("--workers", type=_workers, default=1, metavar="N",
                    help="how many workers must have ticked the database within the grace while work waits for one "
                         "(default 1; 0 leaves the workers unchecked)")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")

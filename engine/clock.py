@@ -9,6 +9,12 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def beijing_text(moment: datetime, *, seconds: bool = False) -> str:
+    """A moment as Beijing wall time for people to read in a log line or a check: `2026-11-22 10:05`, with
+    `seconds` `2026-11-22 10:05:07`."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
 class Clock(Protocol):
     """Tells the current moment, timezone-aware."""
 

@@ -21,7 +21,7 @@ from apscheduler.triggers.cron.expressions import WEEKDAYS
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.calendar_check import recompute_for_coverage
-from engine.clock import SHANGHAI
+from engine.clock import SHANGHAI, beijing_text
 from engine.daily_digest_job import DailyDigest, DigestRun, send_daily_digest
 from engine.errors import (
     ConcurrentUpdate,
@@ -139,10 +139,6 @@ def latest_fire_time(cron: str, now: datetime) -> datetime | None:
             fire = later
         return fire
     return None
-
-
-def _shown(moment: datetime) -> str:
-    return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
 
 
 class EngineScheduler:
@@ -332,7 +328,7 @@ class EngineScheduler:
                 self._catch_ups_owed.discard(workflow_id)
             if not owed:
                 log.info("not caught up: the round of %s of %s, as the deployment did not run %s before its moment "
-                         "(no instance of it had started by then)", workflow_id, _shown(moment), workflow_id)
+                         "(no instance of it had started by then)", workflow_id, beijing_text(moment), workflow_id)
                 continue
             self.start_round(workflow_id, moment, late="no round of that moment had started when this worker "
                              "started (no worker ran then, or the database was unavailable)")
@@ -356,8 +352,8 @@ class EngineScheduler:
                 continue
             if moment != owed:
                 log.warning("the round of %s of %s was not started: the database was unavailable until after "
-                            "its next cron moment, %s, whose round is started instead", workflow_id, _shown(owed),
-                            _shown(moment))
+                            "its next cron moment, %s, whose round is started instead", workflow_id, beijing_text(owed),
+                            beijing_text(moment))
             self.start_round(workflow_id, moment, late="the database was unavailable at that moment")
 
     def start_round(self, workflow_id: str, moment: datetime, *, late: str | None = None) -> None:
@@ -371,7 +367,7 @@ class EngineScheduler:
             self.errors += 1
             if self._owe(workflow_id, moment):
                 log.warning("the round of %s of %s waits for the database (it is started once a tick reaches "
-                            "the database again): %s", workflow_id, _shown(moment), err)
+                            "the database again): %s", workflow_id, beijing_text(moment), err)
             return
         self._settle(workflow_id, moment)  # started, found started, or refused for good
         if key is None:
@@ -380,7 +376,7 @@ class EngineScheduler:
             log.info("started %s %s", workflow_id, key)
         else:
             log.warning("caught up %s %s, the round of its cron moment %s (its variables are that moment's): %s",
-                        workflow_id, key, _shown(moment), late)
+                        workflow_id, key, beijing_text(moment), late)
 
     def _owe(self, workflow_id: str, moment: datetime) -> bool:
         """Keep the round of `moment` for the retry, unless one as late is kept already; whether that is news."""
@@ -413,11 +409,11 @@ class EngineScheduler:
             raise  # owed, by start_round
         except WorkflowError as err:
             self.errors += 1
-            log.warning("the round of %s of %s was not started: %s", workflow_id, _shown(moment), err)
+            log.warning("the round of %s of %s was not started: %s", workflow_id, beijing_text(moment), err)
             return None
         except Exception:  # a fault of a hook or directory plug-in: logged whole, and the worker goes on
             self.errors += 1
-            log.exception("the round of %s of %s failed to start", workflow_id, _shown(moment))
+            log.exception("the round of %s of %s failed to start", workflow_id, beijing_text(moment))
             return None
         return key
 

@@ -731,7 +731,7 @@ def test_health_exits_1_when_due_work_waits_for_a_missing_worker(tmp_path: Path,
     assert bad.value.code == 2 and "at least 1" in capsys.readouterr().err
     with pytest.raises(SystemExit) as bad:
         run(capsys, "health", "--db", db, "--workers", "-1")
-    assert bad.value.code == 2 and "not a count of workers" in capsys.readouterr().err
+    assert bad.value.code == 2 and "give a whole number of at least 0 (workers)" in capsys.readouterr().err
     code, _, err = run(capsys, "health", "--db", str(tmp_path / "helth.db"))
     assert code == 2 and "no database at" in err
 
