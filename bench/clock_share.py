@@ -65,13 +65,9 @@ def engine_on(path: Path, database: Path, drop: tuple[str, ...] = ()) -> Engine:
 def frames_per_commit(engine: Engine, cases: int) -> float:
     """WAL frames per commit over `cases` cases, with automatic checkpoints off while they run."""
     store: Any = engine.store
-    set_pragma(store, "PRAGMA wal_autocheckpoint=0")
-    set_pragma(store, "PRAGMA wal_checkpoint(TRUNCATE)")
-    for _ in range(cases):
-        bench.approval(engine)
-    commits = wal_pages.frames_by_commit(Path(f"{store._path}-wal"), 4096)
-    set_pragma(store, "PRAGMA wal_autocheckpoint=4000")
-    return sum(map(len, commits)) / len(commits)
+    return wal_pages.frames_per_commit(lambda pragma: set_pragma(store, pragma),
+                                       lambda: [bench.approval(engine) for _ in range(cases)],
+                                       Path(f"{store._path}-wal"), 4096)
 
 
 def main() -> None:

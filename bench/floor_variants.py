@@ -97,13 +97,8 @@ class Replay:
 
     def frames_per_commit(self, cases: int) -> float:
         """WAL frames per commit over `cases` cases, with automatic checkpoints off while they run."""
-        self.raw.execute("PRAGMA wal_autocheckpoint=0")
-        self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.run(cases)
-        commits = wal_pages.frames_by_commit(Path(f"{self.path}-wal"), self.raw.execute("PRAGMA page_size")
-                                             .fetchone()[0])
-        self.raw.execute("PRAGMA wal_autocheckpoint=4000")
-        return sum(map(len, commits)) / len(commits)
+        return wal_pages.frames_per_commit(self.raw.execute, lambda: self.run(cases), Path(f"{self.path}-wal"),
+                                           self.raw.execute("PRAGMA page_size").fetchone()[0])
 
 
 def history_as_rowid_table(con: sqlite3.Connection) -> None:

@@ -16,6 +16,7 @@ import sqlite3
 import struct
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,6 +40,18 @@ def frames_by_commit(wal: Path, page_size: int) -> list[list[int]]:
             current = []
         offset += FRAME_HEADER + page_size
     return commits
+
+
+def frames_per_commit(pragma: Callable[[str], object], run: Callable[[], object], wal: Path,
+                      page_size: int) -> float:
+    """WAL frames per commit of what `run` writes, with automatic checkpoints off while it runs; `pragma` runs a
+    pragma on the connection that writes, whose log is `wal`."""
+    pragma("PRAGMA wal_autocheckpoint=0")
+    pragma("PRAGMA wal_checkpoint(TRUNCATE)")
+    run()
+    commits = frames_by_commit(wal, page_size)
+    pragma("PRAGMA wal_autocheckpoint=4000")
+    return sum(map(len, commits)) / len(commits)
 
 
 def main() -> None:
