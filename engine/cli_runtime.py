@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.arguments import REASON_MAX
+from engine.backlog import DEFAULT_GRACE
 from engine.cli_checks import (
     UsageError,
     check_choice,
@@ -209,8 +210,6 @@ def _warn_unregistered_hooks(engine: Engine) -> None:
 def _warn_interval_beyond_health(interval: float) -> None:
     """One warning at worker start: `cli.py health` reads a worker that has not ticked within its grace as
     silent, so an interval near its default grace makes a running worker look lost between two ticks."""
-    from engine.backlog import DEFAULT_GRACE
-
     grace = DEFAULT_GRACE.total_seconds()
     if interval > grace / 2:
         logging.getLogger(__name__).warning(
