@@ -24,6 +24,7 @@ import gc
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import statistics
@@ -169,14 +170,18 @@ def durable(target: str, label: str, n: int, repeats: int, synchronous: str = "N
 
 
 class _RecordingCursor:
-    """A DBAPI cursor that notes every statement a command runs (for the SQL-only replay)."""
+    """A DBAPI cursor that notes every statement a command runs (for the SQL-only replay), and the ids its clock
+    inserts got."""
 
-    def __init__(self, cursor: Any, log: list[tuple[str, str, Any]]) -> None:
-        self._cursor, self._log = cursor, log
+    def __init__(self, cursor: Any, log: list[tuple[str, str, Any]], clocks: list[int]) -> None:
+        self._cursor, self._log, self._clocks = cursor, log, clocks
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         self._log.append(("execute", sql, params))
-        return self._cursor.execute(sql, params)
+        done = self._cursor.execute(sql, params)
+        if sql.startswith(CLOCK_INSERT):
+            self._clocks.append(self._cursor.lastrowid)
+        return done
 
     def executemany(self, sql: str, rows: Any) -> Any:
         rows = list(rows)
@@ -187,17 +192,62 @@ class _RecordingCursor:
         return getattr(self._cursor, name)
 
 
-def record_case(target: str) -> tuple[list[list[tuple[str, str, Any]]], str, str]:
-    """The statements of one case, command by command, as the engine ran them: (commands, instance id, key)."""
+CLOCK_INSERT = "INSERT INTO sla_clock"
+# a parameter that names clocks by id: a JSON array of ids ("[12,13]") or an instance row's list ("12,13,")
+_CLOCK_IDS = re.compile(r"\[\d+(?:,\d+)*\]|(?:\d+,)+")
+
+
+class Renamer:
+    """A recorded case's parameters under a new instance id, business key and clock ids, for one replay.
+
+    The replay's clocks get ids of their own: once its first clock insert has run (`inserted`), every id in a
+    parameter that names clocks moves by the same distance."""
+
+    def __init__(self, iid: str, key: str, first_clock: int | None) -> None:
+        self.iid, self.key, self.first_clock = iid, key, first_clock
+        self.new_id, self.new_key = iid, key
+        self.shift: int | None = None  # fixed by the case's first clock insert
+
+    def fresh(self) -> Renamer:
+        """A renamer of the same recorded case for another replay (each database numbers its clocks alone)."""
+        return Renamer(self.iid, self.key, self.first_clock)
+
+    def next_case(self) -> None:
+        from engine.ids import new_instance_id
+
+        self.new_id, self.new_key, self.shift = new_instance_id(), uuid.uuid4().hex, None
+
+    def inserted(self, sql: str, cursor: Any) -> None:
+        """Note a statement just run: the case's first clock insert fixes the distance."""
+        if self.shift is None and self.first_clock is not None and sql.startswith(CLOCK_INSERT):
+            self.shift = cursor.lastrowid - self.first_clock
+
+    def params(self, params: Any) -> tuple[Any, ...]:
+        return tuple(self._value(v) for v in params)
+
+    def _value(self, v: Any) -> Any:
+        if v == self.iid:
+            return self.new_id
+        if v == self.key:
+            return self.new_key
+        if self.shift and type(v) is str and v and v[-1] in ",]" and _CLOCK_IDS.fullmatch(v):
+            return re.sub(r"\d+", lambda m: str(int(m.group()) + self.shift), v)
+        return v
+
+
+def record_case(target: str) -> tuple[list[list[tuple[str, str, Any]]], Renamer]:
+    """The statements of one case, command by command, as the engine ran them, and the renamer that replays them
+    under new ids."""
     from storage import tx as tx_module
 
     engine = make_engine(target)
     commands: list[list[tuple[str, str, Any]]] = []
+    clocks: list[int] = []
     real_init = tx_module.SqlStoreTx.__init__
 
     def recording_init(self: Any, cursor: Any, *args: Any, **kwargs: Any) -> None:
         commands.append([])
-        real_init(self, _RecordingCursor(cursor, commands[-1]), *args, **kwargs)
+        real_init(self, _RecordingCursor(cursor, commands[-1], clocks), *args, **kwargs)
 
     tx_module.SqlStoreTx.__init__ = recording_init  # type: ignore[method-assign]
     try:
@@ -206,28 +256,23 @@ def record_case(target: str) -> tuple[list[list[tuple[str, str, Any]]], str, str
         tx_module.SqlStoreTx.__init__ = real_init  # type: ignore[method-assign]
     key = engine.get(iid).business_key
     engine.close()
-    return commands, iid, key
+    return commands, Renamer(iid, key, clocks[0] if clocks else None)
 
 
-def replay_case(raw: Any, commands: list[list[tuple[str, str, Any]]], iid: str, key: str) -> None:
+def replay_case(raw: Any, commands: list[list[tuple[str, str, Any]]], names: Renamer) -> None:
     """One case's recorded statements (record_case) run again on the DBAPI connection `raw`, each command's in one
-    transaction, under a new instance id and business key: the engine's SQL without the engine."""
-    from engine.ids import new_instance_id
-
-    new_id, new_key = new_instance_id(), uuid.uuid4().hex
-
-    def swap(params: Any) -> Any:
-        return tuple(new_id if v == iid else new_key if v == key else v for v in params)
-
+    transaction, under a new instance id, business key and clock ids: the engine's SQL without the engine."""
+    names.next_case()
     for statements in commands:
         cur = raw.cursor()
         for how, sql, params in statements:
             if how == "execute":
-                cur.execute(sql, swap(params))
+                cur.execute(sql, names.params(params))
+                names.inserted(sql, cur)
                 if cur.description is not None:
                     cur.fetchall()
             else:
-                cur.executemany(sql, [swap(p) for p in params])
+                cur.executemany(sql, [names.params(p) for p in params])
         raw.commit()
         cur.close()
 
@@ -237,13 +282,13 @@ def sql_only(tmp: Path, n: int, repeats: int) -> float:
     each command's statements in one transaction, with no engine work between them."""
     from storage.sql import SqlInstanceStore
 
-    commands, iid, key = record_case(str(tmp / "record.db"))
+    commands, names = record_case(str(tmp / "record.db"))
     store = SqlInstanceStore(str(tmp / "sql_only.db"))
     raw = store.engine.raw_connection()
 
     def batch(k: int) -> None:
         for _ in range(k):
-            replay_case(raw, commands, iid, key)
+            replay_case(raw, commands, names)
 
     r = rates(batch, n, repeats)
     emit_stat("approval3_sql_only_sqlite_wal_normal", "throughput", "inst/s", r, "higher",

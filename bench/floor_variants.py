@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import engine_bench as bench
 import wal_pages
 
-from engine.ids import new_instance_id
 from storage.sql import SqlInstanceStore
 
 HISTORY_ROWID = """CREATE TABLE history (
@@ -55,7 +53,7 @@ Commands = list[list[tuple[str, str, Any]]]
 class Replay:
     """One variant's database and connection, replaying the recorded case under new ids."""
 
-    def __init__(self, path: Path, commands: Commands, iid: str, key: str, *, begin_first: bool,
+    def __init__(self, path: Path, commands: Commands, names: bench.Renamer, *, begin_first: bool,
                  reshape: Callable[[sqlite3.Connection], None] | None = None, page_size: int = 0) -> None:
         if page_size:  # fixed before the first table is written
             con = sqlite3.connect(path)
@@ -71,26 +69,26 @@ class Replay:
         self.path = path
         self.store = SqlInstanceStore(str(path), wal_sync_thread=False)
         self.raw: Any = self.store.engine.raw_connection().dbapi_connection
-        self.commands, self.iid, self.key, self.begin_first = commands, iid, key, begin_first
+        self.commands, self.names, self.begin_first = commands, names.fresh(), begin_first
 
     def run(self, cases: int) -> tuple[float, float]:
         """Replay `cases` cases; cases per second of wall time and per second of this process's CPU time."""
-        raw, iid, key = self.raw, self.iid, self.key
+        raw, names = self.raw, self.names
         t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(cases):
-            new_id, new_key = new_instance_id(), uuid.uuid4().hex
+            names.next_case()
             for statements in self.commands:
                 cur = raw.cursor()
                 if self.begin_first:
                     cur.execute("BEGIN")
                 for how, sql, params in statements:
                     if how == "execute":
-                        cur.execute(sql, tuple(new_id if v == iid else new_key if v == key else v for v in params))
+                        cur.execute(sql, names.params(params))
+                        names.inserted(sql, cur)
                         if cur.description is not None:
                             cur.fetchall()
                     else:
-                        cur.executemany(sql, [tuple(new_id if v == iid else new_key if v == key else v for v in p)
-                                              for p in params])
+                        cur.executemany(sql, [names.params(p) for p in params])
                 raw.commit()
                 cur.close()
         return cases / (time.perf_counter() - t0), cases / (time.process_time() - c0)
@@ -140,18 +138,18 @@ def clock_on_instance(commands: Commands) -> Commands:
 def main() -> None:
     a = bench.rounds_args(__doc__, 300, 8, "cases per variant and round")
     tmp = Path(tempfile.mkdtemp(prefix="shixian-floor-"))
-    commands, iid, key = bench.record_case(str(tmp / "record.db"))
+    commands, names = bench.record_case(str(tmp / "record.db"))
     variants = {
-        "as_run": Replay(tmp / "as_run.db", commands, iid, key, begin_first=False),
-        "read_in_write_tx": Replay(tmp / "read_in_tx.db", commands, iid, key, begin_first=True),
-        "history_rowid": Replay(tmp / "history_rowid.db", commands, iid, key, begin_first=False,
+        "as_run": Replay(tmp / "as_run.db", commands, names, begin_first=False),
+        "read_in_write_tx": Replay(tmp / "read_in_tx.db", commands, names, begin_first=True),
+        "history_rowid": Replay(tmp / "history_rowid.db", commands, names, begin_first=False,
                                 reshape=history_as_rowid_table),
-        "task_clock_on_instance": Replay(tmp / "clock_on_instance.db", clock_on_instance(commands), iid, key,
+        "task_clock_on_instance": Replay(tmp / "clock_on_instance.db", clock_on_instance(commands), names,
                                          begin_first=False, reshape=task_clock_columns),
         "no_clock_rows": Replay(tmp / "no_clock_rows.db", [[s for s in c if "sla_clock" not in s[1]]
-                                                           for c in commands], iid, key, begin_first=False),
-        "page_2048": Replay(tmp / "page_2048.db", commands, iid, key, begin_first=False, page_size=2048),
-        "page_8192": Replay(tmp / "page_8192.db", commands, iid, key, begin_first=False, page_size=8192),
+                                                           for c in commands], names, begin_first=False),
+        "page_2048": Replay(tmp / "page_2048.db", commands, names, begin_first=False, page_size=2048),
+        "page_8192": Replay(tmp / "page_8192.db", commands, names, begin_first=False, page_size=8192),
     }
     for v in variants.values():
         v.run(a.cases)  # warm-up: each database past its first pages

@@ -47,10 +47,10 @@ if side == "engine":
     engine = b.make_engine(folder + "/x.db")
     run = lambda: b.approval(engine)
 else:
-    commands, iid, key = b.record_case(folder + "/record.db")
+    commands, names = b.record_case(folder + "/record.db")
     store = SqlInstanceStore(folder + "/replay.db")
     raw = store.engine.raw_connection()
-    run = lambda: b.replay_case(raw, commands, iid, key)
+    run = lambda: b.replay_case(raw, commands, names)
 for _ in range(300):
     run()
 subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True, check=True)

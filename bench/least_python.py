@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import engine_bench as bench
 
-from engine.ids import new_instance_id
 from storage.sql import SqlInstanceStore
 
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
@@ -43,12 +41,9 @@ class LeastPython:
     """One case's recorded statements on their own database, with the least work a command needs between them."""
 
     def __init__(self, folder: Path) -> None:
-        self.commands, self.iid, self.key = bench.record_case(str(folder / "record.db"))
+        self.commands, self.names = bench.record_case(str(folder / "record.db"))
         self.store = SqlInstanceStore(str(folder / "least.db"))
         self.raw: Any = self.store.engine.raw_connection()
-
-    def _params(self, params: Any, new_id: str, new_key: str) -> tuple[Any, ...]:
-        return tuple(new_id if v == self.iid else new_key if v == self.key else v for v in params)
 
     @staticmethod
     def _hash(row: tuple[Any, ...], stamp: str) -> str:
@@ -58,22 +53,23 @@ class LeastPython:
 
     def run(self, cases: int) -> float:
         """Cases per second over `cases` cases."""
-        raw = self.raw
+        raw, names = self.raw, self.names
         t0 = time.perf_counter()
         for _ in range(cases):
-            new_id, new_key = new_instance_id(), uuid.uuid4().hex
+            names.next_case()
             for statements in self.commands:
                 cur = raw.cursor()
                 stamp = datetime.now(UTC).isoformat(timespec="microseconds")
                 for how, sql, params in statements:
                     if how == "executemany":
-                        rows = [self._params(p, new_id, new_key) for p in params]
+                        rows = [names.params(p) for p in params]
                         for row in rows:
                             self._hash(row, stamp)
                         cur.executemany(sql, rows)
                         continue
-                    row = self._params(params, new_id, new_key)
+                    row = names.params(params)
                     cur.execute(sql, row)
+                    names.inserted(sql, cur)
                     if cur.description is not None:
                         found = cur.fetchone()
                         if found is not None and isinstance(found[5], str):  # the instance: decode, authorise, decide

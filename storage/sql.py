@@ -438,12 +438,18 @@ class SqlInstanceStore:
             after = page[-1].instance_id
 
     def clocks(self, instance_id: str) -> list[ClockView]:
+        """Every clock of the instance, oldest first: those its row lists (see `storage.tx`), read by key."""
         c = clock_t.c
-        return self._read(
-            lambda conn: [
-                clock_view(r) for r in conn.execute(select(clock_t).where(c.instance_id == instance_id).order_by(c.id))
-            ]
-        )
+
+        def read(conn: Connection) -> list[ClockView]:
+            listed = conn.execute(select(instance_t.c.clock_ids).where(instance_t.c.id == instance_id)).scalar()
+            ids = [int(part) for part in (listed or "").split(",") if part]
+            found: list[ClockView] = []
+            for at in range(0, len(ids), 500):  # well under any driver's limit of parameters
+                found.extend(clock_view(r) for r in conn.execute(select(clock_t).where(c.id.in_(ids[at:at + 500]))))
+            return sorted(found, key=lambda clock: clock.id)
+
+        return self._read(read)
 
     def pauses(self, clock_id: int) -> list[PauseEntry]:
         c = pause_t.c
@@ -647,7 +653,7 @@ class CommandTransaction:
     frame and throw-in cost more than the two methods here.
     """
 
-    __slots__ = ("_conn", "_cursor", "_raw", "_store")
+    __slots__ = ("_conn", "_cursor", "_raw", "_store", "_tx")
 
     def __init__(self, store: SqlInstanceStore) -> None:
         self._store = store
@@ -661,14 +667,21 @@ class CommandTransaction:
         # (the pool's wrapper defines __getattr__, which makes each attribute read on it slow: read once)
         self._conn = conn = raw.dbapi_connection
         self._cursor = cursor = conn.cursor()
-        return SqlStoreTx(cursor, store.dialect, store._dbapi.IntegrityError, store.find_instance,
-                          store._moments)
+        self._tx = tx = SqlStoreTx(cursor, store.dialect, store._dbapi.IntegrityError, store.find_instance,
+                                   store._moments)
+        return tx
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, _tb: object) -> None:
         store, raw, cursor = self._store, self._raw, self._cursor
         if err is not None:
             store._failed(raw, cursor, err)
             return  # the body's own error goes on as it was
+        if self._tx._new_clocks and (unlisted := self._tx.unlisted_clocks()):
+            # a clock its instance's row does not list would be invisible to every later command: not committed
+            problem = RuntimeError(f"SLA clocks were inserted for instance {unlisted[0]} but its row was not "
+                                   "written in the same command; nothing was committed")
+            store._failed(raw, cursor, problem)
+            raise problem
         conn = self._conn
         # sqlite3 opens a transaction at a command's first write: only then has the log grown
         wrote = store._wal is not None and conn.in_transaction

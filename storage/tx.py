@@ -18,8 +18,10 @@ from engine.errors import ConcurrentUpdate, DuplicateBusinessKey
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, TimerView
 from storage.rows import instance_variables
 
+# `clock_ids` last: the ids of the instance's SLA clocks, each followed by a comma ("12,13,"), so that a command
+# finds its clocks by key and appends new ones by concatenation (no index of the clocks by instance to keep)
 INSTANCE_COLS = ("id, workflow_id, version, business_key, state, variables, status, outcome, row_version, "
-                 "history_seq, history_hash, last_error, created_at, updated_at")
+                 "history_seq, history_hash, last_error, created_at, updated_at, clock_ids")
 CLOCK_COLS = ("id, instance_id, scope, state, calendar, started_at, base_due_at, due_at, last_day, "
               "paused_working_days, paused_since, status, breached, provisional, stopped_at, next_fire_at, next_kind, "
               "next_level, fire_attempts, last_error")
@@ -28,16 +30,18 @@ TIMER_COLS = "id, instance_id, clock_id, kind, level, state, fire_at, status, at
 SQL = {
     "get_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE id = ?",
     "find_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE workflow_id = ? AND business_key = ?",
-    "insert_instance": f"INSERT INTO instance ({INSTANCE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "insert_instance": f"INSERT INTO instance ({INSTANCE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "update_instance": ("UPDATE instance SET status = ?, state = ?, variables = ?, outcome = ?, row_version = ?, "
-                        "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ? "
-                        "WHERE id = ? AND row_version = ?"),
+                        "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ?, "
+                        "clock_ids = clock_ids || ? WHERE id = ? AND row_version = ?"),
     # the same when the status stays: SQLite rewrites the entries of every index on a column the statement
     # sets, changed or not, so leaving `status` out spares the status index a page on most commands
     "update_instance_same_status": ("UPDATE instance SET state = ?, variables = ?, outcome = ?, row_version = ?, "
-                                    "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ? "
-                                    "WHERE id = ? AND row_version = ? AND status = ?"),
-    "touch_instance": "UPDATE instance SET row_version = row_version + 1 WHERE id = ? AND row_version = ?",
+                                    "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ?, "
+                                    "clock_ids = clock_ids || ? WHERE id = ? AND row_version = ? AND status = ?"),
+    "touch_instance": ("UPDATE instance SET row_version = row_version + 1, clock_ids = clock_ids || ? "
+                       "WHERE id = ? AND row_version = ?"),
+    "instance_clock_ids": "SELECT clock_ids FROM instance WHERE id = ?",
     "insert_history": ("INSERT INTO history (instance_id, seq, at, actor, event, from_state, to_state, payload, "
                        "prev_hash, hash, actor_role, actor_department, key_id) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -51,15 +55,16 @@ SQL = {
                      # a back-off wait (a claim nobody holds) was for the moment left behind
                      "claim_expires_at = CASE WHEN claimed_by IS NULL THEN NULL ELSE claim_expires_at END "
                      "WHERE id = ?"),
-    "open_clocks": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE instance_id = ? AND stopped_at IS NULL ORDER BY id",
+    # `{ids}`: a mark for each of the instance's clock ids, read by key (PostgreSQL: one array, below)
+    "open_clocks": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE id IN ({{ids}}) AND stopped_at IS NULL ORDER BY id",
     "get_clock": f"SELECT {CLOCK_COLS} FROM sla_clock WHERE id = ?",
     "take_clock": ("UPDATE sla_clock SET claimed_by = NULL, claim_expires_at = NULL "
                    f"WHERE id = ? AND next_fire_at = ? AND stopped_at IS NULL RETURNING {CLOCK_COLS}"),
     "stop_task_clock": ("UPDATE sla_clock SET status = CASE WHEN breached THEN 'breached' ELSE 'met' END, "
                         "stopped_at = ?, paused_since = NULL, next_fire_at = NULL, next_kind = NULL, next_level = 0, "
                         "fire_attempts = 0, last_error = NULL "
-                        "WHERE instance_id = ? AND scope = 'task' AND state = ? AND stopped_at IS NULL "
-                        "AND status <> 'paused' AND (breached OR due_at > ?)"),
+                        "WHERE id IN ({ids}) AND scope = 'task' AND state = ? "
+                        "AND stopped_at IS NULL AND status <> 'paused' AND (breached OR due_at > ?)"),
     "insert_pause": "INSERT INTO sla_pause (clock_id, state, started_at) VALUES (?, ?, ?)",
     "close_pause": ("UPDATE sla_pause SET ended_at = ?, working_days = ? "
                     "WHERE clock_id = ? AND ended_at IS NULL"),
@@ -84,10 +89,19 @@ SQL = {
     "get_idempotency": "SELECT digest, result FROM idempotency WHERE key = ?",
     "put_idempotency": "INSERT INTO idempotency (key, digest, instance_id, result, created_at) VALUES (?, ?, ?, ?, ?)",
 }
+# the same stop on one clock, the newest of the instance: the task's own in all but rare cases (see stop_task_clock)
+SQL["stop_newest_task_clock"] = SQL["stop_task_clock"].replace("id IN ({ids})", "id = ?")
 SQL_PG = {name: text.replace("?", "%s") for name, text in SQL.items()}
+#: the statements that name an instance's clocks by id, one text per number of ids (SQLite) or one array
+BY_IDS = ("open_clocks", "stop_task_clock")
+for _name in BY_IDS:
+    SQL_PG[_name] = SQL_PG[_name].replace("IN ({ids})", "= ANY(%s)")
 # SQLite tells the new clock's id through the cursor (lastrowid), sparing RETURNING's result row
 SQL["insert_clock"] = SQL["insert_clock"].removesuffix(" RETURNING id")
 
+
+#: SQLite's texts of the statements of `BY_IDS`, by statement and number of ids (a few: an instance has few clocks)
+_SQLITE_BY_IDS: dict[tuple[str, int], str] = {}
 
 _DECODE = json.JSONDecoder().decode  # what json.loads does with a text, without its checks of other types
 
@@ -153,6 +167,10 @@ class SqlStoreTx:
         self._integrity_error = integrity_error
         # per instance read in this command: its status, and its variables as read with their stored text
         self._read: dict[str, tuple[str, Any, str]] = {}
+        # per instance: its clock ids as stored (read, or as this command wrote them), and the ids of the clocks
+        # this command inserted that its row does not list yet
+        self._clock_ids: dict[str, str] = {}
+        self._new_clocks: dict[str, list[int]] = {}
 
     def _one(self, name: str, params: Sequence[Any]) -> Any:
         self.cur.execute(self.sql[name], params)
@@ -169,6 +187,7 @@ class SqlStoreTx:
         if type(variables) is not dict:
             variables = instance_variables(r[0], r[5])
         self._read[r[0]] = (r[6], variables, r[5])
+        self._clock_ids[r[0]] = r[14]
         return InstanceView(r[0], r[1], r[2], r[3], r[4], variables, r[6], r[7], r[8], r[9], r[10], r[11],
                             g(r[12]), g(r[13]))  # type: ignore[arg-type]
 
@@ -187,7 +206,7 @@ class SqlStoreTx:
             self.cur.execute(self.sql["insert_instance"], (
                 inst.id, inst.workflow_id, inst.version, inst.business_key, inst.state, dumps(inst.variables),
                 inst.status, inst.outcome, inst.row_version, inst.history_seq, inst.history_hash, inst.last_error,
-                p(inst.created_at), p(inst.updated_at)))
+                p(inst.created_at), p(inst.updated_at), self._listed(inst.id)))
         except self._integrity_error as err:
             # PostgreSQL has aborted this transaction: name the holder from a connection of its own
             other = self._lookup(inst.workflow_id, inst.business_key) if self._lookup is not None else None
@@ -198,8 +217,8 @@ class SqlStoreTx:
         # the variables read in this command handed back as they were (the same mapping, which the engine never
         # changes in place: it works on a copy) are written as the text they were read from
         text = read[2] if read is not None and read[1] is inst.variables else dumps(inst.variables)
-        row = (inst.state, text, inst.outcome, inst.row_version, inst.history_seq,
-               inst.history_hash, inst.last_error, self.t.put(inst.updated_at), inst.id, expected_version)
+        row = (inst.state, text, inst.outcome, inst.row_version, inst.history_seq, inst.history_hash,
+               inst.last_error, self.t.put(inst.updated_at), self._listed(inst.id), inst.id, expected_version)
         if read is not None and read[0] == inst.status:  # the row version check covers the status as well
             self.cur.execute(self.sql["update_instance_same_status"], (*row, inst.status))
         else:
@@ -208,7 +227,7 @@ class SqlStoreTx:
             raise ConcurrentUpdate(inst.id, expected_version)
 
     def touch_instance(self, instance_id: str, expected_version: int) -> None:
-        self.cur.execute(self.sql["touch_instance"], (instance_id, expected_version))
+        self.cur.execute(self.sql["touch_instance"], (self._listed(instance_id), instance_id, expected_version))
         if self.cur.rowcount != 1:
             raise ConcurrentUpdate(instance_id, expected_version)
 
@@ -235,7 +254,9 @@ class SqlStoreTx:
         self.cur.execute(self.sql["insert_clock"], (
             clock.instance_id, clock.scope, clock.state, clock.calendar, p(clock.started_at), due, due,
             clock.last_day, False, clock.provisional, p(clock.next_fire_at), clock.next_kind, clock.next_level))
-        return int(self.cur.fetchone()[0] if self.dialect == "postgresql" else self.cur.lastrowid)
+        clock_id = int(self.cur.fetchone()[0] if self.dialect == "postgresql" else self.cur.lastrowid)
+        self._new_clocks.setdefault(clock.instance_id, []).append(clock_id)
+        return clock_id
 
     def update_clock(self, clock: ClockView) -> None:
         p = self.t.put
@@ -245,8 +266,50 @@ class SqlStoreTx:
             clock.next_kind, clock.next_level, clock.id))
 
     def open_clocks(self, instance_id: str) -> list[ClockView]:
-        self.cur.execute(self.sql["open_clocks"], (instance_id,))
+        self.cur.execute(*self._by_ids("open_clocks", self._ids(instance_id), (), ()))
         return [self._clock(r) for r in self.cur.fetchall()]
+
+    def _listed(self, instance_id: str) -> str:
+        """The ids of the clocks inserted for the instance since its row was last written, as the text its row's
+        list grows by; from now on they count as listed there."""
+        new = self._new_clocks.pop(instance_id, None)
+        if not new:
+            return ""
+        suffix = "".join(f"{clock_id}," for clock_id in new)
+        stored = self._clock_ids.get(instance_id)
+        if stored is not None:
+            self._clock_ids[instance_id] = stored + suffix
+        return suffix
+
+    def _listed_ids(self, instance_id: str) -> str:
+        """The clock ids the instance's row lists, as stored."""
+        stored = self._clock_ids.get(instance_id)
+        if stored is None:  # not read in this command (or not yet inserted: then it lists none)
+            r = self._one("instance_clock_ids", (instance_id,))
+            stored = self._clock_ids[instance_id] = r[0] if r is not None else ""
+        return stored
+
+    def _ids(self, instance_id: str) -> list[int]:
+        """All the instance's clock ids, oldest first: those its row lists and those this command inserted."""
+        ids = [int(part) for part in self._listed_ids(instance_id).split(",") if part]
+        ids.extend(self._new_clocks.get(instance_id, ()))
+        return ids
+
+    def _by_ids(self, name: str, ids: list[int], before: tuple[Any, ...],
+                after: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        """A statement of `BY_IDS` over clock ids, with its parameters: on SQLite a mark per id (the clocks are
+        then found by key, as many as the instance has), on PostgreSQL one array."""
+        if self.dialect == "postgresql":
+            return self.sql[name], (*before, ids, *after)
+        sql = _SQLITE_BY_IDS.get((name, len(ids)))
+        if sql is None:
+            sql = _SQLITE_BY_IDS[name, len(ids)] = SQL[name].format(ids=", ".join("?" * len(ids)))
+        return sql, (*before, *ids, *after)
+
+    def unlisted_clocks(self) -> list[str]:
+        """The instances with clocks inserted in this command that their rows do not list (none, once each row
+        inserted or updated): committing then would hide those clocks from every later command."""
+        return [instance_id for instance_id, new in self._new_clocks.items() if new]
 
     def get_clock(self, clock_id: int) -> ClockView | None:
         r = self._one("get_clock", (clock_id,))
@@ -257,8 +320,24 @@ class SqlStoreTx:
         return self._clock(r) if r is not None else None
 
     def stop_task_clock(self, instance_id: str, state: str, now: datetime) -> bool:
+        """The newest clock first: a task's clock starts when the task is entered, so it is the newest unless the
+        task was left for a state its clock pauses in that started a clock of its own; then the older ones."""
         stamp = self.t.put(now)
-        self.cur.execute(self.sql["stop_task_clock"], (stamp, instance_id, state, stamp))
+        new = self._new_clocks.get(instance_id)
+        if new:
+            newest = new[-1]
+        else:
+            listed = self._listed_ids(instance_id)  # "12,13,": the newest after the last comma but one
+            if not listed:
+                return False
+            newest = int(listed[listed.rfind(",", 0, -1) + 1:-1])
+        self.cur.execute(self.sql["stop_newest_task_clock"], (stamp, newest, state, stamp))
+        if self.cur.rowcount == 1:
+            return True
+        older = [clock_id for clock_id in self._ids(instance_id) if clock_id != newest]
+        if not older:
+            return False
+        self.cur.execute(*self._by_ids("stop_task_clock", older, (stamp,), (state, stamp)))
         return bool(self.cur.rowcount == 1)
 
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None:

@@ -46,7 +46,12 @@ def test_migration_0003_turns_pending_sla_timers_into_the_clocks_next_moment(db_
     timer = dict(instance_id="i1", state=None, status="pending", attempts=0)
     with engine.begin() as conn:
         # the tables as revision 0002 left them, read from the database
-        old_clock, old_timer = (sa.Table(name, sa.MetaData(), autoload_with=conn) for name in ("sla_clock", "timer"))
+        old_instance, old_clock, old_timer = (sa.Table(name, sa.MetaData(), autoload_with=conn)
+                                              for name in ("instance", "sla_clock", "timer"))
+        conn.execute(sa.insert(old_instance), [dict(
+            id="i1", workflow_id="w", version="v1", business_key="k1", state="review", variables="{}",
+            status="running", outcome=None, row_version=1, history_seq=0, history_hash="", last_error=None,
+            created_at=early, updated_at=early)])
         conn.execute(sa.insert(old_clock), [{**clock, "id": 1, "stopped_at": None},
                                             {**clock, "id": 2, "status": "met", "stopped_at": early}])
         conn.execute(sa.insert(old_timer), [
@@ -237,7 +242,7 @@ def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path
     assert tables["history"].rstrip().endswith("WITHOUT ROWID")
     assert indexes["ix_sla_clock_open_due"].endswith("WHERE stopped_at IS NULL")
     assert indexes["ix_sla_clock_next"].endswith("WHERE next_fire_at IS NOT NULL")
-    assert indexes["ix_sla_clock_instance"].endswith("(instance_id)")
+    assert set(indexes) == {"ix_sla_clock_open_due", "ix_sla_clock_next"}  # none by instance: its row lists them
 
 
 def test_migration_0010_a_database_from_before_records_the_policy_at_its_first_open(db_url: str) -> None:
@@ -267,3 +272,33 @@ def test_migration_0010_a_database_from_before_records_the_policy_at_its_first_o
     assert "deployment_setting" not in old_tables and "instance" in old_tables
     assert recorded is not None and recorded.value == policy_text(hours)
     assert kept.state == inst.state
+
+
+def test_migration_0012_lists_each_instance_clocks_on_its_row_both_ways(db_url: str) -> None:
+    """Downgraded to 0011 the clocks are found by the index on their instance again; upgraded, each instance's row
+    lists its clocks (filled from that index, oldest first), and the cases go on: a step stops the task's clock
+    and starts the next one's."""
+    defs = DefinitionSet.load(DEFS)
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db_url), defs, clock=clock)
+    ids = [engine.start("gx.data_request", f"MIG-12-{i}", FORM, ADMIN).id for i in range(3)]
+    engine.fire(ids[0], "pass", REVIEWER, {})
+    before = {i: engine.clocks(i) for i in ids}
+    engine.close()
+
+    _downgrade(db_url, "0011")
+    with sa.create_engine(database_url(db_url)).connect() as conn:
+        old_columns = {c["name"] for c in sa.inspect(conn).get_columns("instance")}
+        old_indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("sla_clock")}
+
+    engine = Engine(open_store(db_url), defs, clock=clock)  # opening migrates to the head again
+    after = {i: engine.clocks(i) for i in ids}
+    with engine.store.engine.connect() as conn:
+        listed = dict(conn.execute(sa.select(instance_t.c.id, instance_t.c.clock_ids)).all())
+    engine.fire(ids[1], "pass", REVIEWER, {})
+    moved = engine.clocks(ids[1])
+    engine.close()
+    assert "clock_ids" not in old_columns and "ix_sla_clock_instance" in old_indexes
+    assert after == before and [len(c) for c in after.values()] == [2, 1, 1]
+    assert listed == {i: "".join(f"{c.id}," for c in before[i]) for i in ids}
+    assert [(c.state, c.status) for c in moved] == [("normative_review", "met"), ("provider_approval", "running")]

@@ -110,6 +110,7 @@ def _due_clock(store: SqlInstanceStore, at: datetime) -> ClockView:
     with store.transaction() as tx:
         clock_id = tx.insert_clock(NewClock("i1", "task", "a", "CN", NOW - timedelta(days=5), at, "2026-03-02",
                                             False, at, "due", 0))
+        tx.insert_instance(_instance())  # its row lists the clock
         clock = tx.get_clock(clock_id)
     assert clock is not None
     return clock
@@ -183,6 +184,78 @@ def test_a_setting_is_recorded_by_its_first_writer_and_replaced_only_on_purpose(
     assert kept is not None and (kept.value, kept.set_at) == ('{"a":1}', NOW)
     assert replaced == kept
     assert now is not None and (now.value, now.set_at) == ('{"a":3}', NOW + timedelta(hours=2))
+
+
+def _clock(instance_id: str, state: str) -> NewClock:
+    return NewClock(instance_id, "task", state, "CN", NOW, NOW + timedelta(days=3), "2026-03-05", False,
+                    NOW + timedelta(days=2), "warn", 1)
+
+
+def test_an_instance_row_lists_its_clocks_and_commands_find_them_by_it(store: SqlInstanceStore) -> None:
+    """A clock inserted before its instance's row (a start) is listed by that row; a later command finds the
+    instance's open clocks and stops a task's clock through the list, and adds its own clocks to it. Another
+    instance's clocks are never among them."""
+    with store.transaction() as tx:
+        first = tx.insert_clock(_clock("i1", "a"))
+        assert [c.id for c in tx.open_clocks("i1")] == [first]  # seen before the row exists
+        tx.insert_instance(_instance())
+        other = tx.insert_clock(_clock("i2", "a"))
+        tx.insert_instance(_instance("i2", "K-2"))
+    with store.transaction() as tx:
+        inst = tx.get_instance("i1")
+        assert inst is not None
+        assert [c.id for c in tx.open_clocks("i1")] == [first]
+        assert tx.stop_task_clock("i1", "a", NOW + timedelta(days=1))
+        second = tx.insert_clock(_clock("i1", "b"))
+        tx.update_instance(dataclasses.replace(inst, row_version=2, state="b"), 1)
+    with store.transaction() as tx:
+        assert tx.get_instance("i1") is not None
+        assert [c.id for c in tx.open_clocks("i1")] == [second]
+        assert not tx.stop_task_clock("i1", "a", NOW + timedelta(days=1))  # stopped already
+    assert [(c.id, c.status) for c in store.clocks("i1")] == [(first, "met"), (second, "running")]
+    assert [(c.id, c.status) for c in store.clocks("i2")] == [(other, "running")]
+    assert store.clocks("nobody") == []
+
+
+def test_a_task_clock_older_than_the_newest_is_stopped_too(store: SqlInstanceStore) -> None:
+    """The stop tries the newest clock first; a task left for a state its clock pauses in, which started a clock
+    of its own, has an older one, and that one is stopped. A clock of another task is left running."""
+    with store.transaction() as tx:
+        task = tx.insert_clock(_clock("i1", "a"))
+        other = tx.insert_clock(_clock("i1", "b"))
+        newest = tx.insert_clock(_clock("i1", "c"))
+        tx.insert_instance(_instance())
+    with store.transaction() as tx:
+        assert tx.get_instance("i1") is not None
+        assert tx.stop_task_clock("i1", "a", NOW + timedelta(days=1))
+        assert not tx.stop_task_clock("i1", "d", NOW + timedelta(days=1))  # no clock of that task
+        tx.touch_instance("i1", 1)
+    assert [(c.id, c.status) for c in store.clocks("i1")] == [(task, "met"), (other, "running"),
+                                                              (newest, "running")]
+
+
+def test_a_touch_lists_the_clocks_its_command_inserted(store: SqlInstanceStore) -> None:
+    """A command that only bumps the row version (the worker's) still lists a clock it inserted."""
+    with store.transaction() as tx:
+        tx.insert_instance(_instance())
+    with store.transaction() as tx:
+        clock_id = tx.insert_clock(_clock("i1", "a"))
+        tx.touch_instance("i1", 1)
+    assert [c.id for c in store.clocks("i1")] == [clock_id]
+
+
+def test_a_clock_its_instance_row_does_not_list_is_not_committed(store: SqlInstanceStore) -> None:
+    """A command that inserts a clock and never writes the instance's row is refused at its commit, whole: a
+    clock no row lists would be invisible to every later command."""
+    with store.transaction() as tx:
+        tx.insert_instance(_instance())
+    inserted: list[int] = []
+    with pytest.raises(RuntimeError, match="instance i1"), store.transaction() as tx:
+        tx.insert_timers([NewTimer("i1", "timer", NOW, state="a")])
+        inserted.append(tx.insert_clock(_clock("i1", "a")))
+    with store.transaction() as tx:
+        assert tx.get_clock(inserted[0]) is None and tx.open_clocks("i1") == []
+    assert store.timers("i1") == []
 
 
 def test_a_failed_transaction_leaves_nothing(store: SqlInstanceStore) -> None:
