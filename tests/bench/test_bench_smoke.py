@@ -43,6 +43,9 @@ SMALL_RUNS = {
     "instructions": (["--cases", "2", "--top", "1"],
                      {"approval3_instructions_engine", "approval3_instructions_replay"}),
     "definitions_bench": (["--quick", "--repeats", "1"], set()),
+    # the tree itself as the other tree: the script is checked, not a comparison
+    "trees_in_turn": ([str(REPO), "--cases", "5", "--rounds", "2"],
+                      {"approval3_base_tree", "approval3_this_tree", "approval3_this_tree_vs_base"}),
 }
 
 
