@@ -51,7 +51,7 @@ from storage.tables import (
     timer_t,
     worker_t,
 )
-from storage.tx import Moments, SqlStoreTx
+from storage.tx import Moments, SqlStoreTx, listed_clocks
 from storage.walsync import WalFlusher
 from storage.workers import record_stop, record_tick
 
@@ -443,7 +443,7 @@ class SqlInstanceStore:
 
         def read(conn: Connection) -> list[ClockView]:
             listed = conn.execute(select(instance_t.c.clock_ids).where(instance_t.c.id == instance_id)).scalar()
-            ids = [int(part) for part in (listed or "").split(",") if part]
+            ids = listed_clocks(listed)
             found: list[ClockView] = []
             for at in range(0, len(ids), 500):  # well under any driver's limit of parameters
                 found.extend(clock_view(r) for r in conn.execute(select(clock_t).where(c.id.in_(ids[at:at + 500]))))
@@ -676,7 +676,7 @@ class CommandTransaction:
         if err is not None:
             store._failed(raw, cursor, err)
             return  # the body's own error goes on as it was
-        if self._tx._new_clocks and (unlisted := self._tx.unlisted_clocks()):
+        if unlisted := self._tx.unlisted_clocks():
             # a clock its instance's row does not list would be invisible to every later command: not committed
             problem = RuntimeError(f"SLA clocks were inserted for instance {unlisted[0]} but its row was not "
                                    "written in the same command; nothing was committed")

@@ -106,6 +106,17 @@ _SQLITE_BY_IDS: dict[tuple[str, int], str] = {}
 _DECODE = json.JSONDecoder().decode  # what json.loads does with a text, without its checks of other types
 
 
+def clock_list(ids: Sequence[int]) -> str:
+    """An instance row's list of clock ids as stored: each id followed by a comma ("12,13,"), so that a list
+    grows by concatenation."""
+    return "".join(f"{clock_id}," for clock_id in ids)
+
+
+def listed_clocks(text: str | None) -> list[int]:
+    """The clock ids of a stored list (`clock_list`), oldest first."""
+    return [int(part) for part in (text or "").split(",") if part]
+
+
 def dumps(value: Any) -> str:
     """Compact JSON with sorted keys, text as UTF-8 (`engine.canonical`); an empty object, what most steps carry,
     without the encoder."""
@@ -275,7 +286,7 @@ class SqlStoreTx:
         new = self._new_clocks.pop(instance_id, None)
         if not new:
             return ""
-        suffix = "".join(f"{clock_id}," for clock_id in new)
+        suffix = clock_list(new)
         stored = self._clock_ids.get(instance_id)
         if stored is not None:
             self._clock_ids[instance_id] = stored + suffix
@@ -291,7 +302,7 @@ class SqlStoreTx:
 
     def _ids(self, instance_id: str) -> list[int]:
         """All the instance's clock ids, oldest first: those its row lists and those this command inserted."""
-        ids = [int(part) for part in self._listed_ids(instance_id).split(",") if part]
+        ids = listed_clocks(self._listed_ids(instance_id))
         ids.extend(self._new_clocks.get(instance_id, ()))
         return ids
 
@@ -309,7 +320,7 @@ class SqlStoreTx:
     def unlisted_clocks(self) -> list[str]:
         """The instances with clocks inserted in this command that their rows do not list (none, once each row
         inserted or updated): committing then would hide those clocks from every later command."""
-        return [instance_id for instance_id, new in self._new_clocks.items() if new]
+        return list(self._new_clocks)  # an instance's entry goes when its row is written (`_listed`)
 
     def get_clock(self, clock_id: int) -> ClockView | None:
         r = self._one("get_clock", (clock_id,))
@@ -323,21 +334,15 @@ class SqlStoreTx:
         """The newest clock first: a task's clock starts when the task is entered, so it is the newest unless the
         task was left for a state its clock pauses in that started a clock of its own; then the older ones."""
         stamp = self.t.put(now)
-        new = self._new_clocks.get(instance_id)
-        if new:
-            newest = new[-1]
-        else:
-            listed = self._listed_ids(instance_id)  # "12,13,": the newest after the last comma but one
-            if not listed:
-                return False
-            newest = int(listed[listed.rfind(",", 0, -1) + 1:-1])
-        self.cur.execute(self.sql["stop_newest_task_clock"], (stamp, newest, state, stamp))
+        ids = self._ids(instance_id)
+        if not ids:
+            return False
+        self.cur.execute(self.sql["stop_newest_task_clock"], (stamp, ids[-1], state, stamp))
         if self.cur.rowcount == 1:
             return True
-        older = [clock_id for clock_id in self._ids(instance_id) if clock_id != newest]
-        if not older:
+        if len(ids) == 1:
             return False
-        self.cur.execute(*self._by_ids("stop_task_clock", older, (stamp,), (state, stamp)))
+        self.cur.execute(*self._by_ids("stop_task_clock", ids[:-1], (stamp,), (state, stamp)))
         return bool(self.cur.rowcount == 1)
 
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None:

@@ -20,6 +20,7 @@ from storage import open_store
 from storage.migrate import downgrade, upgrade
 from storage.sql import database_url
 from storage.tables import METADATA, history_t, instance_t
+from storage.tx import clock_list
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
@@ -300,5 +301,5 @@ def test_migration_0012_lists_each_instance_clocks_on_its_row_both_ways(db_url: 
     engine.close()
     assert "clock_ids" not in old_columns and "ix_sla_clock_instance" in old_indexes
     assert after == before and [len(c) for c in after.values()] == [2, 1, 1]
-    assert listed == {i: "".join(f"{c.id}," for c in before[i]) for i in ids}
+    assert listed == {i: clock_list([c.id for c in before[i]]) for i in ids}
     assert [(c.state, c.status) for c in moved] == [("normative_review", "met"), ("provider_approval", "running")]
