@@ -443,11 +443,8 @@ class SqlInstanceStore:
 
         def read(conn: Connection) -> list[ClockView]:
             listed = conn.execute(select(instance_t.c.clock_ids).where(instance_t.c.id == instance_id)).scalar()
-            ids = listed_clocks(listed)
-            found: list[ClockView] = []
-            for at in range(0, len(ids), 500):  # well under any driver's limit of parameters
-                found.extend(clock_view(r) for r in conn.execute(select(clock_t).where(c.id.in_(ids[at:at + 500]))))
-            return sorted(found, key=lambda clock: clock.id)
+            return sorted((clock_view(r) for r in _rows_by_key(conn, clock_t, c.id, listed_clocks(listed))),
+                          key=lambda clock: clock.id)
 
         return self._read(read)
 
@@ -512,10 +509,7 @@ class SqlInstanceStore:
         def read(conn: Connection) -> list[tuple[ClockView, InstanceView]]:
             clocks = [clock_view(r) for r in conn.execute(stmt)]
             wanted = list({clock.instance_id for clock in clocks})
-            instances: dict[str, InstanceView] = {}
-            for at in range(0, len(wanted), 500):  # well under any driver's limit of parameters
-                rows = conn.execute(select(instance_t).where(i.id.in_(wanted[at:at + 500])))
-                instances.update((r.id, instance_view(r)) for r in rows)
+            instances = {r.id: instance_view(r) for r in _rows_by_key(conn, instance_t, i.id, wanted)}
             return [(clock, instances[clock.instance_id]) for clock in clocks if clock.instance_id in instances]
 
         return self._read(read)
@@ -691,6 +685,13 @@ class CommandTransaction:
             store._failed(raw, cursor, commit_err, committing=True)
             raise
         store._committed(raw, cursor, wrote)
+
+
+def _rows_by_key(conn: Connection, table: Any, key: Any, values: list[Any]) -> Iterator[Any]:
+    """The rows of `table` whose `key` is one of `values`, read 500 keys a statement (well under any driver's
+    limit of parameters)."""
+    for at in range(0, len(values), 500):
+        yield from conn.execute(select(table).where(key.in_(values[at:at + 500])))
 
 
 #: Seconds a server's connection may wait idle between commands before it is checked again (see `_take`).
