@@ -20,6 +20,7 @@ instance.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import logging
@@ -45,6 +46,7 @@ from engine import Actor, Engine, ManualClock  # noqa: E402
 from engine.clock import SHANGHAI  # noqa: E402
 from engine.definitions import DefinitionSet  # noqa: E402
 from engine.fields import make_credit_code  # noqa: E402
+from storage.tx import clock_list, listed_clocks  # noqa: E402
 
 BENCH = "engine_bench"
 SYSTEM = "shixian 0.1.0"
@@ -193,15 +195,28 @@ class _RecordingCursor:
 
 
 CLOCK_INSERT = "INSERT INTO sla_clock"
-# a parameter that names clocks by id: a JSON array of ids ("[12,13]") or an instance row's list ("12,13,")
-_CLOCK_IDS = re.compile(r"\[\d+(?:,\d+)*\]|(?:\d+,)+")
+# an instance row's list of clock ids, or the part of it a command appends (storage.tx.clock_list)
+_CLOCK_LIST = re.compile(r"(?:\d+,)+")
+# the marks of a clock statement that name clocks by id: `WHERE id = ?` or `WHERE id IN (?, ?, ...)`
+_BY_CLOCK_ID = re.compile(r"WHERE id (?:= \?|IN \(\?(?:, \?)*\))")
+
+
+@functools.cache
+def _clock_marks(sql: str) -> range:
+    """The positions of the parameters by which a statement names clocks (none for any other statement)."""
+    found = _BY_CLOCK_ID.search(sql) if "sla_clock" in sql else None
+    if found is None:
+        return range(0)
+    first = sql.count("?", 0, found.start())
+    return range(first, first + found.group().count("?"))
 
 
 class Renamer:
     """A recorded case's parameters under a new instance id, business key and clock ids, for one replay.
 
-    The replay's clocks get ids of their own: once its first clock insert has run (`inserted`), every id in a
-    parameter that names clocks moves by the same distance."""
+    The replay's clocks get ids of their own: once its first clock insert has run (`inserted`), every clock id
+    moves by the same distance, in the marks by which a clock statement names clocks and in the instance row's
+    list. Clock ids among an insert's values (pauses, SLA events) are not renamed: the recorded case has none."""
 
     def __init__(self, iid: str, key: str, first_clock: int | None) -> None:
         self.iid, self.key, self.first_clock = iid, key, first_clock
@@ -222,16 +237,21 @@ class Renamer:
         if self.shift is None and self.first_clock is not None and sql.startswith(CLOCK_INSERT):
             self.shift = cursor.lastrowid - self.first_clock
 
-    def params(self, params: Any) -> tuple[Any, ...]:
-        return tuple(self._value(v) for v in params)
+    def params(self, sql: str, params: Any) -> tuple[Any, ...]:
+        """`sql`'s recorded parameters as this replay's case has them."""
+        row = [self._value(v) for v in params]
+        if self.shift:
+            for at in _clock_marks(sql):
+                row[at] += self.shift
+        return tuple(row)
 
     def _value(self, v: Any) -> Any:
         if v == self.iid:
             return self.new_id
         if v == self.key:
             return self.new_key
-        if self.shift and type(v) is str and v and v[-1] in ",]" and _CLOCK_IDS.fullmatch(v):
-            return re.sub(r"\d+", lambda m: str(int(m.group()) + self.shift), v)
+        if self.shift and type(v) is str and v.endswith(",") and _CLOCK_LIST.fullmatch(v):
+            return clock_list([clock_id + self.shift for clock_id in listed_clocks(v)])
         return v
 
 
@@ -259,20 +279,23 @@ def record_case(target: str) -> tuple[list[list[tuple[str, str, Any]]], Renamer]
     return commands, Renamer(iid, key, clocks[0] if clocks else None)
 
 
-def replay_case(raw: Any, commands: list[list[tuple[str, str, Any]]], names: Renamer) -> None:
+def replay_case(raw: Any, commands: list[list[tuple[str, str, Any]]], names: Renamer, *, begin: bool = False) -> None:
     """One case's recorded statements (record_case) run again on the DBAPI connection `raw`, each command's in one
-    transaction, under a new instance id, business key and clock ids: the engine's SQL without the engine."""
+    transaction, under a new instance id, business key and clock ids: the engine's SQL without the engine. With
+    `begin`, each command opens its transaction before its first statement, a read."""
     names.next_case()
     for statements in commands:
         cur = raw.cursor()
+        if begin:
+            cur.execute("BEGIN")
         for how, sql, params in statements:
             if how == "execute":
-                cur.execute(sql, names.params(params))
+                cur.execute(sql, names.params(sql, params))
                 names.inserted(sql, cur)
                 if cur.description is not None:
                     cur.fetchall()
             else:
-                cur.executemany(sql, [names.params(p) for p in params])
+                cur.executemany(sql, [names.params(sql, p) for p in params])
         raw.commit()
         cur.close()
 

@@ -73,24 +73,9 @@ class Replay:
 
     def run(self, cases: int) -> tuple[float, float]:
         """Replay `cases` cases; cases per second of wall time and per second of this process's CPU time."""
-        raw, names = self.raw, self.names
         t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(cases):
-            names.next_case()
-            for statements in self.commands:
-                cur = raw.cursor()
-                if self.begin_first:
-                    cur.execute("BEGIN")
-                for how, sql, params in statements:
-                    if how == "execute":
-                        cur.execute(sql, names.params(params))
-                        names.inserted(sql, cur)
-                        if cur.description is not None:
-                            cur.fetchall()
-                    else:
-                        cur.executemany(sql, [names.params(p) for p in params])
-                raw.commit()
-                cur.close()
+            bench.replay_case(self.raw, self.commands, self.names, begin=self.begin_first)
         return cases / (time.perf_counter() - t0), cases / (time.process_time() - c0)
 
     def frames_per_commit(self, cases: int) -> float:

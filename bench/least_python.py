@@ -62,12 +62,12 @@ class LeastPython:
                 stamp = datetime.now(UTC).isoformat(timespec="microseconds")
                 for how, sql, params in statements:
                     if how == "executemany":
-                        rows = [names.params(p) for p in params]
+                        rows = [names.params(sql, p) for p in params]
                         for row in rows:
                             self._hash(row, stamp)
                         cur.executemany(sql, rows)
                         continue
-                    row = names.params(params)
+                    row = names.params(sql, params)
                     cur.execute(sql, row)
                     names.inserted(sql, cur)
                     if cur.description is not None:

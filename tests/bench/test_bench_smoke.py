@@ -8,12 +8,15 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from storage.tx import listed_clocks
 
 REPO = Path(__file__).resolve().parents[2]
 MEASUREMENT_KEYS = {"bench", "kind", "workload", "system", "metric", "unit", "median", "min", "max", "repeats",
@@ -97,3 +100,34 @@ def test_the_approval_lines_run_the_peers_case_and_the_whole_case_runs_apart() -
     assert (whole["tx_per_instance"], whole["steps"]) == (5, "start+pass+approve+push+subscribe")
     timed = peers["batch"] * lines["approval3_durable_sqlite_wal_normal"]["repeats"]
     assert peers["cases_done"] == whole["cases_done"] == max(1, peers["batch"] // 10) + timed  # warm-up + timed
+
+
+def test_a_replayed_case_writes_what_the_engine_wrote(tmp_path: Path) -> None:
+    """The SQL-only replay (the floor the docs quote) renames the instance, its key and its clocks: each replayed
+    case stops its own clocks and its row lists them, as the engine's cases do, rather than missing them."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import engine_bench
+
+    from storage.sql import SqlInstanceStore
+
+    commands, names = engine_bench.record_case(str(tmp_path / "record.db"))
+    store = SqlInstanceStore(str(tmp_path / "replay.db"))
+    raw = store.engine.raw_connection()
+    for _ in range(3):
+        engine_bench.replay_case(raw, commands, names)
+    raw.close()
+    store.close()
+    engine = engine_bench.make_engine(str(tmp_path / "engine.db"))
+    for _ in range(3):
+        engine_bench.approval(engine)
+    engine.close()
+
+    def written(db: str) -> tuple[list[tuple[str, int]], list[tuple[int, ...]]]:
+        conn = sqlite3.connect(tmp_path / db)
+        statuses = conn.execute("SELECT status, count(*) FROM sla_clock GROUP BY status ORDER BY status").fetchall()
+        lists = conn.execute("SELECT clock_ids FROM instance").fetchall()
+        conn.close()
+        return statuses, sorted(tuple(listed_clocks(text)) for (text,) in lists)
+
+    assert written("replay.db") == written("engine.db")
+    assert written("replay.db")[1] == [(1, 2, 3), (4, 5, 6), (7, 8, 9)]
