@@ -117,6 +117,11 @@ def listed_clocks(text: str | None) -> list[int]:
     return [int(part) for part in (text or "").split(",") if part]
 
 
+def newest_listed(text: str) -> int | None:
+    """The newest clock id of a stored list (`clock_list`): the one after its last comma but one."""
+    return int(text[text.rfind(",", 0, -1) + 1:-1]) if text else None
+
+
 def dumps(value: Any) -> str:
     """Compact JSON with sorted keys, text as UTF-8 (`engine.canonical`); an empty object, what most steps carry,
     without the encoder."""
@@ -334,15 +339,17 @@ class SqlStoreTx:
         """The newest clock first: a task's clock starts when the task is entered, so it is the newest unless the
         task was left for a state its clock pauses in that started a clock of its own; then the older ones."""
         stamp = self.t.put(now)
-        ids = self._ids(instance_id)
-        if not ids:
+        new = self._new_clocks.get(instance_id)
+        newest = new[-1] if new else newest_listed(self._listed_ids(instance_id))  # the list is not parsed
+        if newest is None:
             return False
-        self.cur.execute(self.sql["stop_newest_task_clock"], (stamp, ids[-1], state, stamp))
+        self.cur.execute(self.sql["stop_newest_task_clock"], (stamp, newest, state, stamp))
         if self.cur.rowcount == 1:
             return True
-        if len(ids) == 1:
+        older = self._ids(instance_id)[:-1]
+        if not older:
             return False
-        self.cur.execute(*self._by_ids("stop_task_clock", ids[:-1], (stamp,), (state, stamp)))
+        self.cur.execute(*self._by_ids("stop_task_clock", older, (stamp,), (state, stamp)))
         return bool(self.cur.rowcount == 1)
 
     def insert_pause(self, clock_id: int, state: str, started_at: datetime) -> None:
