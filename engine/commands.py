@@ -287,9 +287,7 @@ class Run:
 
     def _start_clock(self, scope: str, state: str | None, sla: SlaSpec) -> datetime:
         due, last_day, ladder = self.parts.sla.opening(self.spec.calendar, self.now, sla, self.vars)
-        # a due time already past (a date variable: a completion date gone by) arms the due time itself, so the
-        # next tick records the breach and the levels due; else the first moment ahead
-        at, kind, level = _first_after(ladder, min(self.now, due.due - _INSTANT))
+        at, kind, level = armed_moment(ladder, due.due, self.now)
         clock_id = self.tx.insert_clock(NewClock(self.inst.id, scope, state, self.spec.calendar, self.now, due.due,
                                                  last_day, due.provisional, at, kind, level))
         if self._open_clocks is not None:
@@ -417,10 +415,13 @@ class Run:
         levels = calc.level_times(clock.calendar, due, sla)
         done: list[SlaAction] = []
         for action in sla_actions(sla, clock, self.now, warn, levels, assignee):
-            if not self.tx.record_sla_event(clock.id, self.inst.id, action.kind, action.level, self.now):
-                continue
+            first = self.tx.record_sla_event(clock.id, self.inst.id, action.kind, action.level, self.now)
             if action.kind == "breach" and not clock.breached:
+                # recorded now or already (by a tick this command read the clock before): breached either way, so
+                # what this command writes holds to the rule of breached clocks until its row version fails it
                 clock = dataclasses.replace(clock, status="breached", breached=True)
+            if not first:
+                continue
             late = calc.late_by(clock.calendar, clock.due_at, self.now)
             notice = Notice(action.kind, action.template, action.roles, clock.state or self.state,
                             f"sla:{clock.id}:{action.kind}:{action.level}", level=action.level, due=clock.due_at,
@@ -451,10 +452,15 @@ def clock_schedule(calc: SlaCalculator, region: str, sla: SlaSpec, due: DueTime)
     return list(calc.ladder(region, due, sla))
 
 
-def next_moment(calc: SlaCalculator, region: str, sla: SlaSpec, due: DueTime,
-                now: datetime) -> tuple[datetime | None, str | None, int]:
-    """The first moment of the clock's ladder after `now` as (moment, kind, level); (None, None, 0) when none."""
-    return _first_after(calc.ladder(region, due, sla), now)
+def armed_moment(rungs: Iterable[tuple[datetime, str, int]], due: datetime,
+                 since: datetime) -> tuple[datetime | None, str | None, int]:
+    """The moment a clock counting since `since` is armed at: the first of its ladder after `since`, and never
+    one after its due time. A due time already past (a date variable: a completion date gone by) arms the due
+    time itself, so the next tick records the breach and the levels due.
+
+    The database holds every clock not yet breached to this (`ck_sla_clock_next_by_due`): the overdue listing
+    finds the late ones no tick has caught among the clocks due to the worker."""
+    return _first_after(rungs, min(since, due - _INSTANT))
 
 
 def _first_after(rungs: Iterable[tuple[datetime, str, int]], now: datetime) -> tuple[datetime | None, str | None, int]:

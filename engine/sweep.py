@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.commands import Run, next_moment, timer_moment
+from engine.commands import Run, armed_moment, timer_moment
 from engine.errors import ConcurrentUpdate, StorageUnavailable, WorkflowError
 from engine.fields import decode_values
 from engine.spec import EVENT_TIMER
@@ -273,11 +273,11 @@ def _recompute_clock(engine: Engine, calc: SlaCalculator, clock_id: int, instanc
         due = calc.extend(current.calendar, base, paused)
         # armed from the clock's start, not from now: a due time the year's data moved into the past (a
         # make-up working day) has moments no tick fired, and the next tick fires them (each once)
-        at, kind, level = (next_moment(calc, current.calendar, sla, due, current.started_at)
+        ladder = calc.ladder(current.calendar, due, sla)
+        at, kind, level = (armed_moment(ladder, due.due, current.started_at)
                            if current.status != "paused" else (None, None, 0))
         # still provisional while the due time, or any moment of its ladder, rests on a year without data
-        provisional = due.provisional or calc.ladder_provisional(
-            current.calendar, due, calc.ladder(current.calendar, due, sla))
+        provisional = due.provisional or calc.ladder_provisional(current.calendar, due, ladder)
         tx.update_clock(dataclasses.replace(
             current, base_due_at=base.due, due_at=due.due, last_day=due.last_day.isoformat(),
             paused_working_days=paused, provisional=provisional, next_fire_at=at, next_kind=kind,

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, func, or_, select, update
+from sqlalchemy import create_engine, event, false, func, or_, select, true, union_all, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -498,13 +498,21 @@ class SqlInstanceStore:
         A paused clock stands still and its due time will move on, so it is overdue only if it was late before
         its pause.
 
-        Two statements in one read: the clocks through the open clocks' due-time index, then their instances
-        by key. A join would let the planner start from the workflow's instances, all of them, and sort."""
+        Two statements in one read: the clocks, then their instances by key. A join would let the planner start
+        from the workflow's instances, all of them, and sort. The clocks come from two indexes, merged in order:
+        - the breached ones still open, from their own index;
+        - the running ones past due that no tick has caught yet. The database holds every such clock armed at
+          or before its due time (`ck_sla_clock_next_by_due`), so they are among the clocks due to the worker,
+          in the next-moment index: as few as the worker's backlog."""
         c, i = clock_t.c, instance_t.c
-        stmt = select(clock_t).where(c.stopped_at.is_(None) & (c.due_at <= now) & ((c.status != "paused") | c.breached))
+        late = c.stopped_at.is_(None) & (c.due_at <= now)
+        breached = select(clock_t).where(late & (c.breached == true()))
+        uncaught = select(clock_t).where((c.next_fire_at <= now) & late & (c.breached == false())
+                                         & (c.status != "paused"))
         if workflow_id is not None:  # filtered before the limit, so that other workflows do not crowd it out
-            stmt = stmt.where(select(i.id).where((i.id == c.instance_id) & (i.workflow_id == workflow_id)).exists())
-        stmt = stmt.order_by(c.due_at, c.id).limit(limit).offset(offset)
+            of_workflow = select(i.id).where((i.id == c.instance_id) & (i.workflow_id == workflow_id)).exists()
+            breached, uncaught = breached.where(of_workflow), uncaught.where(of_workflow)
+        stmt = union_all(breached, uncaught).order_by("due_at", "id").limit(limit).offset(offset)
 
         def read(conn: Connection) -> list[tuple[ClockView, InstanceView]]:
             clocks = [clock_view(r) for r in conn.execute(stmt)]
@@ -532,7 +540,8 @@ class SqlInstanceStore:
 
     def provisional_clocks(self) -> Iterator[ClockView]:
         c = clock_t.c
-        stmt = select(clock_t).where(c.provisional.is_(True) & c.stopped_at.is_(None)).order_by(c.id)
+        # the terms of `ix_sla_clock_provisional`'s WHERE, as SQLite must see them to read it
+        stmt = select(clock_t).where(c.stopped_at.is_(None) & (c.provisional == true())).order_by(c.id)
         return iter(self._read(lambda conn: [clock_view(r) for r in conn.execute(stmt)]))
 
     def provisional_timers(self) -> list[TimerView]:

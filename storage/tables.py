@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.outbox import OutboxMessage  # the outbox table joins this metadata (and so the migrations)
@@ -101,6 +101,11 @@ class HistoryKeyRow(SQLModel, table=True):
     first_sealed_at: datetime = Field(sa_type=UtcDateTime)
 
 
+#: The rule `ck_sla_clock_next_by_due` keeps on `sla_clock` (revision 0013); the same text on both databases.
+NEXT_BY_DUE = ("stopped_at IS NOT NULL OR breached OR status = 'paused' "
+               "OR (next_fire_at IS NOT NULL AND next_fire_at <= due_at)")
+
+
 class SlaClockRow(SQLModel, table=True):
     """A deadline running on a task or on the whole procedure.
 
@@ -110,13 +115,21 @@ class SlaClockRow(SQLModel, table=True):
 
     __tablename__ = "sla_clock"
     __table_args__ = (
-        # partial indexes hold only open clocks: a stopped clock leaves them, and they stay as small as the
-        # work that is still open. Overdue: stopped_at IS NULL AND due_at <= now
-        Index("ix_sla_clock_open_due", "due_at", sqlite_where=text("stopped_at IS NULL"),
-              postgresql_where=text("stopped_at IS NULL")),
-        # the worker's claim: next_fire_at <= now
+        # every open clock that counts and is not yet breached has its next moment at or before its due time
+        # (the due time is a moment of its ladder): such a clock past due is due to the worker too, so the
+        # overdue listing finds it through the next-moment index and needs no index of all open clocks
+        CheckConstraint(NEXT_BY_DUE, name="ck_sla_clock_next_by_due"),
+        # partial indexes, kept as small as the work they serve; a stopped clock leaves them all.
+        # The worker's claim (next_fire_at <= now), and with it the late clocks no tick has caught yet
         Index("ix_sla_clock_next", "next_fire_at", sqlite_where=text("next_fire_at IS NOT NULL"),
               postgresql_where=text("next_fire_at IS NOT NULL")),
+        # the breached clocks still open, by due time: the rest of the overdue listing; a clock enters it
+        # at its breach, so a command on a case on time writes no page of it
+        Index("ix_sla_clock_breached", "due_at", sqlite_where=text("stopped_at IS NULL AND breached = 1"),
+              postgresql_where=text("stopped_at IS NULL AND breached")),
+        # the open clocks counted on a year without calendar data, for their recomputation when it comes
+        Index("ix_sla_clock_provisional", "id", sqlite_where=text("stopped_at IS NULL AND provisional = 1"),
+              postgresql_where=text("stopped_at IS NULL AND provisional")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -543,9 +543,10 @@ def test_overdue_and_show_page_with_offset(tmp_path: Path, flow_dir: Path, capsy
         code, _, _ = run(capsys, "start", "common.test_flow", f"PG-{n}", *base, "--actor", "alice", "--role",
                          "data_admin", "--department", C, "--var", f"consumer_dept={C}", "--var", f"provider_dept={P}")
         assert code == 0
-    store = SqlInstanceStore(db)  # sixty days on: move every clock's due time into the past
+    store = SqlInstanceStore(db)  # sixty days on: move every clock's due time into the past, armed at it, untold
     with store.engine.begin() as conn:
-        conn.execute(text("UPDATE sla_clock SET due_at = '2026-01-05 01:00:00.000000'"))
+        conn.execute(text("UPDATE sla_clock SET due_at = '2026-01-05 01:00:00.000000', "
+                          "next_fire_at = '2026-01-05 01:00:00.000000', next_kind = 'due', next_level = 0"))
     store.close()
     code, out, _ = run(capsys, "overdue", *base, "--json")
     whole = json.loads(out)

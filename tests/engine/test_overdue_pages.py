@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from engine import Engine, ManualClock, PayloadInvalid
 from engine.views import OverdueItem
+from storage.tables import clock_t
 from tests.engine.conftest import CONSUMER_ADMIN, flow_vars
 
 WF = "common.test_flow"
@@ -78,3 +80,24 @@ def test_a_workflow_name_with_nul_is_refused(engine: Engine) -> None:
     with pytest.raises(PayloadInvalid) as err:
         engine.overdue(workflow_id="common.test_flow\x00")
     assert err.value.field == "workflow_id"
+
+
+def test_breached_clocks_and_late_ones_no_tick_caught_make_one_order(engine: Engine, clock: ManualClock) -> None:
+    """The list merges the breached clocks with the late ones no tick has caught yet: here another worker holds
+    the earlier case's clocks while a tick breaches the later case's, so the two kinds alternate by due time.
+    Pages of one read that same list."""
+    first = engine.start(WF, "P-held", flow_vars(), CONSUMER_ADMIN)
+    clock.advance(timedelta(days=3))
+    engine.start(WF, "P-ticked", flow_vars(), CONSUMER_ADMIN)
+    clock.advance(timedelta(days=60))
+    with engine.store.engine.begin() as conn:  # another worker's claims, as `claim_clocks` writes them
+        conn.execute(update(clock_t).where(clock_t.c.instance_id == first.id)
+                     .values(claimed_by="other-worker", claim_expires_at=clock.now() + timedelta(hours=1)))
+    engine.tick()
+    whole = engine.overdue()
+    pages = [engine.overdue(limit=1, offset=offset) for offset in range(5)]
+    assert [(key, item.clock.breached) for key, item in zip(keys(whole), whole, strict=True)] == [
+        (("P-held", "task"), False), (("P-ticked", "task"), True),
+        (("P-held", "procedure"), False), (("P-ticked", "procedure"), True)]
+    assert [item for page in pages for item in page] == whole
+

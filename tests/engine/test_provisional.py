@@ -3,7 +3,7 @@ recomputed (with their timers) when the year's file is added."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import calendars
 from engine import CalendarDataInvalid, ManualClock, WorkflowError
 from engine.clock import SHANGHAI
 from tests.engine.calendar_2027 import TEST_2027_CN, TEST_2027_CN_MAKEUP
-from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, SUPERVISOR, MakeEngine, flow_vars, sla_told
+from tests.engine.conftest import AUDITOR, CONSUMER_ADMIN, FLOW, SUPERVISOR, MakeEngine, flow_vars, sla_told
 
 WF = "common.test_flow"
 
@@ -139,3 +139,35 @@ def test_a_malformed_year_file_is_refused_as_an_engine_error_and_the_old_data_ke
     path.unlink()
     engine.recompute_provisional()  # the engine goes on once the file is taken away
     assert {c.provisional for c in engine.clocks(inst.id)} == {True}
+
+
+#: The review is due at the end of a date the request gives, with level 2 five working days after it.
+DATED_FLOW = (FLOW.replace("id: common.test_flow", "id: common.dated_flow")
+              .replace("  reason: {type: text}\n", "  reason: {type: text}\n  finish_by: {type: date}\n")
+              .replace("      due: 5 WD\n      warn_before: [1 WD]", "      due: {date: finish_by}")
+              .replace("{level: 2, after: 2 WD,", "{level: 2, after: 5 WD,"))
+assert "due: {date: finish_by}" in DATED_FLOW and "after: 5 WD" in DATED_FLOW
+
+
+def test_a_due_date_gone_by_stays_armed_at_its_due_time_through_the_recompute(make_engine: MakeEngine,
+                                                                              clock: ManualClock,
+                                                                              data_copy: Path) -> None:
+    """A review due at the end of Mon 28 Dec 2026, started on Wed 30 Dec: its due time has passed, and its level 2
+    (5 WD after) lands in 2027, a year without data, so the clock is provisional. Recomputed when the year's file
+    comes, it is armed at its due time, not at its first moment after the start (level 1, with the breach, or
+    level 2): the next tick tells the breach and level 1, and level 2 waits for its own moment."""
+    engine = make_engine(allow_provisional=True, flow=DATED_FLOW)
+    told = sla_told(engine)
+    clock.set(datetime(2026, 12, 30, 10, 0, tzinfo=SHANGHAI))
+    inst = engine.start("common.dated_flow", "PV-6", flow_vars(finish_by=date(2026, 12, 28)), CONSUMER_ADMIN)
+    [review] = [c for c in engine.clocks(inst.id) if c.scope == "task"]
+    assert (review.due_at, review.provisional) == (datetime(2026, 12, 29, 0, 0, tzinfo=SHANGHAI), True)
+
+    (data_copy / "cn" / "2027.yaml").write_text(TEST_2027_CN, encoding="utf-8")
+    engine.recompute_provisional()
+    [review] = [c for c in engine.clocks(inst.id) if c.id == review.id]
+    assert (review.next_fire_at, review.next_kind, review.provisional) == (review.due_at, "due", False)
+    engine.tick(datetime(2026, 12, 30, 10, 1, tzinfo=SHANGHAI))
+    assert [(kind, level) for clock_id, kind, level in told if clock_id == review.id] == [("breach", 0),
+                                                                                        ("escalation", 1)]
+    assert engine.overdue(datetime(2026, 12, 30, 10, 1, tzinfo=SHANGHAI))[0].clock.id == review.id

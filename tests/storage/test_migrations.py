@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from engine.history import GENESIS, step_hash
 from storage import open_store
 from storage.migrate import downgrade, upgrade
 from storage.sql import database_url
-from storage.tables import METADATA, history_t, instance_t
+from storage.tables import METADATA, clock_t, history_t, instance_t
 from storage.tx import clock_list
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
@@ -233,7 +233,8 @@ def test_migration_0008_gives_clocks_their_failed_tries_both_ways(db_url: str) -
 
 def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path) -> None:
     """On SQLite the migrations make instance and history WITHOUT ROWID tables and the clock indexes partial,
-    over open clocks only (what keeps a command to a few pages; autogenerate does not compare these)."""
+    over open clocks only, and the clock table keeps its rule (what keeps a command to a few pages; autogenerate
+    does not compare these)."""
     open_store(str(tmp_path / "shape.db")).close()
     with sa.create_engine(database_url(str(tmp_path / "shape.db"))).connect() as conn:
         tables = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
@@ -241,9 +242,12 @@ def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sla_clock'").all())
     assert tables["instance"].rstrip().endswith("WITHOUT ROWID")
     assert tables["history"].rstrip().endswith("WITHOUT ROWID")
-    assert indexes["ix_sla_clock_open_due"].endswith("WHERE stopped_at IS NULL")
     assert indexes["ix_sla_clock_next"].endswith("WHERE next_fire_at IS NOT NULL")
-    assert set(indexes) == {"ix_sla_clock_open_due", "ix_sla_clock_next"}  # none by instance: its row lists them
+    assert indexes["ix_sla_clock_breached"].endswith("WHERE stopped_at IS NULL AND breached = 1")
+    assert indexes["ix_sla_clock_provisional"].endswith("WHERE stopped_at IS NULL AND provisional = 1")
+    # none by instance (its row lists them), none of every open clock (the rule below stands for it)
+    assert set(indexes) == {"ix_sla_clock_next", "ix_sla_clock_breached", "ix_sla_clock_provisional"}
+    assert "CONSTRAINT ck_sla_clock_next_by_due CHECK" in tables["sla_clock"]
 
 
 def test_migration_0010_a_database_from_before_records_the_policy_at_its_first_open(db_url: str) -> None:
@@ -303,3 +307,43 @@ def test_migration_0012_lists_each_instance_clocks_on_its_row_both_ways(db_url: 
     assert after == before and [len(c) for c in after.values()] == [2, 1, 1]
     assert listed == {i: clock_list([c.id for c in before[i]]) for i in ids}
     assert [(c.state, c.status) for c in moved] == [("normative_review", "met"), ("provider_approval", "running")]
+
+
+def test_migration_0013_arms_every_open_clock_by_its_due_time_both_ways(db_url: str) -> None:
+    """Downgraded to 0012, a running clock with no next moment (what no path writes, but an older database may
+    hold) is accepted and the index of all open clocks is back. Upgraded, that clock is armed at its due time:
+    the overdue list finds it, unticked, beside a breached one, and the next tick records its breach. From then
+    on the database refuses a clock armed after its due time."""
+    defs = DefinitionSet.load(DEFS)
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db_url), defs, clock=clock)
+    breached = engine.start("gx.data_request", "MIG-13-A", FORM, ADMIN).id
+    clock.advance(timedelta(days=30))
+    engine.tick()
+    unarmed = engine.start("gx.data_request", "MIG-13-B", FORM, ADMIN).id
+    engine.close()
+
+    _downgrade(db_url, "0012")
+    db = sa.create_engine(database_url(db_url))
+    with db.begin() as conn:
+        conn.execute(sa.update(clock_t).where(clock_t.c.instance_id == unarmed)
+                     .values(next_fire_at=None, next_kind=None, next_level=0))
+        old_indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("sla_clock")}
+        old_checks = {ck["name"] for ck in sa.inspect(conn).get_check_constraints("sla_clock")}
+    db.dispose()
+
+    engine = Engine(open_store(db_url), defs, clock=clock)  # opening migrates to the head again
+    [armed] = engine.clocks(unarmed)
+    clock.advance(timedelta(days=30))
+    listed = [(item.instance.id, item.clock.breached) for item in engine.overdue()]
+    engine.tick()
+    [after_tick] = engine.clocks(unarmed)
+    with pytest.raises(sa.exc.IntegrityError), engine.store.engine.begin() as conn:
+        conn.execute(sa.update(clock_t).where(clock_t.c.id == after_tick.id)
+                     .values(breached=False, status="running", next_fire_at=after_tick.due_at + timedelta(days=1)))
+    engine.close()
+    assert "ix_sla_clock_open_due" in old_indexes and "ix_sla_clock_breached" not in old_indexes
+    assert "ck_sla_clock_next_by_due" not in old_checks
+    assert (armed.next_fire_at, armed.next_kind, armed.breached) == (armed.due_at, "due", False)
+    assert listed == [(breached, True), (unarmed, False)]  # most overdue first
+    assert after_tick.breached and after_tick.next_fire_at != armed.due_at

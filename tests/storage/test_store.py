@@ -140,7 +140,8 @@ def test_a_clock_moved_on_drops_its_back_off_tries_and_error(store: SqlInstanceS
     with store.transaction() as tx:
         current = tx.get_clock(claimed.id)
         assert current is not None
-        tx.update_clock(dataclasses.replace(current, next_fire_at=NOW + timedelta(minutes=5), next_kind="escalate",
+        tx.update_clock(dataclasses.replace(current, status="breached", breached=True,
+                                            next_fire_at=NOW + timedelta(minutes=5), next_kind="escalate",
                                             next_level=1))
     (moved,) = store.claim_clocks(NOW + timedelta(minutes=5), "w2", 120, 10)
     assert (current.fire_attempts, current.last_error) == (8, "LDAP: no answer")
@@ -153,7 +154,8 @@ def test_a_release_after_the_clock_moved_on_keeps_what_the_command_wrote(store: 
     _due_clock(store, NOW)
     (claimed,) = store.claim_clocks(NOW, "w1", 120, 10)
     with store.transaction() as tx:
-        tx.update_clock(dataclasses.replace(claimed, next_fire_at=NOW + timedelta(minutes=5), next_kind="escalate",
+        tx.update_clock(dataclasses.replace(claimed, status="breached", breached=True,
+                                            next_fire_at=NOW + timedelta(minutes=5), next_kind="escalate",
                                             next_level=1))
     store.release_clock(claimed.id, NOW, NOW + timedelta(hours=1), 1, "LDAP: no answer")
     (moved,) = store.claim_clocks(NOW + timedelta(minutes=5), "w2", 120, 10)
