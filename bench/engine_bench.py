@@ -46,6 +46,7 @@ from engine import Actor, Engine, ManualClock  # noqa: E402
 from engine.clock import SHANGHAI  # noqa: E402
 from engine.definitions import DefinitionSet  # noqa: E402
 from engine.fields import make_credit_code  # noqa: E402
+from storage.tables import STEP_BITS  # noqa: E402
 from storage.tx import clock_list, listed_clocks  # noqa: E402
 
 BENCH = "engine_bench"
@@ -195,6 +196,8 @@ class _RecordingCursor:
 
 
 CLOCK_INSERT = "INSERT INTO sla_clock"
+INSTANCE_INSERT = "INSERT INTO instance"
+HISTORY_INSERT = "INSERT INTO history"
 # an instance row's list of clock ids, or the part of it a command appends (storage.tx.clock_list)
 _CLOCK_LIST = re.compile(r"(?:\d+,)+")
 # the marks of a clock statement that name clocks by id: `WHERE id = ?` or `WHERE id IN (?, ?, ...)`
@@ -212,29 +215,34 @@ def _clock_marks(sql: str) -> range:
 
 
 class Renamer:
-    """A recorded case's parameters under a new instance id, business key and clock ids, for one replay.
+    """A recorded case's parameters under a new instance id, business key, ordinal and clock ids, for one replay.
 
-    The replay's clocks get ids of their own: once its first clock insert has run (`inserted`), every clock id
-    moves by the same distance, in the marks by which a clock statement names clocks and in the instance row's
+    The replay's instance gets a number of its own from its insert (whose returned row `inserted` takes), and its
+    history keys move with it. Its clocks get ids of their own: once its first clock insert has run, every clock
+    id moves by the same distance, in the marks by which a clock statement names clocks and in the instance row's
     list. Clock ids among an insert's values (pauses, SLA events) are not renamed: the recorded case has none."""
 
-    def __init__(self, iid: str, key: str, first_clock: int | None) -> None:
-        self.iid, self.key, self.first_clock = iid, key, first_clock
+    def __init__(self, iid: str, key: str, first_clock: int | None, ordinal: int) -> None:
+        self.iid, self.key, self.first_clock, self.ordinal = iid, key, first_clock, ordinal
         self.new_id, self.new_key = iid, key
         self.shift: int | None = None  # fixed by the case's first clock insert
+        self.key_shift = 0  # the distance of the history keys, fixed by the instance insert
 
     def fresh(self) -> Renamer:
         """A renamer of the same recorded case for another replay (each database numbers its clocks alone)."""
-        return Renamer(self.iid, self.key, self.first_clock)
+        return Renamer(self.iid, self.key, self.first_clock, self.ordinal)
 
     def next_case(self) -> None:
         from engine.ids import new_instance_id
 
-        self.new_id, self.new_key, self.shift = new_instance_id(), uuid.uuid4().hex, None
+        self.new_id, self.new_key, self.shift, self.key_shift = new_instance_id(), uuid.uuid4().hex, None, 0
 
     def inserted(self, sql: str, cursor: Any) -> None:
-        """Note a statement just run: the case's first clock insert fixes the distance."""
-        if self.shift is None and self.first_clock is not None and sql.startswith(CLOCK_INSERT):
+        """Note a statement just run: the instance insert (its returned row taken here) fixes the history keys'
+        distance, the case's first clock insert the clock ids'."""
+        if sql.startswith(INSTANCE_INSERT):
+            self.key_shift = (cursor.fetchone()[0] - self.ordinal) << STEP_BITS
+        elif self.shift is None and self.first_clock is not None and sql.startswith(CLOCK_INSERT):
             self.shift = cursor.lastrowid - self.first_clock
 
     def params(self, sql: str, params: Any) -> tuple[Any, ...]:
@@ -243,6 +251,8 @@ class Renamer:
         if self.shift:
             for at in _clock_marks(sql):
                 row[at] += self.shift
+        if sql.startswith(HISTORY_INSERT):
+            row[0] += self.key_shift  # the step's key: (ordinal << STEP_BITS) | seq
         return tuple(row)
 
     def _value(self, v: Any) -> Any:
@@ -275,8 +285,10 @@ def record_case(target: str) -> tuple[list[list[tuple[str, str, Any]]], Renamer]
     finally:
         tx_module.SqlStoreTx.__init__ = real_init  # type: ignore[method-assign]
     key = engine.get(iid).business_key
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        ordinal = conn.exec_driver_sql("SELECT ordinal FROM instance WHERE id = ?", (iid,)).scalar_one()
     engine.close()
-    return commands, Renamer(iid, key, clocks[0] if clocks else None)
+    return commands, Renamer(iid, key, clocks[0] if clocks else None, ordinal)
 
 
 def replay_case(raw: Any, commands: list[list[tuple[str, str, Any]]], names: Renamer, *, begin: bool = False) -> None:

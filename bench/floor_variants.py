@@ -10,7 +10,6 @@ to the engine's own order (median of the per-round ratios), and the WAL frames e
 
 - `as_run`: the statements as the engine runs them. The instance is read before the write transaction begins.
 - `read_in_write_tx`: `BEGIN` first, so the read and the writes share one transaction and one round of locks.
-- `history_rowid`: history as a rowid table with a unique (instance, step) index, instead of `WITHOUT ROWID`.
 - `task_clock_on_instance`: the open task clock kept in columns of the instance row, with partial indexes of
   its next moment (the worker's claim) and of its due time (overdue), and no clock rows: the storage redesign
   that `docs/performance.md` weighs. A stopped clock is not written anywhere, so this is a bound.
@@ -35,13 +34,6 @@ import engine_bench as bench
 import wal_pages
 
 from storage.sql import SqlInstanceStore
-
-HISTORY_ROWID = """CREATE TABLE history (
-    id INTEGER PRIMARY KEY, instance_id VARCHAR(32) NOT NULL, seq INTEGER NOT NULL, at DATETIME NOT NULL,
-    actor VARCHAR(120) NOT NULL, event VARCHAR(120) NOT NULL, from_state VARCHAR(120),
-    to_state VARCHAR(120) NOT NULL, payload TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL,
-    hash VARCHAR(64) NOT NULL, actor_role VARCHAR(120), actor_department VARCHAR(120), key_id VARCHAR(16),
-    UNIQUE (instance_id, seq))"""
 
 TASK_CLOCK_COLUMNS = ("task_started_at DATETIME", "task_due_at DATETIME", "task_last_day VARCHAR(10)",
                       "task_next_at DATETIME", "task_next_kind VARCHAR(12)", "task_next_level INTEGER")
@@ -84,11 +76,6 @@ class Replay:
                                            self.raw.execute("PRAGMA page_size").fetchone()[0])
 
 
-def history_as_rowid_table(con: sqlite3.Connection) -> None:
-    con.execute("DROP TABLE history")
-    con.execute(HISTORY_ROWID)
-
-
 def task_clock_columns(con: sqlite3.Connection) -> None:
     for column in TASK_CLOCK_COLUMNS:
         con.execute(f"ALTER TABLE instance ADD COLUMN {column}")
@@ -127,8 +114,6 @@ def main() -> None:
     variants = {
         "as_run": Replay(tmp / "as_run.db", commands, names, begin_first=False),
         "read_in_write_tx": Replay(tmp / "read_in_tx.db", commands, names, begin_first=True),
-        "history_rowid": Replay(tmp / "history_rowid.db", commands, names, begin_first=False,
-                                reshape=history_as_rowid_table),
         "task_clock_on_instance": Replay(tmp / "clock_on_instance.db", clock_on_instance(commands), names,
                                          begin_first=False, reshape=task_clock_columns),
         "no_clock_rows": Replay(tmp / "no_clock_rows.db", [[s for s in c if "sla_clock" not in s[1]]

@@ -47,7 +47,7 @@ class LeastPython:
 
     @staticmethod
     def _hash(row: tuple[Any, ...], stamp: str) -> str:
-        body = "".join(("[", json.dumps(row[0]), ",", str(row[1]), ",", json.dumps(stamp), ",",
+        body = "".join(("[", json.dumps(row[1]), ",", str(row[2]), ",", json.dumps(stamp), ",",
                         _CANONICAL.encode({"conditions": "限于出生医学证明核验"}), "]"))
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
 

@@ -193,6 +193,17 @@ class InstanceNotRunning(WorkflowError):
         super().__init__(f"cannot {action} instance {instance_id!r}: it is {status}")
 
 
+class StepLimitReached(WorkflowError):
+    """An instance has recorded as many steps as its history can key (`storage.tables.MAX_STEP`): the step is
+    refused, whole, and the instance stays where it was."""
+
+    def __init__(self, instance_id: object, limit: int) -> None:
+        self.instance_id = instance_id
+        self.limit = limit
+        super().__init__(f"instance {instance_id!r} has recorded {limit:,} steps, as many as its history can hold; "
+                         "no further step is recorded: cancel it and start a new instance for what remains")
+
+
 class ConcurrentUpdate(WorkflowError):
     def __init__(self, instance_id: object, expected_version: int) -> None:
         self.instance_id = instance_id
@@ -350,6 +361,7 @@ __all__ = [
     "PayloadInvalid",
     "PermissionDenied",
     "SchemaTooNew",
+    "StepLimitReached",
     "StorageUnavailable",
     "StoredRowInvalid",
     "StoredVersionUnloadable",

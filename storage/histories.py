@@ -10,20 +10,21 @@ from sqlalchemy.engine import Connection
 
 from engine.store import InstanceHistory
 from storage.rows import history_entry
-from storage.tables import history_t, instance_t
+from storage.tables import history_t, instance_t, steps_of
 
 
 def history_page(conn: Connection, workflow_id: str | None, after: str | None, limit: int) -> list[InstanceHistory]:
     """Up to `limit` instances with ids after `after` (of `workflow_id`), each with its steps in order."""
     i, h = instance_t.c, history_t.c
-    picked = select(i.id.label("of_instance"), i.workflow_id, i.business_key, i.history_seq, i.history_hash)
+    picked = select(i.id.label("of_instance"), i.workflow_id, i.business_key, i.history_seq, i.history_hash,
+                    i.ordinal.label("of_ordinal"))
     if workflow_id is not None:
         picked = picked.where(i.workflow_id == workflow_id)
     if after is not None:
         picked = picked.where(i.id > after)
     page = picked.order_by(i.id).limit(limit).subquery()
-    stmt = (select(page, history_t).select_from(page.outerjoin(history_t, h.instance_id == page.c.of_instance))
-            .order_by(page.c.of_instance, h.seq))
+    stmt = (select(page, history_t).select_from(page.outerjoin(history_t, steps_of(page.c.of_ordinal)))
+            .order_by(page.c.of_instance, h.hid))
     found: list[InstanceHistory] = []
     for _, group in groupby(conn.execute(stmt), key=lambda r: r.of_instance):
         rows = list(group)

@@ -48,6 +48,7 @@ from storage.tables import (
     history_t,
     instance_t,
     pause_t,
+    steps_of,
     timer_t,
     worker_t,
 )
@@ -412,13 +413,11 @@ class SqlInstanceStore:
             return tx.find_instance(workflow_id, business_key)
 
     def history(self, instance_id: str) -> list[HistoryEntry]:
-        c = history_t.c
-        return self._read(
-            lambda conn: [
-                history_entry(r)
-                for r in conn.execute(select(history_t).where(c.instance_id == instance_id).order_by(c.seq))
-            ]
-        )
+        """The instance's steps in order: the range of history keys its ordinal owns."""
+        i = instance_t.c
+        stmt = (select(history_t).select_from(instance_t.join(history_t, steps_of(i.ordinal)))
+                .where(i.id == instance_id).order_by(history_t.c.hid))
+        return self._read(lambda conn: [history_entry(r) for r in conn.execute(stmt)])
 
     def histories(self, workflow_id: str | None = None, batch: int = 200) -> Iterator[InstanceHistory]:
         """Page through the instances by id, `batch` at a time, each page read with its steps in one statement.

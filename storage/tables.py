@@ -9,8 +9,9 @@ settings every process on the database must share and the workers that tick it. 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.outbox import OutboxMessage  # the outbox table joins this metadata (and so the migrations)
@@ -59,20 +60,27 @@ class InstanceRow(SQLModel, table=True):
     # the ids of its SLA clocks, each followed by a comma ("12,13,"): a command finds them by key, and no index of
     # the clocks by instance takes a page of every command that starts one
     clock_ids: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": text("''")})
+    # the instance's number in this database, given at its start (SQLite: one past the highest in the history;
+    # PostgreSQL: the sequence `instance_ordinal`): its steps' keys are `history_key(ordinal, seq)`
+    ordinal: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": text("0")})
 
 
 class HistoryRow(SQLModel, table=True):
     """One step of an instance; `hash` covers the row and the previous row's hash, so edits are detectable.
 
-    Keyed by (instance, step number): the key that reads it in order and refuses a step written twice. On SQLite
-    the rows live in that key's B-tree (WITHOUT ROWID), so appending a step writes one page.
+    Keyed by one integer, `history_key(instance ordinal, seq)`: an instance's steps are one range of keys, read in
+    order, and a step written twice is refused. On SQLite the key is the rowid, so the rows live in a B-tree whose
+    inner pages hold keys only: appending a step writes the last page, and a full page only adds one. (Keyed by
+    (instance, step) in a WITHOUT ROWID table, as before, the inner pages held whole rows of a few hundred bytes:
+    a dozen a page, and appends rebalanced three leaves and their parents every few commits.)
     """
 
     __tablename__ = "history"
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    instance_id: str = Field(primary_key=True, max_length=32)
-    seq: int = Field(primary_key=True)
+    hid: int = Field(sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                      autoincrement=False))
+    instance_id: str = Field(max_length=32)
+    seq: int
     at: datetime = Field(sa_type=UtcDateTime)
     actor: str = Field(max_length=120)
     event: str = Field(max_length=120)
@@ -99,6 +107,23 @@ class HistoryKeyRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=16)
     first_sealed_at: datetime = Field(sa_type=UtcDateTime)
+
+
+#: The bits of a history key that hold the step number: an instance has at most 2**20 - 1 steps.
+STEP_BITS = 20
+MAX_STEP = (1 << STEP_BITS) - 1
+
+
+def history_key(ordinal: int, seq: int) -> int:
+    """The key of an instance's step: its ordinal in the high bits, the step number in the low `STEP_BITS`."""
+    return (ordinal << STEP_BITS) | seq
+
+
+def steps_of(ordinal: Any) -> Any:
+    """The condition on `history.hid` that picks the steps of the instance numbered `ordinal` (a column or a
+    value): one range of the key, which both databases read in order."""
+    first = ordinal * (1 << STEP_BITS)
+    return history_t.c.hid.between(first, first + MAX_STEP)
 
 
 #: The rule `ck_sla_clock_next_by_due` keeps on `sla_clock` (revision 0013); the same text on both databases.

@@ -14,23 +14,31 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.canonical import canonical_json
-from engine.errors import ConcurrentUpdate, DuplicateBusinessKey
+from engine.errors import ConcurrentUpdate, DuplicateBusinessKey, StepLimitReached
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, TimerView
 from storage.rows import instance_variables
+from storage.tables import MAX_STEP, STEP_BITS
 
 # `clock_ids` last: the ids of the instance's SLA clocks, each followed by a comma ("12,13,"), so that a command
 # finds its clocks by key and appends new ones by concatenation (no index of the clocks by instance to keep)
 INSTANCE_COLS = ("id, workflow_id, version, business_key, state, variables, status, outcome, row_version, "
                  "history_seq, history_hash, last_error, created_at, updated_at, clock_ids")
+# and the instance's number, which keys its history (`storage.tables.history_key`)
+READ_INSTANCE_COLS = f"{INSTANCE_COLS}, ordinal"
 CLOCK_COLS = ("id, instance_id, scope, state, calendar, started_at, base_due_at, due_at, last_day, "
               "paused_working_days, paused_since, status, breached, provisional, stopped_at, next_fire_at, next_kind, "
               "next_level, fire_attempts, last_error")
 TIMER_COLS = "id, instance_id, clock_id, kind, level, state, fire_at, status, attempts, last_error"
 
 SQL = {
-    "get_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE id = ?",
-    "find_instance": f"SELECT {INSTANCE_COLS} FROM instance WHERE workflow_id = ? AND business_key = ?",
-    "insert_instance": f"INSERT INTO instance ({INSTANCE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "get_instance": f"SELECT {READ_INSTANCE_COLS} FROM instance WHERE id = ?",
+    "find_instance": f"SELECT {READ_INSTANCE_COLS} FROM instance WHERE workflow_id = ? AND business_key = ?",
+    # the new instance's number: one past the highest its history keys hold (read off the key B-tree's last
+    # page; SQLite has one writer at a time), or past one this command numbered already; PostgreSQL: below
+    "insert_instance": (f"INSERT INTO instance ({INSTANCE_COLS}, ordinal) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        f"max((SELECT COALESCE(MAX(hid), 0) >> {STEP_BITS} FROM history) + 1, ?)) RETURNING ordinal"),
+    "instance_ordinal": "SELECT ordinal FROM instance WHERE id = ?",
     "update_instance": ("UPDATE instance SET status = ?, state = ?, variables = ?, outcome = ?, row_version = ?, "
                         "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ?, "
                         "clock_ids = clock_ids || ? WHERE id = ? AND row_version = ?"),
@@ -42,9 +50,9 @@ SQL = {
     "touch_instance": ("UPDATE instance SET row_version = row_version + 1, clock_ids = clock_ids || ? "
                        "WHERE id = ? AND row_version = ?"),
     "instance_clock_ids": "SELECT clock_ids FROM instance WHERE id = ?",
-    "insert_history": ("INSERT INTO history (instance_id, seq, at, actor, event, from_state, to_state, payload, "
-                       "prev_hash, hash, actor_role, actor_department, key_id) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+    "insert_history": ("INSERT INTO history (hid, instance_id, seq, at, actor, event, from_state, to_state, "
+                       "payload, prev_hash, hash, actor_role, actor_department, key_id) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     "insert_clock": ("INSERT INTO sla_clock (instance_id, scope, state, calendar, started_at, base_due_at, due_at, "
                      "last_day, paused_working_days, status, breached, provisional, next_fire_at, next_kind, "
                      "next_level) "
@@ -92,6 +100,9 @@ SQL = {
 # the same stop on one clock, the newest of the instance: the task's own in all but rare cases (see stop_task_clock)
 SQL["stop_newest_task_clock"] = SQL["stop_task_clock"].replace("id IN ({ids})", "id = ?")
 SQL_PG = {name: text.replace("?", "%s") for name, text in SQL.items()}
+# PostgreSQL numbers instances from a sequence: its writers run side by side, and a sequence never repeats
+SQL_PG["insert_instance"] = (f"INSERT INTO instance ({INSTANCE_COLS}, ordinal) VALUES (%s, %s, %s, %s, %s, %s, %s, "
+                             "%s, %s, %s, %s, %s, %s, %s, %s, nextval('instance_ordinal')) RETURNING ordinal")
 #: the statements that name an instance's clocks by id, one text per number of ids (SQLite) or one array
 BY_IDS = ("open_clocks", "stop_task_clock")
 for _name in BY_IDS:
@@ -187,6 +198,8 @@ class SqlStoreTx:
         # this command inserted that its row does not list yet
         self._clock_ids: dict[str, str] = {}
         self._new_clocks: dict[str, list[int]] = {}
+        # per instance read or inserted in this command: its number, the high bits of its history keys
+        self._ordinals: dict[str, int] = {}
 
     def _one(self, name: str, params: Sequence[Any]) -> Any:
         self.cur.execute(self.sql[name], params)
@@ -204,6 +217,7 @@ class SqlStoreTx:
             variables = instance_variables(r[0], r[5])
         self._read[r[0]] = (r[6], variables, r[5])
         self._clock_ids[r[0]] = r[14]
+        self._ordinals[r[0]] = r[15]
         return InstanceView(r[0], r[1], r[2], r[3], r[4], variables, r[6], r[7], r[8], r[9], r[10], r[11],
                             g(r[12]), g(r[13]))  # type: ignore[arg-type]
 
@@ -218,11 +232,15 @@ class SqlStoreTx:
 
     def insert_instance(self, inst: InstanceView) -> None:
         p = self.t.put
+        row: tuple[Any, ...] = (
+            inst.id, inst.workflow_id, inst.version, inst.business_key, inst.state, dumps(inst.variables),
+            inst.status, inst.outcome, inst.row_version, inst.history_seq, inst.history_hash, inst.last_error,
+            p(inst.created_at), p(inst.updated_at), self._listed(inst.id))
+        if self.dialect == "sqlite":  # the least number it may take: past any this command gave already
+            row = (*row, max(self._ordinals.values(), default=0) + 1)
         try:
-            self.cur.execute(self.sql["insert_instance"], (
-                inst.id, inst.workflow_id, inst.version, inst.business_key, inst.state, dumps(inst.variables),
-                inst.status, inst.outcome, inst.row_version, inst.history_seq, inst.history_hash, inst.last_error,
-                p(inst.created_at), p(inst.updated_at), self._listed(inst.id)))
+            self.cur.execute(self.sql["insert_instance"], row)
+            self._ordinals[inst.id] = self.cur.fetchone()[0]
         except self._integrity_error as err:
             # PostgreSQL has aborted this transaction: name the holder from a connection of its own
             other = self._lookup(inst.workflow_id, inst.business_key) if self._lookup is not None else None
@@ -254,8 +272,13 @@ class SqlStoreTx:
             self.cur.executemany(self.sql["insert_history"], [self._history_row(e) for e in entries])
 
     def _history_row(self, e: HistoryEntry) -> tuple[Any, ...]:
-        return (e.instance_id, e.seq, self.t.put(e.at), e.actor, e.event, e.from_state, e.to_state, dumps(e.payload),
-                e.prev_hash, e.hash, e.actor_role, e.actor_department, e.key_id)
+        if not 0 < e.seq <= MAX_STEP:
+            raise StepLimitReached(e.instance_id, MAX_STEP)
+        ordinal = self._ordinals.get(e.instance_id)
+        if ordinal is None:  # an instance this command neither read nor started (none of the engine's commands)
+            ordinal = self._ordinals[e.instance_id] = self._one("instance_ordinal", (e.instance_id,))[0]
+        return ((ordinal << STEP_BITS) | e.seq, e.instance_id, e.seq, self.t.put(e.at), e.actor, e.event, e.from_state,
+                e.to_state, dumps(e.payload), e.prev_hash, e.hash, e.actor_role, e.actor_department, e.key_id)
 
     # -- clocks ---------------------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ SMALL_RUNS = {
                       "gx_data_request_whole_case_durable_sqlite_wal_normal"}),
     "floor_variants": (["--cases", "5", "--rounds", "2"],
                        {"approval3_sql_only_as_run", "approval3_sql_only_read_in_write_tx",
-                        "approval3_sql_only_history_rowid", "approval3_sql_only_task_clock_on_instance",
+                        "approval3_sql_only_task_clock_on_instance",
                         "approval3_sql_only_no_clock_rows", "approval3_sql_only_page_2048",
                         "approval3_sql_only_page_8192"}),
     "driver_share": (["--cases", "5", "--rounds", "1"], {"approval3_durable_sqlite_wal_normal"}),
@@ -102,8 +102,9 @@ def test_the_approval_lines_run_the_peers_case_and_the_whole_case_runs_apart() -
 
 
 def test_a_replayed_case_writes_what_the_engine_wrote(tmp_path: Path) -> None:
-    """The SQL-only replay (the floor the docs quote) renames the instance, its key and its clocks: each replayed
-    case stops its own clocks and its row lists them, as the engine's cases do, rather than missing them."""
+    """The SQL-only replay (the floor the docs quote) renames the instance, its key, its number and its clocks:
+    each replayed case stops its own clocks and its row lists them, and its steps are keyed by its own number, as
+    the engine's cases do, rather than missing them or colliding."""
     sys.path.insert(0, str(REPO / "bench"))
     import engine_bench
 
@@ -121,12 +122,17 @@ def test_a_replayed_case_writes_what_the_engine_wrote(tmp_path: Path) -> None:
         engine_bench.approval(engine)
     engine.close()
 
-    def written(db: str) -> tuple[list[tuple[str, int]], list[tuple[int, ...]]]:
+    def written(db: str) -> tuple[list[tuple[str, int]], list[tuple[int, ...]], list[tuple[int, int, int]]]:
         conn = sqlite3.connect(tmp_path / db)
         statuses = conn.execute("SELECT status, count(*) FROM sla_clock GROUP BY status ORDER BY status").fetchall()
         lists = conn.execute("SELECT clock_ids FROM instance").fetchall()
+        # per instance: its number, its steps, and how many of them its number's range of keys holds
+        steps = conn.execute("SELECT i.ordinal, i.history_seq, (SELECT count(*) FROM history h WHERE h.hid "
+                             "BETWEEN i.ordinal * 1048576 AND i.ordinal * 1048576 + 1048575 "
+                             "AND h.instance_id = i.id) FROM instance i ORDER BY i.ordinal").fetchall()
         conn.close()
-        return statuses, sorted(tuple(listed_clocks(text)) for (text,) in lists)
+        return statuses, sorted(tuple(listed_clocks(text)) for (text,) in lists), steps
 
     assert written("replay.db") == written("engine.db")
     assert written("replay.db")[1] == [(1, 2, 3), (4, 5, 6), (7, 8, 9)]
+    assert written("replay.db")[2] == [(1, 6, 6), (2, 6, 6), (3, 6, 6)]

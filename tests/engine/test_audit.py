@@ -134,14 +134,19 @@ TAMPERING = {
     "removed": (["DELETE FROM history WHERE instance_id = :i AND seq = 2"], 3, "step 2 is missing"),
     "last removed": (["DELETE FROM history WHERE instance_id = :i AND seq = 3"], 2,
                      "the instance's last step is missing"),
-    "reordered": (["UPDATE history SET seq = -1 WHERE instance_id = :i AND seq = 2",
-                   "UPDATE history SET seq = 2 WHERE instance_id = :i AND seq = 3",
-                   "UPDATE history SET seq = 3 WHERE instance_id = :i AND seq = -1"], 2,
+    # steps 2 and 3 trade places: their keys and their step numbers
+    "reordered": (["UPDATE history SET seq = -1, hid = -hid WHERE instance_id = :i AND seq = 2",
+                   "UPDATE history SET seq = 2, hid = hid - 1 WHERE instance_id = :i AND seq = 3",
+                   "UPDATE history SET seq = 3, hid = 1 - hid WHERE instance_id = :i AND seq = -1"], 2,
                   "does not follow the step before it"),
-    "doubled": (["INSERT INTO history (instance_id, seq, at, actor, event, from_state, to_state, payload, prev_hash, "
-                 "hash, actor_role, actor_department, key_id) SELECT instance_id, 4, at, actor, event, from_state, "
-                 "to_state, payload, prev_hash, hash, actor_role, actor_department, key_id FROM history "
-                 "WHERE instance_id = :i AND seq = 3"], 4, "does not follow the step before it"),
+    # their step numbers only: read in the order of their keys, the second step carries number 3
+    "renumbered": (["UPDATE history SET seq = -1 WHERE instance_id = :i AND seq = 2",
+                    "UPDATE history SET seq = 2 WHERE instance_id = :i AND seq = 3",
+                    "UPDATE history SET seq = 3 WHERE instance_id = :i AND seq = -1"], 3, "step 2 is missing"),
+    "doubled": (["INSERT INTO history (hid, instance_id, seq, at, actor, event, from_state, to_state, payload, "
+                 "prev_hash, hash, actor_role, actor_department, key_id) SELECT hid + 1, instance_id, 4, at, actor, "
+                 "event, from_state, to_state, payload, prev_hash, hash, actor_role, actor_department, key_id "
+                 "FROM history WHERE instance_id = :i AND seq = 3"], 4, "does not follow the step before it"),
 }
 
 

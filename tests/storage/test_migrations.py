@@ -232,16 +232,22 @@ def test_migration_0008_gives_clocks_their_failed_tries_both_ways(db_url: str) -
 
 
 def test_sqlite_keeps_instances_and_history_in_their_keys_b_trees(tmp_path: Path) -> None:
-    """On SQLite the migrations make instance and history WITHOUT ROWID tables and the clock indexes partial,
-    over open clocks only, and the clock table keeps its rule (what keeps a command to a few pages; autogenerate
-    does not compare these)."""
+    """On SQLite the migrations make instance a WITHOUT ROWID table, history a table keyed by its rowid alone (no
+    index beside it), the clock indexes partial, over open clocks only, and the clock table keeps its rule (what
+    keeps a command to a few pages; autogenerate does not compare these)."""
     open_store(str(tmp_path / "shape.db")).close()
     with sa.create_engine(database_url(str(tmp_path / "shape.db"))).connect() as conn:
         tables = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all())
         indexes = dict(conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sla_clock'").all())
+        history_indexes = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'history'").all()
+        conn.exec_driver_sql("INSERT INTO history (hid, instance_id, seq, at, actor, event, to_state, payload, "
+                             "prev_hash, hash) VALUES (1048577, 'i', 1, '', '', '', '', '{}', '', '')")
+        rowid = conn.exec_driver_sql("SELECT rowid FROM history WHERE hid = 1048577").scalar()
     assert tables["instance"].rstrip().endswith("WITHOUT ROWID")
-    assert tables["history"].rstrip().endswith("WITHOUT ROWID")
+    assert "hid INTEGER NOT NULL" in tables["history"] and "PRIMARY KEY (hid)" in tables["history"]
+    assert history_indexes == [] and rowid == 1048577  # the key is the rowid: one B-tree
     assert indexes["ix_sla_clock_next"].endswith("WHERE next_fire_at IS NOT NULL")
     assert indexes["ix_sla_clock_breached"].endswith("WHERE stopped_at IS NULL AND breached = 1")
     assert indexes["ix_sla_clock_provisional"].endswith("WHERE stopped_at IS NULL AND provisional = 1")
@@ -347,3 +353,61 @@ def test_migration_0013_arms_every_open_clock_by_its_due_time_both_ways(db_url: 
     assert (armed.next_fire_at, armed.next_kind, armed.breached) == (armed.due_at, "due", False)
     assert listed == [(breached, True), (unarmed, False)]  # most overdue first
     assert after_tick.breached and after_tick.next_fire_at != armed.due_at
+
+
+def test_migration_0014_keys_each_step_by_its_instance_number_both_ways(db_url: str) -> None:
+    """Downgraded to 0013 the history is keyed by (instance, step) and instances have no number; upgraded, each
+    instance is numbered in the order of its id, each step keyed by that number and its step number, every
+    history reads and verifies as before, and the next case takes the next number."""
+    defs = DefinitionSet.load(DEFS)
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db_url), defs, clock=clock)
+    ids = [engine.start("gx.data_request", f"MIG-14-{i}", FORM, ADMIN).id for i in range(3)]
+    engine.fire(ids[1], "pass", REVIEWER, {})
+    before = {i: engine.history(i) for i in ids}
+    engine.close()
+
+    _downgrade(db_url, "0013")
+    with sa.create_engine(database_url(db_url)).connect() as conn:
+        old_columns = {c["name"] for c in sa.inspect(conn).get_columns("history")}
+        old_key = sa.inspect(conn).get_pk_constraint("history")["constrained_columns"]
+
+    engine = Engine(open_store(db_url), defs, clock=clock)  # opening migrates to the head again
+    after = {i: engine.history(i) for i in ids}
+    verified = [engine.verify_history(i).ok for i in ids]
+    engine.fire(ids[0], "pass", REVIEWER, {})
+    later = engine.start("gx.data_request", "MIG-14-later", FORM, ADMIN).id
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        numbers = dict(conn.execute(sa.select(instance_t.c.id, instance_t.c.ordinal)).all())
+        keys = conn.execute(sa.select(history_t.c.hid, history_t.c.instance_id, history_t.c.seq)).all()
+    moved = engine.history(ids[0])
+    engine.close()
+    assert "hid" not in old_columns and old_key == ["instance_id", "seq"]
+    assert after == before and verified == [True, True, True]
+    assert [numbers[i] for i in sorted(ids)] == [1, 2, 3] and numbers[later] == 4
+    assert all(hid == (numbers[iid] << 20) | seq for hid, iid, seq in keys)
+    assert [step.seq for step in moved] == list(range(1, len(before[ids[0]]) + 2))
+
+
+def test_migration_0014_refuses_a_step_of_no_instance_and_changes_nothing(db_url: str) -> None:
+    """A history step whose instance is gone cannot be numbered: the upgrade stops, naming the count and what to
+    do, and the database stays at 0013 with every step in place."""
+    engine = Engine(open_store(db_url), DefinitionSet.load(DEFS),
+                    clock=ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)))
+    engine.start("gx.data_request", "MIG-14-ORPHAN", FORM, ADMIN)
+    engine.close()
+    _downgrade(db_url, "0013")
+    db = sa.create_engine(database_url(db_url))
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO history (instance_id, seq, at, actor, event, to_state, payload, prev_hash, "
+                             "hash) VALUES ('0' , 1, :at, 'a', 'start', 'route', '{}', '', '')"),
+                     {"at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC)})
+    with pytest.raises(RuntimeError, match="1 history steps belong to no instance"):
+        upgrade(db)
+    with db.connect() as conn:
+        revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+        steps = conn.execute(sa.text("SELECT count(*) FROM history")).scalar_one()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("instance")}
+    db.dispose()
+    assert revision == "0013" and "ordinal" not in columns
+    assert steps == 3  # the instance's two steps (start, the first decision) and the orphan

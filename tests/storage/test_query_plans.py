@@ -1,6 +1,6 @@
-"""The clock listings read their partial indexes, never the whole clock table: SQLite's plans of the statements
-the store runs, caught as it runs them (a term written otherwise than the index's WHERE would make SQLite
-scan every clock ever started)."""
+"""The clock listings read their partial indexes and an instance's history reads its range of keys, never a whole
+table: SQLite's plans of the statements the store runs, caught as it runs them (a term written otherwise than an
+index's WHERE, or a join on anything but the key, would make SQLite scan every clock or step ever written)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ def store(tmp_path: Path) -> Iterator[SqlInstanceStore]:
     opened.close()
 
 
-def plans(store: SqlInstanceStore, read: Any) -> list[str]:
-    """The plan lines of every statement on `sla_clock` that `read()` runs."""
+def plans(store: SqlInstanceStore, read: Any, table: str = "sla_clock") -> list[str]:
+    """The plan lines of every statement naming `table` that `read()` runs."""
     caught: list[tuple[str, Any]] = []
 
     def catch(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if "FROM sla_clock" in statement:
+        if f" {table}" in statement:
             caught.append((statement, parameters))
 
     event.listen(store.engine, "before_cursor_execute", catch)
@@ -40,7 +40,7 @@ def plans(store: SqlInstanceStore, read: Any) -> list[str]:
         read()
     finally:
         event.remove(store.engine, "before_cursor_execute", catch)
-    assert caught, "the read ran no statement on sla_clock"
+    assert caught, f"the read ran no statement on {table}"
     with store.engine.connect() as conn:
         return [row[-1] for statement, parameters in caught
                 for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
@@ -63,3 +63,15 @@ def test_the_recomputation_reads_the_provisional_index(store: SqlInstanceStore) 
     lines = plans(store, lambda: list(store.provisional_clocks()))
     assert any("sla_clock USING INDEX ix_sla_clock_provisional" in line for line in lines), lines
     assert not any(scans_every_clock(line) for line in lines), lines
+
+
+def test_an_instance_history_reads_its_range_of_keys(store: SqlInstanceStore) -> None:
+    lines = plans(store, lambda: store.history("0" * 32), "history")
+    assert "SEARCH instance USING PRIMARY KEY (id=?)" in lines, lines
+    assert "SEARCH history USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in lines, lines
+
+
+def test_the_audit_reads_each_page_of_instances_with_their_ranges_of_keys(store: SqlInstanceStore) -> None:
+    lines = plans(store, lambda: list(store.histories(batch=50)), "history")
+    assert any(line.startswith("SEARCH history USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)") for line in lines)
+    assert not any(line.startswith(("SCAN history", "SCAN TABLE history")) for line in lines), lines
