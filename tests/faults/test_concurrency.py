@@ -14,7 +14,7 @@ import pytest
 
 from engine import Engine, ManualClock
 from storage import open_store
-from tests.faults.harness.contenders import contend, contend_in_process, open_in_process
+from tests.faults.harness.contenders import contend, contend_in_process, open_in_process, start_in_process
 from tests.faults.harness.flow import START, WF, actor, build_engine, flow_vars
 from tests.faults.harness.invariants import Findings, check_history
 
@@ -86,6 +86,40 @@ def test_processes_firing_conflicting_events(engine: Engine, db_url: str, instan
         p.join(60)
     assert all(p.exitcode == 0 for p in procs)
     _check(engine, db_url, results, instance_ids)
+
+
+def test_processes_starting_at_once_number_every_instance_apart(engine: Engine, db_url: str) -> None:
+    """4 processes start 30 instances each on one database at the same moment: each instance takes a number of its
+    own (SQLite: one past the highest in the history's keys, under the write lock; PostgreSQL: the sequence), so
+    every history is whole, in its own range of keys, and verifies."""
+    from sqlalchemy import select
+
+    from storage.tables import instance_t
+
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=start_in_process, args=(db_url, f"starter{n}", 30, barrier, out)) for n in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=300) for _ in procs]
+    for p in procs:
+        p.join(60)
+    started = [i for r in results for i in r["started"]]
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        numbers = dict(conn.execute(select(instance_t.c.id, instance_t.c.ordinal)).all())
+    assert all(p.exitcode == 0 for p in procs) and [u for r in results for u in r["unexpected"]] == []
+    assert len(started) == len(set(started)) == 120
+    assert len(set(numbers.values())) == len(numbers) == 120
+    steps = {i: [s.seq for s in engine.history(i)] for i in started}
+    assert all(seqs == list(range(1, engine.get(i).history_seq + 1)) != [] for i, seqs in steps.items()), steps
+    assert all(engine.verify_history(i).ok for i in started)
+    store = open_store(db_url)
+    try:
+        found = Findings()
+        check_history(store, found)
+    finally:
+        store.close()
+    assert found.problems == []
 
 
 def test_threads_opening_one_database_at_once(tmp_path: Any) -> None:

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from engine import ConcurrentUpdate, Engine, InstanceNotRunning, ManualClock, TransitionNotAllowed, WorkflowError
-from tests.faults.harness.flow import START, actor, build_engine
+from tests.faults.harness.flow import START, WF, actor, build_engine, flow_vars
 
 #: The typed ways to lose a race: someone else changed the row first, or the state has moved on.
 LOSSES = (ConcurrentUpdate, TransitionNotAllowed, InstanceNotRunning)
@@ -69,3 +69,20 @@ def open_in_process(dbs: list[str], barrier: Any, out: Any) -> None:
         except Exception as err:
             results.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
     out.put(results)
+
+
+def start_in_process(db: str, name: str, count: int, barrier: Any, out: Any) -> None:
+    """Start `count` instances as soon as every process is ready; report their ids and any error, typed or not."""
+    engine = build_engine(db, ManualClock(START), worker_id=name)
+    started: list[str] = []
+    unexpected: list[str] = []
+    barrier.wait(120)
+    try:
+        for n in range(count):
+            try:
+                started.append(engine.start(WF, f"{name}-{n}", flow_vars(), actor("consumer")).id)
+            except Exception as err:  # any failure at all is the finding
+                unexpected.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
+    finally:
+        engine.close()
+    out.put({"name": name, "started": started, "unexpected": unexpected})
