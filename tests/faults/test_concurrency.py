@@ -26,6 +26,17 @@ def instance_ids(engine: Engine) -> Iterator[list[str]]:
     yield [engine.start(WF, f"RACE-{i}", flow_vars(), actor("consumer")).id for i in range(INSTANCES)]
 
 
+def history_problems(db_url: str) -> list[Any]:
+    """What the history invariants find wrong in the whole database (nothing, when all is well)."""
+    store = open_store(db_url)
+    try:
+        found = Findings()
+        check_history(store, found)
+    finally:
+        store.close()
+    return found.problems
+
+
 def _check(engine: Engine, db_url: str, results: list[dict[str, Any]], instance_ids: list[str]) -> None:
     unexpected = [u for r in results for u in r["unexpected"]]
     assert unexpected == []
@@ -38,13 +49,7 @@ def _check(engine: Engine, db_url: str, results: list[dict[str, Any]], instance_
                 if h.actor.startswith("racer")}
     won = {(i, e, r["name"]) for r in results for i, e in r["wins"]}
     assert by_actor == won
-    store = open_store(db_url)
-    try:
-        found = Findings()
-        check_history(store, found)
-    finally:
-        store.close()
-    assert found.problems == []
+    assert history_problems(db_url) == []
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["one_engine", "engine_each"])
@@ -113,13 +118,7 @@ def test_processes_starting_at_once_number_every_instance_apart(engine: Engine, 
     steps = {i: [s.seq for s in engine.history(i)] for i in started}
     assert all(seqs == list(range(1, engine.get(i).history_seq + 1)) != [] for i, seqs in steps.items()), steps
     assert all(engine.verify_history(i).ok for i in started)
-    store = open_store(db_url)
-    try:
-        found = Findings()
-        check_history(store, found)
-    finally:
-        store.close()
-    assert found.problems == []
+    assert history_problems(db_url) == []
 
 
 def test_threads_opening_one_database_at_once(tmp_path: Any) -> None:

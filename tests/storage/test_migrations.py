@@ -285,15 +285,21 @@ def test_migration_0010_a_database_from_before_records_the_policy_at_its_first_o
     assert kept.state == inst.state
 
 
+def _three_requests(db_url: str, tag: str, passed: int) -> tuple[Engine, DefinitionSet, ManualClock, list[str]]:
+    """An engine on the database with three data requests started, the one at `passed` past its review."""
+    defs = DefinitionSet.load(DEFS)
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
+    engine = Engine(open_store(db_url), defs, clock=clock)
+    ids = [engine.start("gx.data_request", f"{tag}-{i}", FORM, ADMIN).id for i in range(3)]
+    engine.fire(ids[passed], "pass", REVIEWER, {})
+    return engine, defs, clock, ids
+
+
 def test_migration_0012_lists_each_instance_clocks_on_its_row_both_ways(db_url: str) -> None:
     """Downgraded to 0011 the clocks are found by the index on their instance again; upgraded, each instance's row
     lists its clocks (filled from that index, oldest first), and the cases go on: a step stops the task's clock
     and starts the next one's."""
-    defs = DefinitionSet.load(DEFS)
-    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
-    engine = Engine(open_store(db_url), defs, clock=clock)
-    ids = [engine.start("gx.data_request", f"MIG-12-{i}", FORM, ADMIN).id for i in range(3)]
-    engine.fire(ids[0], "pass", REVIEWER, {})
+    engine, defs, clock, ids = _three_requests(db_url, "MIG-12", passed=0)
     before = {i: engine.clocks(i) for i in ids}
     engine.close()
 
@@ -359,11 +365,7 @@ def test_migration_0014_keys_each_step_by_its_instance_number_both_ways(db_url: 
     """Downgraded to 0013 the history is keyed by (instance, step) and instances have no number; upgraded, each
     instance is numbered in the order of its id, each step keyed by that number and its step number, every
     history reads and verifies as before, and the next case takes the next number."""
-    defs = DefinitionSet.load(DEFS)
-    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
-    engine = Engine(open_store(db_url), defs, clock=clock)
-    ids = [engine.start("gx.data_request", f"MIG-14-{i}", FORM, ADMIN).id for i in range(3)]
-    engine.fire(ids[1], "pass", REVIEWER, {})
+    engine, defs, clock, ids = _three_requests(db_url, "MIG-14", passed=1)
     before = {i: engine.history(i) for i in ids}
     engine.close()
 
