@@ -23,7 +23,7 @@ def history_page(conn: Connection, workflow_id: str | None, after: str | None, l
     if after is not None:
         picked = picked.where(i.id > after)
     page = picked.order_by(i.id).limit(limit).subquery()
-    stmt = (select(page, history_t).select_from(page.outerjoin(history_t, steps_of(page.c.of_ordinal)))
+    stmt = (select(page, history_t).select_from(page.outerjoin(history_t, steps_of(page.c.of_ordinal, page.c.of_instance)))
             .order_by(page.c.of_instance, h.hid))
     found: list[InstanceHistory] = []
     for _, group in groupby(conn.execute(stmt), key=lambda r: r.of_instance):

@@ -415,7 +415,7 @@ class SqlInstanceStore:
     def history(self, instance_id: str) -> list[HistoryEntry]:
         """The instance's steps in order: the range of history keys its ordinal owns."""
         i = instance_t.c
-        stmt = (select(history_t).select_from(instance_t.join(history_t, steps_of(i.ordinal)))
+        stmt = (select(history_t).select_from(instance_t.join(history_t, steps_of(i.ordinal, i.id)))
                 .where(i.id == instance_id).order_by(history_t.c.hid))
         return self._read(lambda conn: [history_entry(r) for r in conn.execute(stmt)])
 

@@ -165,6 +165,20 @@ def test_a_removed_reordered_or_doubled_step_is_found(open_engine: OpenEngine, k
     assert (report.instances, report.altered) == (4, 1)
 
 
+def test_a_number_given_again_after_every_step_was_removed_reads_no_step_twice(open_engine: OpenEngine) -> None:
+    """Every step of the newest instance removed: its number (one past the highest in the history's keys) goes
+    to the next instance. The keys then hold the new instance's steps in the range of both numbers, yet each
+    history reads its own: the emptied one none, which the audit reports, the new one its own, intact."""
+    engine = open_engine()
+    [emptied] = request_cases(engine, 1)
+    run_sql(engine, "DELETE FROM history WHERE instance_id = :i", i=emptied)
+    [new] = request_cases(engine, 1, prefix="GX-NEXT")
+    report, findings = audit(engine)
+    assert engine.history(emptied) == [] and [s.seq for s in engine.history(new)] == [1, 2, 3]
+    assert [(f.instance_id, f.report.problem) for f in findings] == [(emptied, "the instance's last step is missing")]
+    assert (report.instances, report.intact, report.altered) == (2, 1, 1)
+
+
 def test_the_workflow_filter_walks_that_workflows_instances_only(open_engine: OpenEngine) -> None:
     """Only the workflow's instances are counted, and a broken chain of another workflow is not its finding."""
     engine = open_engine()
