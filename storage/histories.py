@@ -23,13 +23,14 @@ def history_page(conn: Connection, workflow_id: str | None, after: str | None, l
     if after is not None:
         picked = picked.where(i.id > after)
     page = picked.order_by(i.id).limit(limit).subquery()
-    stmt = (select(page, history_t).select_from(page.outerjoin(history_t, steps_of(page.c.of_ordinal, page.c.of_instance)))
-            .order_by(page.c.of_instance, h.hid))
+    joined = page.outerjoin(history_t, steps_of(page.c.of_ordinal))
+    stmt = select(page, history_t).select_from(joined).order_by(page.c.of_instance, h.hid)
     found: list[InstanceHistory] = []
     for _, group in groupby(conn.execute(stmt), key=lambda r: r.of_instance):
         rows = list(group)
         first = rows[0]
-        steps = [history_entry(r) for r in rows if r.seq is not None]  # an instance without steps: one empty row
+        # an instance without steps: one empty row; a step in its range of keys under another id is not its own
+        steps = [history_entry(r) for r in rows if r.seq is not None and r.instance_id == first.of_instance]
         found.append(InstanceHistory(first.of_instance, first.workflow_id, first.business_key, first.history_seq,
                                      first.history_hash, steps))
     return found

@@ -415,9 +415,9 @@ class SqlInstanceStore:
     def history(self, instance_id: str) -> list[HistoryEntry]:
         """The instance's steps in order: the range of history keys its ordinal owns."""
         i = instance_t.c
-        stmt = (select(history_t).select_from(instance_t.join(history_t, steps_of(i.ordinal, i.id)))
+        stmt = (select(history_t).select_from(instance_t.join(history_t, steps_of(i.ordinal)))
                 .where(i.id == instance_id).order_by(history_t.c.hid))
-        return self._read(lambda conn: [history_entry(r) for r in conn.execute(stmt)])
+        return self._read(lambda conn: [history_entry(r) for r in conn.execute(stmt) if r.instance_id == instance_id])
 
     def histories(self, workflow_id: str | None = None, batch: int = 200) -> Iterator[InstanceHistory]:
         """Page through the instances by id, `batch` at a time, each page read with its steps in one statement.

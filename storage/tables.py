@@ -119,13 +119,16 @@ def history_key(ordinal: int, seq: int) -> int:
     return (ordinal << STEP_BITS) | seq
 
 
-def steps_of(ordinal: Any, instance_id: Any) -> Any:
-    """The condition that picks the steps of the instance numbered `ordinal` with id `instance_id` (columns or
-    values): one range of the key, which both databases read in order, and the id, so that a step under another
-    instance's number (a number given again after someone removed every step of the newest instance) is never
-    read as this one's."""
+def steps_of(ordinal: Any) -> Any:
+    """The condition on `history.hid` that picks the steps of the instance numbered `ordinal` (a column or a
+    value): one range of the key, which both databases read in order.
+
+    Its readers keep only the rows with the instance's id: a number is given again when someone removed every
+    step of the newest instance (SQLite), and that instance must not read the next one's steps as its own. The
+    id is compared after the read, not in the join, where SQLite would build a temporary index of the whole
+    history on it."""
     first = ordinal * (1 << STEP_BITS)
-    return history_t.c.hid.between(first, first + MAX_STEP) & (history_t.c.instance_id == instance_id)
+    return history_t.c.hid.between(first, first + MAX_STEP)
 
 
 #: The rule `ck_sla_clock_next_by_due` keeps on `sla_clock` (revision 0013); the same text on both databases.
