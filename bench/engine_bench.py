@@ -396,8 +396,11 @@ def build_big(path: Path, instances: int, due: int) -> int:
         if rows:  # a case waiting at a task has no timer rows: its SLA moments live on the clock row
             tables[name] = ([d[0] for d in cur.description], rows)
     clock_base = con.execute("SELECT max(id) FROM sla_clock").fetchone()[0]
-    # due after START (the poll ticks there find nothing due) and before the sweep's moment, START + 40 days
-    past, future = "2026-03-20 00:00:00.000000", "2027-06-01 00:00:00.000000"
+    # next moments due after START (the poll ticks there find nothing due) and before the sweep's moment, START +
+    # 40 days, or after it; every clone due later still, so that each clock's next moment is at or before its
+    # due time (ck_sla_clock_next_by_due)
+    past, future = "2026-03-20 00:00:00.000000", "2026-12-14 00:00:00.000000"
+    due_at, last_day = "2026-12-15 16:00:00.000000", "2026-12-16"
     chunk = 50_000
     for lo in range(1, instances, chunk):
         hi = min(instances, lo + chunk)
@@ -410,11 +413,15 @@ def build_big(path: Path, instances: int, due: int) -> int:
                 for row in rows:
                     r = dict(zip(cols, row, strict=True))
                     if name == "instance":
-                        r.update(id=iid, business_key=f"BIG-{i}")
+                        # the template is number 1; its one clock is cloned below with the id listed here
+                        r.update(id=iid, business_key=f"BIG-{i}", ordinal=i + 1, clock_ids=f"{clock_base + i},")
                     else:
                         r["instance_id"] = iid
+                    if name == "history":
+                        r["hid"] = ((i + 1) << STEP_BITS) | r["seq"]
                     if name == "sla_clock":
-                        r.update(id=clock_base + i, next_fire_at=past if i <= due else future)
+                        r.update(id=clock_base + i, next_fire_at=past if i <= due else future, due_at=due_at,
+                                 base_due_at=due_at, last_day=last_day)
                     if name == "timer":
                         r.update(clock_id=clock_base + i, fire_at=past if i <= due else future)
                     batch.append(tuple(r[c] for c in use))
