@@ -46,7 +46,7 @@ from engine import Actor, Engine, ManualClock  # noqa: E402
 from engine.clock import SHANGHAI  # noqa: E402
 from engine.definitions import DefinitionSet  # noqa: E402
 from engine.fields import make_credit_code  # noqa: E402
-from storage.tables import STEP_BITS  # noqa: E402
+from storage.tables import STEP_BITS, history_key  # noqa: E402
 from storage.tx import clock_list, listed_clocks  # noqa: E402
 
 BENCH = "engine_bench"
@@ -418,7 +418,7 @@ def build_big(path: Path, instances: int, due: int) -> int:
                     else:
                         r["instance_id"] = iid
                     if name == "history":
-                        r["hid"] = ((i + 1) << STEP_BITS) | r["seq"]
+                        r["hid"] = history_key(i + 1, r["seq"])
                     if name == "sla_clock":
                         r.update(id=clock_base + i, next_fire_at=past if i <= due else future, due_at=due_at,
                                  base_due_at=due_at, last_day=last_day)

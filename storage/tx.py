@@ -17,7 +17,7 @@ from engine.canonical import canonical_json
 from engine.errors import ConcurrentUpdate, DuplicateBusinessKey, StepLimitReached
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, TimerView
 from storage.rows import instance_variables
-from storage.tables import MAX_STEP, STEP_BITS
+from storage.tables import MAX_STEP, STEP_BITS, history_key
 
 # `clock_ids` last: the ids of the instance's SLA clocks, each followed by a comma ("12,13,"), so that a command
 # finds its clocks by key and appends new ones by concatenation (no index of the clocks by instance to keep)
@@ -38,7 +38,6 @@ SQL = {
     "insert_instance": (f"INSERT INTO instance ({INSTANCE_COLS}, ordinal) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         f"max((SELECT COALESCE(MAX(hid), 0) >> {STEP_BITS} FROM history) + 1, ?)) RETURNING ordinal"),
-    "instance_ordinal": "SELECT ordinal FROM instance WHERE id = ?",
     "update_instance": ("UPDATE instance SET status = ?, state = ?, variables = ?, outcome = ?, row_version = ?, "
                         "history_seq = ?, history_hash = ?, last_error = ?, updated_at = ?, "
                         "clock_ids = clock_ids || ? WHERE id = ? AND row_version = ?"),
@@ -49,7 +48,8 @@ SQL = {
                                     "clock_ids = clock_ids || ? WHERE id = ? AND row_version = ? AND status = ?"),
     "touch_instance": ("UPDATE instance SET row_version = row_version + 1, clock_ids = clock_ids || ? "
                        "WHERE id = ? AND row_version = ?"),
-    "instance_clock_ids": "SELECT clock_ids FROM instance WHERE id = ?",
+    # what a command keeps of an instance row it did not read: its clocks' ids and its number (`_row_keys`)
+    "instance_keys": "SELECT clock_ids, ordinal FROM instance WHERE id = ?",
     "insert_history": ("INSERT INTO history (hid, instance_id, seq, at, actor, event, from_state, to_state, "
                        "payload, prev_hash, hash, actor_role, actor_department, key_id) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -276,8 +276,9 @@ class SqlStoreTx:
             raise StepLimitReached(e.instance_id, MAX_STEP)
         ordinal = self._ordinals.get(e.instance_id)
         if ordinal is None:  # an instance this command neither read nor started (none of the engine's commands)
-            ordinal = self._ordinals[e.instance_id] = self._one("instance_ordinal", (e.instance_id,))[0]
-        return ((ordinal << STEP_BITS) | e.seq, e.instance_id, e.seq, self.t.put(e.at), e.actor, e.event, e.from_state,
+            self._row_keys(e.instance_id)
+            ordinal = self._ordinals[e.instance_id]
+        return (history_key(ordinal, e.seq), e.instance_id, e.seq, self.t.put(e.at), e.actor, e.event, e.from_state,
                 e.to_state, dumps(e.payload), e.prev_hash, e.hash, e.actor_role, e.actor_department, e.key_id)
 
     # -- clocks ---------------------------------------------------------------------------------------------
@@ -324,9 +325,17 @@ class SqlStoreTx:
         """The clock ids the instance's row lists, as stored."""
         stored = self._clock_ids.get(instance_id)
         if stored is None:  # not read in this command (or not yet inserted: then it lists none)
-            r = self._one("instance_clock_ids", (instance_id,))
-            stored = self._clock_ids[instance_id] = r[0] if r is not None else ""
+            self._row_keys(instance_id)
+            stored = self._clock_ids[instance_id]
         return stored
+
+    def _row_keys(self, instance_id: str) -> None:
+        """Keep what a command needs of an instance row it did not read, as `_instance` keeps it of one it read:
+        the clock ids it lists ("" before the row is inserted) and its number (none then)."""
+        r = self._one("instance_keys", (instance_id,))
+        self._clock_ids[instance_id] = r[0] if r is not None else ""
+        if r is not None:
+            self._ordinals[instance_id] = r[1]
 
     def _ids(self, instance_id: str) -> list[int]:
         """All the instance's clock ids, oldest first: those its row lists and those this command inserted."""
