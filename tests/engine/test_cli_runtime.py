@@ -325,13 +325,46 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, flow_dir: Path) -> None
         [(int(stopped[1]), True)] if int(stopped[1]) else [])
 
 
-BACKLOG = 1000  # instances whose two clocks are all due: a sweep of seconds, far longer than a stop may take
+BACKLOG = 150  # instances whose two clocks are all due: more moments than one batch of the sweep claims
+STOP_AT = 3  # the moment of the first batch during which the worker receives its SIGTERM
+
+#: `cli.py worker ARGS` whose sweep, while it fires its STOP_AT-th moment, sends SIGTERM to its own process and
+#: waits until the worker's signal handler has asked the sweep to stop: the stop lands mid-batch on every run, on
+#: any machine, through the worker's own signal handling.
+SIGTERM_MID_SWEEP = f"""\
+import os, signal, sys
+import engine.sweep as sweep
+from cli import main
+
+stops, fired = [], []
+tick, attempt = sweep.tick, sweep._attempt
+
+def watched_tick(engine, now, *, batch, max_batches, stop=None):
+    stops.append(stop)
+    return tick(engine, now, batch=batch, max_batches=max_batches, stop=stop)
+
+def signalling_attempt(counts, moment):
+    attempt(counts, moment)
+    fired.append(moment.what)
+    if len(fired) == {STOP_AT}:
+        os.kill(os.getpid(), signal.SIGTERM)
+        if not stops[-1].wait(30):
+            raise SystemExit("the signal handler did not ask the sweep to stop within 30 s")
+
+sweep.tick, sweep._attempt = watched_tick, signalling_attempt
+sys.exit(main(["worker", *sys.argv[1:]]))
+"""
 
 
 def test_a_worker_stopped_mid_sweep_hands_its_claims_back(tmp_path: Path, flow_dir: Path) -> None:
-    """SIGTERM during a sweep of a large backlog: the worker finishes the moment in hand, says how many claimed
-    moments it released and exits 0, leaving the rest due and held by nobody; a tick then fires each of those, none
-    the worker had fired, and every clock has its breach recorded once."""
+    """SIGTERM during a sweep of a backlog larger than a batch: the worker finishes the moment in hand, hands back
+    every other moment of the batch it claimed (and says how many) and exits 0, leaving the rest due and held by
+    nobody; a tick then fires each of those, none the worker had fired, and every clock has its breach recorded
+    once."""
+    import inspect
+
+    batch = inspect.signature(Engine.tick).parameters["batch"].default
+    assert batch < 2 * BACKLOG  # the sweep has moments it never claimed, too
     db = str(tmp_path / "backlog.db")
     opened = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI))
     engine = Engine(open_store(db), DefinitionSet.load([flow_dir]), clock=opened)
@@ -340,8 +373,11 @@ def test_a_worker_stopped_mid_sweep_hands_its_claims_back(tmp_path: Path, flow_d
         engine.start("common.test_flow", f"BL-{n}", {"consumer_dept": C, "provider_dept": P}, alice)
     engine.close()
     # one sweep, at the start: every deadline of March is long past on the worker's clock
-    _, rest, code = _stop_worker(["--db", db, "--workflows", str(flow_dir), "--interval", "3600"], tmp_path,
-                                 "a backlog of due moments", _sigterm)  # the sweep holds its first claims
+    (tmp_path / "sigterm_mid_sweep.py").write_text(SIGTERM_MID_SWEEP, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(tmp_path / "sigterm_mid_sweep.py"), "--db", db, "--workflows",
+                           str(flow_dir), "--interval", "3600"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    rest = proc.stderr
     store = open_store(db)
     with store.engine.connect() as conn:
         held = conn.execute(text("SELECT COUNT(*) FROM sla_clock WHERE claimed_by IS NOT NULL "
@@ -358,10 +394,10 @@ def test_a_worker_stopped_mid_sweep_hands_its_claims_back(tmp_path: Path, flow_d
     engine.close()
     stopping = [x for x in rest.splitlines() if "stopping: " in x]
     released = int(stopping[0].split("stopping: ")[1].split()[0]) if stopping else -1
-    assert code == 0 and "worker stopped after 1 tick(s)" in rest
-    assert len(stopping) == 1 and 0 < released <= left
+    assert proc.returncode == 0 and "worker stopped after 1 tick(s)" in rest, rest
+    assert len(stopping) == 1 and released == batch - STOP_AT, rest  # the first batch, but for the moments fired
     assert held == 0
-    assert left > 0  # it stopped part-way through
+    assert left == 2 * BACKLOG - STOP_AT  # a fired moment, long after its clock's deadline, left it nothing to fire
     assert (report.fired, report.skipped, report.lost, report.failed) == (left, 0, 0, 0)  # none fired again
     assert recorded == 2 * BACKLOG and armed == 0
 
