@@ -53,7 +53,7 @@ def _begin_with(store: SqlInstanceStore, statement: str) -> None:
             self._cursor.execute(statement)
             return tx
 
-    store.transaction = lambda: BeginFirst(store)  # type: ignore[method-assign]
+    store.transaction = lambda: BeginFirst(store, store.remembered)  # type: ignore[method-assign]
 
 
 def _checkpoint_after_sync(store: SqlInstanceStore) -> None:

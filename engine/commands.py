@@ -254,6 +254,7 @@ class Run:
     def run_hook(self, name: str, attempts: int) -> None:
         """Call the automatic step's hook; on failure stay here, keep the error and arm a retry with back-off."""
         st = self.spec.states[name]
+        self.tx.confirm_current(self.inst.id)  # a hook acts outside the transaction: never on a row out of date
         try:
             updates = self.parts.hooks.call(self.spec, st.hook or "", self.inst.id, self.vars)
         except HookError as err:

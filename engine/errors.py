@@ -214,6 +214,15 @@ class ConcurrentUpdate(WorkflowError):
         )
 
 
+class RowOutOfDate(ConcurrentUpdate):
+    """The instance row a command took from the rows its process wrote last (storage.remembered) had been written
+    since by another process or connection. Nothing was done; the engine runs the command again on the row read
+    from the database, so a caller meets this only when another writer overtook that second run too."""
+
+    def __init__(self, instance_id: object, expected_version: int) -> None:
+        super().__init__(instance_id, expected_version)
+
+
 class IdempotencyConflict(WorkflowError):
     def __init__(self, key: str) -> None:
         self.key = key

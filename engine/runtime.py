@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from engine import sweep
 from engine.arguments import (
@@ -42,6 +42,7 @@ from engine.errors import (
     IdempotencyConflict,
     InstanceNotRunning,
     PayloadInvalid,
+    RowOutOfDate,
     StoredVersionUnloadable,
     TransitionNotAllowed,
     UnknownClock,
@@ -83,6 +84,7 @@ from engine.store import (
 from engine.views import Moment, OverdueItem, TickReport, view_from_json, view_to_json
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The state name a suspension writes into the pause ledger of the clocks it stops.
 SUSPENDED_PAUSE = "_suspended"
@@ -365,6 +367,9 @@ class Engine:
         if not may_name_instance(instance_id):
             raise UnknownInstance(instance_id)
         self._may_write()
+        return on_stored_row(partial(self._admin_once, instance_id, actor, action, reason))
+
+    def _admin_once(self, instance_id: str, actor: Actor, action: str, reason: str) -> InstanceView:
         now = self._now()
         with self.store.transaction() as tx:
             inst = tx.get_instance(instance_id)
@@ -441,7 +446,7 @@ class Engine:
         raises IdempotencyConflict, as a sequential retry would.
         """
         try:
-            return command()
+            return on_stored_row(command)
         except WorkflowError as err:
             if key is None or isinstance(err, IdempotencyConflict):
                 raise
@@ -672,3 +677,13 @@ def _saved(values: Mapping[str, Any], save: Iterable[str], fixed: Mapping[str, A
 
 
 __all__ = ["ADMIN_ROLES", "SUSPENDED_PAUSE", "Engine"]
+
+
+def on_stored_row(command: Callable[[], T]) -> T:
+    """Run a command, and once more if the instance row it took from the rows its process committed last was out
+    of date (RowOutOfDate: it was undone). Taking that row removed it, so the second run reads the row from the
+    database; only a writer that overtakes that run too makes the error the caller's."""
+    try:
+        return command()
+    except RowOutOfDate:
+        return command()

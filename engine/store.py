@@ -223,6 +223,10 @@ class StoreTx(Protocol):
 
         Records are never changed in place: `inst.variables` being the very mapping `get_instance` gave in this
         transaction means the variables are unchanged, and a store may write them back as it read them."""
+    def confirm_current(self, instance_id: str) -> None:
+        """Before an act no rollback undoes (a hook): make sure the instance this command took is the stored one.
+        A store that hands out rows its process wrote earlier instead of reading them (storage.remembered) reads
+        the row version and raises RowOutOfDate if another writer moved it on; a row read in this command passes."""
     def touch_instance(self, instance_id: str, expected_version: int) -> None:
         """Move the instance's row version on, nothing else, if it is still `expected_version`; else
         ConcurrentUpdate. For a change to its clocks alone (an SLA moment, a recomputed due time): a command that

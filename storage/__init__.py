@@ -7,12 +7,14 @@ from pathlib import Path
 from engine.errors import StorageUnavailable
 from storage.diskfull import disk_full
 from storage.snapshot import check_snapshot, snapshot_connect, writable_here
-from storage.sql import SqlInstanceStore, database_url, driver_reason, shown_url
+from storage.sql import REMEMBER, SqlInstanceStore, database_url, driver_reason, shown_url
 
 
-def open_store(target: str, *, synchronous: str = "NORMAL") -> SqlInstanceStore:
-    """Open (and migrate) the database at a SQLite path or a PostgreSQL URL."""
-    return SqlInstanceStore(target, synchronous=synchronous)
+def open_store(target: str, *, synchronous: str = "NORMAL", remember: int = REMEMBER) -> SqlInstanceStore:
+    """Open (and migrate) the database at a SQLite path or a PostgreSQL URL. `remember`: the instance rows its
+    commands committed last that the store keeps, so the next command on one skips its read (storage.remembered;
+    0: every command reads its instance)."""
+    return SqlInstanceStore(target, synchronous=synchronous, remember=remember)
 
 
 def open_for_reading(target: str) -> SqlInstanceStore:

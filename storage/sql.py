@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, event, false, func, or_, select, true, uni
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.errors import StorageUnavailable, WorkflowError
+from engine.errors import RowOutOfDate, StorageUnavailable, WorkflowError
 from engine.store import (
     ClockView,
     HistoryEntry,
@@ -38,6 +38,7 @@ from engine.store import (
 from storage.backlog import Backlog, read_backlog
 from storage.diskfull import disk_full
 from storage.histories import history_page
+from storage.remembered import RememberedRows
 from storage.rows import clock_view, history_entry, instance_view, pause_entry, timer_view
 from storage.sqlite_params import bind_plainly
 from storage.tables import (
@@ -58,6 +59,10 @@ from storage.workers import record_stop, record_tick
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: The instance rows a store keeps of those its commands committed last (storage.remembered): a few MB at most,
+#: and more than the cases a backend moves on within minutes of each other.
+REMEMBER = 2000
 
 
 def database_url(target: str) -> str:
@@ -108,9 +113,11 @@ class SqlInstanceStore:
     """The `engine.store.InstanceStore` on SQLAlchemy Core; the schema is migrated up to date when opened."""
 
     def __init__(self, target: str, *, migrate: bool = True, synchronous: str = "NORMAL", pool_size: int = 5,
-                 wal_sync_thread: bool = True, snapshot: bool = False) -> None:
+                 wal_sync_thread: bool = True, snapshot: bool = False, remember: int = REMEMBER) -> None:
         """`snapshot` reads a SQLite file that cannot be written here as it stands (see storage.snapshot): never
-        migrated, and refused unless its schema is this version's."""
+        migrated, and refused unless its schema is this version's. `remember`: how many of the instance rows its
+        commands committed last the store keeps, so the next command on one of them skips its read
+        (storage.remembered); 0 reads every instance from the database."""
         self.url = database_url(target)
         try:
             url = make_url(self.url)
@@ -176,6 +183,7 @@ class SqlInstanceStore:
                      if self.dialect == "sqlite" and synchronous.upper() == "NORMAL" and wal_sync_thread
                      and not snapshot else None)
         self._moments = Moments(self.dialect)
+        self.remembered = RememberedRows(remember) if remember and not snapshot else None
         self._snapshot = snapshot
         self._closed = False
         # the SQLite file this store writes, as (device, inode): a file removed or replaced under an open store
@@ -210,7 +218,7 @@ class SqlInstanceStore:
 
     def transaction(self) -> CommandTransaction:
         """One command's transaction on a DBAPI connection: committed on success, else rolled back."""
-        return CommandTransaction(self)
+        return CommandTransaction(self, self.remembered)
 
     def _take(self) -> Any:
         """A DBAPI connection for a command: the one kept from the last command, else one from the pool.
@@ -403,7 +411,7 @@ class SqlInstanceStore:
     def get_instance(self, instance_id: str) -> InstanceView | None:
         """An instance as stored, read with the commands' own statement (a backend reads far more than it
         writes, and SQLAlchemy's statement building cost ten times the read itself)."""
-        with self.transaction() as tx:
+        with CommandTransaction(self, None) as tx:  # what the database holds, not what this process wrote
             return tx.get_instance(instance_id)
 
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None:
@@ -655,10 +663,11 @@ class CommandTransaction:
     frame and throw-in cost more than the two methods here.
     """
 
-    __slots__ = ("_conn", "_cursor", "_raw", "_store", "_tx")
+    __slots__ = ("_conn", "_cursor", "_raw", "_remembered", "_store", "_tx")
 
-    def __init__(self, store: SqlInstanceStore) -> None:
+    def __init__(self, store: SqlInstanceStore, remembered: RememberedRows | None) -> None:
         self._store = store
+        self._remembered = remembered
 
     def __enter__(self) -> SqlStoreTx:
         store = self._store
@@ -670,15 +679,25 @@ class CommandTransaction:
         self._conn = conn = raw.dbapi_connection
         self._cursor = cursor = conn.cursor()
         self._tx = tx = SqlStoreTx(cursor, store.dialect, store._dbapi.IntegrityError, store.find_instance,
-                                   store._moments)
+                                   store._moments, self._remembered)
         return tx
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, _tb: object) -> None:
-        store, raw, cursor = self._store, self._raw, self._cursor
+        store, raw, cursor, tx = self._store, self._raw, self._cursor, self._tx
         if err is not None:
+            # a refusal met on a remembered row that another writer had moved on may be the stale row's: the
+            # command is to run again on the stored one (the engine does)
+            stale = tx.out_of_date() if isinstance(err, WorkflowError) and not isinstance(err, RowOutOfDate) else None
             store._failed(raw, cursor, err)
+            if stale is not None:
+                raise stale from err
             return  # the body's own error goes on as it was
-        if unlisted := self._tx.unlisted_clocks():
+        try:
+            tx.confirm_all()  # a command that did not write a remembered row it took acted on it as stored
+        except BaseException as stale:
+            store._failed(raw, cursor, stale)
+            raise
+        if unlisted := tx.unlisted_clocks():
             # a clock its instance's row does not list would be invisible to every later command: not committed
             problem = RuntimeError(f"SLA clocks were inserted for instance {unlisted[0]} but its row was not "
                                    "written in the same command; nothing was committed")
@@ -693,6 +712,7 @@ class CommandTransaction:
             store._failed(raw, cursor, commit_err, committing=True)
             raise
         store._committed(raw, cursor, wrote)
+        tx.remember_written()
 
 
 def _rows_by_key(conn: Connection, table: Any, key: Any, values: list[Any]) -> Iterator[Any]:

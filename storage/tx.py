@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.canonical import canonical_json
-from engine.errors import ConcurrentUpdate, DuplicateBusinessKey, StepLimitReached
+from engine.errors import ConcurrentUpdate, DuplicateBusinessKey, RowOutOfDate, StepLimitReached
 from engine.store import ClockView, HistoryEntry, InstanceView, NewClock, NewTimer, OutboxItem, TimerView
+from storage.remembered import RememberedRow, RememberedRows, remembered_row
 from storage.rows import instance_variables
 from storage.tables import MAX_STEP, STEP_BITS, history_key
 
@@ -50,6 +51,8 @@ SQL = {
                        "WHERE id = ? AND row_version = ?"),
     # what a command keeps of an instance row it did not read: its clocks' ids and its number (`_row_keys`)
     "instance_keys": "SELECT clock_ids, ordinal FROM instance WHERE id = ?",
+    # the stored row version of an instance a command took from the rows its process remembers
+    "instance_version": "SELECT row_version FROM instance WHERE id = ?",
     "insert_history": ("INSERT INTO history (hid, instance_id, seq, at, actor, event, from_state, to_state, "
                        "payload, prev_hash, hash, actor_role, actor_department, key_id) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -185,7 +188,7 @@ class SqlStoreTx:
 
     def __init__(self, cursor: Any, dialect: str, integrity_error: type[Exception],
                  lookup: Callable[[str, str], InstanceView | None] | None = None,
-                 moments: Moments | None = None) -> None:
+                 moments: Moments | None = None, remembered: RememberedRows | None = None) -> None:
         self.cur = cursor
         self._lookup = lookup
         self.dialect = dialect
@@ -200,6 +203,12 @@ class SqlStoreTx:
         self._new_clocks: dict[str, list[int]] = {}
         # per instance read or inserted in this command: its number, the high bits of its history keys
         self._ordinals: dict[str, int] = {}
+        # the rows this process committed last (storage.remembered), of which this command took the ones in
+        # `_unconfirmed` (by id: the row version taken) and will give back the rows it writes (`_written`)
+        self._remembered = remembered
+        self._unconfirmed: dict[str, int] = {}
+        self._written: dict[str, RememberedRow] = {}
+        self._touched: set[str] = set()
 
     def _one(self, name: str, params: Sequence[Any]) -> Any:
         self.cur.execute(self.sql[name], params)
@@ -222,9 +231,59 @@ class SqlStoreTx:
                             g(r[12]), g(r[13]))  # type: ignore[arg-type]
 
     def get_instance(self, instance_id: str) -> InstanceView | None:
+        if self._remembered is not None and (kept := self._remembered.take(instance_id)) is not None:
+            return self._taken(kept)
         self.cur.execute(self.sql["get_instance"], (instance_id,))  # every command's first read: no helper between
         r = self.cur.fetchone()
         return self._instance(r) if r is not None else None
+
+    def _taken(self, kept: RememberedRow) -> InstanceView:
+        """A row from the ones this process committed, kept as `_instance` keeps a row it read, to be confirmed.
+        The entry is this command's alone now (taking removed it), its variables a mapping no caller holds."""
+        view, text, self._clock_ids[view.id], self._ordinals[view.id] = kept
+        self._read[view.id] = (view.status, view.variables, text)
+        self._unconfirmed[view.id] = view.row_version
+        return view
+
+    def confirm_current(self, instance_id: str) -> None:
+        """Before an act no rollback undoes (a hook): an instance taken from the remembered rows must still be
+        the stored one, else RowOutOfDate. A row read from the database in this command needs no check."""
+        expected = self._unconfirmed.get(instance_id)
+        if expected is None:
+            return
+        r = self._one("instance_version", (instance_id,))
+        if r is None or r[0] != expected:
+            raise RowOutOfDate(instance_id, expected)
+        del self._unconfirmed[instance_id]
+
+    def confirm_all(self) -> None:
+        """Before the commit: every remembered row this command took and did not write is still stored as taken."""
+        if self._unconfirmed:
+            for instance_id in list(self._unconfirmed):
+                self.confirm_current(instance_id)
+
+    def out_of_date(self) -> RowOutOfDate | None:
+        """After a command failed: whether a remembered row it took was out of date (then its failure may be the
+        stale row's, and it is to run again on the stored one); None when every such row is current, or the
+        database cannot tell now."""
+        try:
+            self.confirm_all()
+        except RowOutOfDate as stale:
+            return stale
+        except Exception:  # the command's own error is the one to report
+            return None
+        return None
+
+    def remember_written(self) -> None:
+        """After the commit: the rows this command wrote become the remembered ones; a row it only moved on
+        (touch_instance) is forgotten."""
+        remembered = self._remembered
+        if remembered is None:
+            return
+        for row in self._written.values():
+            remembered.put(remembered_row(*row))
+        for instance_id in self._touched:
+            remembered.forget(instance_id)
 
     def find_instance(self, workflow_id: str, business_key: str) -> InstanceView | None:
         r = self._one("find_instance", (workflow_id, business_key))
@@ -240,7 +299,10 @@ class SqlStoreTx:
             row = (*row, max(self._ordinals.values(), default=0) + 1)
         try:
             self.cur.execute(self.sql["insert_instance"], row)
-            self._ordinals[inst.id] = self.cur.fetchone()[0]
+            self._ordinals[inst.id] = ordinal = self.cur.fetchone()[0]
+            self._clock_ids[inst.id] = row[14]  # all it lists: the clocks this command started
+            if self._remembered is not None:
+                self._written[inst.id] = (inst, row[5], row[14], ordinal)
         except self._integrity_error as err:
             # PostgreSQL has aborted this transaction: name the holder from a connection of its own
             other = self._lookup(inst.workflow_id, inst.business_key) if self._lookup is not None else None
@@ -257,13 +319,24 @@ class SqlStoreTx:
             self.cur.execute(self.sql["update_instance_same_status"], (*row, inst.status))
         else:
             self.cur.execute(self.sql["update_instance"], (inst.status, *row))
-        if self.cur.rowcount != 1:
-            raise ConcurrentUpdate(inst.id, expected_version)
+        self._checked(inst.id, expected_version)
+        if self._remembered is not None and (ordinal := self._ordinals.get(inst.id)) is not None:
+            self._written[inst.id] = (inst, text, self._clock_ids[inst.id], ordinal)
 
     def touch_instance(self, instance_id: str, expected_version: int) -> None:
         self.cur.execute(self.sql["touch_instance"], (self._listed(instance_id), instance_id, expected_version))
+        self._checked(instance_id, expected_version)
+        self._written.pop(instance_id, None)
+        self._touched.add(instance_id)
+
+    def _checked(self, instance_id: str, expected_version: int) -> None:
+        """After a write of the instance's row at `expected_version`: it was written (which confirms a remembered
+        row taken), else RowOutOfDate for a remembered row, ConcurrentUpdate for one read."""
         if self.cur.rowcount != 1:
+            if instance_id in self._unconfirmed:
+                raise RowOutOfDate(instance_id, expected_version)
             raise ConcurrentUpdate(instance_id, expected_version)
+        self._unconfirmed.pop(instance_id, None)
 
     def append_history(self, entries: Sequence[HistoryEntry]) -> None:
         if len(entries) == 1:  # most commands: one step, no executemany setup

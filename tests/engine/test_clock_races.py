@@ -50,6 +50,7 @@ def test_a_command_that_read_the_clocks_before_a_tick_committed_fails_and_keeps_
         return clocks
 
     monkeypatch.setattr(SqlStoreTx, "open_clocks", tick_in_between)
+    api.store.remembered.clear()  # type: ignore[attr-defined]  # the command reads the row from the database
     with pytest.raises(ConcurrentUpdate):
         api.suspend(iid, SUPERVISOR, "等待材料")
     assert api.get(iid).status == "running" and _task_clock(api, iid).breached
@@ -57,6 +58,31 @@ def test_a_command_that_read_the_clocks_before_a_tick_committed_fails_and_keeps_
     task = _task_clock(api, iid)
     assert (task.status, task.breached) == ("paused", True)
     assert [o.clock.id for o in api.overdue(clock.now())] == [task.id]
+
+
+def test_a_command_on_a_remembered_row_a_tick_overtook_runs_again_on_the_stored_one(
+        make_engine: MakeEngine, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same race on the row the api process committed at the start (storage.remembered): the suspension's
+    first run fails on the row version, and its second, on the row and clocks read again, pauses the breached
+    clock. Nothing of the first run is written, and the breach stays."""
+    api, worker = make_engine(), make_engine(worker_id="worker")
+    iid = api.start("common.test_flow", "RACE-1R", flow_vars(), CONSUMER_ADMIN).id
+    clock.set(REVIEW_DUE + timedelta(hours=11))
+    read, runs = SqlStoreTx.open_clocks, []
+
+    def tick_in_between(self: SqlStoreTx, instance_id: str) -> Any:
+        clocks = read(self, instance_id)
+        runs.append([c.breached for c in clocks])
+        if len(runs) == 1:
+            worker.tick(clock.now())
+        return clocks
+
+    monkeypatch.setattr(SqlStoreTx, "open_clocks", tick_in_between)
+    suspended = api.suspend(iid, SUPERVISOR, "等待材料")
+    assert runs == [[False, False], [False, True]]  # the second run read the breach the tick recorded
+    task = _task_clock(api, iid)
+    assert (suspended.status, task.status, task.breached) == ("suspended", "paused", True)
+    assert [s.event for s in api.history(iid)].count("_suspend") == 1 and api.verify_history(iid).ok
 
 
 def test_a_recompute_does_not_bring_back_a_clock_a_command_stopped_meanwhile(
