@@ -6,12 +6,12 @@ needs, beside the engine itself, in turn.
     python run_all.py --only spiff_approval --extra /work/main/bench/least_python.py --baseline SpiffWorkflow
 
 Replays the statements the engine ran for one case of the durable approval (bench/engine_bench.py records them)
-and, around them, does only what no engine can skip: decode the instance's variables from the row it read, look up
-the role and the transition in dicts, stamp the time, and hash each history step over its canonical JSON. No
-payload checks, no SLA arithmetic, no records, no events. Prints the peers' JSON lines: the bound
-(`approval3_least_python_sqlite_wal_normal`), the engine on the same workload run in turn with it
-(`approval3_engine_beside_least_python`), and their ratio per round (median): how much of the gap to the bound
-is the engine's Python.
+and, around them, does only what no engine can skip: decode the instance's variables from a row it read (the
+engine reads none after its own commit: storage.remembered), look up the role and the transition in dicts, stamp
+the time, and hash each history step over its canonical JSON. No payload checks, no SLA arithmetic, no records,
+no events. Prints the peers' JSON lines: the bound (`approval3_least_python_sqlite_wal_normal`), the engine on
+the same workload run in turn with it (`approval3_engine_beside_least_python`), and their ratio per round
+(median): how much of the gap to the bound is the engine's Python.
 """
 
 from __future__ import annotations
