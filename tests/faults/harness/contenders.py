@@ -56,6 +56,52 @@ def contend_in_process(db: str, name: str, instance_ids: list[str], seed: int, b
     out.put(contend(db, name, instance_ids, seed, barrier))
 
 
+#: The two events that move an instance between the meeting and the publicity and back, each fired by its role.
+LOOP_EVENTS = {"settle": "reviewer", "object": "consumer"}
+
+
+def contend_in_loop(db: str, name: str, instance_ids: list[str], seed: int, passes: int, barrier: Any,
+                    out: Any) -> None:
+    """In a process of its own: `passes` times over the instances, fire settle or object at each, so that each
+    instance goes back and forth and this process's remembered rows (storage.remembered) are overtaken again and
+    again by the others' steps. Reports wins, losses by type, anything else, and how many commands found their
+    remembered row out of date and ran again on the stored one."""
+    import engine.runtime as runtime
+    from engine import RowOutOfDate
+
+    reruns = [0]
+
+    def counting(command: Any) -> Any:  # engine.runtime.on_stored_row, counting the second runs
+        try:
+            return command()
+        except RowOutOfDate:
+            reruns[0] += 1
+            return command()
+
+    runtime.on_stored_row = counting  # type: ignore[assignment]
+    engine = build_engine(db, ManualClock(START), worker_id=name)
+    rng = random.Random(seed)
+    wins: list[tuple[str, str]] = []
+    losses: Counter[str] = Counter()
+    unexpected: list[str] = []
+    actors = {event: actor(kind, f"{name}-{kind}") for event, kind in LOOP_EVENTS.items()}
+    barrier.wait(120)
+    try:
+        for _ in range(passes):
+            for instance_id in rng.sample(instance_ids, len(instance_ids)):
+                event = rng.choice(list(LOOP_EVENTS))
+                try:
+                    engine.fire(instance_id, event, actors[event])
+                    wins.append((instance_id, event))
+                except LOSSES as err:
+                    losses[type(err).__name__] += 1
+                except Exception as err:  # the point of the test: no other failure at all
+                    unexpected.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
+    finally:
+        engine.close()
+    out.put({"name": name, "wins": wins, "losses": dict(losses), "unexpected": unexpected, "reruns": reruns[0]})
+
+
 def open_in_process(dbs: list[str], barrier: Any, out: Any) -> None:
     """Open (and so migrate) each database when every process is ready for it; report how each went."""
     from storage import open_store
