@@ -7,7 +7,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -85,18 +85,25 @@ def test_threads_firing_conflicting_events(engine: Engine, db_url: str, instance
     _check(engine, db_url, results, instance_ids)
 
 
-def test_processes_firing_conflicting_events(engine: Engine, db_url: str, instance_ids: list[str]) -> None:
-    """4 processes race approve against refuse on the same 24 instances."""
+def in_processes(target: Callable[..., None], args: Callable[[int], tuple[Any, ...]], count: int = 4,
+                 timeout: float = 300) -> list[dict[str, Any]]:
+    """Run `target(*args(n), barrier, out)` in `count` spawned processes that start their work together; the
+    report each puts on `out`. Every process must exit 0."""
     ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=contend_in_process, args=(db_url, f"racer{n}", instance_ids, 100 + n, barrier, out))
-             for n in range(4)]
+    barrier, out = ctx.Barrier(count), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args(n), barrier, out)) for n in range(count)]
     for p in procs:
         p.start()
-    results = [out.get(timeout=300) for _ in procs]
+    results = [out.get(timeout=timeout) for _ in procs]
     for p in procs:
         p.join(60)
     assert all(p.exitcode == 0 for p in procs)
+    return results
+
+
+def test_processes_firing_conflicting_events(engine: Engine, db_url: str, instance_ids: list[str]) -> None:
+    """4 processes race approve against refuse on the same 24 instances."""
+    results = in_processes(contend_in_process, lambda n: (db_url, f"racer{n}", instance_ids, 100 + n))
     _check(engine, db_url, results, instance_ids)
 
 
@@ -112,16 +119,8 @@ def test_processes_moving_instances_back_and_forth_lose_no_step(engine: Engine, 
             engine.fire(iid, "object", actor("consumer"))
         ids.append(iid)
     assert {engine.get(i).state for i in ids} == {"meeting"}
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=contend_in_loop, args=(db_url, f"looper{n}", ids, 200 + n, 60, barrier, out))
-             for n in range(4)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join(60)
-    assert all(p.exitcode == 0 for p in procs) and [u for r in results for u in r["unexpected"]] == []
+    results = in_processes(contend_in_loop, lambda n: (db_url, f"looper{n}", ids, 200 + n, 60), timeout=600)
+    assert [u for r in results for u in r["unexpected"]] == []
     won = Counter((i, e, f"{r['name']}-{LOOP_EVENTS[e]}") for r in results for i, e in r["wins"])
     stepped = Counter((h.instance_id, h.event, h.actor) for i in ids for h in engine.history(i)
                       if h.actor.startswith("looper"))
@@ -138,18 +137,11 @@ def test_processes_starting_at_once_number_every_instance_apart(engine: Engine, 
 
     from storage.tables import instance_t
 
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=start_in_process, args=(db_url, f"starter{n}", 30, barrier, out)) for n in range(4)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=300) for _ in procs]
-    for p in procs:
-        p.join(60)
+    results = in_processes(start_in_process, lambda n: (db_url, f"starter{n}", 30))
     started = [i for r in results for i in r["started"]]
     with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
         numbers = dict(conn.execute(select(instance_t.c.id, instance_t.c.ordinal)).all())
-    assert all(p.exitcode == 0 for p in procs) and [u for r in results for u in r["unexpected"]] == []
+    assert [u for r in results for u in r["unexpected"]] == []
     assert len(started) == len(set(started)) == 120
     assert len(set(numbers.values())) == len(numbers) == 120
     steps = {i: [s.seq for s in engine.history(i)] for i in started}
