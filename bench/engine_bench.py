@@ -49,6 +49,7 @@ from engine import Actor, Engine, ManualClock  # noqa: E402
 from engine.clock import SHANGHAI  # noqa: E402
 from engine.definitions import DefinitionSet  # noqa: E402
 from engine.fields import make_credit_code  # noqa: E402
+from storage.sql import REMEMBER  # noqa: E402
 from storage.tables import STEP_BITS, history_key  # noqa: E402
 from storage.tx import clock_list, listed_clocks  # noqa: E402
 
@@ -115,14 +116,14 @@ def rss_bytes(field: str = "VmRSS") -> int:
 
 
 def make_engine(target: str, synchronous: str = "NORMAL", clock: ManualClock | None = None,
-                remember: int | None = None) -> Engine:
+                remember: int = REMEMBER) -> Engine:
     """The engine on the Guangxi data-request workflow; `remember=0` reads every instance from the database (else
-    the store's default: the rows its commands committed last are kept, storage.remembered)."""
+    the rows its commands committed last are kept, storage.remembered)."""
     from storage.sql import SqlInstanceStore
 
     defs = DefinitionSet.load([REPO / "workflows" / "gx" / "data_request.yaml"])
-    kept = {} if remember is None else {"remember": remember}
-    return Engine(SqlInstanceStore(target, synchronous=synchronous, **kept), defs, clock=clock or ManualClock(START))
+    return Engine(SqlInstanceStore(target, synchronous=synchronous, remember=remember), defs,
+                  clock=clock or ManualClock(START))
 
 
 def approval(engine: Engine) -> str:
@@ -167,7 +168,7 @@ def durable(target: str, label: str, n: int, repeats: int, synchronous: str = "N
     """`n` cases a repeat: the peers' case (four commands), or with `whole` the whole procedure (five). Each
     command takes its instance from the rows the store remembers of its own commits, checked by the row version
     at its write, or with `reload` reads it from the database."""
-    engine = make_engine(target, synchronous, remember=0 if reload else None)
+    engine = make_engine(target, synchronous, remember=0 if reload else REMEMBER)
     case = whole_case if whole else approval
     r = rates(lambda k: [case(engine) for _ in range(k)], n, repeats)
     done = cases_done(engine, "granted" if whole else PEER_END)

@@ -219,9 +219,6 @@ class RowOutOfDate(ConcurrentUpdate):
     since by another process or connection. Nothing was done; the engine runs the command again on the row read
     from the database, so a caller meets this only when another writer overtook that second run too."""
 
-    def __init__(self, instance_id: object, expected_version: int) -> None:
-        super().__init__(instance_id, expected_version)
-
 
 class IdempotencyConflict(WorkflowError):
     def __init__(self, key: str) -> None:

@@ -16,6 +16,31 @@ LOSSES = (ConcurrentUpdate, TransitionNotAllowed, InstanceNotRunning)
 REVIEW_EVENTS = ("approve", "refuse")
 
 
+class Tally:
+    """What one contender won and how it lost: its wins, its typed losses by type, and anything else (what the
+    tests look for: nothing else may happen, and nothing untyped escape)."""
+
+    def __init__(self) -> None:
+        self.wins: list[tuple[str, str]] = []
+        self.losses: Counter[str] = Counter()
+        self.unexpected: list[str] = []
+
+    def fire(self, engine: Engine, instance_id: str, event: str, who: Any, payload: dict[str, Any] | None = None,
+             where: str = "") -> None:
+        try:
+            engine.fire(instance_id, event, who, payload)
+            self.wins.append((instance_id, event))
+        except LOSSES as err:
+            self.losses[type(err).__name__] += 1
+        except WorkflowError as err:
+            self.unexpected.append(f"{where}{type(err).__name__}: {err}")
+        except Exception as err:
+            self.unexpected.append(f"{where}untyped {type(err).__module__}.{type(err).__name__}: {err}")
+
+    def report(self, name: str, **more: Any) -> dict[str, Any]:
+        return {"name": name, "wins": self.wins, "losses": dict(self.losses), "unexpected": self.unexpected, **more}
+
+
 def contend(db: str | Engine, name: str, instance_ids: list[str], seed: int, barrier: Any = None) -> dict[str, Any]:
     """Fire approve or refuse at every instance, in a shuffled order; answer wins, losses by type, others.
 
@@ -26,9 +51,7 @@ def contend(db: str | Engine, name: str, instance_ids: list[str], seed: int, bar
     rng = random.Random(seed)
     order = list(instance_ids)
     rng.shuffle(order)
-    wins: list[tuple[str, str]] = []
-    losses: Counter[str] = Counter()
-    unexpected: list[str] = []
+    tally = Tally()
     who = actor("auditor", name)
     if barrier is not None:
         barrier.wait(120)
@@ -37,19 +60,11 @@ def contend(db: str | Engine, name: str, instance_ids: list[str], seed: int, bar
             for instance_id in order:
                 event = rng.choice(REVIEW_EVENTS)
                 payload = {"reason": f"{name} refuses"} if event == "refuse" else {"note": name}
-                try:
-                    engine.fire(instance_id, event, who, payload)
-                    wins.append((instance_id, event))
-                except LOSSES as err:
-                    losses[type(err).__name__] += 1
-                except WorkflowError as err:
-                    unexpected.append(f"round {round_}: {type(err).__name__}: {err}")
-                except Exception as err:  # the point of the test: nothing untyped may escape
-                    unexpected.append(f"round {round_}: untyped {type(err).__module__}.{type(err).__name__}: {err}")
+                tally.fire(engine, instance_id, event, who, payload, where=f"round {round_}: ")
     finally:
         if own:
             engine.close()
-    return {"name": name, "wins": wins, "losses": dict(losses), "unexpected": unexpected}
+    return tally.report(name)
 
 
 def contend_in_process(db: str, name: str, instance_ids: list[str], seed: int, barrier: Any, out: Any) -> None:
@@ -67,39 +82,36 @@ def contend_in_loop(db: str, name: str, instance_ids: list[str], seed: int, pass
     again by the others' steps. Reports wins, losses by type, anything else, and how many commands found their
     remembered row out of date and ran again on the stored one."""
     import engine.runtime as runtime
-    from engine import RowOutOfDate
 
     reruns = [0]
+    on_stored_row = runtime.on_stored_row
 
-    def counting(command: Any) -> Any:  # engine.runtime.on_stored_row, counting the second runs
+    def counting(command: Any) -> Any:  # the engine's own on_stored_row, its runs of the command counted
+        runs = [0]
+
+        def counted() -> Any:
+            runs[0] += 1
+            return command()
+
         try:
-            return command()
-        except RowOutOfDate:
-            reruns[0] += 1
-            return command()
+            return on_stored_row(counted)
+        finally:
+            reruns[0] += runs[0] - 1
 
     runtime.on_stored_row = counting  # type: ignore[assignment]
     engine = build_engine(db, ManualClock(START), worker_id=name)
     rng = random.Random(seed)
-    wins: list[tuple[str, str]] = []
-    losses: Counter[str] = Counter()
-    unexpected: list[str] = []
+    tally = Tally()
     actors = {event: actor(kind, f"{name}-{kind}") for event, kind in LOOP_EVENTS.items()}
     barrier.wait(120)
     try:
         for _ in range(passes):
             for instance_id in rng.sample(instance_ids, len(instance_ids)):
                 event = rng.choice(list(LOOP_EVENTS))
-                try:
-                    engine.fire(instance_id, event, actors[event])
-                    wins.append((instance_id, event))
-                except LOSSES as err:
-                    losses[type(err).__name__] += 1
-                except Exception as err:  # the point of the test: no other failure at all
-                    unexpected.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
+                tally.fire(engine, instance_id, event, actors[event])
     finally:
         engine.close()
-    out.put({"name": name, "wins": wins, "losses": dict(losses), "unexpected": unexpected, "reruns": reruns[0]})
+    out.put(tally.report(name, reruns=reruns[0]))
 
 
 def open_in_process(dbs: list[str], barrier: Any, out: Any) -> None:
